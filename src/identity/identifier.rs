@@ -408,7 +408,7 @@ fn normalise_phone(raw: &str, default_region: Option<&str>) -> Result<String> {
     if digits == 0 {
         return Err(Error::invalid(field, format!("{raw:?} has no digits")));
     }
-    let body = match cleaned.find(|c: char| c == ';' || c == 'x' || c == 'X' || c == '#') {
+    let body = match cleaned.find([';', 'x', 'X', '#']) {
         Some(i) => &cleaned[..i],
         None => cleaned.as_str(),
     };

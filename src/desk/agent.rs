@@ -1,0 +1,473 @@
+//! What agents and hosts do to conversations: replies, notes, status changes, delivery
+//! confirmations, and linking identifiers.
+
+use chrono::{DateTime, Utc};
+
+use crate::channel::Channel;
+use crate::conversation::{Conversation, Status};
+use crate::desk::ingest::thread_key;
+use crate::desk::{ConversationRef, Desk};
+use crate::effect::Effect;
+use crate::error::{Error, Result};
+use crate::id::{AgentId, CustomerId, MessageId, TenantId};
+use crate::identity::{Identifier, IdentifierRecord};
+use crate::message::{validate_body, Attachment, Author, Delivery, Direction, Message, Outbound};
+use crate::store::{ChangeSet, Op, Store};
+
+/// A reply with every option; [`Desk::reply`] is the short form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplyOptions {
+    /// Who writes: a human agent or a bot (bot replies never count as human replies).
+    pub author: Author,
+    /// The text.
+    pub body: String,
+    /// The channel to answer on; `None` for the customer's latest inbound channel.
+    pub channel: Option<Channel>,
+    /// Attachment references.
+    pub attachments: Vec<Attachment>,
+}
+
+impl ReplyOptions {
+    /// A reply by a human agent on the default channel.
+    pub fn new(agent: AgentId, body: impl Into<String>) -> Self {
+        ReplyOptions {
+            author: Author::Agent(agent),
+            body: body.into(),
+            channel: None,
+            attachments: Vec::new(),
+        }
+    }
+
+    /// A reply written by a bot account.
+    pub fn bot(bot: AgentId, body: impl Into<String>) -> Self {
+        ReplyOptions {
+            author: Author::Bot(bot),
+            ..ReplyOptions::new(bot, body)
+        }
+    }
+
+    /// Answers on `channel` instead of the customer's latest one.
+    pub fn on(mut self, channel: Channel) -> Self {
+        self.channel = Some(channel);
+        self
+    }
+
+    /// Adds an attachment reference.
+    pub fn attachment(mut self, attachment: Attachment) -> Self {
+        self.attachments.push(attachment);
+        self
+    }
+}
+
+impl<S: Store> Desk<S> {
+    /// An agent answers the customer. The reply goes out on the customer's latest inbound
+    /// channel of this conversation, to the address that message came from, and is
+    /// returned as [`Effect::Send`] (first in the list) and kept in the outbox until the
+    /// host confirms delivery with [`Desk::mark_sent`] or [`Desk::mark_failed`].
+    ///
+    /// A new conversation becomes open; other statuses are kept (set them with
+    /// [`Desk::set_status`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown conversation, [`Error::ConversationClosed`] for
+    /// a closed one, [`Error::Invalid`] / [`Error::BodyTooLarge`] for a bad body or a body
+    /// longer than the channel carries, [`Error::ChannelDisabled`], and
+    /// [`Error::Invalid`] when the customer has no address on the channel.
+    pub fn reply(
+        &mut self,
+        conversation: impl Into<crate::desk::ConversationRef>,
+        agent: AgentId,
+        body: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Effect>> {
+        self.reply_with(conversation, ReplyOptions::new(agent, body), now)
+    }
+
+    /// A reply with every option (author kind, channel, attachments).
+    ///
+    /// # Errors
+    ///
+    /// As [`Desk::reply`]; [`Error::Invalid`] when the author is the customer.
+    pub fn reply_with(
+        &mut self,
+        conversation: impl Into<ConversationRef>,
+        options: ReplyOptions,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Effect>> {
+        let r = conversation.into();
+        if matches!(options.author, Author::Customer(_)) {
+            return Err(Error::invalid(
+                "author",
+                "a reply is written by an agent, a bot or the system",
+            ));
+        }
+        validate_body(
+            &options.body,
+            &options.attachments,
+            self.config.max_body_bytes,
+        )?;
+        self.retrying(|desk| desk.reply_once(r, &options, now))
+    }
+
+    fn reply_once(
+        &mut self,
+        r: ConversationRef,
+        options: &ReplyOptions,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Effect>> {
+        let mut conv = self.load_conversation(r)?;
+        if conv.status == Status::Closed {
+            return Err(Error::ConversationClosed(conv.id.to_string()));
+        }
+        let tenant = conv.tenant;
+        let channel = match &options.channel {
+            Some(c) => c.clone(),
+            None => conv
+                .last_inbound_channel
+                .clone()
+                .or_else(|| conv.channels.first().cloned())
+                .ok_or_else(|| {
+                    Error::invalid("channel", "the conversation has no channel to answer on")
+                })?,
+        };
+        self.config.channels.check(tenant, &channel)?;
+        if let Some(limit) = self.config.channels.profile(&channel).text_limit {
+            let chars = options.body.chars().count();
+            if chars > limit {
+                return Err(Error::invalid(
+                    "body",
+                    format!("{chars} characters; {channel} carries at most {limit}"),
+                ));
+            }
+        }
+        let messages = self.store.messages_of(tenant, conv.id)?;
+        let latest_inbound = messages
+            .iter()
+            .rev()
+            .find(|m| m.direction == Direction::Inbound && m.channel == channel);
+        let to = match latest_inbound.and_then(|m| m.counterpart.clone()) {
+            Some(to) => to,
+            None => self.address_on(tenant, conv.customer, &channel)?,
+        };
+        let in_reply_to = latest_inbound.and_then(|m| m.thread_key.clone());
+        let message = Message {
+            id: MessageId::from_uuid(self.next_uuid(now)),
+            tenant,
+            conversation: conv.id,
+            channel: channel.clone(),
+            direction: Direction::Outbound,
+            author: options.author,
+            body: options.body.clone(),
+            attachments: options.attachments.clone(),
+            counterpart: Some(to.clone()),
+            external_id: None,
+            thread_key: None,
+            sent_at: now,
+            received_at: now,
+            language: conv.language.clone(),
+            delivery: Some(Delivery::Pending),
+        };
+        let mut effects = vec![Effect::Send(Outbound {
+            tenant,
+            conversation: conv.id,
+            message: message.id,
+            channel: channel.clone(),
+            to,
+            body: message.body.clone(),
+            attachments: message.attachments.clone(),
+            in_reply_to,
+            subject: conv.subject.clone(),
+        })];
+        if conv.status == Status::New {
+            conv.set_status(Status::Open, now);
+            effects.push(Effect::StatusChanged {
+                tenant,
+                conversation: conv.id,
+                from: Status::New,
+                to: Status::Open,
+            });
+        }
+        if !conv.channels.contains(&channel) {
+            conv.channels.push(channel);
+        }
+        conv.message_count += 1;
+        conv.updated_at = now;
+        conv.version += 1;
+        let mut changes = ChangeSet::new(tenant);
+        changes.push(Op::PutConversation(conv));
+        changes.push(Op::InsertMessage(message));
+        self.store.apply(changes)?;
+        Ok(effects)
+    }
+
+    /// The customer's best address on `channel`: a verified identifier first, then the
+    /// most recently seen.
+    fn address_on(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+        channel: &Channel,
+    ) -> Result<Identifier> {
+        let mut best: Option<IdentifierRecord> = None;
+        for rec in self.store.identifiers_of(tenant, customer)? {
+            if rec.identifier.kind().channel().as_ref() != Some(channel) {
+                continue;
+            }
+            let better = match &best {
+                None => true,
+                Some(b) => (rec.verified, rec.last_seen) > (b.verified, b.last_seen),
+            };
+            if better {
+                best = Some(rec);
+            }
+        }
+        best.map(|r| r.identifier).ok_or_else(|| {
+            Error::invalid(
+                "channel",
+                format!("customer {customer} has no address on {channel}"),
+            )
+        })
+    }
+
+    /// Adds an internal note. Notes are shown to agents in the conversation and the
+    /// timeline and are never sent to the customer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`], [`Error::Invalid`] / [`Error::BodyTooLarge`] for a bad body.
+    pub fn note(
+        &mut self,
+        conversation: impl Into<ConversationRef>,
+        agent: AgentId,
+        body: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Message> {
+        let r = conversation.into();
+        let body = body.into();
+        validate_body(&body, &[], self.config.max_body_bytes)?;
+        self.retrying(|desk| {
+            let mut conv = desk.load_conversation(r)?;
+            let channel = conv
+                .last_inbound_channel
+                .clone()
+                .or_else(|| conv.channels.first().cloned())
+                .unwrap_or(Channel::WebChat);
+            let message = Message {
+                id: MessageId::from_uuid(desk.next_uuid(now)),
+                tenant: conv.tenant,
+                conversation: conv.id,
+                channel,
+                direction: Direction::Note,
+                author: Author::Agent(agent),
+                body: body.clone(),
+                attachments: Vec::new(),
+                counterpart: None,
+                external_id: None,
+                thread_key: None,
+                sent_at: now,
+                received_at: now,
+                language: None,
+                delivery: None,
+            };
+            conv.message_count += 1;
+            conv.updated_at = now;
+            conv.version += 1;
+            let mut changes = ChangeSet::new(conv.tenant);
+            changes.push(Op::PutConversation(conv));
+            changes.push(Op::InsertMessage(message.clone()));
+            desk.store.apply(changes)?;
+            Ok(message)
+        })
+    }
+
+    /// Changes a conversation's status (see [`Status::can_become`] for what is allowed).
+    /// Setting the current status again changes nothing and returns no effects.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`], [`Error::InvalidTransition`] for a move the lifecycle forbids
+    /// (anything out of closed, back to new, closing what was not solved).
+    pub fn set_status(
+        &mut self,
+        conversation: impl Into<ConversationRef>,
+        status: Status,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Effect>> {
+        let r = conversation.into();
+        self.retrying(|desk| {
+            let mut conv: Conversation = desk.load_conversation(r)?;
+            let from = conv.status;
+            if !from.can_become(status) {
+                return Err(Error::InvalidTransition {
+                    conversation: conv.id.to_string(),
+                    from: from.to_string(),
+                    to: status.to_string(),
+                });
+            }
+            if from == status {
+                return Ok(Vec::new());
+            }
+            conv.set_status(status, now);
+            conv.updated_at = now;
+            conv.version += 1;
+            let tenant = conv.tenant;
+            let id = conv.id;
+            let mut changes = ChangeSet::new(tenant);
+            changes.push(Op::PutConversation(conv));
+            desk.store.apply(changes)?;
+            Ok(vec![Effect::StatusChanged {
+                tenant,
+                conversation: id,
+                from,
+                to: status,
+            }])
+        })
+    }
+
+    /// Outbound messages whose delivery the host has not confirmed yet, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// Store failures only.
+    pub fn outbox(&self, tenant: TenantId) -> Result<Vec<Message>> {
+        self.store.outbox(tenant)
+    }
+
+    /// The host's transport sent an outbound message. `provider_id` (an e-mail's
+    /// Message-ID, say) becomes a thread key, so the customer's answer to it threads here.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown message, [`Error::Invalid`] for a message that
+    /// is not outbound.
+    pub fn mark_sent(
+        &mut self,
+        tenant: TenantId,
+        message: MessageId,
+        provider_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let provider_id = provider_id.map(str::trim).filter(|p| !p.is_empty());
+        if let Some(p) = provider_id {
+            if p.len() > 998 {
+                return Err(Error::invalid(
+                    "provider_id",
+                    format!("{} bytes, the maximum is 998", p.len()),
+                ));
+            }
+        }
+        let delivery = Delivery::Sent {
+            provider_id: provider_id.map(str::to_string),
+            at: now,
+        };
+        self.set_delivery(tenant, message, delivery, provider_id)
+    }
+
+    /// The host's transport gave up on an outbound message.
+    ///
+    /// # Errors
+    ///
+    /// As [`Desk::mark_sent`].
+    pub fn mark_failed(
+        &mut self,
+        tenant: TenantId,
+        message: MessageId,
+        reason: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let delivery = Delivery::Failed {
+            reason: reason.into(),
+            at: now,
+        };
+        self.set_delivery(tenant, message, delivery, None)
+    }
+
+    fn set_delivery(
+        &mut self,
+        tenant: TenantId,
+        message: MessageId,
+        delivery: Delivery,
+        provider_id: Option<&str>,
+    ) -> Result<()> {
+        self.retrying(|desk| {
+            let mut m = desk
+                .store
+                .message(tenant, message)?
+                .ok_or_else(|| Error::not_found("message", message))?;
+            if m.direction != Direction::Outbound {
+                return Err(Error::invalid(
+                    "message",
+                    format!("{message} is not an outbound message"),
+                ));
+            }
+            let mut changes = ChangeSet::new(tenant);
+            if let Some(p) = provider_id {
+                m.thread_key = Some(p.to_string());
+                changes.push(Op::PutThreadKey {
+                    key: thread_key(&m.channel, p),
+                    conversation: m.conversation,
+                });
+            }
+            m.delivery = Some(delivery.clone());
+            changes.push(Op::UpdateMessage(m));
+            desk.store.apply(changes)
+        })
+    }
+
+    /// The host links an identifier to a customer (a phone number from the shop's
+    /// account, a verified e-mail). Linking an identifier the customer already has only
+    /// updates its `verified` flag.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown customer; [`Error::Invalid`] when the identifier
+    /// belongs to another customer: it is never moved silently (merge the customers
+    /// instead).
+    pub fn link_identifier(
+        &mut self,
+        tenant: TenantId,
+        customer: CustomerId,
+        identifier: Identifier,
+        verified: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.retrying(|desk| {
+            let owner = desk.live_customer(tenant, customer)?;
+            let existing = desk.store.identifier(tenant, &identifier)?;
+            let record = match &existing {
+                Some(r) => {
+                    let current = desk.live_customer(tenant, r.customer)?;
+                    if current.id != owner.id {
+                        return Err(Error::invalid(
+                            "identifier",
+                            format!("{identifier} belongs to customer {}; merge the customers to combine them", current.id),
+                        ));
+                    }
+                    IdentifierRecord {
+                        verified: r.verified || verified,
+                        ..r.clone()
+                    }
+                }
+                None => IdentifierRecord {
+                    tenant,
+                    identifier: identifier.clone(),
+                    customer: owner.id,
+                    source: None,
+                    verified,
+                    first_seen: now,
+                    last_seen: now,
+                },
+            };
+            if existing.as_ref() == Some(&record) {
+                return Ok(());
+            }
+            let mut changes = ChangeSet::new(tenant);
+            changes.push(Op::PutIdentifier {
+                record,
+                expected_owner: existing.map(|r| r.customer),
+            });
+            desk.store.apply(changes)
+        })
+    }
+}

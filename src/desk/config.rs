@@ -1,0 +1,94 @@
+//! [`DeskConfig`]: plain settings with chained setters, validated once by `Desk::try_new`.
+
+use chrono::TimeDelta;
+
+use crate::channel::ChannelRegistry;
+use crate::error::{Error, Result};
+use crate::id::{IdGen, SeededIdGen};
+
+/// Settings of a [`Desk`](crate::Desk). `DeskConfig::default()` is a complete, working
+/// configuration.
+///
+/// ```
+/// use throughline::DeskConfig;
+/// let config = DeskConfig::default()
+///     .reopen_window(chrono::TimeDelta::days(3))
+///     .max_body_bytes(64 * 1024)
+///     .id_seed(42);
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(Debug, Clone)]
+pub struct DeskConfig {
+    /// How long after being solved a conversation reopens when the customer writes
+    /// (default 7 days); later messages open a new, linked conversation.
+    pub reopen_window: TimeDelta,
+    /// The largest accepted message body in bytes (default 1 MiB).
+    pub max_body_bytes: usize,
+    /// Seed of the default id generator (runs with the same seed and inputs produce the
+    /// same ids).
+    pub id_seed: u64,
+    /// Which channels are enabled, and their profiles.
+    pub channels: ChannelRegistry,
+    /// How often an operation that lost a write race is retried (default 3).
+    pub conflict_retries: u32,
+}
+
+impl Default for DeskConfig {
+    fn default() -> Self {
+        DeskConfig {
+            reopen_window: TimeDelta::days(7),
+            max_body_bytes: 1024 * 1024,
+            id_seed: 0x7468_726f_7567_686c,
+            channels: ChannelRegistry::default(),
+            conflict_retries: 3,
+        }
+    }
+}
+
+impl DeskConfig {
+    /// Sets [`DeskConfig::reopen_window`].
+    pub fn reopen_window(mut self, window: TimeDelta) -> Self {
+        self.reopen_window = window;
+        self
+    }
+
+    /// Sets [`DeskConfig::max_body_bytes`].
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// Sets [`DeskConfig::id_seed`].
+    pub fn id_seed(mut self, seed: u64) -> Self {
+        self.id_seed = seed;
+        self
+    }
+
+    /// Sets [`DeskConfig::channels`].
+    pub fn channels(mut self, channels: ChannelRegistry) -> Self {
+        self.channels = channels;
+        self
+    }
+
+    /// Checks that the settings can work.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for a negative reopen window or a zero body limit.
+    pub fn validate(&self) -> Result<()> {
+        if self.reopen_window < TimeDelta::zero() {
+            return Err(Error::Config(format!(
+                "reopen_window must not be negative, got {}",
+                self.reopen_window
+            )));
+        }
+        if self.max_body_bytes == 0 {
+            return Err(Error::Config("max_body_bytes must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn make_id_gen(&self) -> Box<dyn IdGen> {
+        Box::new(SeededIdGen::new(self.id_seed))
+    }
+}

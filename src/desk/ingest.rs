@@ -1,0 +1,344 @@
+//! `Desk::ingest`: dedupe, identify, thread, persist.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::conversation::{threading_for, Conversation, Status, Threading};
+use crate::desk::Desk;
+use crate::effect::Effect;
+use crate::error::{Error, Result};
+use crate::id::{ConversationId, CustomerId, MessageId};
+use crate::identity::{Customer, IdentifierRecord};
+use crate::message::{Author, Direction, Inbound, Message};
+use crate::store::{ChangeSet, Op, Store};
+
+/// What `Desk::ingest` did with an inbound message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ingested {
+    /// The customer the message was attributed to.
+    pub customer: CustomerId,
+    /// The conversation it landed in.
+    pub conversation: ConversationId,
+    /// The stored message.
+    pub message: Message,
+    /// True when this was a redelivery of a message already stored: nothing new was
+    /// stored and `effects` is empty (they were returned the first time).
+    pub duplicate: bool,
+    /// What the host should do or know.
+    pub effects: Vec<Effect>,
+}
+
+/// The key a thread hint or a message id is stored under: channel-scoped, so ids of two
+/// providers never collide.
+pub(crate) fn thread_key(channel: &crate::Channel, raw: &str) -> String {
+    format!("{channel}:{}", raw.trim())
+}
+
+impl<S: Store> Desk<S> {
+    /// Takes in one message from a channel and decides who sent it and where it belongs.
+    ///
+    /// 1. *dedupe*: a `(tenant, channel, external_id)` already stored returns the stored
+    ///    result with `duplicate: true` and stores nothing;
+    /// 2. *identify*: the sender's normalised identifier (or one of `also`) resolves to a
+    ///    customer, following merges; unknown senders become new customers, and their
+    ///    unknown identifiers are attached;
+    /// 3. *thread*: a thread hint leading to a conversation of the same customer wins;
+    ///    else the customer's newest conversation that is not closed is joined (new, open,
+    ///    pending or on hold, whatever its age; solved reopens within the reopen window);
+    ///    else a new conversation opens, linked to the previous one. A channel switch is
+    ///    recorded, not a new ticket;
+    /// 4. *persist*: everything in one atomic change set.
+    ///
+    /// # Errors
+    ///
+    /// Nothing is stored on any error. [`Error::Invalid`] or [`Error::BodyTooLarge`] for
+    /// a bad message (also for a provider id already used by a message of another
+    /// sender), [`Error::ChannelDisabled`] for a disabled channel,
+    /// [`Error::Store`] when the store fails.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use throughline::{Channel, Desk, DeskConfig, Identifier, Inbound, TenantId, store::MemoryStore};
+    /// let t0 = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")?.to_utc();
+    /// let tenant = TenantId::new_v7();
+    /// let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+    /// let msg = Inbound::new(tenant, Channel::WebChat, Identifier::email("ana@example.com")?,
+    ///                        "chat-1", "I want to return my shoes");
+    /// let first = desk.ingest(msg.clone(), t0)?;
+    /// let again = desk.ingest(msg, t0)?; // the webhook was delivered twice
+    /// assert!(again.duplicate);
+    /// assert_eq!(again.message.id, first.message.id);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn ingest(&mut self, inbound: Inbound, now: DateTime<Utc>) -> Result<Ingested> {
+        inbound.validate(self.config.max_body_bytes)?;
+        self.config
+            .channels
+            .check(inbound.tenant, &inbound.channel)?;
+        self.retrying(|desk| desk.ingest_once(&inbound, now))
+    }
+
+    fn duplicate_of(&self, inbound: &Inbound) -> Result<Option<Ingested>> {
+        let Some(message) = self.store.message_by_external_id(
+            inbound.tenant,
+            &inbound.channel,
+            &inbound.external_id,
+        )?
+        else {
+            return Ok(None);
+        };
+        if message.counterpart.as_ref() != Some(&inbound.from) {
+            return Err(Error::invalid(
+                "external_id",
+                format!(
+                    "{:?} on {} is already the id of a message from another sender",
+                    inbound.external_id, inbound.channel
+                ),
+            ));
+        }
+        let conv = self
+            .store
+            .conversation(inbound.tenant, message.conversation)?
+            .ok_or_else(|| Error::Store {
+                message: format!("message {} points to a missing conversation", message.id),
+                source: None,
+            })?;
+        let customer = self.live_customer(inbound.tenant, conv.customer)?.id;
+        Ok(Some(Ingested {
+            customer,
+            conversation: conv.id,
+            message,
+            duplicate: true,
+            effects: Vec::new(),
+        }))
+    }
+
+    fn ingest_once(&mut self, inbound: &Inbound, now: DateTime<Utc>) -> Result<Ingested> {
+        if let Some(dup) = self.duplicate_of(inbound)? {
+            return Ok(dup);
+        }
+        let tenant = inbound.tenant;
+        let mut changes = ChangeSet::new(tenant);
+        let mut effects = Vec::new();
+
+        // Identify.
+        let mut known: Vec<(&crate::Identifier, Option<IdentifierRecord>)> = Vec::new();
+        for ident in std::iter::once(&inbound.from).chain(inbound.also.iter()) {
+            if known.iter().any(|(i, _)| *i == ident) {
+                continue;
+            }
+            known.push((ident, self.store.identifier(tenant, ident)?));
+        }
+        let owner = known
+            .iter()
+            .find_map(|(_, rec)| rec.as_ref().map(|r| r.customer));
+        let mut customer = match owner {
+            Some(id) => self.live_customer(tenant, id)?,
+            None => {
+                let id = CustomerId::from_uuid(self.next_uuid(now));
+                let mut c = Customer::new(id, tenant, now);
+                c.name = inbound.display_name.clone();
+                c.version = 1;
+                changes.push(Op::PutCustomer(c.clone()));
+                effects.push(Effect::CustomerCreated {
+                    tenant,
+                    customer: id,
+                });
+                c
+            }
+        };
+        if customer.name.is_none() && inbound.display_name.is_some() && customer.version > 1 {
+            customer.name = inbound.display_name.clone();
+            customer.updated_at = now;
+            customer.version += 1;
+            changes.push(Op::PutCustomer(customer.clone()));
+        }
+        for (ident, rec) in &known {
+            match rec {
+                None => changes.push(Op::PutIdentifier {
+                    record: IdentifierRecord {
+                        tenant,
+                        identifier: (*ident).clone(),
+                        customer: customer.id,
+                        source: Some(inbound.channel.clone()),
+                        verified: false,
+                        first_seen: now,
+                        last_seen: now,
+                    },
+                    expected_owner: None,
+                }),
+                // The sender's own identifier: note that it was seen.
+                Some(r) if *ident == &inbound.from && r.last_seen < now => {
+                    let mut r = r.clone();
+                    r.last_seen = now;
+                    let owner = r.customer;
+                    changes.push(Op::PutIdentifier {
+                        record: r,
+                        expected_owner: Some(owner),
+                    });
+                }
+                // Identifiers of other customers are left where they are: the identity
+                // graph never moves an identifier silently.
+                Some(_) => {}
+            }
+        }
+
+        // Thread.
+        let reopen_window = self.config.reopen_window;
+        let mut hinted = None;
+        if let Some(hint) = &inbound.thread_hint {
+            if let Some(id) = self
+                .store
+                .thread(tenant, &thread_key(&inbound.channel, hint))?
+            {
+                if let Some(c) = self.store.conversation(tenant, id)? {
+                    // Threading headers are untrusted: only follow them into the same
+                    // customer's conversations.
+                    if c.customer == customer.id {
+                        hinted = Some(c);
+                    }
+                }
+            }
+        }
+        let candidate = match hinted {
+            Some(c) => Some(c),
+            None => self.store.open_conversation(tenant, customer.id)?,
+        };
+        let sent_at = inbound.sent_at.map_or(now, |s| s.min(now));
+        let (mut conv, is_new) = match candidate {
+            Some(c) => match threading_for(&c, now, reopen_window) {
+                Threading::Join => (c, false),
+                Threading::Reopen => {
+                    effects.push(Effect::ConversationReopened {
+                        tenant,
+                        conversation: c.id,
+                    });
+                    (c, false)
+                }
+                Threading::NewLinked => {
+                    let previous = c.id;
+                    if c.status == Status::Solved {
+                        // Auto-close the old one: a customer has one conversation in play.
+                        let mut old = c;
+                        old.set_status(Status::Closed, now);
+                        old.updated_at = now;
+                        old.version += 1;
+                        effects.push(Effect::StatusChanged {
+                            tenant,
+                            conversation: old.id,
+                            from: Status::Solved,
+                            to: Status::Closed,
+                        });
+                        changes.push(Op::PutConversation(old));
+                    }
+                    (
+                        self.new_conversation(inbound, customer.id, Some(previous), now),
+                        true,
+                    )
+                }
+            },
+            None => {
+                let previous = self
+                    .store
+                    .conversations_of(tenant, customer.id)?
+                    .last()
+                    .map(|c| c.id);
+                (
+                    self.new_conversation(inbound, customer.id, previous, now),
+                    true,
+                )
+            }
+        };
+        if is_new {
+            effects.push(Effect::ConversationOpened {
+                tenant,
+                conversation: conv.id,
+                customer: customer.id,
+                channel: inbound.channel.clone(),
+                previous: conv.previous,
+            });
+        }
+        if let Some(from) = conv.note_inbound_channel(&inbound.channel) {
+            effects.push(Effect::ChannelSwitched {
+                tenant,
+                conversation: conv.id,
+                from,
+                to: inbound.channel.clone(),
+            });
+        }
+        let before = conv.status;
+        let after = match before {
+            Status::New => Status::New,
+            _ => Status::Open,
+        };
+        if before != after {
+            conv.set_status(after, now);
+            effects.push(Effect::StatusChanged {
+                tenant,
+                conversation: conv.id,
+                from: before,
+                to: after,
+            });
+        }
+        if conv.subject.is_none() {
+            conv.subject = inbound.subject.clone();
+        }
+        conv.message_count += 1;
+        conv.last_inbound_at = Some(now);
+        conv.updated_at = now;
+        conv.version += 1;
+
+        let message = Message {
+            id: MessageId::from_uuid(self.next_uuid(now)),
+            tenant,
+            conversation: conv.id,
+            channel: inbound.channel.clone(),
+            direction: Direction::Inbound,
+            author: Author::Customer(customer.id),
+            body: inbound.body.clone(),
+            attachments: inbound.attachments.clone(),
+            counterpart: Some(inbound.from.clone()),
+            external_id: Some(inbound.external_id.clone()),
+            thread_key: Some(inbound.external_id.clone()),
+            sent_at,
+            received_at: now,
+            language: None,
+            delivery: None,
+        };
+        changes.push(Op::PutThreadKey {
+            key: thread_key(&inbound.channel, &inbound.external_id),
+            conversation: conv.id,
+        });
+        if let Some(hint) = &inbound.thread_hint {
+            changes.push(Op::PutThreadKey {
+                key: thread_key(&inbound.channel, hint),
+                conversation: conv.id,
+            });
+        }
+        let conversation = conv.id;
+        changes.push(Op::PutConversation(conv));
+        changes.push(Op::InsertMessage(message.clone()));
+        self.store.apply(changes)?;
+        Ok(Ingested {
+            customer: customer.id,
+            conversation,
+            message,
+            duplicate: false,
+            effects,
+        })
+    }
+
+    fn new_conversation(
+        &mut self,
+        inbound: &Inbound,
+        customer: CustomerId,
+        previous: Option<ConversationId>,
+        now: DateTime<Utc>,
+    ) -> Conversation {
+        let id = ConversationId::from_uuid(self.next_uuid(now));
+        let mut c = Conversation::new(id, inbound.tenant, customer, inbound.channel.clone(), now);
+        c.previous = previous;
+        c
+    }
+}

@@ -1,0 +1,262 @@
+//! [`Desk`]: the engine that ties identity, conversations and policies together.
+//!
+//! Every method takes `now` and never reads a clock; every state change is one
+//! [`ChangeSet`](crate::store::ChangeSet) applied atomically by the [`Store`].
+
+mod agent;
+mod config;
+mod ingest;
+
+pub use agent::ReplyOptions;
+pub use config::DeskConfig;
+pub use ingest::Ingested;
+
+use chrono::{DateTime, Utc};
+
+use crate::channel::ChannelRegistry;
+use crate::conversation::Conversation;
+use crate::error::{Error, Result};
+use crate::id::{ConversationId, CustomerId, IdGen, TenantId};
+use crate::identity::{Customer, Identifier, IdentifierRecord};
+use crate::message::Message;
+use crate::store::Store;
+
+/// Names a conversation: by id alone, or by tenant and id.
+///
+/// Hosts that serve several tenants should pass `(tenant, id)`: an id of another tenant
+/// is then refused as not found. An id alone is looked up in whichever tenant owns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConversationRef {
+    /// The tenant, when the caller knows it.
+    pub tenant: Option<TenantId>,
+    /// The conversation.
+    pub id: ConversationId,
+}
+
+impl From<ConversationId> for ConversationRef {
+    fn from(id: ConversationId) -> Self {
+        ConversationRef { tenant: None, id }
+    }
+}
+
+impl From<(TenantId, ConversationId)> for ConversationRef {
+    fn from((tenant, id): (TenantId, ConversationId)) -> Self {
+        ConversationRef {
+            tenant: Some(tenant),
+            id,
+        }
+    }
+}
+
+/// The support engine. See the crate docs for a tour.
+///
+/// ```
+/// use throughline::{Channel, Desk, DeskConfig, Identifier, Inbound, TenantId, store::MemoryStore};
+/// let t0 = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")?.to_utc();
+/// let tenant = TenantId::new_v7();
+/// let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+/// let got = desk.ingest(Inbound::new(tenant, Channel::Sms, Identifier::phone("+31612345678", None)?,
+///                                    "sms-1", "Where is my parcel?"), t0)?;
+/// assert!(!got.duplicate);
+/// assert_eq!(desk.conversation(got.conversation)?.customer, got.customer);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Desk<S: Store> {
+    store: S,
+    config: DeskConfig,
+    ids: Box<dyn IdGen>,
+}
+
+impl<S: Store> Desk<S> {
+    /// A desk on `store` with `config`.
+    ///
+    /// # Panics
+    ///
+    /// When `config` is invalid (see [`DeskConfig::validate`]); use [`Desk::try_new`] to
+    /// get an error instead.
+    pub fn new(store: S, config: DeskConfig) -> Self {
+        match Self::try_new(store, config) {
+            Ok(desk) => desk,
+            Err(e) => panic!("invalid DeskConfig: {e}"),
+        }
+    }
+
+    /// A desk on `store` with `config`, or an error when the configuration cannot work.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] from [`DeskConfig::validate`].
+    pub fn try_new(store: S, config: DeskConfig) -> Result<Self> {
+        config.validate()?;
+        let ids = config.make_id_gen();
+        Ok(Desk { store, config, ids })
+    }
+
+    /// The store (for reads and for tests).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Consumes the desk and returns its store.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DeskConfig {
+        &self.config
+    }
+
+    /// The channel registry, to enable and disable channels at run time.
+    pub fn channels_mut(&mut self) -> &mut ChannelRegistry {
+        &mut self.config.channels
+    }
+
+    /// Replaces the id generator (for example with one of your own).
+    pub fn set_id_gen(&mut self, ids: Box<dyn IdGen>) {
+        self.ids = ids;
+    }
+
+    pub(crate) fn next_uuid(&mut self, now: DateTime<Utc>) -> uuid::Uuid {
+        self.ids.next_uuid(now)
+    }
+
+    /// Runs `op` again when it lost a race with another writer.
+    pub(crate) fn retrying<T>(&mut self, mut op: impl FnMut(&mut Self) -> Result<T>) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            match op(self) {
+                Err(Error::Conflict(_)) if attempt < self.config.conflict_retries => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    /// Looks a conversation up, enforcing the tenant when one is given.
+    pub(crate) fn load_conversation(&self, r: ConversationRef) -> Result<Conversation> {
+        let tenant = match r.tenant {
+            Some(t) => t,
+            None => self
+                .store
+                .conversation_tenant(r.id)?
+                .ok_or_else(|| Error::not_found("conversation", r.id))?,
+        };
+        self.store
+            .conversation(tenant, r.id)?
+            .ok_or_else(|| Error::not_found("conversation", r.id))
+    }
+
+    /// A conversation.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when it does not exist (or belongs to another tenant than the
+    /// one given).
+    pub fn conversation(&self, conversation: impl Into<ConversationRef>) -> Result<Conversation> {
+        self.load_conversation(conversation.into())
+    }
+
+    /// Every message of a conversation (including internal notes), oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] as for [`Desk::conversation`].
+    pub fn messages(&self, conversation: impl Into<ConversationRef>) -> Result<Vec<Message>> {
+        let c = self.load_conversation(conversation.into())?;
+        self.store.messages_of(c.tenant, c.id)
+    }
+
+    /// A customer's profile.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when the tenant has no such customer.
+    pub fn customer(&self, tenant: TenantId, customer: CustomerId) -> Result<Customer> {
+        self.store
+            .customer(tenant, customer)?
+            .ok_or_else(|| Error::not_found("customer", customer))
+    }
+
+    /// Follows merge tombstones to the live customer.
+    pub(crate) fn live_customer(&self, tenant: TenantId, customer: CustomerId) -> Result<Customer> {
+        let mut c = self.customer(tenant, customer)?;
+        // Merge chains are short; the bound only guards against a corrupted cycle.
+        for _ in 0..1024 {
+            match c.merged_into {
+                Some(next) => c = self.customer(tenant, next)?,
+                None => return Ok(c),
+            }
+        }
+        Err(Error::Store {
+            message: format!("merge chain from customer {customer} does not end"),
+            source: None,
+        })
+    }
+
+    /// The agent's view of a customer: every message across all conversations and
+    /// channels, oldest first, each with its channel (internal notes included).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when the tenant has no such customer.
+    pub fn timeline(&self, tenant: TenantId, customer: CustomerId) -> Result<Vec<Message>> {
+        let c = self.live_customer(tenant, customer)?;
+        self.store.timeline(tenant, c.id, None)
+    }
+
+    /// The newest `limit` messages of the customer's timeline, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// As [`Desk::timeline`].
+    pub fn recent_timeline(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let c = self.live_customer(tenant, customer)?;
+        self.store.timeline(tenant, c.id, Some(limit))
+    }
+
+    /// Every conversation of a customer, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when the tenant has no such customer.
+    pub fn conversations_of(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+    ) -> Result<Vec<Conversation>> {
+        let c = self.live_customer(tenant, customer)?;
+        self.store.conversations_of(tenant, c.id)
+    }
+
+    /// The customer an identifier belongs to, if any (following merges).
+    ///
+    /// # Errors
+    ///
+    /// Store failures only.
+    pub fn resolve(&self, tenant: TenantId, identifier: &Identifier) -> Result<Option<CustomerId>> {
+        match self.store.identifier(tenant, identifier)? {
+            Some(rec) => Ok(Some(self.live_customer(tenant, rec.customer)?.id)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every identifier of a customer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when the tenant has no such customer.
+    pub fn identifiers(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+    ) -> Result<Vec<IdentifierRecord>> {
+        let c = self.live_customer(tenant, customer)?;
+        self.store.identifiers_of(tenant, c.id)
+    }
+}

@@ -1,0 +1,70 @@
+//! [`Effect`]s: what the core asks the host to do or tells it happened.
+
+use serde::{Deserialize, Serialize};
+
+use crate::channel::Channel;
+use crate::conversation::Status;
+use crate::id::{ConversationId, CustomerId, TenantId};
+use crate::message::Outbound;
+
+/// A decision for the host. The core performs no I/O: it returns effects and the host acts
+/// on them (sends messages, notifies agents, updates dashboards).
+///
+/// `#[non_exhaustive]`: later versions add effects; hosts ignore the ones they do not use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "effect")]
+#[non_exhaustive]
+pub enum Effect {
+    /// Send this message through the host's transport, then confirm with
+    /// `Desk::mark_sent` or `Desk::mark_failed`.
+    Send(Outbound),
+    /// A customer was seen for the first time.
+    CustomerCreated {
+        /// Tenant.
+        tenant: TenantId,
+        /// The new customer.
+        customer: CustomerId,
+    },
+    /// A new conversation was opened.
+    ConversationOpened {
+        /// Tenant.
+        tenant: TenantId,
+        /// The new conversation.
+        conversation: ConversationId,
+        /// Its customer.
+        customer: CustomerId,
+        /// The channel it was opened on.
+        channel: Channel,
+        /// The customer's earlier conversation this one follows up, if any.
+        previous: Option<ConversationId>,
+    },
+    /// A solved conversation was reopened by a new customer message.
+    ConversationReopened {
+        /// Tenant.
+        tenant: TenantId,
+        /// The conversation.
+        conversation: ConversationId,
+    },
+    /// The customer continued the conversation on another channel.
+    ChannelSwitched {
+        /// Tenant.
+        tenant: TenantId,
+        /// The conversation.
+        conversation: ConversationId,
+        /// The channel of the previous inbound message.
+        from: Channel,
+        /// The channel of this one.
+        to: Channel,
+    },
+    /// A conversation's status changed.
+    StatusChanged {
+        /// Tenant.
+        tenant: TenantId,
+        /// The conversation.
+        conversation: ConversationId,
+        /// The old status.
+        from: Status,
+        /// The new status.
+        to: Status,
+    },
+}

@@ -1,0 +1,329 @@
+//! Messages: what arrives from a channel ([`Inbound`]), what goes out ([`Outbound`]) and
+//! what is stored ([`Message`]).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::channel::Channel;
+use crate::error::{Error, Result};
+use crate::id::{AgentId, ConversationId, CustomerId, MessageId, TenantId};
+use crate::identity::Identifier;
+
+/// Which way a message travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Direction {
+    /// From the customer to the company.
+    Inbound,
+    /// From the company to the customer.
+    Outbound,
+    /// An internal note between agents; never sent to the customer.
+    Note,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "id")]
+#[non_exhaustive]
+pub enum Author {
+    /// The customer.
+    Customer(CustomerId),
+    /// A human agent.
+    Agent(AgentId),
+    /// A bot account (its replies never count as human replies).
+    Bot(AgentId),
+    /// The system itself (automations, notices).
+    System,
+}
+
+impl Author {
+    /// True for a human agent.
+    pub fn is_human_agent(&self) -> bool {
+        matches!(self, Author::Agent(_))
+    }
+}
+
+/// A reference to a file the host stores; the core keeps only its description.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// File name as the customer sent it.
+    pub name: String,
+    /// MIME type, for example `image/jpeg`.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Where the host keeps it (URL or storage key).
+    pub url: String,
+}
+
+/// Delivery state of an outbound message, kept in the outbox until the host confirms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+#[non_exhaustive]
+pub enum Delivery {
+    /// Handed to the host as [`crate::Effect::Send`], not yet confirmed.
+    Pending,
+    /// The host's transport accepted it.
+    Sent {
+        /// The provider's id for the sent message, if any.
+        provider_id: Option<String>,
+        /// When the host confirmed.
+        at: DateTime<Utc>,
+    },
+    /// The transport gave up.
+    Failed {
+        /// What the transport reported.
+        reason: String,
+        /// When the host reported it.
+        at: DateTime<Utc>,
+    },
+}
+
+/// A stored message, as shown in a conversation or a customer's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// The message's id.
+    pub id: MessageId,
+    /// Its tenant.
+    pub tenant: TenantId,
+    /// The conversation it belongs to.
+    pub conversation: ConversationId,
+    /// The channel it came in or went out on (notes: the conversation's channel at the time).
+    pub channel: Channel,
+    /// Inbound, outbound or internal note.
+    pub direction: Direction,
+    /// Who wrote it.
+    pub author: Author,
+    /// The text, exactly as received or written.
+    pub body: String,
+    /// References to attached files.
+    pub attachments: Vec<Attachment>,
+    /// Inbound: the identifier it came from. Outbound: the identifier it is sent to.
+    pub counterpart: Option<Identifier>,
+    /// The provider's id of an inbound message (the deduplication key with tenant and channel).
+    pub external_id: Option<String>,
+    /// A threading key other messages may refer to (an e-mail's Message-ID, for example).
+    pub thread_key: Option<String>,
+    /// When it was sent (the provider's time for inbound; clamped to `received_at`).
+    pub sent_at: DateTime<Utc>,
+    /// When the core received or created it.
+    pub received_at: DateTime<Utc>,
+    /// Detected language (ISO 639-1 code where one exists), when known.
+    pub language: Option<String>,
+    /// Outbound only: delivery state.
+    pub delivery: Option<Delivery>,
+}
+
+impl Message {
+    /// The key messages are ordered by in timelines: sent time, then received time, then id.
+    pub fn order_key(&self) -> (DateTime<Utc>, DateTime<Utc>, MessageId) {
+        (self.sent_at, self.received_at, self.id)
+    }
+}
+
+/// What a channel delivered: hand it to `Desk::ingest`.
+///
+/// ```
+/// use throughline::{Channel, Identifier, Inbound, TenantId};
+/// let tenant = TenantId::new_v7();
+/// let msg = Inbound::new(tenant, Channel::Email, Identifier::email("ana@example.com")?,
+///                        "<abc@mail.example.com>", "Any news on my return?")
+///     .subject("Return of order 1042")
+///     .thread_hint("<first@mail.example.com>");
+/// assert_eq!(msg.external_id, "<abc@mail.example.com>");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inbound {
+    /// The tenant it was delivered to.
+    pub tenant: TenantId,
+    /// The channel it came in on.
+    pub channel: Channel,
+    /// The sender's identifier on that channel.
+    pub from: Identifier,
+    /// Further identifiers the host knows for this sender (a logged-in chat visitor's
+    /// e-mail, for example).
+    pub also: Vec<Identifier>,
+    /// The provider's message id: `(tenant, channel, external_id)` deduplicates.
+    pub external_id: String,
+    /// The text.
+    pub body: String,
+    /// Attachment references.
+    pub attachments: Vec<Attachment>,
+    /// A hint to the conversation it continues (In-Reply-To, a provider's thread id).
+    /// Untrusted: followed only to a conversation of the same customer.
+    pub thread_hint: Option<String>,
+    /// The provider's send time; defaults to the ingest time.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// The subject line (e-mail, forms).
+    pub subject: Option<String>,
+    /// The sender's display name, if the channel gives one.
+    pub display_name: Option<String>,
+    /// A locale hint from the channel (for example a chat widget's page language).
+    pub locale: Option<String>,
+}
+
+impl Inbound {
+    /// A message from `from` on `channel` with the provider id `external_id`.
+    pub fn new(
+        tenant: TenantId,
+        channel: Channel,
+        from: Identifier,
+        external_id: impl Into<String>,
+        body: impl Into<String>,
+    ) -> Self {
+        Inbound {
+            tenant,
+            channel,
+            from,
+            also: Vec::new(),
+            external_id: external_id.into(),
+            body: body.into(),
+            attachments: Vec::new(),
+            thread_hint: None,
+            sent_at: None,
+            subject: None,
+            display_name: None,
+            locale: None,
+        }
+    }
+
+    /// Sets the provider's send time.
+    pub fn sent_at(mut self, at: DateTime<Utc>) -> Self {
+        self.sent_at = Some(at);
+        self
+    }
+
+    /// Sets the threading hint.
+    pub fn thread_hint(mut self, hint: impl Into<String>) -> Self {
+        self.thread_hint = Some(hint.into());
+        self
+    }
+
+    /// Adds another identifier of the sender.
+    pub fn also(mut self, identifier: Identifier) -> Self {
+        self.also.push(identifier);
+        self
+    }
+
+    /// Adds an attachment reference.
+    pub fn attachment(mut self, attachment: Attachment) -> Self {
+        self.attachments.push(attachment);
+        self
+    }
+
+    /// Sets the subject.
+    pub fn subject(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    /// Sets the sender's display name.
+    pub fn display_name(mut self, name: impl Into<String>) -> Self {
+        self.display_name = Some(name.into());
+        self
+    }
+
+    /// Sets the channel's locale hint (a language code such as `"nl"` or `"pt-BR"`).
+    pub fn locale(mut self, locale: impl Into<String>) -> Self {
+        self.locale = Some(locale.into());
+        self
+    }
+
+    /// Checks everything that does not need the store.
+    pub(crate) fn validate(&self, max_body_bytes: usize) -> Result<()> {
+        validate_body(&self.body, &self.attachments, max_body_bytes)?;
+        let ext = &self.external_id;
+        if ext.trim().is_empty() {
+            return Err(Error::invalid("external_id", "empty provider message id"));
+        }
+        if ext.len() > 512 {
+            return Err(Error::invalid(
+                "external_id",
+                format!("{} bytes, the maximum is 512", ext.len()),
+            ));
+        }
+        if let Some(h) = &self.thread_hint {
+            if h.len() > 998 {
+                return Err(Error::invalid(
+                    "thread_hint",
+                    format!("{} bytes, the maximum is 998", h.len()),
+                ));
+            }
+        }
+        for (field, v, max) in [
+            ("subject", &self.subject, 998),
+            ("display_name", &self.display_name, 256),
+            ("locale", &self.locale, 35),
+        ] {
+            if let Some(v) = v {
+                if v.len() > max {
+                    return Err(Error::invalid(
+                        field,
+                        format!("{} bytes, the maximum is {max}", v.len()),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks a body and its attachments against the size limit.
+pub(crate) fn validate_body(body: &str, attachments: &[Attachment], max: usize) -> Result<()> {
+    if body.trim().is_empty() && attachments.is_empty() {
+        return Err(Error::invalid(
+            "body",
+            "empty message (no text, no attachments)",
+        ));
+    }
+    if body.len() > max {
+        return Err(Error::BodyTooLarge {
+            len: body.len(),
+            limit: max,
+        });
+    }
+    if body.contains('\0') {
+        return Err(Error::invalid("body", "contains a NUL character"));
+    }
+    if attachments.len() > 100 {
+        return Err(Error::invalid(
+            "attachments",
+            format!("{} attachments, the maximum is 100", attachments.len()),
+        ));
+    }
+    for a in attachments {
+        if a.url.trim().is_empty() {
+            return Err(Error::invalid(
+                "attachments",
+                format!("attachment {:?} has no url", a.name),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A message for the host's transport to send, returned as [`crate::Effect::Send`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outbound {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The conversation it belongs to.
+    pub conversation: ConversationId,
+    /// The stored outbound message (confirm delivery with this id).
+    pub message: MessageId,
+    /// The channel to send on.
+    pub channel: Channel,
+    /// The recipient.
+    pub to: Identifier,
+    /// The text.
+    pub body: String,
+    /// Attachment references.
+    pub attachments: Vec<Attachment>,
+    /// The thread key of the customer's latest message on this channel, for reply
+    /// headers (e-mail In-Reply-To).
+    pub in_reply_to: Option<String>,
+    /// The conversation's subject, if any.
+    pub subject: Option<String>,
+}

@@ -1,0 +1,656 @@
+//! The conformance suite every [`Store`] must pass.
+//!
+//! Call [`run`] from a test with a function that makes a fresh, empty store:
+//!
+//! ```
+//! throughline::store::conformance::run(throughline::store::MemoryStore::new);
+//! ```
+//!
+//! A host that implements its own `Store` runs the same suite against it. Each check
+//! panics with a message naming the broken rule.
+//!
+//! # Panics
+//!
+//! Every function here panics when the store does not conform: that is its purpose.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::channel::Channel;
+use crate::conversation::{Conversation, Status};
+use crate::desk::{Desk, DeskConfig};
+use crate::effect::Effect;
+use crate::error::Error;
+use crate::id::{AgentId, ConversationId, CustomerId, MessageId, TenantId};
+use crate::identity::{Customer, Identifier, IdentifierRecord};
+use crate::message::{Author, Delivery, Direction, Inbound, Message};
+use crate::store::{ChangeSet, Op, Store};
+
+/// Runs every check against fresh stores from `make`.
+pub fn run<S: Store>(mut make: impl FnMut() -> S) {
+    versions_are_checked(make());
+    deduplication_key_is_unique(make());
+    change_sets_are_atomic(make());
+    identifiers_have_one_owner(make());
+    tenants_are_isolated(make());
+    thread_keys_keep_their_first_conversation(make());
+    messages_come_back_in_order(make());
+    outbox_tracks_pending_deliveries(make());
+    desk_story_chat_email_whatsapp(make());
+    desk_closed_conversation_starts_a_linked_one(make());
+}
+
+fn t(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_261_600 + secs, 0).expect("valid time")
+}
+
+fn uuid(n: u128) -> uuid::Uuid {
+    uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 | n)
+}
+
+fn customer(tenant: TenantId, n: u128, version: u64) -> Customer {
+    let mut c = Customer::new(CustomerId::from_uuid(uuid(n)), tenant, t(0));
+    c.version = version;
+    c
+}
+
+fn conversation(tenant: TenantId, n: u128, customer: CustomerId, version: u64) -> Conversation {
+    let mut c = Conversation::new(
+        ConversationId::from_uuid(uuid(n)),
+        tenant,
+        customer,
+        Channel::Email,
+        t(0),
+    );
+    c.version = version;
+    c
+}
+
+fn message(tenant: TenantId, n: u128, conv: ConversationId, ext: Option<&str>, at: i64) -> Message {
+    Message {
+        id: MessageId::from_uuid(uuid(n)),
+        tenant,
+        conversation: conv,
+        channel: Channel::Email,
+        direction: Direction::Inbound,
+        author: Author::System,
+        body: format!("message {n}"),
+        attachments: Vec::new(),
+        counterpart: None,
+        external_id: ext.map(str::to_string),
+        thread_key: None,
+        sent_at: t(at),
+        received_at: t(at),
+        language: None,
+        delivery: None,
+    }
+}
+
+fn set(tenant: TenantId, ops: Vec<Op>) -> ChangeSet {
+    ChangeSet { tenant, ops }
+}
+
+fn is_conflict<T: std::fmt::Debug>(r: crate::Result<T>) -> bool {
+    matches!(r, Err(Error::Conflict(_)))
+}
+
+fn tenant(n: u128) -> TenantId {
+    TenantId::from_uuid(uuid(0xAA00 + n))
+}
+
+/// Inserting an existing version, or skipping one, is a conflict.
+pub fn versions_are_checked<S: Store>(mut s: S) {
+    let tn = tenant(1);
+    s.apply(set(tn, vec![Op::PutCustomer(customer(tn, 1, 1))]))
+        .expect("insert a customer");
+    assert!(
+        is_conflict(s.apply(set(tn, vec![Op::PutCustomer(customer(tn, 1, 1))]))),
+        "inserting a customer twice must be a conflict"
+    );
+    assert!(
+        is_conflict(s.apply(set(tn, vec![Op::PutCustomer(customer(tn, 1, 3))]))),
+        "skipping a version must be a conflict"
+    );
+    s.apply(set(tn, vec![Op::PutCustomer(customer(tn, 1, 2))]))
+        .expect("update to version 2");
+    assert!(
+        is_conflict(s.apply(set(tn, vec![Op::PutCustomer(customer(tn, 1, 2))]))),
+        "writing version 2 twice (a lost update) must be a conflict"
+    );
+    let cust = CustomerId::from_uuid(uuid(1));
+    s.apply(set(
+        tn,
+        vec![Op::PutConversation(conversation(tn, 10, cust, 1))],
+    ))
+    .expect("insert a conversation");
+    assert!(
+        is_conflict(s.apply(set(
+            tn,
+            vec![Op::PutConversation(conversation(tn, 10, cust, 1))]
+        ))),
+        "inserting a conversation twice must be a conflict"
+    );
+    assert_eq!(
+        s.customer(tn, cust).expect("read").map(|c| c.version),
+        Some(2)
+    );
+}
+
+/// `(tenant, channel, external_id)` is unique; the same id on another channel or tenant
+/// is another message.
+pub fn deduplication_key_is_unique<S: Store>(mut s: S) {
+    let (a, b) = (tenant(1), tenant(2));
+    let cust = CustomerId::from_uuid(uuid(1));
+    for tn in [a, b] {
+        s.apply(set(tn, vec![Op::PutCustomer(customer(tn, 1, 1))]))
+            .expect("customer");
+    }
+    let conv_a = conversation(a, 10, cust, 1);
+    let conv_b = conversation(b, 11, cust, 1);
+    s.apply(set(
+        a,
+        vec![
+            Op::PutConversation(conv_a.clone()),
+            Op::InsertMessage(message(a, 100, conv_a.id, Some("ext-1"), 1)),
+        ],
+    ))
+    .expect("first message");
+    assert!(
+        is_conflict(s.apply(set(
+            a,
+            vec![Op::InsertMessage(message(
+                a,
+                101,
+                conv_a.id,
+                Some("ext-1"),
+                2
+            ))]
+        ))),
+        "a second message with the same (tenant, channel, external_id) must be a conflict"
+    );
+    let mut other_channel = message(a, 102, conv_a.id, Some("ext-1"), 3);
+    other_channel.channel = Channel::Sms;
+    s.apply(set(a, vec![Op::InsertMessage(other_channel)]))
+        .expect("the same external id on another channel is another message");
+    s.apply(set(
+        b,
+        vec![
+            Op::PutConversation(conv_b.clone()),
+            Op::InsertMessage(message(b, 103, conv_b.id, Some("ext-1"), 1)),
+        ],
+    ))
+    .expect("the same external id in another tenant is another message");
+    let found = s
+        .message_by_external_id(a, &Channel::Email, "ext-1")
+        .expect("read")
+        .expect("stored");
+    assert_eq!(found.id, MessageId::from_uuid(uuid(100)));
+    assert!(
+        is_conflict(s.apply(set(
+            a,
+            vec![Op::InsertMessage(message(a, 100, conv_a.id, None, 4))]
+        ))),
+        "a message id must be unique"
+    );
+}
+
+/// A change set whose last op conflicts writes nothing at all.
+pub fn change_sets_are_atomic<S: Store>(mut s: S) {
+    let tn = tenant(1);
+    let c1 = customer(tn, 1, 1);
+    let conv = conversation(tn, 10, c1.id, 1);
+    s.apply(set(
+        tn,
+        vec![
+            Op::PutCustomer(c1.clone()),
+            Op::PutConversation(conv.clone()),
+            Op::InsertMessage(message(tn, 100, conv.id, Some("ext-1"), 1)),
+        ],
+    ))
+    .expect("setup");
+    let c2 = customer(tn, 2, 1);
+    let conv2 = conversation(tn, 11, c2.id, 1);
+    let ident = Identifier::email("atomic@example.com").expect("valid");
+    let result = s.apply(set(
+        tn,
+        vec![
+            Op::PutCustomer(c2.clone()),
+            Op::PutIdentifier {
+                record: IdentifierRecord {
+                    tenant: tn,
+                    identifier: ident.clone(),
+                    customer: c2.id,
+                    source: None,
+                    verified: false,
+                    first_seen: t(0),
+                    last_seen: t(0),
+                },
+                expected_owner: None,
+            },
+            Op::PutConversation(conv2.clone()),
+            Op::PutThreadKey {
+                key: "email:atomic".into(),
+                conversation: conv2.id,
+            },
+            Op::InsertMessage(message(tn, 101, conv2.id, Some("ext-2"), 2)),
+            // Duplicate delivery: conflicts, so nothing above may land.
+            Op::InsertMessage(message(tn, 102, conv2.id, Some("ext-1"), 3)),
+        ],
+    ));
+    assert!(
+        is_conflict(result),
+        "the duplicate must be reported as a conflict"
+    );
+    assert!(
+        s.customer(tn, c2.id).expect("read").is_none(),
+        "customer of a failed change set was stored"
+    );
+    assert!(
+        s.identifier(tn, &ident).expect("read").is_none(),
+        "identifier of a failed change set was stored"
+    );
+    assert!(
+        s.conversation(tn, conv2.id).expect("read").is_none(),
+        "conversation of a failed change set was stored"
+    );
+    assert!(
+        s.thread(tn, "email:atomic").expect("read").is_none(),
+        "thread key of a failed change set was stored"
+    );
+    assert!(
+        s.message(tn, MessageId::from_uuid(uuid(101)))
+            .expect("read")
+            .is_none(),
+        "message of a failed change set was stored"
+    );
+    assert!(s
+        .message_by_external_id(tn, &Channel::Email, "ext-2")
+        .expect("read")
+        .is_none());
+    assert_eq!(s.messages_of(tn, conv.id).expect("read").len(), 1);
+}
+
+/// An identifier has one owner; it moves only from the owner the writer read.
+pub fn identifiers_have_one_owner<S: Store>(mut s: S) {
+    let tn = tenant(1);
+    let (c1, c2) = (customer(tn, 1, 1), customer(tn, 2, 1));
+    let ident = Identifier::email("one@example.com").expect("valid");
+    let record = |owner: CustomerId| IdentifierRecord {
+        tenant: tn,
+        identifier: ident.clone(),
+        customer: owner,
+        source: Some(Channel::Email),
+        verified: false,
+        first_seen: t(0),
+        last_seen: t(0),
+    };
+    s.apply(set(
+        tn,
+        vec![
+            Op::PutCustomer(c1.clone()),
+            Op::PutCustomer(c2.clone()),
+            Op::PutIdentifier {
+                record: record(c1.id),
+                expected_owner: None,
+            },
+        ],
+    ))
+    .expect("setup");
+    assert!(
+        is_conflict(s.apply(set(
+            tn,
+            vec![Op::PutIdentifier {
+                record: record(c2.id),
+                expected_owner: None
+            }]
+        ))),
+        "creating an identifier that exists must be a conflict"
+    );
+    assert!(
+        is_conflict(s.apply(set(
+            tn,
+            vec![Op::PutIdentifier {
+                record: record(c2.id),
+                expected_owner: Some(c2.id)
+            }]
+        ))),
+        "moving an identifier from the wrong owner must be a conflict"
+    );
+    s.apply(set(
+        tn,
+        vec![Op::PutIdentifier {
+            record: record(c2.id),
+            expected_owner: Some(c1.id),
+        }],
+    ))
+    .expect("move from the right owner");
+    assert_eq!(
+        s.identifier(tn, &ident).expect("read").map(|r| r.customer),
+        Some(c2.id)
+    );
+    assert!(s.identifiers_of(tn, c1.id).expect("read").is_empty());
+    assert_eq!(s.identifiers_of(tn, c2.id).expect("read").len(), 1);
+}
+
+/// Another tenant's ids read as absent, and a change set cannot write across tenants.
+pub fn tenants_are_isolated<S: Store>(mut s: S) {
+    let (a, b) = (tenant(1), tenant(2));
+    let c = customer(a, 1, 1);
+    let conv = conversation(a, 10, c.id, 1);
+    let ident = Identifier::email("iso@example.com").expect("valid");
+    s.apply(set(
+        a,
+        vec![
+            Op::PutCustomer(c.clone()),
+            Op::PutIdentifier {
+                record: IdentifierRecord {
+                    tenant: a,
+                    identifier: ident.clone(),
+                    customer: c.id,
+                    source: None,
+                    verified: true,
+                    first_seen: t(0),
+                    last_seen: t(0),
+                },
+                expected_owner: None,
+            },
+            Op::PutConversation(conv.clone()),
+            Op::PutThreadKey {
+                key: "email:k".into(),
+                conversation: conv.id,
+            },
+            Op::InsertMessage(message(a, 100, conv.id, Some("ext"), 1)),
+        ],
+    ))
+    .expect("setup");
+    assert!(s.customer(b, c.id).expect("read").is_none());
+    assert!(s.identifier(b, &ident).expect("read").is_none());
+    assert!(s.identifiers_of(b, c.id).expect("read").is_empty());
+    assert!(s.conversation(b, conv.id).expect("read").is_none());
+    assert!(s.conversations_of(b, c.id).expect("read").is_empty());
+    assert!(s.open_conversation(b, c.id).expect("read").is_none());
+    assert!(s
+        .message(b, MessageId::from_uuid(uuid(100)))
+        .expect("read")
+        .is_none());
+    assert!(s
+        .message_by_external_id(b, &Channel::Email, "ext")
+        .expect("read")
+        .is_none());
+    assert!(s.messages_of(b, conv.id).expect("read").is_empty());
+    assert!(s.timeline(b, c.id, None).expect("read").is_empty());
+    assert!(s.thread(b, "email:k").expect("read").is_none());
+    assert_eq!(s.conversation_tenant(conv.id).expect("read"), Some(a));
+    let err = s.apply(set(b, vec![Op::PutCustomer(customer(a, 5, 1))]));
+    assert!(
+        err.is_err(),
+        "a change set must not write another tenant's records"
+    );
+    assert!(s
+        .customer(a, CustomerId::from_uuid(uuid(5)))
+        .expect("read")
+        .is_none());
+    let mut stolen = conv.clone();
+    stolen.tenant = b;
+    stolen.version = 2;
+    assert!(
+        s.apply(set(b, vec![Op::PutConversation(stolen)])).is_err(),
+        "a conversation id of tenant A must not be writable in tenant B"
+    );
+    assert_eq!(
+        s.conversation(a, conv.id).expect("read").map(|c| c.version),
+        Some(1)
+    );
+}
+
+/// A thread key keeps the first conversation it was pointed at.
+pub fn thread_keys_keep_their_first_conversation<S: Store>(mut s: S) {
+    let tn = tenant(1);
+    let c = customer(tn, 1, 1);
+    let (x, y) = (conversation(tn, 10, c.id, 1), conversation(tn, 11, c.id, 1));
+    s.apply(set(
+        tn,
+        vec![
+            Op::PutCustomer(c),
+            Op::PutConversation(x.clone()),
+            Op::PutConversation(y.clone()),
+            Op::PutThreadKey {
+                key: "k".into(),
+                conversation: x.id,
+            },
+        ],
+    ))
+    .expect("setup");
+    s.apply(set(
+        tn,
+        vec![Op::PutThreadKey {
+            key: "k".into(),
+            conversation: y.id,
+        }],
+    ))
+    .expect("a second pointer to a key is not an error");
+    assert_eq!(s.thread(tn, "k").expect("read"), Some(x.id));
+}
+
+/// Messages are returned by `(sent_at, received_at, id)`, whatever the insertion order;
+/// the timeline spans conversations and `limit` keeps the newest.
+pub fn messages_come_back_in_order<S: Store>(mut s: S) {
+    let tn = tenant(1);
+    let c = customer(tn, 1, 1);
+    let mut x = conversation(tn, 10, c.id, 1);
+    x.status = Status::Closed;
+    let y = conversation(tn, 11, c.id, 1);
+    s.apply(set(
+        tn,
+        vec![
+            Op::PutCustomer(c.clone()),
+            Op::PutConversation(x.clone()),
+            Op::PutConversation(y.clone()),
+        ],
+    ))
+    .expect("setup");
+    for (n, conv, at) in [
+        (100, x.id, 30),
+        (101, x.id, 10),
+        (102, y.id, 20),
+        (103, y.id, 40),
+        (104, x.id, 20),
+    ] {
+        s.apply(set(
+            tn,
+            vec![Op::InsertMessage(message(tn, n, conv, None, at))],
+        ))
+        .expect("insert");
+    }
+    let xs: Vec<i64> = s
+        .messages_of(tn, x.id)
+        .expect("read")
+        .iter()
+        .map(|m| m.sent_at.timestamp() - t(0).timestamp())
+        .collect();
+    assert_eq!(xs, vec![10, 20, 30]);
+    let tl: Vec<u128> = s
+        .timeline(tn, c.id, None)
+        .expect("read")
+        .iter()
+        .map(|m| m.id.as_uuid().as_u128() & 0xFFFF)
+        .collect();
+    assert_eq!(
+        tl,
+        vec![101, 102, 104, 100, 103],
+        "timeline order by (sent_at, received_at, id)"
+    );
+    let last2: Vec<u128> = s
+        .timeline(tn, c.id, Some(2))
+        .expect("read")
+        .iter()
+        .map(|m| m.id.as_uuid().as_u128() & 0xFFFF)
+        .collect();
+    assert_eq!(last2, vec![100, 103]);
+    assert_eq!(
+        s.open_conversation(tn, c.id).expect("read").map(|c| c.id),
+        Some(y.id)
+    );
+    assert_eq!(s.conversations_of(tn, c.id).expect("read").len(), 2);
+}
+
+/// Pending outbound messages are in the outbox until their delivery is updated.
+pub fn outbox_tracks_pending_deliveries<S: Store>(mut s: S) {
+    let tn = tenant(1);
+    let c = customer(tn, 1, 1);
+    let conv = conversation(tn, 10, c.id, 1);
+    let mut out = message(tn, 100, conv.id, None, 5);
+    out.direction = Direction::Outbound;
+    out.delivery = Some(Delivery::Pending);
+    s.apply(set(
+        tn,
+        vec![
+            Op::PutCustomer(c),
+            Op::PutConversation(conv),
+            Op::InsertMessage(out.clone()),
+        ],
+    ))
+    .expect("setup");
+    assert_eq!(s.outbox(tn).expect("read").len(), 1);
+    assert!(s.outbox(tenant(2)).expect("read").is_empty());
+    out.delivery = Some(Delivery::Sent {
+        provider_id: Some("p-1".into()),
+        at: t(6),
+    });
+    s.apply(set(tn, vec![Op::UpdateMessage(out.clone())]))
+        .expect("update");
+    assert!(s.outbox(tn).expect("read").is_empty());
+    assert_eq!(s.message(tn, out.id).expect("read"), Some(out));
+}
+
+/// The foundation story through a `Desk`: chat, then e-mail from the same address, then
+/// WhatsApp from a number the host linked: one customer, one conversation, three channels
+/// in order; redelivery stores nothing; the reply goes to the last channel.
+pub fn desk_story_chat_email_whatsapp<S: Store>(store: S) {
+    let tn = tenant(1);
+    let mut desk = Desk::new(store, DeskConfig::default());
+    let ana = Identifier::email("ana@example.com").expect("valid");
+    let chat = Inbound::new(
+        tn,
+        Channel::WebChat,
+        ana.clone(),
+        "chat-1",
+        "I want to return the shoes from order 1042",
+    )
+    .sent_at(t(0));
+    let first = desk.ingest(chat.clone(), t(0)).expect("chat");
+    assert!(!first.duplicate);
+    let again = desk.ingest(chat, t(3)).expect("redelivery");
+    assert!(again.duplicate && again.effects.is_empty());
+    assert_eq!(
+        (again.customer, again.conversation, again.message.id),
+        (first.customer, first.conversation, first.message.id)
+    );
+    let mail = Inbound::new(
+        tn,
+        Channel::Email,
+        Identifier::email("ana@EXAMPLE.com").expect("valid"),
+        "<m1@example.com>",
+        "Any news on my return?",
+    );
+    let second = desk.ingest(mail, t(3600)).expect("e-mail");
+    assert_eq!(
+        (second.customer, second.conversation),
+        (first.customer, first.conversation)
+    );
+    assert!(second
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::ChannelSwitched { .. })));
+    let phone = Identifier::whatsapp("+31612345678", None).expect("valid");
+    desk.link_identifier(tn, first.customer, phone.clone(), true, t(7200))
+        .expect("link");
+    let third = desk
+        .ingest(
+            Inbound::new(
+                tn,
+                Channel::WhatsApp,
+                phone.clone(),
+                "wamid.1",
+                "Hello? Still waiting",
+            ),
+            t(86_400),
+        )
+        .expect("whatsapp");
+    assert_eq!(
+        (third.customer, third.conversation),
+        (first.customer, first.conversation)
+    );
+    let tl = desk.timeline(tn, first.customer).expect("timeline");
+    let channels: Vec<Channel> = tl.iter().map(|m| m.channel.clone()).collect();
+    assert_eq!(
+        channels,
+        vec![Channel::WebChat, Channel::Email, Channel::WhatsApp]
+    );
+    let effects = desk
+        .reply(
+            first.conversation,
+            AgentId::from_uuid(uuid(0xA6)),
+            "Your return is approved",
+            t(90_000),
+        )
+        .expect("reply");
+    match effects.first() {
+        Some(Effect::Send(out)) => {
+            assert_eq!(out.channel, Channel::WhatsApp);
+            assert_eq!(out.to, phone);
+        }
+        other => panic!("expected a Send effect first, got {other:?}"),
+    }
+    assert_eq!(desk.outbox(tn).expect("outbox").len(), 1);
+    let conv = desk
+        .conversation((tn, first.conversation))
+        .expect("conversation");
+    assert_eq!(
+        conv.channels,
+        vec![Channel::WebChat, Channel::Email, Channel::WhatsApp]
+    );
+    assert_eq!(conv.message_count, 4);
+    assert!(
+        desk.conversation((tenant(2), first.conversation)).is_err(),
+        "another tenant must not see it"
+    );
+}
+
+/// A closed conversation stays closed: the next message opens a new conversation of the
+/// same customer, linked to the old one.
+pub fn desk_closed_conversation_starts_a_linked_one<S: Store>(store: S) {
+    let tn = tenant(1);
+    let mut desk = Desk::new(store, DeskConfig::default());
+    let ana = Identifier::email("ana@example.com").expect("valid");
+    let first = desk
+        .ingest(
+            Inbound::new(tn, Channel::Email, ana.clone(), "m-1", "Return please"),
+            t(0),
+        )
+        .expect("first");
+    desk.set_status(first.conversation, Status::Solved, t(60))
+        .expect("solve");
+    desk.set_status(first.conversation, Status::Closed, t(120))
+        .expect("close");
+    let later = t(0) + TimeDelta::days(30);
+    let next = desk
+        .ingest(
+            Inbound::new(tn, Channel::Email, ana, "m-2", "New question"),
+            later,
+        )
+        .expect("second");
+    assert_eq!(next.customer, first.customer);
+    assert_ne!(next.conversation, first.conversation);
+    assert_eq!(
+        desk.conversation(next.conversation).expect("read").previous,
+        Some(first.conversation)
+    );
+    assert_eq!(
+        desk.timeline(tn, first.customer).expect("timeline").len(),
+        2
+    );
+    assert!(matches!(
+        desk.reply(first.conversation, AgentId::from_uuid(uuid(1)), "hi", later),
+        Err(Error::ConversationClosed(_))
+    ));
+}

@@ -1,0 +1,414 @@
+//! [`MemoryStore`]: the whole state in hash maps, per tenant.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use crate::channel::Channel;
+use crate::conversation::{Conversation, Status};
+use crate::error::{Error, Result};
+use crate::id::{ConversationId, CustomerId, MessageId, TenantId};
+use crate::identity::{Customer, Identifier, IdentifierRecord};
+use crate::message::{Delivery, Message};
+use crate::store::{ChangeSet, Op, Store};
+
+/// A [`Store`] that keeps everything in memory: for tests, simulations and hosts that
+/// persist elsewhere. `apply` validates a whole change set before touching anything, so it
+/// is atomic like the database stores.
+///
+/// ```
+/// use throughline::{Desk, DeskConfig, store::MemoryStore};
+/// let desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+/// # let _ = desk;
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct MemoryStore {
+    tenants: HashMap<TenantId, TenantData>,
+    conversation_tenants: HashMap<ConversationId, TenantId>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct TenantData {
+    customers: HashMap<CustomerId, Customer>,
+    identifiers: HashMap<Identifier, IdentifierRecord>,
+    identifiers_of: HashMap<CustomerId, Vec<Identifier>>,
+    conversations: HashMap<ConversationId, Conversation>,
+    conversations_of: HashMap<CustomerId, Vec<ConversationId>>,
+    messages: HashMap<MessageId, Message>,
+    messages_of: HashMap<ConversationId, Vec<MessageId>>,
+    dedup: HashMap<Channel, HashMap<String, MessageId>>,
+    threads: HashMap<String, ConversationId>,
+    outbox: BTreeSet<(DateTime<Utc>, MessageId)>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn tenant(&self, tenant: TenantId) -> Option<&TenantData> {
+        self.tenants.get(&tenant)
+    }
+}
+
+fn conflict(msg: String) -> Error {
+    Error::Conflict(msg)
+}
+
+fn check_version(
+    kind: &str,
+    id: &dyn std::fmt::Display,
+    stored: Option<u64>,
+    new: u64,
+) -> Result<()> {
+    match (stored, new) {
+        (None, 1) => Ok(()),
+        (Some(s), n) if n > 1 && s == n - 1 => Ok(()),
+        (None, n) => Err(conflict(format!(
+            "{kind} {id} version {n} written but no stored version exists"
+        ))),
+        (Some(s), n) => Err(conflict(format!(
+            "{kind} {id} version {n} written over stored version {s}"
+        ))),
+    }
+}
+
+impl TenantData {
+    /// Validates the whole change set against the current state plus the effects of the
+    /// earlier ops of the same set.
+    fn validate(&self, ops: &[Op]) -> Result<()> {
+        let mut customer_versions: HashMap<CustomerId, u64> = HashMap::new();
+        let mut conversation_versions: HashMap<ConversationId, u64> = HashMap::new();
+        let mut owners: HashMap<&Identifier, CustomerId> = HashMap::new();
+        let mut new_messages: BTreeSet<MessageId> = BTreeSet::new();
+        let mut new_keys: BTreeSet<(&Channel, &str)> = BTreeSet::new();
+        for op in ops {
+            match op {
+                Op::PutCustomer(c) => {
+                    let stored = customer_versions
+                        .get(&c.id)
+                        .copied()
+                        .or_else(|| self.customers.get(&c.id).map(|s| s.version));
+                    check_version("customer", &c.id, stored, c.version)?;
+                    customer_versions.insert(c.id, c.version);
+                }
+                Op::PutConversation(c) => {
+                    let stored = conversation_versions
+                        .get(&c.id)
+                        .copied()
+                        .or_else(|| self.conversations.get(&c.id).map(|s| s.version));
+                    check_version("conversation", &c.id, stored, c.version)?;
+                    conversation_versions.insert(c.id, c.version);
+                }
+                Op::PutIdentifier {
+                    record,
+                    expected_owner,
+                } => {
+                    let current = owners
+                        .get(&record.identifier)
+                        .copied()
+                        .or_else(|| self.identifiers.get(&record.identifier).map(|r| r.customer));
+                    if current != *expected_owner {
+                        return Err(conflict(format!(
+                            "identifier {} belongs to {current:?}, the writer expected {expected_owner:?}",
+                            record.identifier
+                        )));
+                    }
+                    owners.insert(&record.identifier, record.customer);
+                }
+                Op::InsertMessage(m) => {
+                    if self.messages.contains_key(&m.id) || !new_messages.insert(m.id) {
+                        return Err(conflict(format!("message {} already exists", m.id)));
+                    }
+                    if let Some(ext) = &m.external_id {
+                        let seen = self
+                            .dedup
+                            .get(&m.channel)
+                            .is_some_and(|d| d.contains_key(ext.as_str()));
+                        if seen || !new_keys.insert((&m.channel, ext.as_str())) {
+                            return Err(conflict(format!(
+                                "message {ext:?} on {} already stored",
+                                m.channel
+                            )));
+                        }
+                    }
+                }
+                Op::UpdateMessage(m) => {
+                    let Some(old) = self.messages.get(&m.id) else {
+                        return Err(conflict(format!("message {} does not exist", m.id)));
+                    };
+                    if old.external_id != m.external_id || old.channel != m.channel {
+                        return Err(conflict(format!(
+                            "message {} update changes its deduplication key",
+                            m.id
+                        )));
+                    }
+                }
+                Op::PutThreadKey { .. } => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, ops: Vec<Op>) {
+        for op in ops {
+            match op {
+                Op::PutCustomer(c) => {
+                    self.customers.insert(c.id, c);
+                }
+                Op::PutConversation(c) => {
+                    if !self.conversations.contains_key(&c.id) {
+                        self.conversations_of
+                            .entry(c.customer)
+                            .or_default()
+                            .push(c.id);
+                    } else if let Some(old) = self.conversations.get(&c.id) {
+                        if old.customer != c.customer {
+                            if let Some(list) = self.conversations_of.get_mut(&old.customer) {
+                                list.retain(|id| *id != c.id);
+                            }
+                            let list = self.conversations_of.entry(c.customer).or_default();
+                            list.push(c.id);
+                            let convs = &self.conversations;
+                            list.sort_by_key(|id| {
+                                convs
+                                    .get(id)
+                                    .map(|x| (x.created_at, x.id))
+                                    .unwrap_or((c.created_at, c.id))
+                            });
+                        }
+                    }
+                    self.conversations.insert(c.id, c);
+                }
+                Op::PutIdentifier { record, .. } => {
+                    match self.identifiers.get(&record.identifier) {
+                        Some(old) if old.customer != record.customer => {
+                            if let Some(list) = self.identifiers_of.get_mut(&old.customer) {
+                                list.retain(|i| *i != record.identifier);
+                            }
+                            self.identifiers_of
+                                .entry(record.customer)
+                                .or_default()
+                                .push(record.identifier.clone());
+                        }
+                        Some(_) => {}
+                        None => self
+                            .identifiers_of
+                            .entry(record.customer)
+                            .or_default()
+                            .push(record.identifier.clone()),
+                    }
+                    self.identifiers.insert(record.identifier.clone(), record);
+                }
+                Op::InsertMessage(m) => {
+                    if let Some(ext) = &m.external_id {
+                        self.dedup
+                            .entry(m.channel.clone())
+                            .or_default()
+                            .insert(ext.clone(), m.id);
+                    }
+                    if matches!(m.delivery, Some(Delivery::Pending)) {
+                        self.outbox.insert((m.received_at, m.id));
+                    }
+                    let list = self.messages_of.entry(m.conversation).or_default();
+                    let key = m.order_key();
+                    let messages = &self.messages;
+                    // Messages mostly arrive in order: insert from the back.
+                    let pos = list
+                        .iter()
+                        .rposition(|id| messages.get(id).is_some_and(|o| o.order_key() <= key))
+                        .map_or(0, |p| p + 1);
+                    list.insert(pos, m.id);
+                    self.messages.insert(m.id, m);
+                }
+                Op::UpdateMessage(m) => {
+                    if let Some(old) = self.messages.get(&m.id) {
+                        if old.conversation != m.conversation {
+                            if let Some(list) = self.messages_of.get_mut(&old.conversation) {
+                                list.retain(|id| *id != m.id);
+                            }
+                            let list = self.messages_of.entry(m.conversation).or_default();
+                            list.push(m.id);
+                        }
+                        if matches!(old.delivery, Some(Delivery::Pending)) {
+                            self.outbox.remove(&(old.received_at, old.id));
+                        }
+                    }
+                    if matches!(m.delivery, Some(Delivery::Pending)) {
+                        self.outbox.insert((m.received_at, m.id));
+                    }
+                    let conv = m.conversation;
+                    self.messages.insert(m.id, m);
+                    if let Some(list) = self.messages_of.get_mut(&conv) {
+                        let messages = &self.messages;
+                        list.sort_by_key(|id| messages.get(id).map(Message::order_key));
+                    }
+                }
+                Op::PutThreadKey { key, conversation } => {
+                    self.threads.entry(key).or_insert(conversation);
+                }
+            }
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    fn customer(&self, tenant: TenantId, id: CustomerId) -> Result<Option<Customer>> {
+        Ok(self
+            .tenant(tenant)
+            .and_then(|t| t.customers.get(&id).cloned()))
+    }
+
+    fn identifier(
+        &self,
+        tenant: TenantId,
+        identifier: &Identifier,
+    ) -> Result<Option<IdentifierRecord>> {
+        Ok(self
+            .tenant(tenant)
+            .and_then(|t| t.identifiers.get(identifier).cloned()))
+    }
+
+    fn identifiers_of(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+    ) -> Result<Vec<IdentifierRecord>> {
+        let Some(t) = self.tenant(tenant) else {
+            return Ok(Vec::new());
+        };
+        Ok(t.identifiers_of
+            .get(&customer)
+            .map(|list| {
+                list.iter()
+                    .filter_map(|i| t.identifiers.get(i).cloned())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    fn conversation(&self, tenant: TenantId, id: ConversationId) -> Result<Option<Conversation>> {
+        Ok(self
+            .tenant(tenant)
+            .and_then(|t| t.conversations.get(&id).cloned()))
+    }
+
+    fn conversation_tenant(&self, id: ConversationId) -> Result<Option<TenantId>> {
+        Ok(self.conversation_tenants.get(&id).copied())
+    }
+
+    fn conversations_of(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+    ) -> Result<Vec<Conversation>> {
+        let Some(t) = self.tenant(tenant) else {
+            return Ok(Vec::new());
+        };
+        Ok(t.conversations_of
+            .get(&customer)
+            .map(|list| {
+                list.iter()
+                    .filter_map(|id| t.conversations.get(id).cloned())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    fn open_conversation(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+    ) -> Result<Option<Conversation>> {
+        let Some(t) = self.tenant(tenant) else {
+            return Ok(None);
+        };
+        Ok(t.conversations_of.get(&customer).and_then(|list| {
+            list.iter()
+                .rev()
+                .filter_map(|id| t.conversations.get(id))
+                .find(|c| c.status != Status::Closed)
+                .cloned()
+        }))
+    }
+
+    fn message(&self, tenant: TenantId, id: MessageId) -> Result<Option<Message>> {
+        Ok(self
+            .tenant(tenant)
+            .and_then(|t| t.messages.get(&id).cloned()))
+    }
+
+    fn message_by_external_id(
+        &self,
+        tenant: TenantId,
+        channel: &Channel,
+        external_id: &str,
+    ) -> Result<Option<Message>> {
+        Ok(self.tenant(tenant).and_then(|t| {
+            t.dedup
+                .get(channel)
+                .and_then(|d| d.get(external_id))
+                .and_then(|id| t.messages.get(id).cloned())
+        }))
+    }
+
+    fn messages_of(&self, tenant: TenantId, conversation: ConversationId) -> Result<Vec<Message>> {
+        let Some(t) = self.tenant(tenant) else {
+            return Ok(Vec::new());
+        };
+        Ok(t.messages_of
+            .get(&conversation)
+            .map(|list| {
+                list.iter()
+                    .filter_map(|id| t.messages.get(id).cloned())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    fn thread(&self, tenant: TenantId, key: &str) -> Result<Option<ConversationId>> {
+        Ok(self
+            .tenant(tenant)
+            .and_then(|t| t.threads.get(key).copied()))
+    }
+
+    fn outbox(&self, tenant: TenantId) -> Result<Vec<Message>> {
+        let Some(t) = self.tenant(tenant) else {
+            return Ok(Vec::new());
+        };
+        Ok(t.outbox
+            .iter()
+            .filter_map(|(_, id)| t.messages.get(id).cloned())
+            .collect())
+    }
+
+    fn apply(&mut self, changes: ChangeSet) -> Result<()> {
+        changes.check_tenant()?;
+        let tenant = changes.tenant;
+        for op in &changes.ops {
+            if let Op::PutConversation(c) = op {
+                if let Some(t) = self.conversation_tenants.get(&c.id) {
+                    if *t != tenant {
+                        return Err(conflict(format!(
+                            "conversation {} exists in another tenant",
+                            c.id
+                        )));
+                    }
+                }
+            }
+        }
+        if let Some(t) = self.tenants.get(&tenant) {
+            t.validate(&changes.ops)?;
+        } else {
+            TenantData::default().validate(&changes.ops)?;
+        }
+        for op in &changes.ops {
+            if let Op::PutConversation(c) = op {
+                self.conversation_tenants.insert(c.id, tenant);
+            }
+        }
+        self.tenants.entry(tenant).or_default().apply(changes.ops);
+        Ok(())
+    }
+}

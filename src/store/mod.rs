@@ -1,0 +1,260 @@
+//! Persistence: the [`Store`] trait, the in-memory [`MemoryStore`], the embedded SQLite
+//! store (feature `sqlite`) and a [`conformance`] suite every store must pass.
+//!
+//! # The contract
+//!
+//! The store is the source of truth: the `Desk` keeps no state the store cannot rebuild.
+//! A `Desk` operation reads what it needs through the read methods, decides, and hands
+//! every write of the operation to [`Store::apply`] as one [`ChangeSet`]. `apply` is
+//! atomic: all of it lands or none of it does.
+//!
+//! `apply` also enforces the invariants that concurrent writers could break, and reports a
+//! violation as [`Error::Conflict`](crate::Error::Conflict) with nothing written:
+//!
+//! * a message's `(tenant, channel, external_id)` is unique (webhook deduplication);
+//! * an identifier belongs to at most one customer per tenant, and is only re-pointed
+//!   when it still belongs to the customer the writer read ([`Op::PutIdentifier`]);
+//! * a customer or conversation with `version == 1` is inserted and must not exist yet;
+//!   with `version == n > 1` it replaces the stored record only if that has version `n - 1`;
+//! * every op's tenant is the change set's tenant.
+//!
+//! The `Desk` retries an operation that hit a conflict, re-reading the store, so two
+//! desks on one database never store a webhook twice or lose an update.
+
+pub mod conformance;
+mod memory;
+
+pub use memory::MemoryStore;
+
+use crate::channel::Channel;
+use crate::conversation::Conversation;
+use crate::error::Result;
+use crate::id::{ConversationId, CustomerId, MessageId, TenantId};
+use crate::identity::{Customer, Identifier, IdentifierRecord};
+use crate::message::Message;
+
+/// One write of a [`ChangeSet`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Op {
+    /// Insert (`version == 1`) or replace (`version == n`, stored `n - 1`) a customer.
+    PutCustomer(Customer),
+    /// Insert or update an identifier record. `expected_owner` is the owner the writer
+    /// read: `None` means the identifier must not exist yet.
+    PutIdentifier {
+        /// The record to store.
+        record: IdentifierRecord,
+        /// Who owned it when the writer read it.
+        expected_owner: Option<CustomerId>,
+    },
+    /// Insert (`version == 1`) or replace (`version == n`, stored `n - 1`) a conversation.
+    PutConversation(Conversation),
+    /// Insert a new message (unique id; unique `(tenant, channel, external_id)` when the
+    /// external id is set).
+    InsertMessage(Message),
+    /// Replace an existing message (delivery state changes).
+    UpdateMessage(Message),
+    /// Point a thread key (an e-mail Message-ID, say) at a conversation. A key that
+    /// already exists keeps its first conversation.
+    PutThreadKey {
+        /// The key.
+        key: String,
+        /// The conversation it leads to.
+        conversation: ConversationId,
+    },
+}
+
+impl Op {
+    /// The tenant the op writes to.
+    pub fn tenant(&self) -> Option<TenantId> {
+        Some(match self {
+            Op::PutCustomer(c) => c.tenant,
+            Op::PutIdentifier { record, .. } => record.tenant,
+            Op::PutConversation(c) => c.tenant,
+            Op::InsertMessage(m) | Op::UpdateMessage(m) => m.tenant,
+            Op::PutThreadKey { .. } => return None,
+        })
+    }
+}
+
+/// Every write of one `Desk` operation, for one tenant, applied atomically.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeSet {
+    /// The tenant all ops write to.
+    pub tenant: TenantId,
+    /// The writes, in order.
+    pub ops: Vec<Op>,
+}
+
+impl ChangeSet {
+    /// An empty change set for `tenant`.
+    pub fn new(tenant: TenantId) -> Self {
+        ChangeSet {
+            tenant,
+            ops: Vec::new(),
+        }
+    }
+
+    /// Appends a write.
+    pub fn push(&mut self, op: Op) {
+        self.ops.push(op);
+    }
+
+    /// Checks that every op writes to the change set's tenant.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`](crate::Error::Conflict) naming the first op of another tenant.
+    pub fn check_tenant(&self) -> Result<()> {
+        for op in &self.ops {
+            if let Some(t) = op.tenant() {
+                if t != self.tenant {
+                    return Err(crate::Error::Conflict(format!(
+                        "change set for tenant {} holds a write for tenant {t}",
+                        self.tenant
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where a `Desk` keeps its state. See the [module docs](self) for the contract.
+///
+/// Every read is scoped by tenant: an id of another tenant reads as absent.
+pub trait Store: Send {
+    /// A customer (also a merged-away tombstone).
+    fn customer(&self, tenant: TenantId, id: CustomerId) -> Result<Option<Customer>>;
+
+    /// The record of a normalised identifier.
+    fn identifier(
+        &self,
+        tenant: TenantId,
+        identifier: &Identifier,
+    ) -> Result<Option<IdentifierRecord>>;
+
+    /// Every identifier of a customer, in order of first sight.
+    fn identifiers_of(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+    ) -> Result<Vec<IdentifierRecord>>;
+
+    /// A conversation.
+    fn conversation(&self, tenant: TenantId, id: ConversationId) -> Result<Option<Conversation>>;
+
+    /// The tenant a conversation belongs to (for calls that name only the conversation).
+    fn conversation_tenant(&self, id: ConversationId) -> Result<Option<TenantId>>;
+
+    /// Every conversation of a customer, oldest first.
+    fn conversations_of(&self, tenant: TenantId, customer: CustomerId)
+        -> Result<Vec<Conversation>>;
+
+    /// The customer's newest conversation that is not closed.
+    fn open_conversation(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+    ) -> Result<Option<Conversation>>;
+
+    /// A message.
+    fn message(&self, tenant: TenantId, id: MessageId) -> Result<Option<Message>>;
+
+    /// The message with this provider id on this channel (the deduplication lookup).
+    fn message_by_external_id(
+        &self,
+        tenant: TenantId,
+        channel: &Channel,
+        external_id: &str,
+    ) -> Result<Option<Message>>;
+
+    /// Every message of a conversation, ordered by [`Message::order_key`].
+    fn messages_of(&self, tenant: TenantId, conversation: ConversationId) -> Result<Vec<Message>>;
+
+    /// The customer's messages across all conversations and channels, ordered by
+    /// [`Message::order_key`]; with `limit`, only the newest `limit` of them (still oldest
+    /// first).
+    fn timeline(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+        limit: Option<usize>,
+    ) -> Result<Vec<Message>> {
+        let mut all = Vec::new();
+        for c in self.conversations_of(tenant, customer)? {
+            all.extend(self.messages_of(tenant, c.id)?);
+        }
+        all.sort_by_key(Message::order_key);
+        if let Some(n) = limit {
+            let skip = all.len().saturating_sub(n);
+            all.drain(..skip);
+        }
+        Ok(all)
+    }
+
+    /// The conversation a thread key leads to.
+    fn thread(&self, tenant: TenantId, key: &str) -> Result<Option<ConversationId>>;
+
+    /// Outbound messages whose delivery is still pending, oldest first.
+    fn outbox(&self, tenant: TenantId) -> Result<Vec<Message>>;
+
+    /// Applies every write atomically, or none of them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`](crate::Error::Conflict) when an invariant of the module docs
+    /// would break; [`Error::Store`](crate::Error::Store) when the store fails. Either way
+    /// nothing was written.
+    fn apply(&mut self, changes: ChangeSet) -> Result<()>;
+}
+
+impl<S: Store + ?Sized> Store for Box<S> {
+    fn customer(&self, t: TenantId, id: CustomerId) -> Result<Option<Customer>> {
+        (**self).customer(t, id)
+    }
+    fn identifier(&self, t: TenantId, i: &Identifier) -> Result<Option<IdentifierRecord>> {
+        (**self).identifier(t, i)
+    }
+    fn identifiers_of(&self, t: TenantId, c: CustomerId) -> Result<Vec<IdentifierRecord>> {
+        (**self).identifiers_of(t, c)
+    }
+    fn conversation(&self, t: TenantId, id: ConversationId) -> Result<Option<Conversation>> {
+        (**self).conversation(t, id)
+    }
+    fn conversation_tenant(&self, id: ConversationId) -> Result<Option<TenantId>> {
+        (**self).conversation_tenant(id)
+    }
+    fn conversations_of(&self, t: TenantId, c: CustomerId) -> Result<Vec<Conversation>> {
+        (**self).conversations_of(t, c)
+    }
+    fn open_conversation(&self, t: TenantId, c: CustomerId) -> Result<Option<Conversation>> {
+        (**self).open_conversation(t, c)
+    }
+    fn message(&self, t: TenantId, id: MessageId) -> Result<Option<Message>> {
+        (**self).message(t, id)
+    }
+    fn message_by_external_id(
+        &self,
+        t: TenantId,
+        ch: &Channel,
+        ext: &str,
+    ) -> Result<Option<Message>> {
+        (**self).message_by_external_id(t, ch, ext)
+    }
+    fn messages_of(&self, t: TenantId, c: ConversationId) -> Result<Vec<Message>> {
+        (**self).messages_of(t, c)
+    }
+    fn timeline(&self, t: TenantId, c: CustomerId, limit: Option<usize>) -> Result<Vec<Message>> {
+        (**self).timeline(t, c, limit)
+    }
+    fn thread(&self, t: TenantId, key: &str) -> Result<Option<ConversationId>> {
+        (**self).thread(t, key)
+    }
+    fn outbox(&self, t: TenantId) -> Result<Vec<Message>> {
+        (**self).outbox(t)
+    }
+    fn apply(&mut self, changes: ChangeSet) -> Result<()> {
+        (**self).apply(changes)
+    }
+}

@@ -1,0 +1,442 @@
+//! Stories on virtual time: what a customer does, what the desk decides.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use throughline::store::MemoryStore;
+use throughline::{
+    AgentId, Channel, Desk, DeskConfig, Direction, Effect, Error, Identifier, Inbound,
+    ReplyOptions, Status, TenantId,
+};
+
+type R = Result<(), Box<dyn std::error::Error>>;
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+fn desk() -> Desk<MemoryStore> {
+    Desk::new(MemoryStore::new(), DeskConfig::default())
+}
+
+#[test]
+fn a_customer_chats_then_emails_then_whatsapps_about_the_same_return() -> R {
+    let mut desk = desk();
+    let tenant = TenantId::new_v7();
+    let t0 = t0();
+    let chat = Inbound::new(
+        tenant,
+        Channel::WebChat,
+        Identifier::email("ana@example.com")?,
+        "chat-1",
+        "I want to return the shoes from order 1042",
+    )
+    .sent_at(t0);
+    let got = desk.ingest(chat.clone(), t0)?;
+    assert!(!got.duplicate);
+    assert!(got
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::CustomerCreated { .. })));
+    assert!(got
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::ConversationOpened { .. })));
+    let again = desk.ingest(chat, t0)?;
+    assert!(again.duplicate);
+    assert_eq!(again.message, got.message);
+    assert_eq!(again.conversation, got.conversation);
+
+    let t1 = t0 + TimeDelta::hours(1);
+    let mail = desk.ingest(
+        Inbound::new(
+            tenant,
+            Channel::Email,
+            Identifier::email(" ana@Example.com")?,
+            "<1@mail>",
+            "Any news on my return?",
+        )
+        .sent_at(t1),
+        t1,
+    )?;
+    assert_eq!(mail.customer, got.customer);
+    assert_eq!(mail.conversation, got.conversation);
+
+    let wa = Identifier::whatsapp("+31 6 12345678", None)?;
+    desk.link_identifier(tenant, got.customer, wa.clone(), true, t1)?;
+    let t2 = t0 + TimeDelta::days(1);
+    let whatsapp = desk.ingest(
+        Inbound::new(tenant, Channel::WhatsApp, wa.clone(), "wamid-1", "Hello?").sent_at(t2),
+        t2,
+    )?;
+    assert_eq!(whatsapp.customer, got.customer);
+    assert_eq!(whatsapp.conversation, got.conversation);
+    assert!(whatsapp.effects.contains(&Effect::ChannelSwitched {
+        tenant,
+        conversation: got.conversation,
+        from: Channel::Email,
+        to: Channel::WhatsApp
+    }));
+
+    let tl = desk.timeline(tenant, got.customer)?;
+    let seen: Vec<(Channel, &str)> = tl
+        .iter()
+        .map(|m| (m.channel.clone(), m.body.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                Channel::WebChat,
+                "I want to return the shoes from order 1042"
+            ),
+            (Channel::Email, "Any news on my return?"),
+            (Channel::WhatsApp, "Hello?"),
+        ]
+    );
+
+    let agent = AgentId::new_v7();
+    let effects = desk.reply(
+        got.conversation,
+        agent,
+        "Your refund is on its way",
+        t2 + TimeDelta::minutes(5),
+    )?;
+    let Some(Effect::Send(out)) = effects.first() else {
+        panic!("no Send effect: {effects:?}")
+    };
+    assert_eq!(out.channel, Channel::WhatsApp);
+    assert_eq!(out.to, wa);
+    Ok(())
+}
+
+#[test]
+fn closing_and_writing_a_month_later_opens_a_linked_conversation() -> R {
+    let mut desk = desk();
+    let tenant = TenantId::new_v7();
+    let ana = Identifier::email("ana@example.com")?;
+    let first = desk.ingest(
+        Inbound::new(tenant, Channel::Email, ana.clone(), "m1", "Return"),
+        t0(),
+    )?;
+    desk.set_status(first.conversation, Status::Solved, t0())?;
+    desk.set_status(first.conversation, Status::Closed, t0())?;
+    let later = t0() + TimeDelta::days(31);
+    let next = desk.ingest(
+        Inbound::new(
+            tenant,
+            Channel::Sms,
+            Identifier::phone("+31612345678", None)?,
+            "s1",
+            "hi",
+        )
+        .also(ana),
+        later,
+    )?;
+    assert_eq!(
+        next.customer, first.customer,
+        "the e-mail given alongside identifies her"
+    );
+    assert_ne!(next.conversation, first.conversation);
+    assert_eq!(
+        desk.conversation(next.conversation)?.previous,
+        Some(first.conversation)
+    );
+    assert_eq!(desk.conversations_of(tenant, first.customer)?.len(), 2);
+    Ok(())
+}
+
+#[test]
+fn a_solved_conversation_reopens_within_the_window_and_not_after() -> R {
+    let mut desk = Desk::new(
+        MemoryStore::new(),
+        DeskConfig::default().reopen_window(TimeDelta::days(3)),
+    );
+    let tenant = TenantId::new_v7();
+    let ana = Identifier::email("ana@example.com")?;
+    let first = desk.ingest(
+        Inbound::new(tenant, Channel::Email, ana.clone(), "m1", "Return"),
+        t0(),
+    )?;
+    desk.set_status(first.conversation, Status::Solved, t0())?;
+    let t1 = t0() + TimeDelta::days(2);
+    let again = desk.ingest(
+        Inbound::new(tenant, Channel::Email, ana.clone(), "m2", "Not received"),
+        t1,
+    )?;
+    assert_eq!(again.conversation, first.conversation);
+    assert!(again
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::ConversationReopened { .. })));
+    let conv = desk.conversation(first.conversation)?;
+    assert_eq!((conv.status, conv.reopen_count), (Status::Open, 1));
+    desk.set_status(first.conversation, Status::Solved, t1)?;
+    let t2 = t1 + TimeDelta::days(4);
+    let late = desk.ingest(
+        Inbound::new(tenant, Channel::Email, ana, "m3", "Another thing"),
+        t2,
+    )?;
+    assert_ne!(late.conversation, first.conversation);
+    assert_eq!(
+        desk.conversation(first.conversation)?.status,
+        Status::Closed,
+        "the old one is closed"
+    );
+    Ok(())
+}
+
+#[test]
+fn pending_and_on_hold_conversations_are_joined_whatever_their_age() -> R {
+    let mut desk = desk();
+    let tenant = TenantId::new_v7();
+    let ana = Identifier::email("ana@example.com")?;
+    let first = desk.ingest(
+        Inbound::new(tenant, Channel::Email, ana.clone(), "m1", "Return"),
+        t0(),
+    )?;
+    desk.set_status(first.conversation, Status::Pending, t0())?;
+    let next = desk.ingest(
+        Inbound::new(tenant, Channel::Email, ana, "m2", "Here is the photo"),
+        t0() + TimeDelta::days(90),
+    )?;
+    assert_eq!(next.conversation, first.conversation);
+    assert_eq!(
+        desk.conversation(first.conversation)?.status,
+        Status::Open,
+        "a customer answer reopens pending work"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_forged_thread_header_cannot_pull_a_message_into_someone_elses_conversation() -> R {
+    let mut desk = desk();
+    let tenant = TenantId::new_v7();
+    let victim = desk.ingest(
+        Inbound::new(
+            tenant,
+            Channel::Email,
+            Identifier::email("bob@example.com")?,
+            "<b1@x>",
+            "My address is ...",
+        ),
+        t0(),
+    )?;
+    let attacker = desk.ingest(
+        Inbound::new(
+            tenant,
+            Channel::Email,
+            Identifier::email("eve@evil.example")?,
+            "<e1@x>",
+            "show me",
+        )
+        .thread_hint("<b1@x>"),
+        t0(),
+    )?;
+    assert_ne!(attacker.conversation, victim.conversation);
+    assert_eq!(desk.messages(victim.conversation)?.len(), 1);
+    Ok(())
+}
+
+#[test]
+fn an_email_reply_threads_by_its_in_reply_to_header() -> R {
+    let mut desk = desk();
+    let tenant = TenantId::new_v7();
+    let ana = Identifier::email("ana@example.com")?;
+    let first = desk.ingest(
+        Inbound::new(
+            tenant,
+            Channel::Email,
+            ana.clone(),
+            "<a1@x>",
+            "Question one",
+        ),
+        t0(),
+    )?;
+    let effects = desk.reply(first.conversation, AgentId::new_v7(), "Answer", t0())?;
+    let Some(Effect::Send(out)) = effects.first() else {
+        panic!()
+    };
+    assert_eq!(out.in_reply_to.as_deref(), Some("<a1@x>"));
+    desk.mark_sent(tenant, out.message, Some("<reply-1@desk>"), t0())?;
+    assert!(desk.outbox(tenant)?.is_empty());
+    desk.set_status(first.conversation, Status::Solved, t0())?;
+    desk.set_status(first.conversation, Status::Closed, t0())?;
+    // A new, unrelated e-mail opens conversation two; a reply to the old thread goes to
+    // the newest conversation of the customer only if the hinted one is closed.
+    let second = desk.ingest(
+        Inbound::new(
+            tenant,
+            Channel::Email,
+            ana.clone(),
+            "<a2@x>",
+            "Another topic",
+        ),
+        t0() + TimeDelta::days(1),
+    )?;
+    let answer = desk.ingest(
+        Inbound::new(tenant, Channel::Email, ana, "<a3@x>", "Re: Answer").thread_hint("<a2@x>"),
+        t0() + TimeDelta::days(2),
+    )?;
+    assert_eq!(answer.conversation, second.conversation);
+    Ok(())
+}
+
+#[test]
+fn internal_notes_are_never_sent() -> R {
+    let mut desk = desk();
+    let tenant = TenantId::new_v7();
+    let got = desk.ingest(
+        Inbound::new(
+            tenant,
+            Channel::WebChat,
+            Identifier::email("a@b.example")?,
+            "c1",
+            "hi",
+        ),
+        t0(),
+    )?;
+    let note = desk.note(
+        got.conversation,
+        AgentId::new_v7(),
+        "customer sounds upset",
+        t0(),
+    )?;
+    assert_eq!(note.direction, Direction::Note);
+    assert!(desk.outbox(tenant)?.is_empty());
+    assert_eq!(desk.timeline(tenant, got.customer)?.len(), 2);
+    Ok(())
+}
+
+#[test]
+fn bad_input_is_a_clear_error_and_stores_nothing() -> R {
+    let mut desk = Desk::new(
+        MemoryStore::new(),
+        DeskConfig::default().max_body_bytes(1000),
+    );
+    let tenant = TenantId::new_v7();
+    let ana = Identifier::email("ana@example.com")?;
+    let cases: Vec<(Inbound, &str)> = vec![
+        (
+            Inbound::new(tenant, Channel::Email, ana.clone(), "m1", "   "),
+            "empty",
+        ),
+        (
+            Inbound::new(tenant, Channel::Email, ana.clone(), "m1", "x".repeat(1001)),
+            "too large",
+        ),
+        (
+            Inbound::new(tenant, Channel::Email, ana.clone(), "", "hello"),
+            "external_id",
+        ),
+        (
+            Inbound::new(tenant, Channel::Email, ana.clone(), "m1", "nul\0byte"),
+            "NUL",
+        ),
+    ];
+    for (inbound, what) in cases {
+        let err = desk.ingest(inbound, t0()).unwrap_err();
+        assert!(err.is_input_error(), "{what}: {err}");
+    }
+    assert!(matches!(
+        desk.ingest(
+            Inbound::new(tenant, Channel::Email, ana.clone(), "m1", "x".repeat(1001)),
+            t0()
+        ),
+        Err(Error::BodyTooLarge {
+            len: 1001,
+            limit: 1000
+        })
+    ));
+    desk.channels_mut().disable_for(tenant, Channel::Sms);
+    let err = desk
+        .ingest(
+            Inbound::new(
+                tenant,
+                Channel::Sms,
+                Identifier::phone("+31612345678", None)?,
+                "s1",
+                "hi",
+            ),
+            t0(),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("sms"), "{err}");
+    assert_eq!(desk.resolve(tenant, &ana)?, None, "nothing stored");
+    assert!(desk
+        .resolve(tenant, &Identifier::phone("+31612345678", None)?)?
+        .is_none());
+
+    let got = desk.ingest(
+        Inbound::new(
+            tenant,
+            Channel::Twitter,
+            Identifier::handle(throughline::IdentifierKind::Twitter, "@ana")?,
+            "tw1",
+            "hi",
+        ),
+        t0(),
+    )?;
+    let long = "y".repeat(90);
+    let err = desk
+        .reply(
+            got.conversation,
+            AgentId::new_v7(),
+            long.clone() + &long + &long + &long,
+            t0(),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("280"), "{err}");
+    let other = TenantId::new_v7();
+    assert!(matches!(
+        desk.timeline(other, got.customer),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        desk.conversation((other, got.conversation)),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        desk.set_status(got.conversation, Status::Closed, t0()),
+        Err(Error::InvalidTransition { .. })
+    ));
+    assert!(
+        desk.reply_with(
+            got.conversation,
+            ReplyOptions::new(AgentId::new_v7(), "hi").on(Channel::Email),
+            t0()
+        )
+        .is_err(),
+        "no e-mail address known"
+    );
+    Ok(())
+}
+
+#[test]
+fn the_same_inputs_give_the_same_ids() -> R {
+    let run = || -> Result<Vec<String>, Box<dyn std::error::Error>> {
+        let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default().id_seed(9));
+        let tenant: TenantId = "01900000-0000-7000-8000-000000000001".parse()?;
+        let mut out = Vec::new();
+        for i in 0..5 {
+            let got = desk.ingest(
+                Inbound::new(
+                    tenant,
+                    Channel::Email,
+                    Identifier::email(&format!("c{i}@x.example"))?,
+                    format!("m{i}"),
+                    "hi",
+                ),
+                t0(),
+            )?;
+            out.push(format!(
+                "{} {} {}",
+                got.customer, got.conversation, got.message.id
+            ));
+        }
+        Ok(out)
+    };
+    assert_eq!(run()?, run()?);
+    Ok(())
+}
