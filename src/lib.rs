@@ -1,7 +1,79 @@
 //! # throughline
 //!
-//! The embeddable core of an omnichannel customer-support system (crate docs are
-//! completed with the conversation core).
+//! The embeddable core of an omnichannel customer-support system. A host application (a
+//! helpdesk, a shop's back office, a bank's contact centre) links it in, feeds it what
+//! arrives from its channels, and gets back decisions: who this customer is, which
+//! conversation the message belongs to, and what to send where. Storage and transports
+//! belong to the host, behind traits; an in-memory store and (feature `sqlite`) SQLite ship.
+//!
+//! The promise to the end customer: *one company, one conversation, whatever the channel*.
+//!
+//! ```
+//! use chrono::{DateTime, TimeDelta};
+//! use throughline::{AgentId, Channel, Desk, DeskConfig, Effect, Identifier, Inbound, TenantId};
+//! use throughline::store::MemoryStore;
+//!
+//! let t0 = DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")?.to_utc();
+//! let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+//! let tenant = TenantId::new_v7(); // hosts create tenants
+//!
+//! // A customer opens a web chat ...
+//! let chat = Inbound::new(tenant, Channel::WebChat, Identifier::email("ana@example.com")?,
+//!                         "chat-1", "I want to return the shoes from order 1042").sent_at(t0);
+//! let got = desk.ingest(chat.clone(), t0)?;
+//! // ... the chat provider delivers its webhook twice: one message is stored.
+//! assert!(desk.ingest(chat, t0)?.duplicate);
+//!
+//! // An hour later she e-mails from the same address.
+//! let t1 = t0 + TimeDelta::hours(1);
+//! let mail = desk.ingest(Inbound::new(tenant, Channel::Email, Identifier::email("ana@EXAMPLE.com")?,
+//!                                     "<m1@mail.example>", "Any news on my return?").sent_at(t1), t1)?;
+//! assert_eq!(mail.conversation, got.conversation); // same conversation, channel switch recorded
+//!
+//! // The next day she writes on WhatsApp from a number the shop linked to her profile.
+//! let phone = Identifier::whatsapp("+31612345678", None)?;
+//! desk.link_identifier(tenant, got.customer, phone.clone(), true, t1)?;
+//! let t2 = t0 + TimeDelta::days(1);
+//! let wa = desk.ingest(Inbound::new(tenant, Channel::WhatsApp, phone, "wamid.1", "Hello?").sent_at(t2), t2)?;
+//! assert_eq!((wa.customer, wa.conversation), (got.customer, got.conversation));
+//!
+//! // The agent sees one history, in order, with channels ...
+//! let channels: Vec<Channel> = desk.timeline(tenant, got.customer)?.into_iter().map(|m| m.channel).collect();
+//! assert_eq!(channels, [Channel::WebChat, Channel::Email, Channel::WhatsApp]);
+//!
+//! // ... and the reply goes out on the channel she used last.
+//! let effects = desk.reply(got.conversation, AgentId::new_v7(), "Your refund is on its way", t2)?;
+//! assert!(matches!(&effects[0], Effect::Send(out) if out.channel == Channel::WhatsApp));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Design
+//!
+//! * **Sans-IO and deterministic.** Nothing reads a clock, opens a socket or sleeps: every
+//!   call takes `now`, ids come from a seeded [`IdGen`], decisions come back as [`Effect`]s.
+//! * **The store is the source of truth.** Each `Desk` operation reads through the
+//!   [`store::Store`] trait and writes one atomic [`store::ChangeSet`]; ingestion is
+//!   idempotent by a unique `(tenant, channel, external_id)` key.
+//! * **Tenant in every key.** Every read is scoped by [`TenantId`]; another tenant's ids
+//!   read as not found.
+//! * **Untrusted input never panics.** Every public function returns [`Result`] with an
+//!   [`Error`] that names what was wrong.
+//!
+//! See [`guide`] for the architecture and the semantics in full.
+//!
+//! ## Features
+//!
+//! * `sqlite` (default): the embedded SQLite store.
+//!
+//! ## Index
+//!
+//! * Take in a message: [`Desk::ingest`], [`Inbound`].
+//! * Answer, note, change status: [`Desk::reply`], [`Desk::note`], [`Desk::set_status`].
+//! * Confirm delivery: [`Desk::outbox`], [`Desk::mark_sent`], [`Desk::mark_failed`].
+//! * Look up: [`Desk::timeline`], [`Desk::conversation`], [`Desk::resolve`].
+//! * Identify: [`Identifier`], [`Desk::link_identifier`].
+//! * Channels: [`Channel`], [`ChannelProfile`], [`ChannelRegistry`].
+//! * Persist: [`store::Store`], [`store::MemoryStore`], [`store::conformance`].
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -20,6 +92,11 @@ pub mod sla;
 pub mod store;
 pub mod text;
 pub mod triage;
+
+pub mod guide {
+    //! Long-form documentation, from `docs/`.
+    #![doc = include_str!("../docs/architecture.md")]
+}
 
 pub use channel::{Channel, ChannelProfile, ChannelRegistry, Reach};
 pub use conversation::{Conversation, Status};

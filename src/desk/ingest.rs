@@ -1,8 +1,9 @@
 //! `Desk::ingest`: dedupe, identify, thread, persist.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::channel::Channel;
 use crate::conversation::{threading_for, Conversation, Status, Threading};
 use crate::desk::Desk;
 use crate::effect::Effect;
@@ -30,7 +31,7 @@ pub struct Ingested {
 
 /// The key a thread hint or a message id is stored under: channel-scoped, so ids of two
 /// providers never collide.
-pub(crate) fn thread_key(channel: &crate::Channel, raw: &str) -> String {
+pub(crate) fn thread_key(channel: &Channel, raw: &str) -> String {
     format!("{channel}:{}", raw.trim())
 }
 
@@ -168,8 +169,11 @@ impl<S: Store> Desk<S> {
                     },
                     expected_owner: None,
                 }),
-                // The sender's own identifier: note that it was seen.
-                Some(r) if *ident == &inbound.from && r.last_seen < now => {
+                // The sender's own identifier: note that it was seen (at most once a
+                // minute, so a burst of chat lines does not rewrite the record each time).
+                Some(r)
+                    if *ident == &inbound.from && now - r.last_seen >= TimeDelta::minutes(1) =>
+                {
                     let mut r = r.clone();
                     r.last_seen = now;
                     let owner = r.customer;
@@ -306,10 +310,13 @@ impl<S: Store> Desk<S> {
             language: None,
             delivery: None,
         };
-        changes.push(Op::PutThreadKey {
-            key: thread_key(&inbound.channel, &inbound.external_id),
-            conversation: conv.id,
-        });
+        if inbound.channel == Channel::Email {
+            // E-mail replies name the Message-IDs they answer (In-Reply-To, References).
+            changes.push(Op::PutThreadKey {
+                key: thread_key(&inbound.channel, &inbound.external_id),
+                conversation: conv.id,
+            });
+        }
         if let Some(hint) = &inbound.thread_hint {
             changes.push(Op::PutThreadKey {
                 key: thread_key(&inbound.channel, hint),

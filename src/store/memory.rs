@@ -1,6 +1,8 @@
 //! [`MemoryStore`]: the whole state in hash maps, per tenant.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::HashMap;
 
 use chrono::{DateTime, Utc};
 
@@ -32,13 +34,50 @@ struct TenantData {
     customers: HashMap<CustomerId, Customer>,
     identifiers: HashMap<Identifier, IdentifierRecord>,
     identifiers_of: HashMap<CustomerId, Vec<Identifier>>,
-    conversations: HashMap<ConversationId, Conversation>,
+    conversations: Arena<ConversationId, Conversation>,
     conversations_of: HashMap<CustomerId, Vec<ConversationId>>,
-    messages: HashMap<MessageId, Message>,
+    messages: Arena<MessageId, Message>,
     messages_of: HashMap<ConversationId, Vec<MessageId>>,
     dedup: HashMap<Channel, HashMap<String, MessageId>>,
     threads: HashMap<String, ConversationId>,
     outbox: BTreeSet<(DateTime<Utc>, MessageId)>,
+}
+
+/// Values in a `Vec`, found through a hash index: growing it moves 8-byte slots instead
+/// of whole records.
+#[derive(Debug, Clone)]
+struct Arena<K, V> {
+    values: Vec<V>,
+    index: HashMap<K, usize>,
+}
+
+impl<K, V> Default for Arena<K, V> {
+    fn default() -> Self {
+        Arena {
+            values: Vec::new(),
+            index: HashMap::default(),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V> Arena<K, V> {
+    fn get(&self, k: &K) -> Option<&V> {
+        self.index.get(k).map(|&i| &self.values[i])
+    }
+
+    fn contains_key(&self, k: &K) -> bool {
+        self.index.contains_key(k)
+    }
+
+    fn insert(&mut self, k: K, v: V) {
+        match self.index.get(&k) {
+            Some(&i) => self.values[i] = v,
+            None => {
+                self.index.insert(k, self.values.len());
+                self.values.push(v);
+            }
+        }
+    }
 }
 
 impl MemoryStore {
@@ -78,9 +117,9 @@ impl TenantData {
     /// Validates the whole change set against the current state plus the effects of the
     /// earlier ops of the same set.
     fn validate(&self, ops: &[Op]) -> Result<()> {
-        let mut customer_versions: HashMap<CustomerId, u64> = HashMap::new();
-        let mut conversation_versions: HashMap<ConversationId, u64> = HashMap::new();
-        let mut owners: HashMap<&Identifier, CustomerId> = HashMap::new();
+        let mut customer_versions: HashMap<CustomerId, u64> = HashMap::default();
+        let mut conversation_versions: HashMap<ConversationId, u64> = HashMap::default();
+        let mut owners: HashMap<&Identifier, CustomerId> = HashMap::default();
         let mut new_messages: BTreeSet<MessageId> = BTreeSet::new();
         let mut new_keys: BTreeSet<(&Channel, &str)> = BTreeSet::new();
         for op in ops {
@@ -199,7 +238,12 @@ impl TenantData {
                             .or_default()
                             .push(record.identifier.clone()),
                     }
-                    self.identifiers.insert(record.identifier.clone(), record);
+                    match self.identifiers.get_mut(&record.identifier) {
+                        Some(slot) => *slot = record,
+                        None => {
+                            self.identifiers.insert(record.identifier.clone(), record);
+                        }
+                    }
                 }
                 Op::InsertMessage(m) => {
                     if let Some(ext) = &m.external_id {

@@ -91,7 +91,7 @@ impl ChangeSet {
     pub fn new(tenant: TenantId) -> Self {
         ChangeSet {
             tenant,
-            ops: Vec::new(),
+            ops: Vec::with_capacity(6),
         }
     }
 
