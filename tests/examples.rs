@@ -1,0 +1,42 @@
+//! The examples are part of the documentation: run them and check what they print, so
+//! they cannot rot. (`cargo test` builds every example before running this.)
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn example(name: &str) -> PathBuf {
+    let mut dir = std::env::current_exe().expect("test binary path");
+    dir.pop(); // the test binary
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
+fn run(name: &str, args: &[&str]) -> String {
+    let path = example(name);
+    let out = Command::new(&path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
+    assert!(
+        out.status.success(),
+        "{name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+#[test]
+fn quickstart_tells_the_story() {
+    let out = run("quickstart", &[]);
+    assert!(out.contains("duplicate = true, same message = true"), "{out}");
+    assert!(out.contains("one conversation: true"), "{out}");
+    let webchat = out.find("webchat").expect("chat line");
+    let email = out.find("email     Inbound").expect("e-mail line");
+    let whatsapp = out.find("whatsapp  Inbound").expect("whatsapp line");
+    assert!(webchat < email && email < whatsapp, "timeline order: {out}");
+    assert!(out.contains("send on whatsapp to +31612345678"), "{out}");
+    assert!(out.contains("same customer: true"), "{out}");
+    assert!(out.contains("conversations of the customer: 2"), "{out}");
+}
