@@ -10,7 +10,8 @@ fn example(name: &str) -> PathBuf {
     if dir.ends_with("deps") {
         dir.pop();
     }
-    dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+    dir.join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
 fn run(name: &str, args: &[&str]) -> String {
@@ -30,7 +31,10 @@ fn run(name: &str, args: &[&str]) -> String {
 #[test]
 fn quickstart_tells_the_story() {
     let out = run("quickstart", &[]);
-    assert!(out.contains("duplicate = true, same message = true"), "{out}");
+    assert!(
+        out.contains("duplicate = true, same message = true"),
+        "{out}"
+    );
     assert!(out.contains("one conversation: true"), "{out}");
     let webchat = out.find("webchat").expect("chat line");
     let email = out.find("email     Inbound").expect("e-mail line");

@@ -23,7 +23,7 @@ use crate::error::Error;
 use crate::id::{AgentId, ConversationId, CustomerId, MessageId, TenantId};
 use crate::identity::{Customer, Identifier, IdentifierRecord};
 use crate::message::{Author, Delivery, Direction, Inbound, Message};
-use crate::store::{ChangeSet, Op, Store};
+use crate::store::{ChangeSet, Op, Record, Store};
 
 /// Runs every check against fresh stores from `make`.
 pub fn run<S: Store>(mut make: impl FnMut() -> S) {
@@ -35,6 +35,7 @@ pub fn run<S: Store>(mut make: impl FnMut() -> S) {
     thread_keys_keep_their_first_conversation(make());
     messages_come_back_in_order(make());
     outbox_tracks_pending_deliveries(make());
+    records_are_versioned_and_indexed(make());
     desk_story_chat_email_whatsapp(make());
     desk_closed_conversation_starts_a_linked_one(make());
 }
@@ -653,4 +654,146 @@ pub fn desk_closed_conversation_starts_a_linked_one<S: Store>(store: S) {
         desk.reply(first.conversation, AgentId::from_uuid(uuid(1)), "hi", later),
         Err(Error::ConversationClosed(_))
     ));
+}
+
+/// Records follow the version rule, are found by secondary key and due time (across
+/// tenants for due times), and are deleted only at the version read.
+pub fn records_are_versioned_and_indexed<S: Store>(mut s: S) {
+    let (a, b) = (tenant(1), tenant(2));
+    let rec = |key: &str, sec: Option<&str>, due: Option<i64>, version: u64| Record {
+        kind: "thing".into(),
+        key: key.into(),
+        secondary: sec.map(str::to_string),
+        due: due.map(t),
+        value: serde_json::json!({ "key": key, "v": version }),
+        version,
+    };
+    s.apply(set(
+        a,
+        vec![
+            Op::PutRecord(rec("k1", Some("c1"), Some(30), 1)),
+            Op::PutRecord(rec("k2", Some("c1"), Some(10), 1)),
+            Op::PutRecord(rec("k3", Some("c2"), None, 1)),
+        ],
+    ))
+    .expect("insert records");
+    s.apply(set(
+        b,
+        vec![Op::PutRecord(rec("k1", Some("c1"), Some(20), 1))],
+    ))
+    .expect("the same key in another tenant is another record");
+    assert!(
+        is_conflict(s.apply(set(a, vec![Op::PutRecord(rec("k1", None, None, 1))]))),
+        "inserting a record twice must be a conflict"
+    );
+    assert!(
+        is_conflict(s.apply(set(a, vec![Op::PutRecord(rec("k1", None, None, 3))]))),
+        "skipping a record version must be a conflict"
+    );
+    let keys = |v: Vec<Record>| v.into_iter().map(|r| r.key).collect::<Vec<_>>();
+    assert_eq!(
+        keys(s.records(a, "thing").expect("read")),
+        vec!["k1", "k2", "k3"]
+    );
+    assert_eq!(
+        keys(s.records_by(a, "thing", "c1").expect("read")),
+        vec!["k1", "k2"]
+    );
+    assert!(s.records(a, "other").expect("read").is_empty());
+    assert_eq!(s.next_due("thing").expect("read"), Some(t(10)));
+    let due: Vec<(TenantId, String)> = s
+        .due_records("thing", t(25), 10)
+        .expect("read")
+        .into_iter()
+        .map(|(tn, r)| (tn, r.key))
+        .collect();
+    assert_eq!(
+        due,
+        vec![(a, "k2".to_string()), (b, "k1".to_string())],
+        "due records, earliest first, across tenants"
+    );
+    assert_eq!(
+        s.due_records("thing", t(100), 1).expect("read").len(),
+        1,
+        "limit"
+    );
+    // Moving the due time and the secondary key re-indexes.
+    s.apply(set(
+        a,
+        vec![Op::PutRecord(rec("k2", Some("c2"), Some(50), 2))],
+    ))
+    .expect("update");
+    assert_eq!(
+        keys(s.records_by(a, "thing", "c1").expect("read")),
+        vec!["k1"]
+    );
+    assert_eq!(
+        keys(s.records_by(a, "thing", "c2").expect("read")),
+        vec!["k2", "k3"]
+    );
+    assert_eq!(s.next_due("thing").expect("read"), Some(t(20)));
+    assert!(
+        is_conflict(s.apply(set(
+            a,
+            vec![Op::DeleteRecord {
+                kind: "thing".into(),
+                key: "k2".into(),
+                version: 1
+            }]
+        ))),
+        "deleting at a stale version must be a conflict"
+    );
+    // An atomic set: delete then a conflicting insert leaves everything as it was.
+    assert!(is_conflict(s.apply(set(
+        a,
+        vec![
+            Op::DeleteRecord {
+                kind: "thing".into(),
+                key: "k2".into(),
+                version: 2
+            },
+            Op::PutRecord(rec("k4", None, Some(1), 1)),
+            Op::PutRecord(rec("k1", None, None, 1)),
+        ]
+    ))));
+    assert!(s.record(a, "thing", "k2").expect("read").is_some());
+    assert!(s.record(a, "thing", "k4").expect("read").is_none());
+    s.apply(set(
+        a,
+        vec![Op::DeleteRecord {
+            kind: "thing".into(),
+            key: "k2".into(),
+            version: 2,
+        }],
+    ))
+    .expect("delete");
+    assert!(s.record(a, "thing", "k2").expect("read").is_none());
+    assert_eq!(
+        keys(s.records_by(a, "thing", "c2").expect("read")),
+        vec!["k3"]
+    );
+    let due: Vec<String> = s
+        .due_records("thing", t(1000), 10)
+        .expect("read")
+        .into_iter()
+        .map(|(_, r)| r.key)
+        .collect();
+    assert_eq!(due, vec!["k1", "k1"], "b's k1 at 20, a's k1 at 30");
+    assert!(
+        s.record(b, "thing", "k3").expect("read").is_none(),
+        "records are tenant-scoped"
+    );
+    s.apply(set(
+        a,
+        vec![
+            Op::PutRecord(rec("k5", None, None, 1)),
+            Op::DeleteRecord {
+                kind: "thing".into(),
+                key: "k5".into(),
+                version: 1,
+            },
+        ],
+    ))
+    .expect("insert and delete in one set");
+    assert!(s.record(a, "thing", "k5").expect("read").is_none());
 }

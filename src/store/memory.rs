@@ -1,6 +1,6 @@
 //! [`MemoryStore`]: the whole state in hash maps, per tenant.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use foldhash::HashMap;
 
@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::id::{ConversationId, CustomerId, MessageId, TenantId};
 use crate::identity::{Customer, Identifier, IdentifierRecord};
 use crate::message::{Delivery, Message};
-use crate::store::{ChangeSet, Op, Store};
+use crate::store::{ChangeSet, Op, Record, Store};
 
 /// A [`Store`] that keeps everything in memory: for tests, simulations and hosts that
 /// persist elsewhere. `apply` validates a whole change set before touching anything, so it
@@ -27,10 +27,15 @@ use crate::store::{ChangeSet, Op, Store};
 pub struct MemoryStore {
     tenants: HashMap<TenantId, TenantData>,
     conversation_tenants: HashMap<ConversationId, TenantId>,
+    /// (kind, due, tenant, key) of every record with a due time.
+    due: BTreeSet<(String, DateTime<Utc>, TenantId, String)>,
 }
 
-#[derive(Debug, Default, Clone)]
+type DueIndex = BTreeSet<(String, DateTime<Utc>, TenantId, String)>;
+
+#[derive(Debug, Clone)]
 struct TenantData {
+    id: TenantId,
     customers: HashMap<CustomerId, Customer>,
     identifiers: HashMap<Identifier, IdentifierRecord>,
     identifiers_of: HashMap<CustomerId, Vec<Identifier>>,
@@ -41,6 +46,9 @@ struct TenantData {
     dedup: HashMap<Channel, HashMap<String, MessageId>>,
     threads: HashMap<String, ConversationId>,
     outbox: BTreeSet<(DateTime<Utc>, MessageId)>,
+    records: BTreeMap<(String, String), Record>,
+    /// (kind, secondary, key)
+    records_by: BTreeSet<(String, String, String)>,
 }
 
 /// Values in a `Vec`, found through a hash index: growing it moves 8-byte slots instead
@@ -114,6 +122,24 @@ fn check_version(
 }
 
 impl TenantData {
+    fn new(id: TenantId) -> Self {
+        TenantData {
+            id,
+            customers: HashMap::default(),
+            identifiers: HashMap::default(),
+            identifiers_of: HashMap::default(),
+            conversations: Arena::default(),
+            conversations_of: HashMap::default(),
+            messages: Arena::default(),
+            messages_of: HashMap::default(),
+            dedup: HashMap::default(),
+            threads: HashMap::default(),
+            outbox: BTreeSet::new(),
+            records: BTreeMap::new(),
+            records_by: BTreeSet::new(),
+        }
+    }
+
     /// Validates the whole change set against the current state plus the effects of the
     /// earlier ops of the same set.
     fn validate(&self, ops: &[Op]) -> Result<()> {
@@ -122,6 +148,7 @@ impl TenantData {
         let mut owners: HashMap<&Identifier, CustomerId> = HashMap::default();
         let mut new_messages: BTreeSet<MessageId> = BTreeSet::new();
         let mut new_keys: BTreeSet<(&Channel, &str)> = BTreeSet::new();
+        let mut record_versions: HashMap<(&str, &str), u64> = HashMap::default();
         for op in ops {
             match op {
                 Op::PutCustomer(c) => {
@@ -185,12 +212,56 @@ impl TenantData {
                     }
                 }
                 Op::PutThreadKey { .. } => {}
+                Op::PutRecord(r) => {
+                    let k = (r.kind.as_str(), r.key.as_str());
+                    let stored = match record_versions.get(&k) {
+                        Some(0) => None,
+                        Some(v) => Some(*v),
+                        None => self
+                            .records
+                            .get(&(r.kind.clone(), r.key.clone()))
+                            .map(|x| x.version),
+                    };
+                    check_version(&format!("{} record", r.kind), &r.key, stored, r.version)?;
+                    record_versions.insert(k, r.version);
+                }
+                Op::DeleteRecord { kind, key, version } => {
+                    let k = (kind.as_str(), key.as_str());
+                    let stored = match record_versions.get(&k) {
+                        Some(0) => None,
+                        Some(v) => Some(*v),
+                        None => self
+                            .records
+                            .get(&(kind.clone(), key.clone()))
+                            .map(|x| x.version),
+                    };
+                    if stored != Some(*version) {
+                        return Err(conflict(format!(
+                            "{kind} record {key} version {version} deleted, stored {stored:?}"
+                        )));
+                    }
+                    // 0 marks "deleted within this change set".
+                    record_versions.insert(k, 0);
+                }
             }
         }
         Ok(())
     }
 
-    fn apply(&mut self, ops: Vec<Op>) {
+    fn remove_record(&mut self, kind: &str, key: &str, due: &mut DueIndex) {
+        if let Some(old) = self.records.remove(&(kind.to_string(), key.to_string())) {
+            if let Some(sec) = old.secondary {
+                self.records_by
+                    .remove(&(old.kind.clone(), sec, old.key.clone()));
+            }
+            if let Some(at) = old.due {
+                due.remove(&(old.kind, at, self.id, old.key));
+            }
+        }
+    }
+
+    fn apply(&mut self, ops: Vec<Op>, due: &mut DueIndex) {
+        let tenant = self.id;
         for op in ops {
             match op {
                 Op::PutCustomer(c) => {
@@ -292,6 +363,18 @@ impl TenantData {
                 Op::PutThreadKey { key, conversation } => {
                     self.threads.entry(key).or_insert(conversation);
                 }
+                Op::PutRecord(r) => {
+                    self.remove_record(&r.kind, &r.key, due);
+                    if let Some(sec) = &r.secondary {
+                        self.records_by
+                            .insert((r.kind.clone(), sec.clone(), r.key.clone()));
+                    }
+                    if let Some(at) = r.due {
+                        due.insert((r.kind.clone(), at, tenant, r.key.clone()));
+                    }
+                    self.records.insert((r.kind.clone(), r.key.clone()), r);
+                }
+                Op::DeleteRecord { kind, key, .. } => self.remove_record(&kind, &key, due),
             }
         }
     }
@@ -445,14 +528,87 @@ impl Store for MemoryStore {
         if let Some(t) = self.tenants.get(&tenant) {
             t.validate(&changes.ops)?;
         } else {
-            TenantData::default().validate(&changes.ops)?;
+            TenantData::new(tenant).validate(&changes.ops)?;
         }
         for op in &changes.ops {
             if let Op::PutConversation(c) = op {
                 self.conversation_tenants.insert(c.id, tenant);
             }
         }
-        self.tenants.entry(tenant).or_default().apply(changes.ops);
+        self.tenants
+            .entry(tenant)
+            .or_insert_with(|| TenantData::new(tenant))
+            .apply(changes.ops, &mut self.due);
         Ok(())
+    }
+
+    fn record(&self, tenant: TenantId, kind: &str, key: &str) -> Result<Option<Record>> {
+        Ok(self
+            .tenant(tenant)
+            .and_then(|t| t.records.get(&(kind.to_string(), key.to_string())).cloned()))
+    }
+
+    fn records(&self, tenant: TenantId, kind: &str) -> Result<Vec<Record>> {
+        let Some(t) = self.tenant(tenant) else {
+            return Ok(Vec::new());
+        };
+        let from = (kind.to_string(), String::new());
+        Ok(t.records
+            .range(from..)
+            .take_while(|((k, _), _)| k == kind)
+            .map(|(_, r)| r.clone())
+            .collect())
+    }
+
+    fn records_by(&self, tenant: TenantId, kind: &str, secondary: &str) -> Result<Vec<Record>> {
+        let Some(t) = self.tenant(tenant) else {
+            return Ok(Vec::new());
+        };
+        let from = (kind.to_string(), secondary.to_string(), String::new());
+        Ok(t.records_by
+            .range(from..)
+            .take_while(|(k, s, _)| k == kind && s == secondary)
+            .filter_map(|(k, _, key)| t.records.get(&(k.clone(), key.clone())).cloned())
+            .collect())
+    }
+
+    fn due_records(
+        &self,
+        kind: &str,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(TenantId, Record)>> {
+        let from = (
+            kind.to_string(),
+            DateTime::<Utc>::MIN_UTC,
+            TenantId::from_uuid(uuid::Uuid::nil()),
+            String::new(),
+        );
+        Ok(self
+            .due
+            .range(from..)
+            .take_while(|(k, at, _, _)| k == kind && *at <= until)
+            .take(limit)
+            .filter_map(|(k, _, tenant, key)| {
+                self.tenant(*tenant)
+                    .and_then(|t| t.records.get(&(k.clone(), key.clone())))
+                    .map(|r| (*tenant, r.clone()))
+            })
+            .collect())
+    }
+
+    fn next_due(&self, kind: &str) -> Result<Option<DateTime<Utc>>> {
+        let from = (
+            kind.to_string(),
+            DateTime::<Utc>::MIN_UTC,
+            TenantId::from_uuid(uuid::Uuid::nil()),
+            String::new(),
+        );
+        Ok(self
+            .due
+            .range(from..)
+            .next()
+            .filter(|(k, _, _, _)| k == kind)
+            .map(|(_, at, _, _)| *at))
     }
 }

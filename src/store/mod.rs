@@ -16,7 +16,17 @@
 //!   when it still belongs to the customer the writer read ([`Op::PutIdentifier`]);
 //! * a customer or conversation with `version == 1` is inserted and must not exist yet;
 //!   with `version == n > 1` it replaces the stored record only if that has version `n - 1`;
-//! * every op's tenant is the change set's tenant.
+//! * every op's tenant is the change set's tenant;
+//! * a [`Record`] follows the same version rule as customers and conversations.
+//!
+//! ## Records
+//!
+//! State that later capabilities add (merge logs, SLA clocks, agents, queues, ...) is kept
+//! as [`Record`]s: a JSON value under `(tenant, kind, key)`, with an optional secondary key
+//! (a customer id, say) and an optional due time. A store indexes both, so
+//! [`Store::records_by`] and [`Store::due_records`] cost what they return, not what is
+//! stored. A store therefore implements a fixed set of operations however many
+//! capabilities the crate grows.
 //!
 //! The `Desk` retries an operation that hit a conflict, re-reading the store, so two
 //! desks on one database never store a webhook twice or lose an update.
@@ -26,12 +36,46 @@ mod memory;
 
 pub use memory::MemoryStore;
 
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
 use crate::channel::Channel;
 use crate::conversation::Conversation;
 use crate::error::Result;
 use crate::id::{ConversationId, CustomerId, MessageId, TenantId};
 use crate::identity::{Customer, Identifier, IdentifierRecord};
 use crate::message::Message;
+
+/// A JSON value stored under `(tenant, kind, key)`; see the [module docs](self#records).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// What the record is (`"merge"`, `"sla"`, ...): a namespace for keys.
+    pub kind: String,
+    /// Its key within the kind.
+    pub key: String,
+    /// An indexed secondary key (for example the customer the record is about).
+    pub secondary: Option<String>,
+    /// An indexed due time (for example the next SLA deadline).
+    pub due: Option<DateTime<Utc>>,
+    /// The data.
+    pub value: serde_json::Value,
+    /// Optimistic-concurrency version: 1 when created, +1 on every stored change.
+    pub version: u64,
+}
+
+impl Record {
+    /// A new record (version 1) of `kind` under `key`.
+    pub fn new(kind: impl Into<String>, key: impl Into<String>, value: serde_json::Value) -> Self {
+        Record {
+            kind: kind.into(),
+            key: key.into(),
+            secondary: None,
+            due: None,
+            value,
+            version: 1,
+        }
+    }
+}
 
 /// One write of a [`ChangeSet`].
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +106,17 @@ pub enum Op {
         /// The conversation it leads to.
         conversation: ConversationId,
     },
+    /// Insert (`version == 1`) or replace (`version == n`, stored `n - 1`) a record.
+    PutRecord(Record),
+    /// Delete a record; `version` must be the stored version.
+    DeleteRecord {
+        /// Its kind.
+        kind: String,
+        /// Its key.
+        key: String,
+        /// The version the writer read.
+        version: u64,
+    },
 }
 
 impl Op {
@@ -72,7 +127,7 @@ impl Op {
             Op::PutIdentifier { record, .. } => record.tenant,
             Op::PutConversation(c) => c.tenant,
             Op::InsertMessage(m) | Op::UpdateMessage(m) => m.tenant,
-            Op::PutThreadKey { .. } => return None,
+            Op::PutThreadKey { .. } | Op::PutRecord(_) | Op::DeleteRecord { .. } => return None,
         })
     }
 }
@@ -199,6 +254,27 @@ pub trait Store: Send {
     /// Outbound messages whose delivery is still pending, oldest first.
     fn outbox(&self, tenant: TenantId) -> Result<Vec<Message>>;
 
+    /// A record.
+    fn record(&self, tenant: TenantId, kind: &str, key: &str) -> Result<Option<Record>>;
+
+    /// Every record of a kind, in key order.
+    fn records(&self, tenant: TenantId, kind: &str) -> Result<Vec<Record>>;
+
+    /// The records of a kind with this secondary key, in key order.
+    fn records_by(&self, tenant: TenantId, kind: &str, secondary: &str) -> Result<Vec<Record>>;
+
+    /// Records of a kind, across all tenants, whose due time is at or before `until`,
+    /// earliest first, at most `limit` of them.
+    fn due_records(
+        &self,
+        kind: &str,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(TenantId, Record)>>;
+
+    /// The earliest due time of a kind across all tenants.
+    fn next_due(&self, kind: &str) -> Result<Option<DateTime<Utc>>>;
+
     /// Applies every write atomically, or none of them.
     ///
     /// # Errors
@@ -253,6 +329,26 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn outbox(&self, t: TenantId) -> Result<Vec<Message>> {
         (**self).outbox(t)
+    }
+    fn record(&self, t: TenantId, kind: &str, key: &str) -> Result<Option<Record>> {
+        (**self).record(t, kind, key)
+    }
+    fn records(&self, t: TenantId, kind: &str) -> Result<Vec<Record>> {
+        (**self).records(t, kind)
+    }
+    fn records_by(&self, t: TenantId, kind: &str, secondary: &str) -> Result<Vec<Record>> {
+        (**self).records_by(t, kind, secondary)
+    }
+    fn due_records(
+        &self,
+        kind: &str,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(TenantId, Record)>> {
+        (**self).due_records(kind, until, limit)
+    }
+    fn next_due(&self, kind: &str) -> Result<Option<DateTime<Utc>>> {
+        (**self).next_due(kind)
     }
     fn apply(&mut self, changes: ChangeSet) -> Result<()> {
         (**self).apply(changes)
