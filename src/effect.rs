@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::channel::Channel;
 use crate::conversation::Status;
-use crate::id::{ConversationId, CustomerId, TenantId};
+use crate::id::{ConversationId, CustomerId, MergeId, TenantId};
 use crate::message::Outbound;
 
 /// A decision for the host. The core performs no I/O: it returns effects and the host acts
@@ -66,5 +66,37 @@ pub enum Effect {
         from: Status,
         /// The new status.
         to: Status,
+    },
+    /// Two customers were merged: `from` is now a tombstone that resolves to `into`.
+    CustomersMerged {
+        /// Tenant.
+        tenant: TenantId,
+        /// The merge (undo it with `Desk::unmerge`).
+        merge: MergeId,
+        /// The merged-away customer.
+        from: CustomerId,
+        /// The customer that received everything.
+        into: CustomerId,
+    },
+    /// A merge was undone: `from` is a customer of its own again.
+    MergeUndone {
+        /// Tenant.
+        tenant: TenantId,
+        /// The merge.
+        merge: MergeId,
+        /// The restored customer.
+        from: CustomerId,
+        /// The customer it had been merged into.
+        into: CustomerId,
+    },
+    /// One message carried identifiers of two customers; they were not merged, a
+    /// suggestion was recorded for review (`Desk::merge_suggestions`).
+    MergeSuggested {
+        /// Tenant.
+        tenant: TenantId,
+        /// The customer the message was attributed to.
+        primary: CustomerId,
+        /// The other customer.
+        other: CustomerId,
     },
 }

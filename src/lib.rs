@@ -100,11 +100,17 @@ pub mod guide {
 
 pub use channel::{Channel, ChannelProfile, ChannelRegistry, Reach};
 pub use conversation::{Conversation, Status};
-pub use desk::{ConversationRef, Desk, DeskConfig, Ingested, ReplyOptions};
+pub use desk::{
+    ConversationRef, ConversationSummary, CustomerView, Desk, DeskConfig, Ingested, ProfileUpdate,
+    RecentContact, ReplyOptions,
+};
 pub use effect::Effect;
 pub use error::{Error, Result};
 pub use id::{
     AgentId, ConversationId, CustomerId, IdGen, MergeId, MessageId, SeededIdGen, TenantId,
 };
-pub use identity::{Customer, Identifier, IdentifierKind, IdentifierRecord};
+pub use identity::{
+    Customer, Identifier, IdentifierKind, IdentifierRecord, IdentityRules, MergeRecord,
+    MergeSuggestion,
+};
 pub use message::{Attachment, Author, Delivery, Direction, Inbound, Message, Outbound};

@@ -5,6 +5,7 @@ use chrono::TimeDelta;
 use crate::channel::ChannelRegistry;
 use crate::error::{Error, Result};
 use crate::id::{IdGen, SeededIdGen};
+use crate::identity::IdentityRules;
 
 /// Settings of a [`Desk`](crate::Desk). `DeskConfig::default()` is a complete, working
 /// configuration.
@@ -31,6 +32,8 @@ pub struct DeskConfig {
     pub channels: ChannelRegistry,
     /// How often an operation that lost a write race is retried (default 3).
     pub conflict_retries: u32,
+    /// How identifiers resolve to customers (priorities, limits, blocked values).
+    pub identity: std::sync::Arc<IdentityRules>,
 }
 
 impl Default for DeskConfig {
@@ -41,6 +44,7 @@ impl Default for DeskConfig {
             id_seed: 0x7468_726f_7567_686c,
             channels: ChannelRegistry::default(),
             conflict_retries: 3,
+            identity: std::sync::Arc::new(IdentityRules::default()),
         }
     }
 }
@@ -61,6 +65,12 @@ impl DeskConfig {
     /// Sets [`DeskConfig::id_seed`].
     pub fn id_seed(mut self, seed: u64) -> Self {
         self.id_seed = seed;
+        self
+    }
+
+    /// Sets [`DeskConfig::identity`].
+    pub fn identity(mut self, rules: IdentityRules) -> Self {
+        self.identity = std::sync::Arc::new(rules);
         self
     }
 

@@ -5,13 +5,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::channel::Channel;
 use crate::conversation::{threading_for, Conversation, Status, Threading};
+use crate::desk::identity::{to_json, SUGGESTION_KIND};
 use crate::desk::Desk;
 use crate::effect::Effect;
 use crate::error::{Error, Result};
 use crate::id::{ConversationId, CustomerId, MessageId};
-use crate::identity::{Customer, IdentifierRecord};
+use crate::identity::{
+    profile_diff, Customer, Identifier, IdentifierKind, IdentifierRecord, MergeSuggestion,
+};
 use crate::message::{Author, Direction, Inbound, Message};
-use crate::store::{ChangeSet, Op, Store};
+use crate::store::{ChangeSet, Op, Record, Store};
 
 /// What `Desk::ingest` did with an inbound message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,18 +127,51 @@ impl<S: Store> Desk<S> {
         let mut effects = Vec::new();
 
         // Identify.
-        let mut known: Vec<(&crate::Identifier, Option<IdentifierRecord>)> = Vec::new();
+        let rules = std::sync::Arc::clone(&self.config.identity);
+        if rules.is_blocked(&inbound.from) {
+            return Err(Error::invalid(
+                "from",
+                format!(
+                    "{} is a placeholder or no-reply address and identifies nobody",
+                    inbound.from
+                ),
+            ));
+        }
+        // (identifier, its record, the live customer it resolves to)
+        let mut known: Vec<(&Identifier, Option<IdentifierRecord>, Option<CustomerId>)> =
+            Vec::new();
         for ident in std::iter::once(&inbound.from).chain(inbound.also.iter()) {
-            if known.iter().any(|(i, _)| *i == ident) {
+            if known.iter().any(|(i, _, _)| *i == ident) || rules.is_blocked(ident) {
                 continue;
             }
-            known.push((ident, self.store.identifier(tenant, ident)?));
+            let rec = self.store.identifier(tenant, ident)?;
+            let live = match &rec {
+                Some(r) => Some(self.live_customer(tenant, r.customer)?.id),
+                None => None,
+            };
+            known.push((ident, rec, live));
         }
-        let owner = known
+        // The highest-priority identifier decides; the sender's own wins ties.
+        let primary = known
             .iter()
-            .find_map(|(_, rec)| rec.as_ref().map(|r| r.customer));
-        let mut customer = match owner {
-            Some(id) => self.live_customer(tenant, id)?,
+            .filter_map(|(i, _, live)| {
+                live.map(|l| ((rules.priority(i.kind()), *i == &inbound.from), l))
+            })
+            .max_by_key(|(k, _)| *k)
+            .map(|(_, l)| l);
+        let mut others: Vec<(CustomerId, Vec<Identifier>)> = Vec::new();
+        for (ident, _, live) in &known {
+            if let Some(l) = live {
+                if Some(*l) != primary {
+                    match others.iter_mut().find(|(c, _)| c == l) {
+                        Some((_, ev)) => ev.push((*ident).clone()),
+                        None => others.push((*l, vec![(*ident).clone()])),
+                    }
+                }
+            }
+        }
+        let mut customer = match primary {
+            Some(id) => self.customer(tenant, id)?,
             None => {
                 let id = CustomerId::from_uuid(self.next_uuid(now));
                 let mut c = Customer::new(id, tenant, now);
@@ -155,20 +191,43 @@ impl<S: Store> Desk<S> {
             customer.version += 1;
             changes.push(Op::PutCustomer(customer.clone()));
         }
-        for (ident, rec) in &known {
+        let mut existing: Option<Vec<IdentifierRecord>> = None;
+        let mut added: Vec<&IdentifierKind> = Vec::new();
+        for (ident, rec, _) in &known {
             match rec {
-                None => changes.push(Op::PutIdentifier {
-                    record: IdentifierRecord {
-                        tenant,
-                        identifier: (*ident).clone(),
-                        customer: customer.id,
-                        source: Some(inbound.channel.clone()),
-                        verified: false,
-                        first_seen: now,
-                        last_seen: now,
-                    },
-                    expected_owner: None,
-                }),
+                None => {
+                    if let Some(limit) = rules.limit(ident.kind()) {
+                        if existing.is_none() {
+                            existing = Some(if primary.is_some() {
+                                self.store.identifiers_of(tenant, customer.id)?
+                            } else {
+                                Vec::new()
+                            });
+                        }
+                        let have = existing.as_ref().map_or(0, |e| {
+                            e.iter()
+                                .filter(|r| r.identifier.kind() == ident.kind())
+                                .count()
+                        }) + added.iter().filter(|k| **k == ident.kind()).count();
+                        if have >= limit {
+                            // Over the per-kind limit: not attached (the message still is).
+                            continue;
+                        }
+                    }
+                    added.push(ident.kind());
+                    changes.push(Op::PutIdentifier {
+                        record: IdentifierRecord {
+                            tenant,
+                            identifier: (*ident).clone(),
+                            customer: customer.id,
+                            source: Some(inbound.channel.clone()),
+                            verified: false,
+                            first_seen: now,
+                            last_seen: now,
+                        },
+                        expected_owner: None,
+                    })
+                }
                 // The sender's own identifier: note that it was seen (at most once a
                 // minute, so a burst of chat lines does not rewrite the record each time).
                 Some(r)
@@ -321,6 +380,30 @@ impl<S: Store> Desk<S> {
             changes.push(Op::PutThreadKey {
                 key: thread_key(&inbound.channel, hint),
                 conversation: conv.id,
+            });
+        }
+        for (other, evidence) in others {
+            let key = MergeSuggestion::key(customer.id, other);
+            if self.store.record(tenant, SUGGESTION_KIND, &key)?.is_some() {
+                continue;
+            }
+            let other_profile = self.customer(tenant, other)?;
+            let suggestion = MergeSuggestion {
+                tenant,
+                primary: customer.id,
+                other,
+                evidence,
+                message: message.id,
+                diff: profile_diff(&customer, &other_profile),
+                at: now,
+            };
+            let mut record = Record::new(SUGGESTION_KIND, key, to_json(&suggestion)?);
+            record.secondary = Some(customer.id.to_string());
+            changes.push(Op::PutRecord(record));
+            effects.push(Effect::MergeSuggested {
+                tenant,
+                primary: customer.id,
+                other,
             });
         }
         let conversation = conv.id;

@@ -5,11 +5,14 @@
 
 mod agent;
 mod config;
+mod identity;
 mod ingest;
+mod profile;
 
 pub use agent::ReplyOptions;
 pub use config::DeskConfig;
 pub use ingest::Ingested;
+pub use profile::{ConversationSummary, CustomerView, ProfileUpdate, RecentContact};
 
 use chrono::{DateTime, Utc};
 

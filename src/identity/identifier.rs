@@ -153,8 +153,9 @@ impl Identifier {
     }
 
     /// An e-mail address: surrounding whitespace and a `mailto:` prefix removed, the
-    /// domain lower-cased, the local part kept exactly (RFC 5321 makes it case-sensitive;
-    /// plus-addressing is not folded).
+    /// domain lower-cased (an internationalised domain converted to punycode), the local
+    /// part kept exactly (RFC 5321 makes it case-sensitive; plus-addressing is not folded:
+    /// `ana+shop@x` and `ana@x` may be different mailboxes).
     ///
     /// # Errors
     ///
@@ -212,18 +213,43 @@ impl Identifier {
     ///
     /// Accepts national formats when `default_region` (ISO 3166 alpha-2, like `"NL"`) is
     /// given, international `+` and `00` prefixes, `tel:` URIs, spaces, dashes, dots,
-    /// parentheses and full-width digits. An extension is dropped from the value.
+    /// parentheses and full-width digits. An extension is dropped from the value (see
+    /// [`Identifier::phone_with_extension`]). Brazilian mobile numbers written without
+    /// their ninth digit are given it, so both spellings are one identifier.
     ///
     /// # Errors
     ///
     /// [`Error::Invalid`] for letters, too few or too many digits, a national number
     /// without a region, an unknown region, or a number that is not valid for its region.
     pub fn phone(raw: &str, default_region: Option<&str>) -> Result<Self> {
-        let value = normalise_phone(raw, default_region)?;
-        Ok(Identifier {
-            kind: IdentifierKind::Phone,
-            value,
-        })
+        Ok(Self::phone_with_extension(raw, default_region)?.0)
+    }
+
+    /// As [`Identifier::phone`], also returning the extension (`;ext=12`, `x12`), which is
+    /// kept out of the identifier: every extension of a number is the same line.
+    ///
+    /// ```
+    /// use throughline::Identifier;
+    /// let (id, ext) = Identifier::phone_with_extension("+1 650-253-0000 ext. 1234", None)?;
+    /// assert_eq!((id.value(), ext.as_deref()), ("+16502530000", Some("1234")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Identifier::phone`].
+    pub fn phone_with_extension(
+        raw: &str,
+        default_region: Option<&str>,
+    ) -> Result<(Self, Option<String>)> {
+        let (value, extension) = normalise_phone(raw, default_region)?;
+        Ok((
+            Identifier {
+                kind: IdentifierKind::Phone,
+                value,
+            },
+            extension,
+        ))
     }
 
     /// A WhatsApp user identified by its phone number (normalised like [`Identifier::phone`]).
@@ -245,7 +271,7 @@ impl Identifier {
         } else {
             raw
         };
-        let value = normalise_phone(raw, default_region)?;
+        let (value, _) = normalise_phone(raw, default_region)?;
         Ok(Identifier {
             kind: IdentifierKind::WhatsApp,
             value,
@@ -340,7 +366,16 @@ fn check_token(field: &'static str, v: &str) -> Result<()> {
 }
 
 fn normalise_domain(domain: &str) -> std::result::Result<String, String> {
-    let d = domain.to_ascii_lowercase();
+    let d = if domain.is_ascii() {
+        domain.to_ascii_lowercase()
+    } else {
+        // Internationalised domain: UTS 46 mapping (which also lower-cases) to punycode.
+        if domain.ends_with('.') {
+            return Err("trailing dot".into());
+        }
+        idna::domain_to_ascii(domain)
+            .map_err(|_| "not a valid internationalised domain name".to_string())?
+    };
     if d.is_empty() {
         return Err("empty".into());
     }
@@ -363,10 +398,7 @@ fn normalise_domain(domain: &str) -> std::result::Result<String, String> {
         if label.starts_with('-') || label.ends_with('-') {
             return Err(format!("label {label:?} starts or ends with '-'"));
         }
-        if !label
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || !c.is_ascii())
-        {
+        if !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(format!(
                 "label {label:?} holds a character not allowed in a host name"
             ));
@@ -375,7 +407,7 @@ fn normalise_domain(domain: &str) -> std::result::Result<String, String> {
     Ok(d)
 }
 
-fn normalise_phone(raw: &str, default_region: Option<&str>) -> Result<String> {
+fn normalise_phone(raw: &str, default_region: Option<&str>) -> Result<(String, Option<String>)> {
     let field = "phone";
     let trimmed = raw.trim();
     if trimmed.is_empty() {
@@ -408,9 +440,24 @@ fn normalise_phone(raw: &str, default_region: Option<&str>) -> Result<String> {
     if digits == 0 {
         return Err(Error::invalid(field, format!("{raw:?} has no digits")));
     }
-    let body = match cleaned.find([';', 'x', 'X', '#']) {
-        Some(i) => &cleaned[..i],
-        None => cleaned.as_str(),
+    // The number ends where an extension marker starts: ";ext=", "ext", "x" or "#".
+    let lower = cleaned.to_ascii_lowercase();
+    let ext_at = [";", "#", "ext", "x"]
+        .iter()
+        .filter_map(|m| lower.find(m))
+        .min();
+    let (body, extension) = match ext_at {
+        Some(i) => {
+            let ext: String = cleaned[i..].chars().filter(char::is_ascii_digit).collect();
+            if ext.len() > 10 {
+                return Err(Error::invalid(
+                    field,
+                    format!("{raw:?} has an extension longer than 10 digits"),
+                ));
+            }
+            (&cleaned[..i], Some(ext).filter(|e| !e.is_empty()))
+        }
+        None => (cleaned.as_str(), None),
     };
     if let Some(c) = body
         .chars()
@@ -441,20 +488,45 @@ fn normalise_phone(raw: &str, default_region: Option<&str>) -> Result<String> {
     }
     // "00" is the international prefix in most of the world; libphonenumber only knows
     // it relative to a region, so rewrite it when none was given.
-    let lead = cleaned.trim_start();
-    let cleaned = match lead.strip_prefix("00") {
+    let lead = body.trim_start();
+    let body = match lead.strip_prefix("00") {
         Some(rest) if region.is_none() => format!("+{rest}"),
-        _ => cleaned.clone(),
+        _ => body.to_string(),
     };
-    let number = phonenumber::parse(region, &cleaned)
+    let mut number = phonenumber::parse(region, &body)
         .map_err(|e| Error::invalid(field, format!("{raw:?} is not a phone number: {e}")))?;
+    if let Some(fixed) = brazil_mobile_ninth_digit(&number) {
+        number = fixed;
+    }
     if !phonenumber::is_valid(&number) {
         return Err(Error::invalid(
             field,
             format!("{raw:?} is not a valid phone number"),
         ));
     }
-    Ok(number.format().mode(phonenumber::Mode::E164).to_string())
+    Ok((
+        number.format().mode(phonenumber::Mode::E164).to_string(),
+        extension,
+    ))
+}
+
+/// Brazilian mobile numbers gained a ninth digit (a leading 9) in 2012-2016; WhatsApp
+/// still reports many accounts under the old eight-digit form. Both forms are one
+/// number: add the 9 to an eight-digit subscriber number that starts with 6-9 (the
+/// mobile range).
+fn brazil_mobile_ninth_digit(
+    number: &phonenumber::PhoneNumber,
+) -> Option<phonenumber::PhoneNumber> {
+    if number.code().value() != 55 {
+        return None;
+    }
+    let national = number.national().value().to_string();
+    // Two-digit area code + eight-digit subscriber number starting with 6..9.
+    if national.len() != 10 || !matches!(national.as_bytes()[2], b'6'..=b'9') {
+        return None;
+    }
+    let fixed = format!("+55{}9{}", &national[..2], &national[2..]);
+    phonenumber::parse(None, &fixed).ok()
 }
 
 #[cfg(test)]
@@ -504,8 +576,30 @@ mod tests {
                 "{raw}"
             );
         }
+        let (id, ext) =
+            Identifier::phone_with_extension("+1 650-253-0000 ext. 1234", None).unwrap();
+        assert_eq!((id.value(), ext.as_deref()), ("+16502530000", Some("1234")));
+        let (_, ext) = Identifier::phone_with_extension("tel:+16502530000;ext=55", None).unwrap();
+        assert_eq!(ext.as_deref(), Some("55"));
+        // Brazil: with and without the ninth digit are one number.
+        let with9 = Identifier::whatsapp("5511987654321", None).unwrap();
+        let without9 = Identifier::whatsapp("551187654321", None).unwrap();
+        assert_eq!(with9, without9);
+        assert_eq!(with9.value(), "+5511987654321");
+        assert_eq!(
+            Identifier::phone("+55 11 8765-4321", None).unwrap().value(),
+            "+5511987654321"
+        );
+        // A Brazilian landline (subscriber starting 2-5) is left alone.
+        assert_eq!(
+            Identifier::phone("+55 11 3456-7890", None).unwrap().value(),
+            "+551134567890"
+        );
         for (bad, region) in [
             ("", None),
+            ("++", None),
+            ("+12345678901234567", None),
+            ("0612345678", Some("")),
             ("+", None),
             ("abc", None),
             ("06-1234567A", Some("NL")),
