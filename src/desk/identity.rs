@@ -42,7 +42,8 @@ impl<S: Store> Desk<S> {
     /// Nothing changes on any error. [`Error::MergeRefused`] for a self-merge, a customer
     /// that was already merged away (on either side: merge into the live customer
     /// instead), or when the two hold different identifiers of a kind limited to one per
-    /// customer (two different host user ids are two people). [`Error::NotFound`] for an
+    /// customer (a strong identifier: two different host user ids are two people; larger
+    /// per-kind limits only bound what ingest attaches, never an explicit merge). [`Error::NotFound`] for an
     /// id that is not a customer of this tenant.
     ///
     /// # Example
@@ -127,7 +128,9 @@ impl<S: Store> Desk<S> {
         let f_ids = self.store.identifiers_of(tenant, from)?;
         let i_ids = self.store.identifiers_of(tenant, into)?;
         for r in &f_ids {
-            if let Some(limit) = self.config.identity.limit(r.identifier.kind()) {
+            // Kinds limited to one per customer are strong identifiers: two different
+            // values are two people. Larger limits only bound what ingest attaches.
+            if let Some(limit @ 1) = self.config.identity.limit(r.identifier.kind()) {
                 let kind = r.identifier.kind();
                 let count = |v: &[IdentifierRecord]| {
                     v.iter().filter(|x| x.identifier.kind() == kind).count()
@@ -218,8 +221,12 @@ impl<S: Store> Desk<S> {
     /// Undoes a merge: `from` is a customer of its own again, with the identifiers and
     /// conversations that came from it (wherever they sit now along `into`'s merge chain)
     /// and its profile; profile fields filled into `into` from `from` are cleared unless
-    /// they changed since. Conversations that started after the merge follow the
-    /// customer their first message's identifier resolves to after the undo.
+    /// they changed since. What arrived after the merge follows the customer its
+    /// identifier resolves to after the undo: conversations opened by one of `from`'s
+    /// identifiers go back to `from`; a message `from`'s identifiers wrote into one of
+    /// `into`'s conversations moves to `from`'s newest conversation that is not closed,
+    /// and a message `into`'s identifiers wrote into a conversation that goes back moves
+    /// to `into`'s newest one.
     ///
     /// # Errors
     ///
@@ -278,23 +285,19 @@ impl<S: Store> Desk<S> {
                 }
             }
         }
-        let mut moved = std::collections::HashSet::new();
+        // Conversations that go back: those that came from `from`, and those opened after
+        // the merge by one of `from`'s identifiers.
+        let mut back_convs: Vec<Conversation> = Vec::new();
         for id in &m.conversations {
             if let Some(c) = self.store.conversation(tenant, *id)? {
                 if on_into(self, c.customer)? {
-                    moved.insert(c.id);
-                    changes.push(Op::PutConversation(Conversation {
-                        customer: m.from,
-                        version: c.version + 1,
-                        updated_at: now,
-                        ..c
-                    }));
+                    back_convs.push(c);
                 }
             }
         }
-        // Conversations opened after the merge by one of `from`'s identifiers go back too.
+        let mut staying: Vec<Conversation> = Vec::new();
         for c in self.store.conversations_of(tenant, live)? {
-            if c.created_at < m.at || moved.contains(&c.id) {
+            if back_convs.iter().any(|b| b.id == c.id) {
                 continue;
             }
             let first = self
@@ -302,17 +305,173 @@ impl<S: Store> Desk<S> {
                 .messages_of(tenant, c.id)?
                 .into_iter()
                 .find(|msg| msg.direction == Direction::Inbound);
-            let theirs = first
-                .and_then(|msg| msg.counterpart)
-                .is_some_and(|who| back.contains(&&who));
+            let theirs = c.created_at >= m.at
+                && first
+                    .and_then(|msg| msg.counterpart)
+                    .is_some_and(|who| back.contains(&&who));
             if theirs {
+                back_convs.push(c);
+            } else {
+                staying.push(c);
+            }
+        }
+        // Messages sent after the merge follow their sender: `from`'s identifiers into a
+        // conversation that stays go to `from`'s newest conversation that is not closed,
+        // and the others' into a conversation that goes back stay with `into`'s newest.
+        let newest_open = |v: &[Conversation]| {
+            v.iter()
+                .enumerate()
+                .filter(|(_, c)| c.status != crate::Status::Closed)
+                .max_by_key(|(_, c)| (c.created_at, c.id))
+                .map(|(i, _)| i)
+        };
+        // `into`'s own conversations: those it holds itself, or, when it was merged on,
+        // those its own merge record lists; the others on the chain belong to further
+        // merges and are no home for its messages.
+        let into_record = self.customer(tenant, m.into)?;
+        let own: Option<Vec<crate::ConversationId>> = match into_record.merged_into {
+            None => None,
+            Some(next) => {
+                let mut own = Vec::new();
+                for r in self
+                    .store
+                    .records_by(tenant, MERGE_KIND, &next.to_string())?
+                {
+                    let later: MergeRecord = from_json(&r)?;
+                    if later.from == m.into && later.undone_at.is_none() {
+                        own = later.conversations;
+                    }
+                }
+                Some(own)
+            }
+        };
+        // ... minus what other merges into `into` brought.
+        let mut brought: Vec<crate::ConversationId> = Vec::new();
+        for r in self
+            .store
+            .records_by(tenant, MERGE_KIND, &m.into.to_string())?
+        {
+            let earlier: MergeRecord = from_json(&r)?;
+            if earlier.undone_at.is_none() {
+                brought.extend(earlier.conversations);
+            }
+        }
+        let home: Vec<Conversation> = staying
+            .iter()
+            .filter(|c| {
+                own.as_ref()
+                    .map_or(c.customer == m.into, |o| o.contains(&c.id))
+            })
+            .filter(|c| !brought.contains(&c.id))
+            .cloned()
+            .collect();
+        let stay_target = newest_open(&home)
+            .and_then(|i| staying.iter().position(|c| c.id == home[i].id))
+            .or_else(|| newest_open(&staying));
+        let back_target = newest_open(&back_convs);
+        let mut touched_back = vec![false; back_convs.len()];
+        let mut touched_stay = vec![false; staying.len()];
+        for going_back in [false, true] {
+            let (sources, target) = if going_back {
+                (&back_convs, stay_target)
+            } else {
+                (&staying, back_target)
+            };
+            let Some(ti) = target else { continue };
+            let mut moves = Vec::new();
+            for (si, c) in sources.iter().enumerate() {
+                for msg in self.store.messages_of(tenant, c.id)? {
+                    let from_theirs = msg
+                        .counterpart
+                        .as_ref()
+                        .is_some_and(|who| back.contains(&who));
+                    let misplaced = msg.direction == Direction::Inbound
+                        && msg.received_at >= m.at
+                        && msg.counterpart.is_some()
+                        && from_theirs != going_back;
+                    if misplaced {
+                        moves.push((si, msg));
+                    }
+                }
+            }
+            for (si, mut msg) in moves {
+                let (src, dst, src_touched, dst_touched) = if going_back {
+                    (
+                        &mut back_convs[si],
+                        &mut staying[ti],
+                        &mut touched_back[si],
+                        &mut touched_stay[ti],
+                    )
+                } else {
+                    (
+                        &mut staying[si],
+                        &mut back_convs[ti],
+                        &mut touched_stay[si],
+                        &mut touched_back[ti],
+                    )
+                };
+                msg.conversation = dst.id;
+                src.message_count = src.message_count.saturating_sub(1);
+                dst.message_count += 1;
+                *src_touched = true;
+                *dst_touched = true;
+                changes.push(Op::UpdateMessage(msg));
+            }
+        }
+        for (c, touched) in staying.iter().zip(touched_stay) {
+            if touched {
                 changes.push(Op::PutConversation(Conversation {
-                    customer: m.from,
                     version: c.version + 1,
                     updated_at: now,
-                    ..c
+                    ..c.clone()
                 }));
             }
+        }
+        for c in back_convs {
+            changes.push(Op::PutConversation(Conversation {
+                customer: m.from,
+                version: c.version + 1,
+                updated_at: now,
+                ..c
+            }));
+        }
+        // Merges further along `into`'s chain recorded what now goes back as theirs; drop
+        // it from their records so undoing them later moves only what is really theirs.
+        let gone_convs: Vec<crate::ConversationId> = changes
+            .ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::PutConversation(c) if c.customer == m.from => Some(c.id),
+                _ => None,
+            })
+            .collect();
+        let mut hop = self.customer(tenant, m.into)?;
+        let mut guard = 0;
+        while let Some(next) = hop.merged_into {
+            guard += 1;
+            if guard > 1024 {
+                break;
+            }
+            for r in self
+                .store
+                .records_by(tenant, MERGE_KIND, &next.to_string())?
+            {
+                let mut later: MergeRecord = from_json(&r)?;
+                if later.from != hop.id || later.undone_at.is_some() {
+                    continue;
+                }
+                let before = (later.identifiers.len(), later.conversations.len());
+                later.identifiers.retain(|i| !back.contains(&i));
+                later.conversations.retain(|c| !gone_convs.contains(c));
+                if before != (later.identifiers.len(), later.conversations.len()) {
+                    changes.push(Op::PutRecord(Record {
+                        value: to_json(&later)?,
+                        version: r.version + 1,
+                        ..r
+                    }));
+                }
+            }
+            hop = self.customer(tenant, next)?;
         }
         let mut into = self.customer(tenant, m.into)?;
         unfill_profile(&m.from_profile, &mut into, &m.filled);

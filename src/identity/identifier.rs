@@ -479,6 +479,17 @@ fn normalise_phone(raw: &str, default_region: Option<&str>) -> Result<(String, O
         ),
         None => None,
     };
+    if body.matches('+').count() > 1
+        || body
+            .trim_start()
+            .get(1..)
+            .is_some_and(|rest| rest.contains('+'))
+    {
+        return Err(Error::invalid(
+            field,
+            format!("{raw:?} has a '+' that is not the international prefix"),
+        ));
+    }
     let international = body.trim_start().starts_with('+') || body.trim_start().starts_with("00");
     if region.is_none() && !international {
         return Err(Error::invalid(

@@ -38,6 +38,7 @@ pub fn run<S: Store>(mut make: impl FnMut() -> S) {
     records_are_versioned_and_indexed(make());
     desk_story_chat_email_whatsapp(make());
     desk_closed_conversation_starts_a_linked_one(make());
+    desk_merge_and_unmerge_round_trip(make());
 }
 
 fn t(secs: i64) -> DateTime<Utc> {
@@ -796,4 +797,78 @@ pub fn records_are_versioned_and_indexed<S: Store>(mut s: S) {
     ))
     .expect("insert and delete in one set");
     assert!(s.record(a, "thing", "k5").expect("read").is_none());
+}
+
+/// Through a `Desk`: a merge moves identifiers and conversations, a message during the
+/// merge lands on the live customer, and the undo moves everything of `from` back,
+/// including that message (a message update that changes its conversation).
+pub fn desk_merge_and_unmerge_round_trip<S: Store>(store: S) {
+    let tn = tenant(1);
+    let mut desk = Desk::new(store, DeskConfig::default());
+    let visitor = Identifier::handle(crate::IdentifierKind::WebVisitor, "v-1").expect("valid");
+    let ana = Identifier::email("ana@example.com").expect("valid");
+    let a = desk
+        .ingest(
+            Inbound::new(tn, Channel::WebChat, visitor.clone(), "c1", "hi"),
+            t(0),
+        )
+        .expect("chat");
+    let b = desk
+        .ingest(
+            Inbound::new(tn, Channel::Email, ana.clone(), "m1", "hello"),
+            t(10),
+        )
+        .expect("mail");
+    let merge = desk
+        .merge_customers(tn, a.customer, b.customer, "logged in", t(20))
+        .expect("merge");
+    assert_eq!(
+        desk.resolve(tn, &visitor).expect("resolve"),
+        Some(b.customer)
+    );
+    assert_eq!(
+        desk.conversations_of(tn, b.customer).expect("read").len(),
+        2
+    );
+    let during = desk
+        .ingest(
+            Inbound::new(tn, Channel::WebChat, visitor.clone(), "c2", "still there?"),
+            t(30),
+        )
+        .expect("during");
+    assert_eq!(during.customer, b.customer);
+    assert_eq!(desk.merges(tn, b.customer).expect("merges").len(), 1);
+    desk.unmerge(tn, merge, t(40)).expect("unmerge");
+    assert_eq!(
+        desk.resolve(tn, &visitor).expect("resolve"),
+        Some(a.customer)
+    );
+    assert_eq!(desk.resolve(tn, &ana).expect("resolve"), Some(b.customer));
+    let back: Vec<String> = desk
+        .timeline(tn, a.customer)
+        .expect("timeline")
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(back, vec!["hi", "still there?"]);
+    let stay: Vec<String> = desk
+        .timeline(tn, b.customer)
+        .expect("timeline")
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(stay, vec!["hello"]);
+    for c in desk
+        .conversations_of(tn, a.customer)
+        .expect("read")
+        .into_iter()
+        .chain(desk.conversations_of(tn, b.customer).expect("read"))
+    {
+        let n = desk.messages((tn, c.id)).expect("messages").len();
+        assert_eq!(
+            c.message_count as usize, n,
+            "message_count of {} matches its messages",
+            c.id
+        );
+    }
 }
