@@ -59,7 +59,7 @@
 //! * **Untrusted input never panics.** Every public function returns [`Result`] with an
 //!   [`Error`] that names what was wrong.
 //!
-//! See [`guide`] for the architecture and the semantics in full.
+//! See [`guide`] for the architecture, the semantics and the performance report in full.
 //!
 //! ## Features
 //!
@@ -71,7 +71,9 @@
 //! * Answer, note, change status: [`Desk::reply`], [`Desk::note`], [`Desk::set_status`].
 //! * Confirm delivery: [`Desk::outbox`], [`Desk::mark_sent`], [`Desk::mark_failed`].
 //! * Look up: [`Desk::timeline`], [`Desk::conversation`], [`Desk::resolve`].
-//! * Identify: [`Identifier`], [`Desk::link_identifier`].
+//! * Identify: [`Identifier`], [`Desk::link_identifier`], [`IdentityRules`].
+//! * Merge and undo: [`Desk::merge_customers`], [`Desk::unmerge`], [`Desk::merge_suggestions`].
+//! * Profiles: [`Desk::update_profile`], [`Desk::customer_view`].
 //! * Channels: [`Channel`], [`ChannelProfile`], [`ChannelRegistry`].
 //! * Persist: [`store::Store`], [`store::MemoryStore`], [`store::conformance`].
 
@@ -95,7 +97,16 @@ pub mod triage;
 
 pub mod guide {
     //! Long-form documentation, from `docs/`.
-    #![doc = include_str!("../docs/architecture.md")]
+
+    pub mod architecture {
+        #![doc = include_str!("../docs/architecture.md")]
+    }
+    pub mod identity {
+        #![doc = include_str!("../docs/identity.md")]
+    }
+    pub mod performance {
+        #![doc = include_str!("../docs/performance.md")]
+    }
 }
 
 pub use channel::{Channel, ChannelProfile, ChannelRegistry, Reach};

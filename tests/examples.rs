@@ -44,3 +44,18 @@ fn quickstart_tells_the_story() {
     assert!(out.contains("same customer: true"), "{out}");
     assert!(out.contains("conversations of the customer: 2"), "{out}");
 }
+
+#[test]
+fn identity_merge_is_undone() {
+    let out = run("identity_merge", &[]);
+    assert!(
+        out.contains("Ana Pereira — 2 identifiers, 2 conversations"),
+        "{out}"
+    );
+    assert!(out.contains("recent: chatted this morning"), "{out}");
+    assert!(out.contains("its own customer again: true"), "{out}");
+    assert!(
+        out.contains("ana keeps 1 identifier(s) and 1 conversation(s)"),
+        "{out}"
+    );
+}

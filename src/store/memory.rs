@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::id::{ConversationId, CustomerId, MessageId, TenantId};
 use crate::identity::{Customer, Identifier, IdentifierRecord};
 use crate::message::{Delivery, Message};
+use crate::store::ident_table::IdentTable;
 use crate::store::{ChangeSet, Op, Record, Store};
 
 /// A [`Store`] that keeps everything in memory: for tests, simulations and hosts that
@@ -37,8 +38,7 @@ type DueIndex = BTreeSet<(String, DateTime<Utc>, TenantId, String)>;
 struct TenantData {
     id: TenantId,
     customers: HashMap<CustomerId, Customer>,
-    identifiers: HashMap<Identifier, IdentifierRecord>,
-    identifiers_of: HashMap<CustomerId, Vec<Identifier>>,
+    identifiers: IdentTable,
     conversations: Arena<ConversationId, Conversation>,
     conversations_of: HashMap<CustomerId, Vec<ConversationId>>,
     messages: Arena<MessageId, Message>,
@@ -126,8 +126,7 @@ impl TenantData {
         TenantData {
             id,
             customers: HashMap::default(),
-            identifiers: HashMap::default(),
-            identifiers_of: HashMap::default(),
+            identifiers: IdentTable::default(),
             conversations: Arena::default(),
             conversations_of: HashMap::default(),
             messages: Arena::default(),
@@ -174,7 +173,7 @@ impl TenantData {
                     let current = owners
                         .get(&record.identifier)
                         .copied()
-                        .or_else(|| self.identifiers.get(&record.identifier).map(|r| r.customer));
+                        .or_else(|| self.identifiers.owner(&record.identifier));
                     if current != *expected_owner {
                         return Err(conflict(format!(
                             "identifier {} belongs to {current:?}, the writer expected {expected_owner:?}",
@@ -291,31 +290,7 @@ impl TenantData {
                     }
                     self.conversations.insert(c.id, c);
                 }
-                Op::PutIdentifier { record, .. } => {
-                    match self.identifiers.get(&record.identifier) {
-                        Some(old) if old.customer != record.customer => {
-                            if let Some(list) = self.identifiers_of.get_mut(&old.customer) {
-                                list.retain(|i| *i != record.identifier);
-                            }
-                            self.identifiers_of
-                                .entry(record.customer)
-                                .or_default()
-                                .push(record.identifier.clone());
-                        }
-                        Some(_) => {}
-                        None => self
-                            .identifiers_of
-                            .entry(record.customer)
-                            .or_default()
-                            .push(record.identifier.clone()),
-                    }
-                    match self.identifiers.get_mut(&record.identifier) {
-                        Some(slot) => *slot = record,
-                        None => {
-                            self.identifiers.insert(record.identifier.clone(), record);
-                        }
-                    }
-                }
+                Op::PutIdentifier { record, .. } => self.identifiers.put(record),
                 Op::InsertMessage(m) => {
                     if let Some(ext) = &m.external_id {
                         self.dedup
@@ -394,7 +369,7 @@ impl Store for MemoryStore {
     ) -> Result<Option<IdentifierRecord>> {
         Ok(self
             .tenant(tenant)
-            .and_then(|t| t.identifiers.get(identifier).cloned()))
+            .and_then(|t| t.identifiers.record(tenant, identifier)))
     }
 
     fn identifiers_of(
@@ -405,14 +380,7 @@ impl Store for MemoryStore {
         let Some(t) = self.tenant(tenant) else {
             return Ok(Vec::new());
         };
-        Ok(t.identifiers_of
-            .get(&customer)
-            .map(|list| {
-                list.iter()
-                    .filter_map(|i| t.identifiers.get(i).cloned())
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(t.identifiers.of_customer(tenant, customer))
     }
 
     fn conversation(&self, tenant: TenantId, id: ConversationId) -> Result<Option<Conversation>> {

@@ -32,6 +32,7 @@
 //! desks on one database never store a webhook twice or lose an update.
 
 pub mod conformance;
+mod ident_table;
 mod memory;
 
 pub use memory::MemoryStore;
