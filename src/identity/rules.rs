@@ -130,11 +130,8 @@ impl IdentityRules {
             return true;
         }
         // Placeholder numbers and ids: one digit repeated ("0000000", "+11111111").
-        let digits: Vec<char> = v.chars().filter(char::is_ascii_digit).collect();
-        if digits.len() >= 5
-            && digits.len() + usize::from(v.starts_with('+')) == v.len()
-            && digits.iter().all(|d| *d == digits[0])
-        {
+        let digits = v.strip_prefix('+').unwrap_or(v).as_bytes();
+        if digits.len() >= 5 && digits[0].is_ascii_digit() && digits.iter().all(|d| *d == digits[0]) {
             return true;
         }
         if *identifier.kind() == IdentifierKind::Email {
