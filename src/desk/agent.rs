@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::channel::Channel;
 use crate::conversation::{Conversation, Status};
 use crate::desk::ingest::thread_key;
+use crate::desk::pipeline::{Event, Step};
 use crate::desk::{ConversationRef, Desk};
 use crate::effect::Effect;
 use crate::error::{Error, Result};
@@ -151,7 +152,7 @@ impl<S: Store> Desk<S> {
             None => self.address_on(tenant, conv.customer, &channel)?,
         };
         let in_reply_to = latest_inbound.and_then(|m| m.thread_key.clone());
-        let message = Message {
+        let mut message = Message {
             id: MessageId::from_uuid(self.next_uuid(now)),
             tenant,
             conversation: conv.id,
@@ -195,6 +196,16 @@ impl<S: Store> Desk<S> {
         conv.updated_at = now;
         conv.version += 1;
         let mut changes = ChangeSet::new(tenant);
+        self.run_steps(&mut Step {
+            tenant,
+            now,
+            event: Event::Reply {
+                message: &mut message,
+            },
+            conversation: &mut conv,
+            changes: &mut changes,
+            effects: &mut effects,
+        })?;
         changes.push(Op::PutConversation(conv));
         changes.push(Op::InsertMessage(message));
         self.store.apply(changes)?;
@@ -312,16 +323,24 @@ impl<S: Store> Desk<S> {
             conv.updated_at = now;
             conv.version += 1;
             let tenant = conv.tenant;
-            let id = conv.id;
-            let mut changes = ChangeSet::new(tenant);
-            changes.push(Op::PutConversation(conv));
-            desk.store.apply(changes)?;
-            Ok(vec![Effect::StatusChanged {
+            let mut effects = vec![Effect::StatusChanged {
                 tenant,
-                conversation: id,
+                conversation: conv.id,
                 from,
                 to: status,
-            }])
+            }];
+            let mut changes = ChangeSet::new(tenant);
+            desk.run_steps(&mut Step {
+                tenant,
+                now,
+                event: Event::Status { from, to: status },
+                conversation: &mut conv,
+                changes: &mut changes,
+                effects: &mut effects,
+            })?;
+            changes.push(Op::PutConversation(conv));
+            desk.store.apply(changes)?;
+            Ok(effects)
         })
     }
 

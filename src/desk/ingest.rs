@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::channel::Channel;
 use crate::conversation::{threading_for, Conversation, Status, Threading};
 use crate::desk::identity::{to_json, SUGGESTION_KIND};
+use crate::desk::pipeline::{Event, Step};
 use crate::desk::Desk;
 use crate::effect::Effect;
 use crate::error::{Error, Result};
@@ -406,6 +407,24 @@ impl<S: Store> Desk<S> {
                 other,
             });
         }
+        let mut message = message;
+        let reopened = effects
+            .iter()
+            .any(|e| matches!(e, Effect::ConversationReopened { .. }));
+        self.run_steps(&mut Step {
+            tenant,
+            now,
+            event: Event::Inbound {
+                inbound,
+                message: &mut message,
+                customer: &customer,
+                opened: is_new,
+                reopened,
+            },
+            conversation: &mut conv,
+            changes: &mut changes,
+            effects: &mut effects,
+        })?;
         let conversation = conv.id;
         changes.push(Op::PutConversation(conv));
         changes.push(Op::InsertMessage(message.clone()));

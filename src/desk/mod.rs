@@ -7,6 +7,7 @@ mod agent;
 mod config;
 mod identity;
 mod ingest;
+mod pipeline;
 mod profile;
 
 pub use agent::ReplyOptions;

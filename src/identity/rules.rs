@@ -131,7 +131,8 @@ impl IdentityRules {
         }
         // Placeholder numbers and ids: one digit repeated ("0000000", "+11111111").
         let digits = v.strip_prefix('+').unwrap_or(v).as_bytes();
-        if digits.len() >= 5 && digits[0].is_ascii_digit() && digits.iter().all(|d| *d == digits[0]) {
+        if digits.len() >= 5 && digits[0].is_ascii_digit() && digits.iter().all(|d| *d == digits[0])
+        {
             return true;
         }
         if *identifier.kind() == IdentifierKind::Email {

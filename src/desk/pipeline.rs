@@ -1,0 +1,75 @@
+//! The capability pipeline: every Desk operation that changes a conversation hands a
+//! [`Step`] to each capability (language, triage, SLA, routing) in a fixed order, and
+//! each adds its writes to the operation's one change set and its effects to the result.
+//! `tick` asks each capability for what fell due.
+
+use chrono::{DateTime, Utc};
+
+use crate::conversation::{Conversation, Status};
+use crate::desk::Desk;
+use crate::effect::Effect;
+use crate::error::Result;
+use crate::id::TenantId;
+use crate::identity::Customer;
+use crate::message::{Inbound, Message};
+use crate::store::{ChangeSet, Store};
+
+/// What happened to the conversation in this operation.
+#[allow(dead_code)] // variants are read by the capability steps
+pub(crate) enum Event<'a> {
+    /// A customer message arrived (`opened`: it opened the conversation; `reopened`: it
+    /// reopened a solved one).
+    Inbound {
+        inbound: &'a Inbound,
+        message: &'a mut Message,
+        customer: &'a Customer,
+        opened: bool,
+        reopened: bool,
+    },
+    /// An agent, bot or the system answered.
+    Reply { message: &'a mut Message },
+    /// The status changed.
+    Status { from: Status, to: Status },
+}
+
+/// One operation's state, handed to each capability step.
+#[allow(dead_code)] // fields are read by the capability steps
+pub(crate) struct Step<'a> {
+    pub tenant: TenantId,
+    pub now: DateTime<Utc>,
+    pub event: Event<'a>,
+    pub conversation: &'a mut Conversation,
+    pub changes: &'a mut ChangeSet,
+    pub effects: &'a mut Vec<Effect>,
+}
+
+impl<S: Store> Desk<S> {
+    /// Runs every capability step, in order, for one operation.
+    pub(crate) fn run_steps(&mut self, step: &mut Step<'_>) -> Result<()> {
+        let _ = step;
+        Ok(())
+    }
+
+    /// The earliest instant at which [`Desk::tick`] has something to do (an SLA warning
+    /// or breach, a routing escalation), or `None` when nothing is scheduled. Hosts sleep
+    /// until then (or until the next message), then call `tick`.
+    ///
+    /// # Errors
+    ///
+    /// Store failures only.
+    pub fn next_wakeup(&self) -> Result<Option<DateTime<Utc>>> {
+        Ok(None)
+    }
+
+    /// Does what fell due by `now` and returns the effects. The cost is proportional to
+    /// what is due (deadline indexes), not to the number of open conversations. Calling it
+    /// early or twice does nothing extra.
+    ///
+    /// # Errors
+    ///
+    /// Store failures only.
+    pub fn tick(&mut self, now: DateTime<Utc>) -> Result<Vec<Effect>> {
+        let _ = now;
+        Ok(Vec::new())
+    }
+}
