@@ -87,6 +87,7 @@ pub mod effect;
 pub mod error;
 pub mod id;
 pub mod identity;
+pub mod knowledge;
 pub mod lang;
 pub mod message;
 pub mod routing;

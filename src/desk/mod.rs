@@ -7,6 +7,7 @@ mod agent;
 mod config;
 mod identity;
 mod ingest;
+mod knowledge;
 mod pipeline;
 mod profile;
 
