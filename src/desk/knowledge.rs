@@ -124,7 +124,7 @@ impl<S: Store> Desk<S> {
                 channel: channel.clone(),
                 at: now,
             };
-            let key = uuid::Uuid::from(desk.next_uuid(now)).to_string();
+            let key = desk.next_uuid(now).to_string();
             let mut record = Record::new(ACTIVITY_KIND, key, to_json(&activity)?);
             record.secondary = Some(customer.to_string());
             changes.push(Op::PutRecord(record));
@@ -152,7 +152,7 @@ impl<S: Store> Desk<S> {
                 out.push(from_json::<Activity>(&r)?);
             }
         }
-        out.sort_by(|a, b| a.at.cmp(&b.at));
+        out.sort_by_key(|a| a.at);
         Ok(out)
     }
 
