@@ -75,6 +75,10 @@
 //! * Merge and undo: [`Desk::merge_customers`], [`Desk::unmerge`], [`Desk::merge_suggestions`].
 //! * Profiles: [`Desk::update_profile`], [`Desk::customer_view`].
 //! * Channels: [`Channel`], [`ChannelProfile`], [`ChannelRegistry`].
+//! * Measure: [`Desk::report`], [`Desk::report_from_store`], [`Desk::record_csat`],
+//!   [`Desk::record_nps`], [`metrics`].
+//! * Self-service context: [`Desk::article_viewed`], [`Desk::self_service_context`],
+//!   [`Desk::article_report`].
 //! * Persist: [`store::Store`], [`store::MemoryStore`], [`store::conformance`].
 
 #![deny(missing_docs)]
@@ -90,6 +94,7 @@ pub mod identity;
 pub mod knowledge;
 pub mod lang;
 pub mod message;
+pub mod metrics;
 pub mod routing;
 pub mod sla;
 pub mod store;
@@ -104,6 +109,9 @@ pub mod guide {
     }
     pub mod identity {
         #![doc = include_str!("../docs/identity.md")]
+    }
+    pub mod metrics {
+        #![doc = include_str!("../docs/metrics.md")]
     }
     pub mod performance {
         #![doc = include_str!("../docs/performance.md")]

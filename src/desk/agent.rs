@@ -206,9 +206,11 @@ impl<S: Store> Desk<S> {
             changes: &mut changes,
             effects: &mut effects,
         })?;
+        let id = conv.id;
         changes.push(Op::PutConversation(conv));
-        changes.push(Op::InsertMessage(message));
+        changes.push(Op::InsertMessage(message.clone()));
         self.store.apply(changes)?;
+        self.metrics_after(tenant, id, Some(&message), &effects);
         Ok(effects)
     }
 
@@ -338,8 +340,10 @@ impl<S: Store> Desk<S> {
                 changes: &mut changes,
                 effects: &mut effects,
             })?;
+            let id = conv.id;
             changes.push(Op::PutConversation(conv));
             desk.store.apply(changes)?;
+            desk.metrics_after(tenant, id, None, &effects);
             Ok(effects)
         })
     }

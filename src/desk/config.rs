@@ -32,6 +32,11 @@ pub struct DeskConfig {
     pub channels: ChannelRegistry,
     /// How often an operation that lost a write race is retried (default 3).
     pub conflict_retries: u32,
+    /// How long after solving a CSAT answer is accepted (default 7 days).
+    pub csat_window: TimeDelta,
+    /// How long after solving a new contact by the same customer, on any channel, means
+    /// the problem was not solved on first contact (default 7 days).
+    pub fcr_window: TimeDelta,
     /// How identifiers resolve to customers (priorities, limits, blocked values).
     pub identity: std::sync::Arc<IdentityRules>,
 }
@@ -44,6 +49,8 @@ impl Default for DeskConfig {
             id_seed: 0x7468_726f_7567_686c,
             channels: ChannelRegistry::default(),
             conflict_retries: 3,
+            csat_window: TimeDelta::days(7),
+            fcr_window: TimeDelta::days(7),
             identity: std::sync::Arc::new(IdentityRules::default()),
         }
     }

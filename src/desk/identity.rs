@@ -94,8 +94,12 @@ impl<S: Store> Desk<S> {
                 format!("{} bytes, the maximum is 4096", reason.len()),
             ));
         }
-        self.retrying(|desk| desk.merge_once(tenant, from, into, &reason, actor, now))
-            .map(|(id, _)| id)
+        let (id, _) =
+            self.retrying(|desk| desk.merge_once(tenant, from, into, &reason, actor, now))?;
+        let moved = self.merge_record(tenant, id)?.conversations;
+        // Best effort: the merge is committed; stale facts are rebuilt on next use.
+        let _ = self.metrics_refresh(tenant, &moved);
+        Ok(id)
     }
 
     pub(crate) fn merge_once(
@@ -238,7 +242,22 @@ impl<S: Store> Desk<S> {
         merge: MergeId,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
-        self.retrying(|desk| desk.unmerge_once(tenant, merge, now))
+        let effects = self.retrying(|desk| desk.unmerge_once(tenant, merge, now))?;
+        // Conversations of both sides may have changed owner or messages.
+        let m = self.merge_record(tenant, merge)?;
+        let mut touched: Vec<crate::ConversationId> = Vec::new();
+        for c in [m.from, m.into] {
+            if let Ok(live) = self.live_customer(tenant, c) {
+                touched.extend(
+                    self.store
+                        .conversations_of(tenant, live.id)?
+                        .into_iter()
+                        .map(|c| c.id),
+                );
+            }
+        }
+        let _ = self.metrics_refresh(tenant, &touched);
+        Ok(effects)
     }
 
     fn unmerge_once(

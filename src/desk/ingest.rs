@@ -429,6 +429,7 @@ impl<S: Store> Desk<S> {
         changes.push(Op::PutConversation(conv));
         changes.push(Op::InsertMessage(message.clone()));
         self.store.apply(changes)?;
+        self.metrics_after(tenant, conversation, Some(&message), &effects);
         Ok(Ingested {
             customer: customer.id,
             conversation,

@@ -8,6 +8,7 @@ mod config;
 mod identity;
 mod ingest;
 mod knowledge;
+mod metrics;
 mod pipeline;
 mod profile;
 
@@ -71,6 +72,7 @@ pub struct Desk<S: Store> {
     store: S,
     config: DeskConfig,
     ids: Box<dyn IdGen>,
+    metrics: metrics::MetricsCache,
 }
 
 impl<S: Store> Desk<S> {
@@ -95,7 +97,12 @@ impl<S: Store> Desk<S> {
     pub fn try_new(store: S, config: DeskConfig) -> Result<Self> {
         config.validate()?;
         let ids = config.make_id_gen();
-        Ok(Desk { store, config, ids })
+        Ok(Desk {
+            store,
+            config,
+            ids,
+            metrics: metrics::MetricsCache::default(),
+        })
     }
 
     /// The store (for reads and for tests).

@@ -411,6 +411,26 @@ impl Store for MemoryStore {
             .unwrap_or_default())
     }
 
+    fn conversations_in(
+        &self,
+        tenant: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Conversation>> {
+        let Some(t) = self.tenant(tenant) else {
+            return Ok(Vec::new());
+        };
+        let mut out: Vec<Conversation> = t
+            .conversations
+            .values
+            .iter()
+            .filter(|c| c.created_at >= from && c.created_at < to)
+            .cloned()
+            .collect();
+        out.sort_by_key(|c| (c.created_at, c.id));
+        Ok(out)
+    }
+
     fn open_conversation(
         &self,
         tenant: TenantId,

@@ -207,6 +207,14 @@ pub trait Store: Send {
     fn conversations_of(&self, tenant: TenantId, customer: CustomerId)
         -> Result<Vec<Conversation>>;
 
+    /// Every conversation of a tenant opened in `[from, to)`, oldest first (for reports).
+    fn conversations_in(
+        &self,
+        tenant: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Conversation>>;
+
     /// The customer's newest conversation that is not closed.
     fn open_conversation(
         &self,
@@ -307,6 +315,14 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn open_conversation(&self, t: TenantId, c: CustomerId) -> Result<Option<Conversation>> {
         (**self).open_conversation(t, c)
+    }
+    fn conversations_in(
+        &self,
+        t: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Conversation>> {
+        (**self).conversations_in(t, from, to)
     }
     fn message(&self, t: TenantId, id: MessageId) -> Result<Option<Message>> {
         (**self).message(t, id)

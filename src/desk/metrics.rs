@@ -1,0 +1,335 @@
+//! Metrics on the Desk: conversation facts kept current per event, CSAT and NPS answers,
+//! and reports computed live or rebuilt from the store.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::desk::identity::{from_json, to_json};
+use crate::desk::{ConversationRef, Desk};
+use crate::effect::Effect;
+use crate::error::{Error, Result};
+use crate::id::{ConversationId, CustomerId, TenantId};
+use crate::message::Message;
+use crate::metrics::{report, ConversationFacts, Csat, Filter, Nps, Report};
+use crate::store::{ChangeSet, Op, Record, Store};
+
+const CSAT_KIND: &str = "csat";
+const NPS_KIND: &str = "nps";
+
+/// Conversation facts per tenant, kept current as events happen. A cache of what the store
+/// holds: `Desk::load_metrics` or `Desk::report_from_store` rebuild it.
+#[derive(Debug, Default)]
+pub(crate) struct MetricsCache {
+    facts: HashMap<TenantId, HashMap<ConversationId, ConversationFacts>>,
+}
+
+impl<S: Store> Desk<S> {
+    fn facts_from_store(
+        &self,
+        tenant: TenantId,
+        id: ConversationId,
+    ) -> Result<Option<ConversationFacts>> {
+        let Some(conv) = self.store.conversation(tenant, id)? else {
+            return Ok(None);
+        };
+        let messages = self.store.messages_of(tenant, id)?;
+        let csat = self.csat_of(tenant, id)?;
+        Ok(Some(ConversationFacts::from_messages(
+            &conv, &messages, csat,
+        )))
+    }
+
+    fn csat_of(&self, tenant: TenantId, id: ConversationId) -> Result<Option<Csat>> {
+        match self.store.record(tenant, CSAT_KIND, &id.to_string())? {
+            Some(r) => Ok(Some(from_json(&r)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Updates the facts after a committed operation: every status change among the
+    /// effects, then the message (if any). Constant work unless the conversation was not
+    /// in the cache yet. Never fails: the operation is already committed, so on a store
+    /// error the affected facts are dropped from the cache and rebuilt when next needed.
+    pub(crate) fn metrics_after(
+        &mut self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        message: Option<&Message>,
+        effects: &[Effect],
+    ) {
+        if self
+            .metrics_update(tenant, conversation, message, effects)
+            .is_err()
+        {
+            if let Some(m) = self.metrics.facts.get_mut(&tenant) {
+                m.remove(&conversation);
+                for e in effects {
+                    if let Effect::StatusChanged {
+                        conversation: c, ..
+                    } = e
+                    {
+                        m.remove(c);
+                    }
+                }
+            }
+        }
+    }
+
+    fn metrics_update(
+        &mut self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        message: Option<&Message>,
+        effects: &[Effect],
+    ) -> Result<()> {
+        let known = self
+            .metrics
+            .facts
+            .get(&tenant)
+            .is_some_and(|m| m.contains_key(&conversation));
+        let statuses = effects.iter().filter_map(|e| match e {
+            Effect::StatusChanged {
+                conversation: c,
+                from,
+                to,
+                ..
+            } => Some((*c, *from, *to)),
+            _ => None,
+        });
+        for (c, from, to) in statuses {
+            if c == conversation && !known {
+                continue; // already part of the rebuilt facts
+            }
+            let now = message.map(|m| m.received_at);
+            match self
+                .metrics
+                .facts
+                .get_mut(&tenant)
+                .and_then(|m| m.get_mut(&c))
+            {
+                Some(f) => {
+                    let at = match now {
+                        Some(at) => at,
+                        None => self
+                            .store
+                            .conversation(tenant, c)?
+                            .map_or(f.created_at, |v| v.updated_at),
+                    };
+                    f.on_status(from, to, at);
+                }
+                None => {
+                    if let Some(f) = self.facts_from_store(tenant, c)? {
+                        self.metrics.facts.entry(tenant).or_default().insert(c, f);
+                    }
+                }
+            }
+        }
+        if !known {
+            // Rebuilt from the store, which already holds this operation's writes.
+            if let Some(f) = self.facts_from_store(tenant, conversation)? {
+                self.metrics
+                    .facts
+                    .entry(tenant)
+                    .or_default()
+                    .insert(conversation, f);
+            }
+        } else if let Some(f) = self
+            .metrics
+            .facts
+            .get_mut(&tenant)
+            .and_then(|m| m.get_mut(&conversation))
+        {
+            if let Some(m) = message {
+                f.on_message(m);
+            }
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the cached facts of some conversations from the store (after a merge).
+    pub(crate) fn metrics_refresh(
+        &mut self,
+        tenant: TenantId,
+        conversations: &[ConversationId],
+    ) -> Result<()> {
+        for &c in conversations {
+            if let Some(f) = self.facts_from_store(tenant, c)? {
+                self.metrics.facts.entry(tenant).or_default().insert(c, f);
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the customer's satisfaction answer for a solved (or closed) conversation,
+    /// within [`crate::DeskConfig::csat_window`] of solving. A second answer replaces the
+    /// first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`]; [`Error::Invalid`] for a score out of range, a conversation
+    /// that is not solved, or an answer after the window.
+    pub fn record_csat(
+        &mut self,
+        conversation: impl Into<ConversationRef>,
+        answer: Csat,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let answer = answer.validate()?;
+        let r = conversation.into();
+        let window = self.config.csat_window;
+        let (tenant, id) = self.retrying(|desk| {
+            let conv = desk.load_conversation(r)?;
+            let Some(solved) = conv.solved_at.filter(|_| !conv.status.is_active()) else {
+                return Err(Error::invalid(
+                    "csat",
+                    format!("conversation {} is {}, not solved", conv.id, conv.status),
+                ));
+            };
+            if now - solved > window {
+                return Err(Error::invalid(
+                    "csat",
+                    format!(
+                        "answer {} after solving; the window is {}",
+                        now - solved,
+                        window
+                    ),
+                ));
+            }
+            let key = conv.id.to_string();
+            let mut changes = ChangeSet::new(conv.tenant);
+            let value = to_json(&answer)?;
+            changes.push(Op::PutRecord(
+                match desk.store.record(conv.tenant, CSAT_KIND, &key)? {
+                    Some(old) => Record {
+                        value,
+                        version: old.version + 1,
+                        ..old
+                    },
+                    None => {
+                        let mut rec = Record::new(CSAT_KIND, key, value);
+                        rec.secondary = Some(conv.customer.to_string());
+                        rec
+                    }
+                },
+            ));
+            desk.store.apply(changes)?;
+            Ok((conv.tenant, conv.id))
+        })?;
+        if let Some(f) = self
+            .metrics
+            .facts
+            .get_mut(&tenant)
+            .and_then(|m| m.get_mut(&id))
+        {
+            f.csat = Some(answer);
+        } else {
+            self.metrics_refresh(tenant, &[id])?;
+        }
+        Ok(())
+    }
+
+    /// Records a Net Promoter Score answer (0 to 10) of a customer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] for a score above 10, [`Error::NotFound`] for an unknown customer.
+    pub fn record_nps(
+        &mut self,
+        tenant: TenantId,
+        customer: CustomerId,
+        score: u8,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        Nps::of([score])?;
+        self.retrying(|desk| {
+            let c = desk.live_customer(tenant, customer)?;
+            let key = desk.next_uuid(now).to_string();
+            let mut rec = Record::new(
+                NPS_KIND,
+                key,
+                serde_json::json!({ "score": score, "at": now }),
+            );
+            rec.secondary = Some(c.id.to_string());
+            let mut changes = ChangeSet::new(tenant);
+            changes.push(Op::PutRecord(rec));
+            desk.store.apply(changes)
+        })
+    }
+
+    /// NPS of the answers given in `[from, to)`.
+    ///
+    /// # Errors
+    ///
+    /// Store failures only.
+    pub fn nps(&self, tenant: TenantId, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Nps> {
+        let mut scores = Vec::new();
+        for r in self.store.records(tenant, NPS_KIND)? {
+            let at: Option<DateTime<Utc>> = r
+                .value
+                .get("at")
+                .and_then(|v| serde_json::from_value(v.clone()).ok());
+            let score = r
+                .value
+                .get("score")
+                .and_then(|v| v.as_u64())
+                .and_then(|v| u8::try_from(v).ok());
+            if let (Some(at), Some(score)) = (at, score) {
+                if at >= from && at < to {
+                    scores.push(score);
+                }
+            }
+        }
+        Nps::of(scores)
+    }
+
+    /// The metrics of the conversations this desk has seen (kept current per event; load
+    /// older ones with [`Desk::load_metrics`]).
+    ///
+    /// # Errors
+    ///
+    /// None today; the `Result` leaves room for stores that page facts in.
+    pub fn report(&self, tenant: TenantId, filter: &Filter) -> Result<Report> {
+        let empty = HashMap::new();
+        let facts = self.metrics.facts.get(&tenant).unwrap_or(&empty);
+        Ok(report(facts.values(), filter, self.config.fcr_window))
+    }
+
+    /// Loads the facts of the conversations opened in `[from, to)` from the store into the
+    /// live metrics.
+    ///
+    /// # Errors
+    ///
+    /// Store failures only.
+    pub fn load_metrics(
+        &mut self,
+        tenant: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<usize> {
+        let convs = self.store.conversations_in(tenant, from, to)?;
+        let ids: Vec<ConversationId> = convs.iter().map(|c| c.id).collect();
+        self.metrics_refresh(tenant, &ids)?;
+        Ok(ids.len())
+    }
+
+    /// The same report, recomputed from the store alone (conversations opened in the
+    /// filter's period, plus the FCR window after it for repeat contacts).
+    ///
+    /// # Errors
+    ///
+    /// Store failures only.
+    pub fn report_from_store(&self, tenant: TenantId, filter: &Filter) -> Result<Report> {
+        let from = filter.from.unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let to = filter.to.map_or(DateTime::<Utc>::MAX_UTC, |t| {
+            t.checked_add_signed(self.config.fcr_window).unwrap_or(t)
+        });
+        let mut facts = Vec::new();
+        for conv in self.store.conversations_in(tenant, from, to)? {
+            let messages = self.store.messages_of(tenant, conv.id)?;
+            let csat = self.csat_of(tenant, conv.id)?;
+            facts.push(ConversationFacts::from_messages(&conv, &messages, csat));
+        }
+        Ok(report(facts.iter(), filter, self.config.fcr_window))
+    }
+}

@@ -1,0 +1,189 @@
+//! Metrics worked examples (the ones in docs/metrics.md) and the live-vs-store property.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use proptest::prelude::*;
+use throughline::metrics::{Csat, Filter};
+use throughline::store::MemoryStore;
+use throughline::{
+    AgentId, Channel, Desk, DeskConfig, Identifier, Inbound, ReplyOptions, Status, TenantId,
+};
+
+type R = Result<(), Box<dyn std::error::Error>>;
+
+fn t(min: i64) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")
+        .unwrap()
+        .to_utc()
+        + TimeDelta::minutes(min)
+}
+
+#[test]
+fn worked_example_from_the_metrics_guide() -> R {
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+    let tn = TenantId::new_v7();
+    let agent = AgentId::new_v7();
+    let bot = AgentId::new_v7();
+    let email = |s: &str| Identifier::email(&format!("{s}@example.com")).unwrap();
+
+    // A: one e-mail, answered in 30 min, solved at 60 min, rated 5: a first-contact resolution.
+    let a = desk.ingest(
+        Inbound::new(tn, Channel::Email, email("a"), "a1", "Invoice copy please"),
+        t(0),
+    )?;
+    desk.reply(a.conversation, agent, "Attached", t(30))?;
+    desk.set_status(a.conversation, Status::Solved, t(60))?;
+    desk.record_csat(a.conversation, Csat::FivePoint(5), t(70))?;
+
+    // B: chat answered in 10 min; the customer follows up on WhatsApp (a switch) and gets a
+    // next reply 20 min later; solved at 60: not FCR (wrote again), rated 2.
+    let b_id = email("b");
+    let b = desk.ingest(
+        Inbound::new(
+            tn,
+            Channel::WebChat,
+            b_id.clone(),
+            "b1",
+            "Where is my parcel?",
+        ),
+        t(0),
+    )?;
+    desk.reply(b.conversation, agent, "Checking", t(10))?;
+    let phone = Identifier::whatsapp("+31612345678", None)?;
+    desk.link_identifier(tn, b.customer, phone.clone(), true, t(11))?;
+    desk.ingest(
+        Inbound::new(tn, Channel::WhatsApp, phone, "b2", "Any news?"),
+        t(20),
+    )?;
+    desk.reply(b.conversation, agent, "Arrives today", t(40))?;
+    desk.set_status(b.conversation, Status::Solved, t(60))?;
+    desk.record_csat(b.conversation, Csat::FivePoint(2), t(61))?;
+
+    // C: answered in 5, solved at 30, closed; the customer calls two days later: the repeat
+    // contact on another channel means C was not resolved on first contact.
+    let c = desk.ingest(
+        Inbound::new(tn, Channel::Email, email("c"), "c1", "Change my address"),
+        t(0),
+    )?;
+    desk.reply(c.conversation, agent, "Done", t(5))?;
+    desk.set_status(c.conversation, Status::Solved, t(30))?;
+    desk.set_status(c.conversation, Status::Closed, t(31))?;
+    desk.ingest(
+        Inbound::new(
+            tn,
+            Channel::Voice,
+            email("c"),
+            "call-1",
+            "Call: address still wrong",
+        ),
+        t(2 * 24 * 60),
+    )?;
+
+    // E: a bot answers and solves it alone.
+    let e = desk.ingest(
+        Inbound::new(tn, Channel::InApp, email("e"), "e1", "Opening hours?"),
+        t(0),
+    )?;
+    desk.reply_with(e.conversation, ReplyOptions::bot(bot, "9 to 17"), t(1))?;
+    desk.set_status(e.conversation, Status::Solved, t(2))?;
+
+    let filter = Filter::period(t(-60), t(24 * 60));
+    let r = desk.report(tn, &filter)?;
+    assert_eq!(r.conversations, 4);
+    assert_eq!(r.inbound_messages, 5);
+    assert_eq!(r.channel_mix.get("email"), Some(&2));
+    assert_eq!((r.with_channel_switch, r.channel_switches), (1, 1));
+    // First replies (human only): 30, 10, 5 minutes -> median 10, mean 15.
+    assert_eq!(r.first_reply.count, 3);
+    assert_eq!(r.first_reply.median_secs, Some(600));
+    assert_eq!(r.first_reply.mean_secs, Some(900.0));
+    assert_eq!(r.next_reply_mean_secs, Some(1200.0));
+    // Resolution: 60, 60, 30, 2 minutes.
+    assert_eq!(r.solved, 4);
+    assert_eq!(r.resolution.median_secs, Some(1800));
+    // FCR: A and E (the bot solved it on first contact); not B (wrote again), not C (called back).
+    assert_eq!(r.fcr, 2);
+    assert_eq!(r.fcr_rate, Some(0.5));
+    assert_eq!((r.csat_answers, r.csat), (2, Some(0.5)));
+    assert_eq!((r.bot_resolved, r.handed_over), (1, 0));
+    assert_eq!(r.agents.len(), 1);
+    assert_eq!((r.agents[0].handled, r.agents[0].csat), (3, Some(0.5)));
+    // By channel.
+    let chat = desk.report(tn, &filter.clone().channel(Channel::WebChat))?;
+    assert_eq!((chat.conversations, chat.fcr), (1, 0));
+    // The same numbers recomputed from the store alone.
+    assert_eq!(desk.report_from_store(tn, &filter)?, r);
+    // CSAT only for solved conversations, within the window.
+    let open = desk.ingest(
+        Inbound::new(tn, Channel::Email, email("f"), "f1", "Hi"),
+        t(100),
+    )?;
+    assert!(desk
+        .record_csat(open.conversation, Csat::GoodBad(true), t(101))
+        .is_err());
+    assert!(desk
+        .record_csat(a.conversation, Csat::FivePoint(4), t(60 + 8 * 24 * 60))
+        .is_err());
+    assert!(desk
+        .record_csat(a.conversation, Csat::FivePoint(9), t(61))
+        .is_err());
+    // NPS.
+    for (i, s) in [10u8, 9, 7, 3].into_iter().enumerate() {
+        desk.record_nps(tn, a.customer, s, t(i as i64))?;
+    }
+    let nps = desk.nps(tn, t(-1), t(10))?;
+    assert_eq!(nps.score, Some(25.0));
+    assert!(desk.record_nps(tn, a.customer, 11, t(0)).is_err());
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+enum Ev {
+    In(u8, u8),
+    Reply(u8, bool),
+    Status(u8, u8),
+    Csat(u8, u8),
+}
+
+fn ev() -> impl Strategy<Value = Ev> {
+    prop_oneof![
+        3 => (0..5u8, 0..3u8).prop_map(|(p, c)| Ev::In(p, c)),
+        2 => (0..5u8, any::<bool>()).prop_map(|(p, h)| Ev::Reply(p, h)),
+        2 => (0..5u8, 0..5u8).prop_map(|(p, s)| Ev::Status(p, s)),
+        1 => (0..5u8, 1..6u8).prop_map(|(p, s)| Ev::Csat(p, s)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)))]
+    #[test]
+    fn live_metrics_equal_metrics_recomputed_from_the_store(evs in proptest::collection::vec(ev(), 1..60)) {
+        let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+        let tn = TenantId::new_v7();
+        let agent = AgentId::new_v7();
+        let mut last = std::collections::HashMap::new();
+        let statuses = [Status::Open, Status::Pending, Status::OnHold, Status::Solved, Status::Closed];
+        let channels = [Channel::Email, Channel::WebChat, Channel::Sms];
+        for (i, e) in evs.iter().enumerate() {
+            let now = t(i as i64 * 37);
+            let who = |p: u8| Identifier::email(&format!("p{p}@example.com")).unwrap();
+            match e {
+                Ev::In(p, c) => {
+                    let got = desk.ingest(Inbound::new(tn, channels[*c as usize].clone(), who(*p), format!("m{i}"), "hi"), now).unwrap();
+                    last.insert(*p, got.conversation);
+                }
+                Ev::Reply(p, human) => if let Some(c) = last.get(p) {
+                    let opts = if *human { ReplyOptions::new(agent, "answer") } else { ReplyOptions::bot(agent, "bot") };
+                    let _ = desk.reply_with(*c, opts.on(Channel::Email), now);
+                },
+                Ev::Status(p, s) => if let Some(c) = last.get(p) {
+                    let _ = desk.set_status(*c, statuses[*s as usize], now);
+                },
+                Ev::Csat(p, s) => if let Some(c) = last.get(p) {
+                    let _ = desk.record_csat(*c, Csat::FivePoint(*s), now);
+                },
+            }
+        }
+        let filter = Filter::default();
+        prop_assert_eq!(desk.report(tn, &filter).unwrap(), desk.report_from_store(tn, &filter).unwrap());
+    }
+}
