@@ -255,6 +255,16 @@ impl CalendarBuilder {
 }
 
 fn sort_checked(what: &str, spans: &mut [Span]) -> Result<()> {
+    if spans.len() > MAX_SPANS / 2 {
+        return Err(Error::invalid(
+            "calendar",
+            format!(
+                "{what}: {} intervals, at most {} a day",
+                spans.len(),
+                MAX_SPANS / 2
+            ),
+        ));
+    }
     spans.sort_unstable();
     for w in spans.windows(2) {
         if w[1].0 < w[0].1 {
@@ -380,6 +390,16 @@ impl BusinessCalendar {
             if let Some(s) = r.special.as_mut() {
                 sort_checked(&format!("special hours on {date}"), s)?;
             }
+            if r.closed.len() > MAX_SPANS / 2 {
+                return Err(Error::invalid(
+                    "calendar",
+                    format!(
+                        "closures on {date}: {}, at most {} a day",
+                        r.closed.len(),
+                        MAX_SPANS / 2
+                    ),
+                ));
+            }
             r.closed.sort_unstable();
         }
         let (base_offset, transitions) = transitions_of(tz);
@@ -411,7 +431,7 @@ impl BusinessCalendar {
         days.sort_unstable();
         days.dedup();
         for day in days {
-            let actual: i64 = cal.day_spans(day).iter().map(|(s, e)| e - s).sum();
+            let actual: i64 = cal.day_spans(day).iter().map(|&(s, e)| e - s).sum();
             let delta = actual - cal.week_open[weekday(day)];
             if delta != 0 {
                 cal.exceptions.push((day, delta));
@@ -482,28 +502,62 @@ impl BusinessCalendar {
             .map(|i| &self.spec.rules[i])
     }
 
-    /// The open intervals of a local day as UTC nanoseconds, sorted.
-    fn day_spans(&self, day: i64) -> Vec<(i64, i64)> {
-        let local: Vec<Span> = match self.rule(day) {
-            Some(r) if r.holiday => Vec::new(),
+    /// The open intervals of a local day as UTC nanoseconds, sorted, without allocating.
+    fn day_spans(&self, day: i64) -> DaySpans {
+        let mut out = DaySpans::default();
+        let midnight = day * DAY;
+        // On a day without an offset change one offset converts every boundary.
+        let k = self
+            .transitions
+            .partition_point(|x| x.at + i64::from(x.before) <= midnight);
+        let steady = self
+            .transitions
+            .get(k)
+            .is_none_or(|t| t.at + i64::from(t.before.min(t.after)) > midnight + DAY)
+            && (k == 0 || {
+                let t = self.transitions[k - 1];
+                midnight >= t.at + i64::from(t.after.max(t.before))
+            });
+        let off = if steady {
+            Some(if k == 0 {
+                i64::from(self.base_offset)
+            } else {
+                i64::from(self.transitions[k - 1].after)
+            })
+        } else {
+            None
+        };
+        let convert = |secs: u32| -> i64 {
+            let local = midnight + i64::from(secs);
+            match off {
+                Some(o) => local - o,
+                None => self.local_to_utc(local),
+            }
+        };
+        let mut push = |(s, e): Span| {
+            let (us, ue) = (convert(s), convert(e));
+            if ue > us {
+                out.push((us * NANOS, ue * NANOS));
+            }
+        };
+        match self.rule(day) {
+            Some(r) if r.holiday => {}
             Some(r) => {
                 let base = r
                     .special
                     .as_deref()
                     .unwrap_or(&self.spec.weekly[weekday(day)]);
-                subtract(base, &r.closed)
+                for span in subtract(base, &r.closed) {
+                    push(span);
+                }
             }
-            None => self.spec.weekly[weekday(day)].clone(),
-        };
-        let midnight = day * DAY;
-        local
-            .into_iter()
-            .filter_map(|(s, e)| {
-                let us = self.local_to_utc(midnight + i64::from(s));
-                let ue = self.local_to_utc(midnight + i64::from(e));
-                (ue > us).then_some((us * NANOS, ue * NANOS))
-            })
-            .collect()
+            None => {
+                for &span in &self.spec.weekly[weekday(day)] {
+                    push(span);
+                }
+            }
+        }
+        out
     }
 
     /// Open nanoseconds of all days before `day`, counted from an arbitrary origin.
@@ -542,7 +596,24 @@ impl BusinessCalendar {
     fn find_day(&self, after: i64, target: i64) -> Option<i64> {
         let first = self.exceptions.partition_point(|&(d, _)| d <= after);
         let rest = &self.exceptions[first..];
-        let k = rest.partition_point(|&(d, _)| self.cum(d + 1) < target);
+        // cum(d + 1) for the j-th exception d of `rest`: the regular formula plus every
+        // difference up to and including it (known by index, no second search).
+        let (mut lo, mut hi) = (0usize, rest.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let m = rest[mid].0 + 1 + 3;
+            let cum = m
+                .div_euclid(7)
+                .saturating_mul(self.week_total)
+                .saturating_add(self.prefix[m.rem_euclid(7) as usize])
+                .saturating_add(self.exc_prefix[first + mid + 1]);
+            if cum < target {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let k = lo;
         let seg_start = if k == 0 { after + 1 } else { rest[k - 1].0 + 1 };
         let delta = self.exc_prefix[first + k];
         let b = self.solve_regular(target - delta).map(|b| b.max(seg_start));
@@ -631,7 +702,7 @@ impl BusinessCalendar {
         let s = nanos(start);
         let ds = self.local_day(start);
         let mut left = want;
-        for (a, e) in self.day_spans(ds) {
+        for &(a, e) in &self.day_spans(ds) {
             let a = a.max(s);
             if a >= e {
                 continue;
@@ -645,7 +716,7 @@ impl BusinessCalendar {
         let b = self.find_day(ds, target).ok_or_else(never_open)?;
         let day = b - 1;
         let mut left = target - self.cum(day);
-        for (a, e) in self.day_spans(day) {
+        for &(a, e) in &self.day_spans(day) {
             if e - a >= left {
                 return Ok(instant(a + left));
             }
@@ -662,13 +733,56 @@ impl BusinessCalendar {
     pub fn next_open(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let n = nanos(at);
         let day = self.local_day(at);
-        for (s, e) in self.day_spans(day) {
+        for &(s, e) in &self.day_spans(day) {
             if n < e {
                 return Some(instant(s.max(n)));
             }
         }
         let b = self.find_day(day, self.cum(day + 1) + 1)?;
-        self.day_spans(b - 1).first().map(|&(s, _)| instant(s))
+        self.day_spans(b - 1)
+            .iter()
+            .next()
+            .map(|&(s, _)| instant(s))
+    }
+}
+
+/// At most this many open intervals a day (after closures split them).
+const MAX_SPANS: usize = 16;
+
+/// A day's open intervals, inline.
+#[derive(Debug, Clone, Copy)]
+struct DaySpans {
+    buf: [(i64, i64); MAX_SPANS],
+    len: usize,
+}
+
+impl Default for DaySpans {
+    fn default() -> Self {
+        DaySpans {
+            buf: [(0, 0); MAX_SPANS],
+            len: 0,
+        }
+    }
+}
+
+impl DaySpans {
+    fn push(&mut self, span: (i64, i64)) {
+        if self.len < MAX_SPANS {
+            self.buf[self.len] = span;
+            self.len += 1;
+        }
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, (i64, i64)> {
+        self.buf[..self.len].iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a DaySpans {
+    type Item = &'a (i64, i64);
+    type IntoIter = std::slice::Iter<'a, (i64, i64)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
     }
 }
 
