@@ -103,6 +103,50 @@ impl FromStr for Status {
     }
 }
 
+/// How urgent a conversation is. Ordered: `Low < Normal < High < Urgent`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Priority {
+    /// Can wait.
+    Low,
+    /// The default.
+    #[default]
+    Normal,
+    /// Ahead of normal work.
+    High,
+    /// First.
+    Urgent,
+}
+
+impl Priority {
+    /// Every priority, lowest first.
+    pub const ALL: [Priority; 4] = [
+        Priority::Low,
+        Priority::Normal,
+        Priority::High,
+        Priority::Urgent,
+    ];
+
+    /// The stable name (`"urgent"`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 /// A conversation (ticket).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conversation {
@@ -124,6 +168,8 @@ pub struct Conversation {
     pub subject: Option<String>,
     /// The agent who owns it, if any.
     pub assignee: Option<AgentId>,
+    /// How urgent it is (set by triage or the host).
+    pub priority: Priority,
     /// Language of the conversation (ISO 639-1 code where one exists), when known.
     pub language: Option<String>,
     /// Tags set by triage or the host.
@@ -167,6 +213,7 @@ impl Conversation {
             channel_switches: 0,
             subject: None,
             assignee: None,
+            priority: Priority::Normal,
             language: None,
             tags: Vec::new(),
             previous: None,

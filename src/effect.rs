@@ -1,11 +1,13 @@
 //! [`Effect`]s: what the core asks the host to do or tells it happened.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::channel::Channel;
 use crate::conversation::Status;
 use crate::id::{ConversationId, CustomerId, MergeId, TenantId};
 use crate::message::Outbound;
+use crate::sla::Metric;
 
 /// A decision for the host. The core performs no I/O: it returns effects and the host acts
 /// on them (sends messages, notifies agents, updates dashboards).
@@ -98,5 +100,31 @@ pub enum Effect {
         primary: CustomerId,
         /// The other customer.
         other: CustomerId,
+    },
+    /// An SLA target is close to its deadline (a warning threshold passed).
+    SlaWarning {
+        /// Tenant.
+        tenant: TenantId,
+        /// The conversation.
+        conversation: ConversationId,
+        /// The metric.
+        metric: Metric,
+        /// The fraction of the target that has passed (e.g. 0.75).
+        fraction: f64,
+        /// When it breaches.
+        deadline: DateTime<Utc>,
+    },
+    /// An SLA target was missed.
+    SlaBreached {
+        /// Tenant.
+        tenant: TenantId,
+        /// The conversation.
+        conversation: ConversationId,
+        /// The metric.
+        metric: Metric,
+        /// The deadline that passed.
+        deadline: DateTime<Utc>,
+        /// When the breach is recorded (the deadline, or a later policy change).
+        at: DateTime<Utc>,
     },
 }

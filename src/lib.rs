@@ -119,7 +119,7 @@ pub mod guide {
 }
 
 pub use channel::{Channel, ChannelProfile, ChannelRegistry, Reach};
-pub use conversation::{Conversation, Status};
+pub use conversation::{Conversation, Priority, Status};
 pub use desk::{
     ConversationRef, ConversationSummary, CustomerView, Desk, DeskConfig, Ingested, ProfileUpdate,
     RecentContact, ReplyOptions,

@@ -6,6 +6,7 @@ use crate::channel::ChannelRegistry;
 use crate::error::{Error, Result};
 use crate::id::{IdGen, SeededIdGen};
 use crate::identity::IdentityRules;
+use crate::sla::SlaPolicies;
 
 /// Settings of a [`Desk`](crate::Desk). `DeskConfig::default()` is a complete, working
 /// configuration.
@@ -37,6 +38,10 @@ pub struct DeskConfig {
     /// How long after solving a new contact by the same customer, on any channel, means
     /// the problem was not solved on first contact (default 7 days).
     pub fcr_window: TimeDelta,
+    /// SLA policies and calendars (default: `SlaPolicies::default()`: live channels in
+    /// minutes, social media within two hours, e-mail in hours; `SlaPolicies::new()` runs
+    /// no clocks).
+    pub sla: std::sync::Arc<SlaPolicies>,
     /// How identifiers resolve to customers (priorities, limits, blocked values).
     pub identity: std::sync::Arc<IdentityRules>,
 }
@@ -52,6 +57,7 @@ impl Default for DeskConfig {
             csat_window: TimeDelta::days(7),
             fcr_window: TimeDelta::days(7),
             identity: std::sync::Arc::new(IdentityRules::default()),
+            sla: std::sync::Arc::new(SlaPolicies::default()),
         }
     }
 }
@@ -78,6 +84,12 @@ impl DeskConfig {
     /// Sets [`DeskConfig::identity`].
     pub fn identity(mut self, rules: IdentityRules) -> Self {
         self.identity = std::sync::Arc::new(rules);
+        self
+    }
+
+    /// Sets [`DeskConfig::sla`].
+    pub fn sla(mut self, policies: SlaPolicies) -> Self {
+        self.sla = std::sync::Arc::new(policies);
         self
     }
 

@@ -331,6 +331,7 @@ impl<S: Store> Desk<S> {
                 to: inbound.channel.clone(),
             });
         }
+        let status_before = conv.status;
         let before = conv.status;
         let after = match before {
             Status::New => Status::New,
@@ -420,6 +421,7 @@ impl<S: Store> Desk<S> {
                 customer: &customer,
                 opened: is_new,
                 reopened,
+                status_before,
             },
             conversation: &mut conv,
             changes: &mut changes,

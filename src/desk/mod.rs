@@ -11,6 +11,7 @@ mod knowledge;
 mod metrics;
 mod pipeline;
 mod profile;
+mod sla;
 
 pub use agent::ReplyOptions;
 pub use config::DeskConfig;

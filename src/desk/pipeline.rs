@@ -25,6 +25,8 @@ pub(crate) enum Event<'a> {
         customer: &'a Customer,
         opened: bool,
         reopened: bool,
+        /// The conversation's status before this message.
+        status_before: Status,
     },
     /// An agent, bot or the system answered.
     Reply { message: &'a mut Message },
@@ -46,7 +48,7 @@ pub(crate) struct Step<'a> {
 impl<S: Store> Desk<S> {
     /// Runs every capability step, in order, for one operation.
     pub(crate) fn run_steps(&mut self, step: &mut Step<'_>) -> Result<()> {
-        let _ = step;
+        self.sla_step(step)?;
         Ok(())
     }
 
@@ -58,7 +60,7 @@ impl<S: Store> Desk<S> {
     ///
     /// Store failures only.
     pub fn next_wakeup(&self) -> Result<Option<DateTime<Utc>>> {
-        Ok(None)
+        self.sla_next_due()
     }
 
     /// Does what fell due by `now` and returns the effects. The cost is proportional to
@@ -69,7 +71,6 @@ impl<S: Store> Desk<S> {
     ///
     /// Store failures only.
     pub fn tick(&mut self, now: DateTime<Utc>) -> Result<Vec<Effect>> {
-        let _ = now;
-        Ok(Vec::new())
+        self.sla_tick(now)
     }
 }

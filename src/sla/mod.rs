@@ -2,6 +2,12 @@
 //! per-conversation clocks with warnings and breaches. See `docs/sla.md`.
 
 mod calendar;
+mod clock;
+mod policy;
 pub mod reference;
 
 pub use calendar::{BusinessCalendar, CalendarBuilder, Endpoint};
+pub use clock::{ClockInput, ClockState, MetricClock, SlaClocks, SlaEvent, SlaEventKind};
+pub use policy::{
+    AuthorKind, Basis, Conditions, Metric, PolicyInput, SlaPolicies, SlaPolicy, Target,
+};

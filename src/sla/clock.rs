@@ -1,0 +1,483 @@
+//! Per-conversation SLA clocks: a pure, deterministic state machine driven by timestamped
+//! inputs (customer message, reply, status change, policy), with an event log that explains
+//! every deadline.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::conversation::{Priority, Status};
+use crate::sla::policy::{AuthorKind, Basis, Metric, SlaPolicies, Target};
+
+/// Where one metric's clock is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockState {
+    /// Running.
+    Active,
+    /// Not running (the conversation waits on the customer or a third party).
+    Paused,
+    /// Met by a reply.
+    Fulfilled,
+    /// Stopped by solving; resolution metrics resume on reopen, never restart.
+    Stopped,
+}
+
+/// One metric's clock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricClock {
+    /// The metric.
+    pub metric: Metric,
+    /// Its state.
+    pub state: ClockState,
+    /// When it was first activated.
+    pub started_at: DateTime<Utc>,
+    /// Time counted (on the target's basis) before `since`.
+    pub elapsed: TimeDelta,
+    /// When it last started running, while active.
+    pub since: Option<DateTime<Utc>>,
+    /// The target in force.
+    pub target: Target,
+    /// When it breaches, while active.
+    pub deadline: Option<DateTime<Utc>>,
+    /// Warning thresholds still to fire, with their instants, while active.
+    pub warnings: Vec<(f64, DateTime<Utc>)>,
+    /// When it breached, if it did (never earlier than the change that made it due).
+    pub breached_at: Option<DateTime<Utc>>,
+}
+
+/// What happened to a clock; the log explains and lets anyone recompute every deadline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "event")]
+#[non_exhaustive]
+pub enum SlaEventKind {
+    /// A policy (or none) now applies, at this priority.
+    ApplyPolicy {
+        /// The policy's name.
+        policy: Option<String>,
+        /// The priority.
+        priority: Priority,
+    },
+    /// The clock started.
+    Activate,
+    /// The clock paused.
+    Pause,
+    /// The clock resumed.
+    Resume,
+    /// A reply met the target.
+    Fulfil,
+    /// Solving stopped the clock.
+    Stop,
+    /// A warning threshold passed.
+    Warn {
+        /// The fraction of the target.
+        fraction: f64,
+        /// The deadline at the time.
+        deadline: DateTime<Utc>,
+    },
+    /// The target was missed.
+    Breach {
+        /// The deadline that passed.
+        deadline: DateTime<Utc>,
+    },
+}
+
+/// One entry of the clock log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaEvent {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Which metric (none for policy changes).
+    pub metric: Option<Metric>,
+    /// What.
+    pub kind: SlaEventKind,
+}
+
+/// A timestamped input to the clocks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "input")]
+pub enum ClockInput {
+    /// Select this policy (by name, `None` for none) at this priority.
+    Policy {
+        /// When.
+        at: DateTime<Utc>,
+        /// The policy's name.
+        policy: Option<String>,
+        /// The priority.
+        priority: Priority,
+    },
+    /// A customer message.
+    Inbound {
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A public reply.
+    Reply {
+        /// When.
+        at: DateTime<Utc>,
+        /// By whom.
+        by: AuthorKind,
+    },
+    /// A status change.
+    Status {
+        /// When.
+        at: DateTime<Utc>,
+        /// From.
+        from: Status,
+        /// To.
+        to: Status,
+    },
+}
+
+impl ClockInput {
+    /// When it happened.
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            ClockInput::Policy { at, .. }
+            | ClockInput::Inbound { at }
+            | ClockInput::Reply { at, .. }
+            | ClockInput::Status { at, .. } => *at,
+        }
+    }
+}
+
+/// The SLA clocks of one conversation.
+///
+/// ```
+/// use chrono::{DateTime, TimeDelta, Utc};
+/// use throughline::sla::{AuthorKind, Basis, ClockInput, Metric, SlaClocks, SlaPolicies, SlaPolicy};
+/// use throughline::Priority;
+/// let sla = SlaPolicies::new()
+///     .policy(SlaPolicy::new("chat").target_all(Metric::FirstReply, TimeDelta::minutes(5), Basis::Calendar))
+///     .build()?;
+/// let t0: DateTime<Utc> = "2026-03-02T09:00:00Z".parse()?;
+/// let mut clocks = SlaClocks::default();
+/// clocks.apply(&sla, &ClockInput::Policy { at: t0, policy: Some("chat".into()), priority: Priority::Normal });
+/// clocks.apply(&sla, &ClockInput::Inbound { at: t0 });
+/// assert_eq!(clocks.next_due(), Some(t0 + TimeDelta::seconds(225))); // the 75% warning
+/// let due = clocks.poll(t0 + TimeDelta::minutes(6));
+/// assert_eq!(due.len(), 3); // two warnings and the breach
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SlaClocks {
+    /// The policy in force.
+    pub policy: Option<String>,
+    /// The priority in force.
+    pub priority: Priority,
+    /// One clock per metric with a target (the latest instance for reply metrics).
+    pub clocks: Vec<MetricClock>,
+    /// Everything that happened, in order.
+    pub events: Vec<SlaEvent>,
+    /// Whether the first customer message has been seen.
+    pub started: bool,
+    /// Breaches are never dated before this (the latest policy change).
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+fn measure(sla: &SlaPolicies, basis: &Basis, from: DateTime<Utc>, to: DateTime<Utc>) -> TimeDelta {
+    match basis {
+        Basis::Business(name) => match sla.calendar_named(name) {
+            Some(cal) => cal.elapsed(from, to),
+            None => (to - from).max(TimeDelta::zero()),
+        },
+        Basis::Calendar => (to - from).max(TimeDelta::zero()),
+    }
+}
+
+fn advance(
+    sla: &SlaPolicies,
+    basis: &Basis,
+    from: DateTime<Utc>,
+    amount: TimeDelta,
+) -> Option<DateTime<Utc>> {
+    let amount = amount.max(TimeDelta::zero());
+    match basis {
+        Basis::Business(name) => match sla.calendar_named(name) {
+            Some(cal) => cal.add(from, amount).ok(),
+            None => from.checked_add_signed(amount),
+        },
+        Basis::Calendar => from.checked_add_signed(amount),
+    }
+}
+
+impl MetricClock {
+    fn counted(&self, sla: &SlaPolicies, now: DateTime<Utc>) -> TimeDelta {
+        match (self.state, self.since) {
+            (ClockState::Active, Some(s)) => {
+                self.elapsed + measure(sla, &self.target.basis, s, now)
+            }
+            _ => self.elapsed,
+        }
+    }
+
+    /// Recomputes the deadline and warning instants of a running clock.
+    fn schedule(&mut self, sla: &SlaPolicies) {
+        self.deadline = None;
+        self.warnings.clear();
+        let (ClockState::Active, Some(since)) = (self.state, self.since) else {
+            return;
+        };
+        if self.breached_at.is_some() {
+            return;
+        }
+        let within = self.target.within;
+        self.deadline = advance(sla, &self.target.basis, since, within - self.elapsed);
+        for &f in sla.warnings() {
+            let at = TimeDelta::nanoseconds(
+                (within.num_nanoseconds().unwrap_or(i64::MAX) as f64 * f) as i64,
+            );
+            if self.elapsed < at {
+                if let Some(w) = advance(sla, &self.target.basis, since, at - self.elapsed) {
+                    self.warnings.push((f, w));
+                }
+            }
+        }
+    }
+}
+
+impl SlaClocks {
+    fn log(&mut self, at: DateTime<Utc>, metric: Option<Metric>, kind: SlaEventKind) {
+        self.events.push(SlaEvent { at, metric, kind });
+    }
+
+    fn clock_mut(&mut self, metric: Metric) -> Option<&mut MetricClock> {
+        self.clocks.iter_mut().find(|c| c.metric == metric)
+    }
+
+    fn target(&self, sla: &SlaPolicies, metric: Metric) -> Option<Target> {
+        let policy = sla.by_name(self.policy.as_deref()?)?;
+        policy.target_for(metric, self.priority).cloned()
+    }
+
+    /// Starts a fresh clock for `metric` (replacing a finished one) when the policy has a
+    /// target for it.
+    fn activate(&mut self, sla: &SlaPolicies, metric: Metric, at: DateTime<Utc>) {
+        let Some(target) = self.target(sla, metric) else {
+            return;
+        };
+        let mut clock = MetricClock {
+            metric,
+            state: ClockState::Active,
+            started_at: at,
+            elapsed: TimeDelta::zero(),
+            since: Some(at),
+            target,
+            deadline: None,
+            warnings: Vec::new(),
+            breached_at: None,
+        };
+        clock.schedule(sla);
+        self.clocks.retain(|c| c.metric != metric);
+        self.clocks.push(clock);
+        self.log(at, Some(metric), SlaEventKind::Activate);
+    }
+
+    fn set_state(&mut self, sla: &SlaPolicies, metric: Metric, to: ClockState, at: DateTime<Utc>) {
+        let Some(c) = self.clock_mut(metric) else {
+            return;
+        };
+        let from = c.state;
+        if from == to {
+            return;
+        }
+        if from == ClockState::Active {
+            c.elapsed = c.counted(sla, at);
+            c.since = None;
+        }
+        if to == ClockState::Active {
+            c.since = Some(at);
+        }
+        c.state = to;
+        c.schedule(sla);
+        let kind = match to {
+            ClockState::Active => SlaEventKind::Resume,
+            ClockState::Paused => SlaEventKind::Pause,
+            ClockState::Fulfilled => SlaEventKind::Fulfil,
+            ClockState::Stopped => SlaEventKind::Stop,
+        };
+        self.log(at, Some(metric), kind);
+    }
+
+    /// Applies one input. Inputs must come in time order; use [`SlaClocks::replay`] for a
+    /// set in any order.
+    pub fn apply(&mut self, sla: &SlaPolicies, input: &ClockInput) {
+        match input {
+            ClockInput::Policy {
+                at,
+                policy,
+                priority,
+            } => {
+                if self.policy == *policy && self.priority == *priority && !self.events.is_empty() {
+                    return;
+                }
+                self.policy = policy.clone();
+                self.priority = *priority;
+                self.not_before = Some(*at);
+                self.log(
+                    *at,
+                    None,
+                    SlaEventKind::ApplyPolicy {
+                        policy: policy.clone(),
+                        priority: *priority,
+                    },
+                );
+                // Running clocks keep what they counted and take the new targets.
+                let metrics: Vec<Metric> = self.clocks.iter().map(|c| c.metric).collect();
+                for m in metrics {
+                    let target = self.target(sla, m);
+                    if let Some(c) = self.clock_mut(m) {
+                        match target {
+                            Some(t) => {
+                                if c.state == ClockState::Active {
+                                    c.elapsed = c.counted(sla, *at);
+                                    c.since = Some(*at);
+                                }
+                                c.target = t;
+                                c.schedule(sla);
+                            }
+                            None => {
+                                c.deadline = None;
+                                c.warnings.clear();
+                            }
+                        }
+                    }
+                }
+                self.clocks.retain(|c| {
+                    c.deadline.is_some() || c.state != ClockState::Active || c.breached_at.is_some()
+                });
+            }
+            ClockInput::Inbound { at } => {
+                if !self.started {
+                    self.started = true;
+                    for m in [
+                        Metric::FirstReply,
+                        Metric::RequesterWait,
+                        Metric::AgentWork,
+                        Metric::TotalResolution,
+                    ] {
+                        self.activate(sla, m, *at);
+                    }
+                    return;
+                }
+                let first_done = self
+                    .clocks
+                    .iter()
+                    .find(|c| c.metric == Metric::FirstReply)
+                    .is_none_or(|c| c.state != ClockState::Active && c.state != ClockState::Paused);
+                let next_running = self.clocks.iter().any(|c| {
+                    c.metric == Metric::NextReply
+                        && matches!(c.state, ClockState::Active | ClockState::Paused)
+                });
+                if first_done && !next_running {
+                    self.activate(sla, Metric::NextReply, *at);
+                }
+            }
+            ClockInput::Reply { at, by } => {
+                if !sla.fulfils(*by) {
+                    return;
+                }
+                for m in [
+                    Metric::FirstReply,
+                    Metric::NextReply,
+                    Metric::PeriodicUpdate,
+                ] {
+                    if self.clocks.iter().any(|c| {
+                        c.metric == m && matches!(c.state, ClockState::Active | ClockState::Paused)
+                    }) {
+                        self.set_state(sla, m, ClockState::Fulfilled, *at);
+                    }
+                }
+                if self.started {
+                    self.activate(sla, Metric::PeriodicUpdate, *at);
+                }
+            }
+            ClockInput::Status { at, from, to } => {
+                let metrics: Vec<(Metric, ClockState)> =
+                    self.clocks.iter().map(|c| (c.metric, c.state)).collect();
+                for (m, state) in metrics {
+                    let next = if !to.is_active() {
+                        match state {
+                            ClockState::Active | ClockState::Paused => ClockState::Stopped,
+                            s => s,
+                        }
+                    } else if *from == Status::Solved || *from == Status::Closed {
+                        // Reopen: resolution metrics resume where they stopped.
+                        match state {
+                            ClockState::Stopped if m.ends_at_solve() => {
+                                if sla.pauses(m, *to) {
+                                    ClockState::Paused
+                                } else {
+                                    ClockState::Active
+                                }
+                            }
+                            s => s,
+                        }
+                    } else {
+                        match state {
+                            ClockState::Active if sla.pauses(m, *to) => ClockState::Paused,
+                            ClockState::Paused if !sla.pauses(m, *to) => ClockState::Active,
+                            s => s,
+                        }
+                    };
+                    self.set_state(sla, m, next, *at);
+                }
+            }
+        }
+    }
+
+    /// Rebuilds clocks from inputs in any arrival order (sorted by time, stable).
+    pub fn replay(sla: &SlaPolicies, inputs: &[ClockInput]) -> SlaClocks {
+        let mut sorted: Vec<&ClockInput> = inputs.iter().collect();
+        sorted.sort_by_key(|i| i.at());
+        let mut clocks = SlaClocks::default();
+        for i in sorted {
+            clocks.apply(sla, i);
+        }
+        clocks
+    }
+
+    /// The earliest pending warning or breach.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.clocks
+            .iter()
+            .filter(|c| c.state == ClockState::Active && c.breached_at.is_none())
+            .flat_map(|c| c.warnings.iter().map(|w| w.1).chain(c.deadline))
+            .min()
+    }
+
+    /// Warnings and breaches that fell due by `now`, each returned once. A breach is dated
+    /// at its deadline, or at the policy change that made it due if that came later
+    /// (breaches are not back-dated).
+    pub fn poll(&mut self, now: DateTime<Utc>) -> Vec<SlaEvent> {
+        let mut out = Vec::new();
+        let not_before = self.not_before;
+        for c in &mut self.clocks {
+            if c.state != ClockState::Active || c.breached_at.is_some() {
+                continue;
+            }
+            let Some(deadline) = c.deadline else { continue };
+            let (due, later): (Vec<_>, Vec<_>) = c.warnings.iter().partition(|w| w.1 <= now);
+            c.warnings = later;
+            for (fraction, at) in due {
+                let at = not_before.map_or(at, |n| at.max(n));
+                out.push(SlaEvent {
+                    at,
+                    metric: Some(c.metric),
+                    kind: SlaEventKind::Warn { fraction, deadline },
+                });
+            }
+            if deadline <= now {
+                let at = not_before.map_or(deadline, |n| deadline.max(n));
+                c.breached_at = Some(at);
+                c.warnings.clear();
+                out.push(SlaEvent {
+                    at,
+                    metric: Some(c.metric),
+                    kind: SlaEventKind::Breach { deadline },
+                });
+            }
+        }
+        self.events.extend(out.iter().cloned());
+        out
+    }
+}

@@ -1,0 +1,372 @@
+//! SLA stories on virtual time.
+
+use chrono::{DateTime, TimeDelta, Utc, Weekday};
+use proptest::prelude::*;
+use throughline::sla::{
+    AuthorKind, Basis, BusinessCalendar, ClockInput, ClockState, Metric, SlaClocks, SlaPolicies,
+    SlaPolicy,
+};
+use throughline::store::MemoryStore;
+use throughline::{
+    AgentId, Channel, Desk, DeskConfig, Effect, Identifier, Inbound, Priority, ReplyOptions,
+    Status, TenantId,
+};
+
+type R = Result<(), Box<dyn std::error::Error>>;
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn office() -> BusinessCalendar {
+    let mut b = BusinessCalendar::builder("Europe/Amsterdam");
+    for d in [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+    ] {
+        b = b.hours(d, "09:00", "17:00");
+    }
+    b.build().unwrap()
+}
+
+fn policies() -> SlaPolicies {
+    SlaPolicies::new()
+        .calendar("office", office())
+        .policy(
+            SlaPolicy::new("e-mail")
+                .channels(&[Channel::Email])
+                .target_all(
+                    Metric::FirstReply,
+                    TimeDelta::hours(4),
+                    Basis::Business("office".into()),
+                )
+                .target_all(
+                    Metric::NextReply,
+                    TimeDelta::hours(4),
+                    Basis::Business("office".into()),
+                )
+                .target_all(Metric::TotalResolution, TimeDelta::days(5), Basis::Calendar),
+        )
+        .policy(
+            SlaPolicy::new("chat")
+                .target_all(Metric::FirstReply, TimeDelta::minutes(5), Basis::Calendar)
+                .target_all(Metric::NextReply, TimeDelta::minutes(10), Basis::Calendar),
+        )
+        .build()
+        .unwrap()
+}
+
+fn desk() -> Desk<MemoryStore> {
+    Desk::new(MemoryStore::new(), DeskConfig::default().sla(policies()))
+}
+
+fn breaches(effects: &[Effect]) -> Vec<Metric> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::SlaBreached { metric, .. } => Some(*metric),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_friday_evening_email_warns_and_breaches_on_monday() -> R {
+    let mut desk = desk();
+    let tn = TenantId::new_v7();
+    let fri_evening = at("2026-03-06T17:00:00Z"); // 18:00 in Amsterdam
+    let got = desk.ingest(
+        Inbound::new(
+            tn,
+            Channel::Email,
+            Identifier::email("ana@example.com")?,
+            "m1",
+            "Refund?",
+        ),
+        fri_evening,
+    )?;
+    // Nothing over the weekend.
+    assert!(desk.tick(at("2026-03-08T20:00:00Z"))?.is_empty());
+    // Four business hours from Monday 09:00: warnings at 12:00 (75%) and 12:36 (90%), breach at 13:00.
+    assert_eq!(desk.next_wakeup()?, Some(at("2026-03-09T11:00:00Z")));
+    let warn = desk.tick(at("2026-03-09T11:00:00Z"))?;
+    assert!(
+        matches!(warn.as_slice(), [Effect::SlaWarning { metric: Metric::FirstReply, fraction, .. }] if (*fraction - 0.75).abs() < 1e-9)
+    );
+    assert_eq!(desk.next_wakeup()?, Some(at("2026-03-09T11:36:00Z")));
+    let rest = desk.tick(at("2026-03-09T12:30:00Z"))?;
+    assert_eq!(breaches(&rest), vec![Metric::FirstReply]);
+    assert!(rest.iter().any(
+        |e| matches!(e, Effect::SlaWarning { fraction, .. } if (*fraction - 0.9).abs() < 1e-9)
+    ));
+    match rest
+        .iter()
+        .find(|e| matches!(e, Effect::SlaBreached { .. }))
+    {
+        Some(Effect::SlaBreached {
+            deadline,
+            at: when,
+            conversation,
+            ..
+        }) => {
+            assert_eq!(*deadline, at("2026-03-09T12:00:00Z"));
+            assert_eq!(*when, *deadline, "a breach is dated at its deadline");
+            assert_eq!(*conversation, got.conversation);
+        }
+        _ => unreachable!(),
+    }
+    // Each fires once.
+    assert!(desk.tick(at("2026-03-09T15:00:00Z"))?.is_empty());
+    let log = desk.sla_clocks(got.conversation)?.unwrap();
+    assert!(log
+        .events
+        .iter()
+        .any(|e| matches!(e.kind, throughline::sla::SlaEventKind::Breach { .. })));
+    Ok(())
+}
+
+#[test]
+fn bot_replies_do_not_stop_the_clock_and_a_human_reply_does() -> R {
+    let mut desk = desk();
+    let tn = TenantId::new_v7();
+    let t0 = at("2026-03-09T10:00:00Z");
+    let got = desk.ingest(
+        Inbound::new(
+            tn,
+            Channel::WebChat,
+            Identifier::email("bo@example.com")?,
+            "c1",
+            "Hi",
+        ),
+        t0,
+    )?;
+    desk.reply_with(
+        got.conversation,
+        ReplyOptions::bot(AgentId::new_v7(), "A human will be with you shortly"),
+        t0 + TimeDelta::minutes(1),
+    )?;
+    assert_eq!(
+        breaches(&desk.tick(t0 + TimeDelta::minutes(5))?),
+        vec![Metric::FirstReply]
+    );
+    // Next conversation: a human answers in time; nothing breaches, no warning after the reply.
+    let other = desk.ingest(
+        Inbound::new(
+            tn,
+            Channel::WebChat,
+            Identifier::email("cy@example.com")?,
+            "c2",
+            "Hi",
+        ),
+        t0,
+    )?;
+    desk.reply(
+        other.conversation,
+        AgentId::new_v7(),
+        "Hello!",
+        t0 + TimeDelta::minutes(2),
+    )?;
+    let later = desk.tick(t0 + TimeDelta::hours(1))?;
+    assert!(later.iter().all(|e| !matches!(e, Effect::SlaWarning { conversation, .. } | Effect::SlaBreached { conversation, .. } if *conversation == other.conversation)));
+    Ok(())
+}
+
+#[test]
+fn pending_pauses_next_reply_and_solving_stops_it() -> R {
+    let mut desk = desk();
+    let tn = TenantId::new_v7();
+    let t0 = at("2026-03-09T10:00:00Z");
+    let who = Identifier::email("dee@example.com")?;
+    let agent = AgentId::new_v7();
+    let got = desk.ingest(
+        Inbound::new(tn, Channel::WebChat, who.clone(), "c1", "Hi"),
+        t0,
+    )?;
+    desk.reply(
+        got.conversation,
+        agent,
+        "What is your order number?",
+        t0 + TimeDelta::minutes(1),
+    )?;
+    desk.ingest(
+        Inbound::new(tn, Channel::WebChat, who.clone(), "c2", "It is 1042"),
+        t0 + TimeDelta::minutes(2),
+    )?;
+    // Waiting on the warehouse: the next reply clock pauses while pending.
+    desk.set_status(
+        got.conversation,
+        Status::Pending,
+        t0 + TimeDelta::minutes(3),
+    )?;
+    assert!(
+        breaches(&desk.tick(t0 + TimeDelta::hours(2))?).is_empty(),
+        "a paused clock does not move"
+    );
+    let clocks = desk.sla_clocks(got.conversation)?.unwrap();
+    let next = clocks
+        .clocks
+        .iter()
+        .find(|c| c.metric == Metric::NextReply)
+        .unwrap();
+    assert_eq!(
+        (next.state, next.elapsed),
+        (ClockState::Paused, TimeDelta::minutes(1))
+    );
+    // Back to open two hours later: 9 minutes left.
+    desk.set_status(got.conversation, Status::Open, t0 + TimeDelta::hours(2))?;
+    assert_eq!(
+        desk.next_wakeup()?.map(|t| t > t0 + TimeDelta::hours(2)),
+        Some(true)
+    );
+    // Solved before the deadline: the next-reply clock stops (no breach after resolve).
+    desk.set_status(
+        got.conversation,
+        Status::Solved,
+        t0 + TimeDelta::hours(2) + TimeDelta::minutes(5),
+    )?;
+    assert!(desk.tick(t0 + TimeDelta::days(1))?.is_empty());
+    assert_eq!(desk.next_wakeup()?, None);
+    Ok(())
+}
+
+#[test]
+fn reopening_resumes_total_resolution_and_never_restarts_it() -> R {
+    let mut desk = desk();
+    let tn = TenantId::new_v7();
+    let t0 = at("2026-03-09T08:00:00Z");
+    let who = Identifier::email("eve@example.com")?;
+    let got = desk.ingest(
+        Inbound::new(tn, Channel::Email, who.clone(), "m1", "Broken"),
+        t0,
+    )?;
+    desk.reply(
+        got.conversation,
+        AgentId::new_v7(),
+        "Fixed",
+        t0 + TimeDelta::hours(1),
+    )?;
+    desk.set_status(got.conversation, Status::Solved, t0 + TimeDelta::days(1))?;
+    desk.ingest(
+        Inbound::new(tn, Channel::Email, who, "m2", "Still broken"),
+        t0 + TimeDelta::days(2),
+    )?;
+    let clocks = desk.sla_clocks(got.conversation)?.unwrap();
+    let total = clocks
+        .clocks
+        .iter()
+        .find(|c| c.metric == Metric::TotalResolution)
+        .unwrap();
+    assert_eq!(total.state, ClockState::Active);
+    assert_eq!(
+        total.elapsed,
+        TimeDelta::days(1),
+        "one day counted before the solve"
+    );
+    assert_eq!(total.started_at, t0, "resumed, not restarted");
+    assert_eq!(
+        total.deadline,
+        Some(t0 + TimeDelta::days(2) + TimeDelta::days(4))
+    );
+    Ok(())
+}
+
+#[test]
+fn a_priority_change_applies_from_the_change_and_breaches_are_not_back_dated() {
+    let sla = SlaPolicies::new()
+        .policy(
+            SlaPolicy::new("p")
+                .target(
+                    Metric::FirstReply,
+                    Priority::Normal,
+                    TimeDelta::hours(8),
+                    Basis::Calendar,
+                )
+                .target(
+                    Metric::FirstReply,
+                    Priority::Urgent,
+                    TimeDelta::hours(1),
+                    Basis::Calendar,
+                ),
+        )
+        .build()
+        .unwrap();
+    let t0 = at("2026-03-09T08:00:00Z");
+    let mut c = SlaClocks::default();
+    c.apply(
+        &sla,
+        &ClockInput::Policy {
+            at: t0,
+            policy: Some("p".into()),
+            priority: Priority::Normal,
+        },
+    );
+    c.apply(&sla, &ClockInput::Inbound { at: t0 });
+    // Three hours later it becomes urgent: the 1 h target is already exceeded.
+    let t3 = t0 + TimeDelta::hours(3);
+    c.apply(
+        &sla,
+        &ClockInput::Policy {
+            at: t3,
+            policy: Some("p".into()),
+            priority: Priority::Urgent,
+        },
+    );
+    let fired = c.poll(t3);
+    let breach = fired
+        .iter()
+        .find(|e| matches!(e.kind, throughline::sla::SlaEventKind::Breach { .. }))
+        .unwrap();
+    assert_eq!(
+        breach.at, t3,
+        "recorded at the change, not back-dated to 09:00"
+    );
+}
+
+fn input() -> impl Strategy<Value = (u32, u8, u8)> {
+    (0u32..600, 0u8..4, 0u8..6)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn replaying_in_any_arrival_order_gives_the_same_clocks(raw in proptest::collection::vec(input(), 1..30), seed in any::<u64>()) {
+        let sla = policies();
+        let t0 = at("2026-03-09T08:00:00Z");
+        let statuses = [Status::Open, Status::Pending, Status::OnHold, Status::Solved, Status::Open, Status::Pending];
+        let mut inputs = vec![ClockInput::Policy { at: t0, policy: Some("chat".into()), priority: Priority::Normal }];
+        let mut status = Status::New;
+        let mut sorted = raw.clone();
+        sorted.sort_by_key(|r| r.0);
+        for (i, (min, kind, s)) in sorted.into_iter().enumerate() {
+            let at = t0 + TimeDelta::minutes(i64::from(min)) + TimeDelta::seconds(i as i64 + 1);
+            inputs.push(match kind {
+                0 => ClockInput::Inbound { at },
+                1 => ClockInput::Reply { at, by: AuthorKind::Agent },
+                2 => ClockInput::Reply { at, by: AuthorKind::Bot },
+                _ => {
+                    let to = statuses[s as usize];
+                    let from = std::mem::replace(&mut status, to);
+                    ClockInput::Status { at, from, to }
+                }
+            });
+        }
+        let in_order = SlaClocks::replay(&sla, &inputs);
+        let mut shuffled = inputs.clone();
+        let mut x = seed;
+        for i in (1..shuffled.len()).rev() {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            shuffled.swap(i, (x >> 33) as usize % (i + 1));
+        }
+        prop_assert_eq!(SlaClocks::replay(&sla, &shuffled), in_order.clone());
+        // Paused clocks do not move: their counted time equals what they had when paused.
+        for c in &in_order.clocks {
+            if c.state == ClockState::Paused {
+                prop_assert!(c.since.is_none());
+                prop_assert!(c.deadline.is_none());
+            }
+        }
+    }
+}
