@@ -75,6 +75,8 @@
 //! * Merge and undo: [`Desk::merge_customers`], [`Desk::unmerge`], [`Desk::merge_suggestions`].
 //! * Profiles: [`Desk::update_profile`], [`Desk::customer_view`].
 //! * Channels: [`Channel`], [`ChannelProfile`], [`ChannelRegistry`].
+//! * SLA: [`sla::BusinessCalendar`], [`sla::SlaPolicies`], [`Desk::tick`],
+//!   [`Desk::next_wakeup`], [`Desk::sla_clocks`].
 //! * Measure: [`Desk::report`], [`Desk::report_from_store`], [`Desk::record_csat`],
 //!   [`Desk::record_nps`], [`metrics`].
 //! * Self-service context: [`Desk::article_viewed`], [`Desk::self_service_context`],
@@ -109,6 +111,9 @@ pub mod guide {
     }
     pub mod identity {
         #![doc = include_str!("../docs/identity.md")]
+    }
+    pub mod sla {
+        #![doc = include_str!("../docs/sla.md")]
     }
     pub mod metrics {
         #![doc = include_str!("../docs/metrics.md")]

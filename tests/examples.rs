@@ -59,3 +59,21 @@ fn identity_merge_is_undone() {
         "{out}"
     );
 }
+
+#[test]
+fn sla_breach_warns_and_breaches_on_monday() {
+    let out = run("sla_breach", &[]);
+    assert!(out.contains("first reply due Mon 09 Mar 12:00"), "{out}");
+    assert!(
+        out.contains("Mon 09 Mar 11:15  warning: FirstReply 75% used"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Mon 09 Mar 12:00  BREACH: FirstReply missed at Mon 09 Mar 12:00"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("Sat") && !out.contains("Sun"),
+        "nothing over the weekend: {out}"
+    );
+}
