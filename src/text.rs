@@ -162,9 +162,7 @@ pub fn sms_info(text: &str) -> SmsInfo {
         ),
     };
     let units: usize = costs.iter().sum();
-    let segments = if units == 0 {
-        1
-    } else if units <= single {
+    let segments = if units <= single {
         1
     } else {
         let (mut segs, mut fill) = (1usize, 0usize);
