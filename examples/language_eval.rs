@@ -135,7 +135,7 @@ fn main() {
                 }
                 let earlier = sentences[(i * 3 + k) % sentences.len()];
                 let d = restricted.detect(earlier);
-                ev.record(ev.decide(earlier, d), d);
+                ev.record_text(ev.decide(earlier, d), d, words(earlier));
             }
             prior.add(lang, ev.decide(s, restricted.detect(s)));
         }

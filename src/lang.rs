@@ -336,10 +336,11 @@ impl LanguageDetector for WhatlangDetector {
 /// language from its text and that knowledge.
 ///
 /// Evidence, strongest first: the language the host set on the profile, reliable
-/// detections of earlier messages (counted per language), and the channel's locale hint.
-/// A reliable detection of a long text (five words or more) is taken as it is; on a short
-/// text, a reliable detection is taken only when nothing is established yet or it agrees;
-/// an unreliable one never overrides what is known.
+/// detections of earlier messages (counted per language), best guesses on long texts, and
+/// the channel's locale hint. A reliable detection of a long text (five words or more) is
+/// taken as it is; on a short text, a reliable detection is taken only when nothing is
+/// established yet or it agrees; an unreliable one never overrides what is known (it is
+/// taken, as a guess, only for a long text when nothing is known).
 ///
 /// ```
 /// use throughline::lang::{Language, LanguageDetector, LanguageEvidence, WhatlangDetector};
@@ -347,7 +348,7 @@ impl LanguageDetector for WhatlangDetector {
 /// let mut ev = LanguageEvidence::default();
 /// let d = WhatlangDetector::new();
 /// let text = "Goedemiddag, ik wacht nog steeds op mijn bestelling van vorige week";
-/// ev.record(ev.decide(text, d.detect(text)), d.detect(text));
+/// ev.record_text(ev.decide(text, d.detect(text)), d.detect(text), 12);
 /// assert_eq!(ev.established(), Some(nl));
 /// // "ok, dank" is too short to say; the customer's Dutch carries it.
 /// assert_eq!(ev.decide("ok, dank", d.detect("ok, dank")), Some(nl));
@@ -358,6 +359,10 @@ pub struct LanguageEvidence {
     pub preferred: Option<Language>,
     /// Reliable detections so far, per language.
     pub detections: Vec<(Language, u32)>,
+    /// Unreliable best guesses on long texts (five words or more), per language: weak
+    /// evidence, used only while there is no reliable detection.
+    #[serde(default)]
+    pub guesses: Vec<(Language, u32)>,
     /// The latest locale hint from a channel.
     pub locale: Option<Language>,
 }
@@ -367,18 +372,22 @@ const SHORT_WORDS: usize = 5;
 
 impl LanguageEvidence {
     /// The customer's established language: the profile's, else the most often reliably
-    /// detected (ties: the earliest seen), else the channel's locale.
+    /// detected (ties: the earliest seen), else the most frequent guess on long texts, else
+    /// the channel's locale.
     pub fn established(&self) -> Option<Language> {
-        if let Some(p) = self.preferred {
-            return Some(p);
-        }
-        let mut best: Option<(Language, u32)> = None;
-        for &(l, n) in &self.detections {
-            if best.is_none_or(|(_, b)| n > b) {
-                best = Some((l, n));
+        fn most(v: &[(Language, u32)]) -> Option<Language> {
+            let mut best: Option<(Language, u32)> = None;
+            for &(l, n) in v {
+                if best.is_none_or(|(_, b)| n > b) {
+                    best = Some((l, n));
+                }
             }
+            best.map(|(l, _)| l)
         }
-        best.map(|(l, _)| l).or(self.locale)
+        self.preferred
+            .or_else(|| most(&self.detections))
+            .or_else(|| most(&self.guesses))
+            .or(self.locale)
     }
 
     /// The language of a message with this text and detection.
@@ -392,21 +401,83 @@ impl LanguageEvidence {
             {
                 Some(d.language)
             }
-            _ => known.or(detection.filter(|d| d.reliable).map(|d| d.language)),
+            // Nothing known yet: a long text's best guess beats no answer.
+            Some(d) if known.is_none() && words >= SHORT_WORDS => Some(d.language),
+            _ => known,
         }
     }
 
-    /// Records a message: a reliable detection that agrees with the decided language adds
-    /// to the evidence.
+    /// Records a message of five words or more (see [`LanguageEvidence::record_text`]).
     pub fn record(&mut self, decided: Option<Language>, detection: Option<Detection>) {
+        self.record_text(decided, detection, SHORT_WORDS);
+    }
+
+    /// Records a message of `words` words: a reliable detection that agrees with the
+    /// decided language adds to the evidence; an unreliable one of a long text that was
+    /// taken counts as a guess.
+    pub fn record_text(
+        &mut self,
+        decided: Option<Language>,
+        detection: Option<Detection>,
+        words: usize,
+    ) {
+        fn bump(v: &mut Vec<(Language, u32)>, l: Language) {
+            match v.iter_mut().find(|(x, _)| *x == l) {
+                Some((_, n)) => *n = n.saturating_add(1),
+                None => v.push((l, 1)),
+            }
+        }
         if let (Some(l), Some(d)) = (decided, detection) {
-            if d.reliable && d.language == l {
-                match self.detections.iter_mut().find(|(x, _)| *x == l) {
-                    Some((_, n)) => *n = n.saturating_add(1),
-                    None => self.detections.push((l, 1)),
+            if d.language == l {
+                if d.reliable {
+                    bump(&mut self.detections, l);
+                } else if words >= SHORT_WORDS {
+                    bump(&mut self.guesses, l);
                 }
             }
         }
+    }
+}
+
+/// A text in several languages, picked by a conversation's language (a reply template).
+///
+/// ```
+/// use throughline::lang::{Language, Localized};
+/// let thanks = Localized::new("Thanks, we are on it.").with("nl", "Bedankt, we gaan ermee aan de slag.");
+/// assert_eq!(thanks.pick(Language::from_code("nl")), "Bedankt, we gaan ermee aan de slag.");
+/// assert_eq!(thanks.pick(Language::from_code("fi")), "Thanks, we are on it.");
+/// assert_eq!(thanks.pick(None), "Thanks, we are on it.");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Localized {
+    /// The text when no translation matches.
+    pub fallback: String,
+    /// Translations by language code.
+    pub texts: std::collections::BTreeMap<String, String>,
+}
+
+impl Localized {
+    /// A text with only its fallback.
+    pub fn new(fallback: impl Into<String>) -> Self {
+        Localized {
+            fallback: fallback.into(),
+            texts: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// Adds a translation (`code` as accepted by [`Language::from_code`]).
+    pub fn with(mut self, code: &str, text: impl Into<String>) -> Self {
+        let key = Language::from_code(code)
+            .map_or_else(|| code.to_ascii_lowercase(), |l| l.code().to_string());
+        self.texts.insert(key, text.into());
+        self
+    }
+
+    /// The text for `language`, else the fallback.
+    pub fn pick(&self, language: Option<Language>) -> &str {
+        language
+            .and_then(|l| self.texts.get(l.code()))
+            .map_or(self.fallback.as_str(), String::as_str)
     }
 }
 

@@ -319,6 +319,9 @@ pub struct Outbound {
     pub to: Identifier,
     /// The text.
     pub body: String,
+    /// The text as the channel accepts it: one part when it fits, else pieces with
+    /// continuation markers (see [`crate::text::render`]); send each as a message.
+    pub parts: Vec<String>,
     /// Attachment references.
     pub attachments: Vec<Attachment>,
     /// The thread key of the customer's latest message on this channel, for reply

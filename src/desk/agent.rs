@@ -133,15 +133,11 @@ impl<S: Store> Desk<S> {
                 })?,
         };
         self.config.channels.check(tenant, &channel)?;
-        if let Some(limit) = self.config.channels.profile(&channel).text_limit {
-            let chars = options.body.chars().count();
-            if chars > limit {
-                return Err(Error::invalid(
-                    "body",
-                    format!("{chars} characters; {channel} carries at most {limit}"),
-                ));
-            }
-        }
+        let parts = crate::text::render(
+            &options.body,
+            &channel,
+            &self.config.channels.profile(&channel),
+        )?;
         let messages = self.store.messages_of(tenant, conv.id)?;
         let latest_inbound = messages
             .iter()
@@ -176,6 +172,7 @@ impl<S: Store> Desk<S> {
             channel: channel.clone(),
             to,
             body: message.body.clone(),
+            parts,
             attachments: message.attachments.clone(),
             in_reply_to,
             subject: conv.subject.clone(),

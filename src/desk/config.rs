@@ -6,6 +6,7 @@ use crate::channel::ChannelRegistry;
 use crate::error::{Error, Result};
 use crate::id::{IdGen, SeededIdGen};
 use crate::identity::IdentityRules;
+use crate::lang::{LanguageDetector, WhatlangDetector};
 use crate::sla::SlaPolicies;
 
 /// Settings of a [`Desk`](crate::Desk). `DeskConfig::default()` is a complete, working
@@ -42,6 +43,8 @@ pub struct DeskConfig {
     /// minutes, social media within two hours, e-mail in hours; `SlaPolicies::new()` runs
     /// no clocks).
     pub sla: std::sync::Arc<SlaPolicies>,
+    /// Detects the language of inbound messages (default: [`WhatlangDetector::new`]).
+    pub language: std::sync::Arc<dyn LanguageDetector>,
     /// How identifiers resolve to customers (priorities, limits, blocked values).
     pub identity: std::sync::Arc<IdentityRules>,
 }
@@ -58,6 +61,7 @@ impl Default for DeskConfig {
             fcr_window: TimeDelta::days(7),
             identity: std::sync::Arc::new(IdentityRules::default()),
             sla: std::sync::Arc::new(SlaPolicies::default()),
+            language: std::sync::Arc::new(WhatlangDetector::new()),
         }
     }
 }
@@ -90,6 +94,13 @@ impl DeskConfig {
     /// Sets [`DeskConfig::sla`].
     pub fn sla(mut self, policies: SlaPolicies) -> Self {
         self.sla = std::sync::Arc::new(policies);
+        self
+    }
+
+    /// Sets [`DeskConfig::language`] (for example a detector restricted to the tenant's
+    /// languages).
+    pub fn language(mut self, detector: impl LanguageDetector + 'static) -> Self {
+        self.language = std::sync::Arc::new(detector);
         self
     }
 

@@ -8,6 +8,7 @@ mod config;
 mod identity;
 mod ingest;
 mod knowledge;
+mod language;
 mod metrics;
 mod pipeline;
 mod profile;

@@ -48,6 +48,7 @@ pub(crate) struct Step<'a> {
 impl<S: Store> Desk<S> {
     /// Runs every capability step, in order, for one operation.
     pub(crate) fn run_steps(&mut self, step: &mut Step<'_>) -> Result<()> {
+        self.language_step(step)?;
         self.sla_step(step)?;
         Ok(())
     }

@@ -1,0 +1,101 @@
+//! Language on the Desk: every inbound message gets a language from its text and the
+//! customer's evidence; the conversation takes the customer's established language.
+
+use chrono::DateTime;
+use chrono::Utc;
+
+use crate::desk::identity::{from_json, to_json};
+use crate::desk::pipeline::{Event, Step};
+use crate::desk::{ConversationRef, Desk};
+use crate::effect::Effect;
+use crate::error::Result;
+use crate::id::{AgentId, CustomerId, TenantId};
+use crate::lang::{Language, LanguageEvidence, Localized};
+use crate::store::{Op, Record, Store};
+
+pub(crate) const LANG_KIND: &str = "language";
+
+impl<S: Store> Desk<S> {
+    /// The pipeline step: detect, decide with the customer's evidence, record.
+    pub(crate) fn language_step(&mut self, step: &mut Step<'_>) -> Result<()> {
+        let Event::Inbound {
+            inbound,
+            message,
+            customer,
+            ..
+        } = &mut step.event
+        else {
+            return Ok(());
+        };
+        let key = customer.id.to_string();
+        let stored = self.store.record(step.tenant, LANG_KIND, &key)?;
+        let mut evidence: LanguageEvidence = match &stored {
+            Some(r) => from_json(r)?,
+            None => LanguageEvidence::default(),
+        };
+        let before = evidence.clone();
+        evidence.preferred = customer.language.as_deref().and_then(Language::from_code);
+        if let Some(hint) = inbound.locale.as_deref().and_then(Language::from_code) {
+            evidence.locale = Some(hint);
+        }
+        let detection = self.config.language.detect(&message.body);
+        let decided = evidence.decide(&message.body, detection);
+        evidence.record_text(decided, detection, message.body.split_whitespace().count());
+        message.language = decided.map(|l| l.code().to_string());
+        if let Some(l) = evidence.established().or(decided) {
+            step.conversation.language = Some(l.code().to_string());
+        }
+        if evidence != before {
+            let value = to_json(&evidence)?;
+            step.changes.push(Op::PutRecord(match stored {
+                Some(r) => Record {
+                    value,
+                    version: r.version + 1,
+                    ..r
+                },
+                None => Record::new(LANG_KIND, key, value),
+            }));
+        }
+        Ok(())
+    }
+
+    /// What the desk knows about a customer's language.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::NotFound`] for an unknown customer.
+    pub fn language_evidence(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+    ) -> Result<LanguageEvidence> {
+        let c = self.live_customer(tenant, customer)?;
+        match self.store.record(tenant, LANG_KIND, &c.id.to_string())? {
+            Some(r) => from_json(&r),
+            None => Ok(LanguageEvidence {
+                preferred: c.language.as_deref().and_then(Language::from_code),
+                ..LanguageEvidence::default()
+            }),
+        }
+    }
+
+    /// Answers with the translation of `template` in the conversation's language (its
+    /// fallback when there is none), like [`Desk::reply`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Desk::reply`].
+    pub fn reply_localized(
+        &mut self,
+        conversation: impl Into<ConversationRef>,
+        agent: AgentId,
+        template: &Localized,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Effect>> {
+        let r = conversation.into();
+        let conv = self.load_conversation(r)?;
+        let language = conv.language.as_deref().and_then(Language::from_code);
+        let text = template.pick(language).to_string();
+        self.reply(r, agent, text, now)
+    }
+}
