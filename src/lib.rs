@@ -75,6 +75,8 @@
 //! * Merge and undo: [`Desk::merge_customers`], [`Desk::unmerge`], [`Desk::merge_suggestions`].
 //! * Profiles: [`Desk::update_profile`], [`Desk::customer_view`].
 //! * Channels: [`Channel`], [`ChannelProfile`], [`ChannelRegistry`].
+//! * Language and channel text: [`lang::WhatlangDetector`], [`lang::LanguageEvidence`],
+//!   [`Desk::reply_localized`], [`text::render`], [`text::sms_info`].
 //! * SLA: [`sla::BusinessCalendar`], [`sla::SlaPolicies`], [`Desk::tick`],
 //!   [`Desk::next_wakeup`], [`Desk::sla_clocks`].
 //! * Measure: [`Desk::report`], [`Desk::report_from_store`], [`Desk::record_csat`],
@@ -114,6 +116,9 @@ pub mod guide {
     }
     pub mod sla {
         #![doc = include_str!("../docs/sla.md")]
+    }
+    pub mod language {
+        #![doc = include_str!("../docs/language.md")]
     }
     pub mod metrics {
         #![doc = include_str!("../docs/metrics.md")]
