@@ -216,6 +216,17 @@ impl<T: LanguageDetector + ?Sized> LanguageDetector for std::sync::Arc<T> {
     }
 }
 
+/// A detector that never answers: for hosts that know the language from elsewhere, and for
+/// a pass-through desk.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoDetector;
+
+impl LanguageDetector for NoDetector {
+    fn detect(&self, _text: &str) -> Option<Detection> {
+        None
+    }
+}
+
 /// The default detector: whatlang's trigram model, optionally restricted to the tenant's
 /// languages, and conservative about what it calls reliable.
 ///

@@ -67,6 +67,16 @@ impl Default for DeskConfig {
 }
 
 impl DeskConfig {
+    /// The conversation core alone: no SLA clocks and no language detection (everything
+    /// else as in `default()`). For hosts that bring their own, and for measuring the core.
+    pub fn pass_through() -> Self {
+        DeskConfig {
+            sla: std::sync::Arc::new(SlaPolicies::new()),
+            language: std::sync::Arc::new(crate::lang::NoDetector),
+            ..DeskConfig::default()
+        }
+    }
+
     /// Sets [`DeskConfig::reopen_window`].
     pub fn reopen_window(mut self, window: TimeDelta) -> Self {
         self.reopen_window = window;

@@ -25,7 +25,7 @@ pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value> {
 }
 
 pub(crate) fn from_json<T: DeserializeOwned>(r: &Record) -> Result<T> {
-    serde_json::from_value(r.value.clone())
+    T::deserialize(&r.value)
         .map_err(|e| Error::store(format!("cannot decode {} record {}", r.kind, r.key), e))
 }
 

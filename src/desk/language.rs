@@ -39,6 +39,14 @@ impl<S: Store> Desk<S> {
             evidence.locale = Some(hint);
         }
         let detection = self.config.language.detect(&message.body);
+        if detection.is_none()
+            && stored.is_none()
+            && customer.language.is_none()
+            && inbound.locale.is_none()
+        {
+            // Nothing to learn and nothing known: no record to write.
+            return Ok(());
+        }
         let decided = evidence.decide(&message.body, detection);
         evidence.record_text(decided, detection, message.body.split_whitespace().count());
         message.language = decided.map(|l| l.code().to_string());

@@ -46,9 +46,36 @@ struct TenantData {
     dedup: HashMap<Channel, HashMap<String, MessageId>>,
     threads: HashMap<String, ConversationId>,
     outbox: BTreeSet<(DateTime<Utc>, MessageId)>,
-    records: BTreeMap<(String, String), Record>,
+    records: RecordTable,
     /// (kind, secondary, key)
     records_by: BTreeSet<(String, String, String)>,
+}
+
+/// Records by kind, then key: lookups by `&str` without building an owned key.
+#[derive(Debug, Clone, Default)]
+struct RecordTable {
+    kinds: BTreeMap<String, BTreeMap<String, Record>>,
+}
+
+impl RecordTable {
+    fn get(&self, kind: &str, key: &str) -> Option<&Record> {
+        self.kinds.get(kind).and_then(|m| m.get(key))
+    }
+
+    fn insert(&mut self, r: Record) {
+        self.kinds
+            .entry(r.kind.clone())
+            .or_default()
+            .insert(r.key.clone(), r);
+    }
+
+    fn remove(&mut self, kind: &str, key: &str) -> Option<Record> {
+        self.kinds.get_mut(kind).and_then(|m| m.remove(key))
+    }
+
+    fn of_kind(&self, kind: &str) -> impl Iterator<Item = &Record> {
+        self.kinds.get(kind).into_iter().flat_map(|m| m.values())
+    }
 }
 
 /// Values in a `Vec`, found through a hash index: growing it moves 8-byte slots instead
@@ -134,7 +161,7 @@ impl TenantData {
             dedup: HashMap::default(),
             threads: HashMap::default(),
             outbox: BTreeSet::new(),
-            records: BTreeMap::new(),
+            records: RecordTable::default(),
             records_by: BTreeSet::new(),
         }
     }
@@ -216,10 +243,7 @@ impl TenantData {
                     let stored = match record_versions.get(&k) {
                         Some(0) => None,
                         Some(v) => Some(*v),
-                        None => self
-                            .records
-                            .get(&(r.kind.clone(), r.key.clone()))
-                            .map(|x| x.version),
+                        None => self.records.get(&r.kind, &r.key).map(|x| x.version),
                     };
                     check_version(&format!("{} record", r.kind), &r.key, stored, r.version)?;
                     record_versions.insert(k, r.version);
@@ -229,10 +253,7 @@ impl TenantData {
                     let stored = match record_versions.get(&k) {
                         Some(0) => None,
                         Some(v) => Some(*v),
-                        None => self
-                            .records
-                            .get(&(kind.clone(), key.clone()))
-                            .map(|x| x.version),
+                        None => self.records.get(kind, key).map(|x| x.version),
                     };
                     if stored != Some(*version) {
                         return Err(conflict(format!(
@@ -248,7 +269,7 @@ impl TenantData {
     }
 
     fn remove_record(&mut self, kind: &str, key: &str, due: &mut DueIndex) {
-        if let Some(old) = self.records.remove(&(kind.to_string(), key.to_string())) {
+        if let Some(old) = self.records.remove(kind, key) {
             if let Some(sec) = old.secondary {
                 self.records_by
                     .remove(&(old.kind.clone(), sec, old.key.clone()));
@@ -347,7 +368,7 @@ impl TenantData {
                     if let Some(at) = r.due {
                         due.insert((r.kind.clone(), at, tenant, r.key.clone()));
                     }
-                    self.records.insert((r.kind.clone(), r.key.clone()), r);
+                    self.records.insert(r);
                 }
                 Op::DeleteRecord { kind, key, .. } => self.remove_record(&kind, &key, due),
             }
@@ -533,19 +554,14 @@ impl Store for MemoryStore {
     fn record(&self, tenant: TenantId, kind: &str, key: &str) -> Result<Option<Record>> {
         Ok(self
             .tenant(tenant)
-            .and_then(|t| t.records.get(&(kind.to_string(), key.to_string())).cloned()))
+            .and_then(|t| t.records.get(kind, key).cloned()))
     }
 
     fn records(&self, tenant: TenantId, kind: &str) -> Result<Vec<Record>> {
         let Some(t) = self.tenant(tenant) else {
             return Ok(Vec::new());
         };
-        let from = (kind.to_string(), String::new());
-        Ok(t.records
-            .range(from..)
-            .take_while(|((k, _), _)| k == kind)
-            .map(|(_, r)| r.clone())
-            .collect())
+        Ok(t.records.of_kind(kind).cloned().collect())
     }
 
     fn records_by(&self, tenant: TenantId, kind: &str, secondary: &str) -> Result<Vec<Record>> {
@@ -556,7 +572,7 @@ impl Store for MemoryStore {
         Ok(t.records_by
             .range(from..)
             .take_while(|(k, s, _)| k == kind && s == secondary)
-            .filter_map(|(k, _, key)| t.records.get(&(k.clone(), key.clone())).cloned())
+            .filter_map(|(k, _, key)| t.records.get(k, key).cloned())
             .collect())
     }
 
@@ -579,7 +595,7 @@ impl Store for MemoryStore {
             .take(limit)
             .filter_map(|(k, _, tenant, key)| {
                 self.tenant(*tenant)
-                    .and_then(|t| t.records.get(&(k.clone(), key.clone())))
+                    .and_then(|t| t.records.get(k, key))
                     .map(|r| (*tenant, r.clone()))
             })
             .collect())
