@@ -96,3 +96,29 @@ fn the_profile_language_wins_and_a_locale_hint_helps_a_first_short_message(
     assert_eq!(next.message.language.as_deref(), Some("sv"));
     Ok(())
 }
+
+/// The `lingua` fallback answers short texts whatlang is unsure about, and says "don't
+/// know" rather than guess when the two models disagree.
+#[cfg(feature = "lingua")]
+#[test]
+fn lingua_fallback_answers_short_texts_whatlang_is_unsure_about() {
+    use throughline::lang::{Language, LanguageDetector, LinguaDetector, WhatlangDetector};
+    let langs: Vec<Language> = ["nl", "de", "en", "da", "sv", "nb"]
+        .iter()
+        .filter_map(|c| Language::from_code(c))
+        .collect();
+    let fallback = LinguaDetector::with_languages(&langs);
+    let plain = WhatlangDetector::with_languages(&langs);
+    for (text, code) in [
+        ("waar is mijn pakket", "nl"),
+        ("wo ist mein Paket", "de"),
+        ("where is my parcel", "en"),
+    ] {
+        let d = fallback.detect(text).expect("lingua answers");
+        assert_eq!(d.language.code(), code, "{text}");
+        if let Some(w) = plain.detect(text).filter(|w| w.reliable) {
+            assert_eq!(w.language, d.language, "a reliable whatlang answer is kept");
+        }
+    }
+    assert!(fallback.detect("12345 !!").is_none());
+}
