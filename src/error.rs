@@ -82,6 +82,10 @@ pub enum Error {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+    /// The store is locked by another writer for longer than its busy timeout; nothing
+    /// was written and the operation may be retried.
+    #[error("store busy: {0}")]
+    Busy(String),
     /// A configuration value that cannot work (for example a zero limit).
     #[error("invalid configuration: {0}")]
     Config(String),

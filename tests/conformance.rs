@@ -4,3 +4,23 @@
 fn memory_store_conforms() {
     throughline::store::conformance::run(throughline::store::MemoryStore::new);
 }
+
+#[cfg(feature = "sqlite")]
+#[test]
+fn sqlite_store_in_memory_conforms() {
+    throughline::store::conformance::run(|| {
+        throughline::store::SqliteStore::open_in_memory().expect("in-memory database")
+    });
+}
+
+#[cfg(feature = "sqlite")]
+#[test]
+fn sqlite_store_on_a_file_conforms() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut n = 0;
+    throughline::store::conformance::run(|| {
+        n += 1;
+        throughline::store::SqliteStore::open(dir.path().join(format!("c{n}.db")))
+            .expect("database file")
+    });
+}

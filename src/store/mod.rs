@@ -34,8 +34,12 @@
 pub mod conformance;
 mod ident_table;
 mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, SCHEMA_VERSION};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -292,6 +296,28 @@ pub trait Store: Send {
     /// would break; [`Error::Store`](crate::Error::Store) when the store fails. Either way
     /// nothing was written.
     fn apply(&mut self, changes: ChangeSet) -> Result<()>;
+
+    /// Starts a batch (group commit): the applies until [`Store::end_batch`] land
+    /// together, each still atomic on its own (a failing apply leaves no trace and the
+    /// others stay). The default does nothing: every apply commits alone.
+    ///
+    /// # Errors
+    ///
+    /// When the store cannot start one (a batch already open, a locked database).
+    fn begin_batch(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Ends the batch: `commit` makes its applies durable together; `false` discards them.
+    /// Without an open batch it does nothing.
+    ///
+    /// # Errors
+    ///
+    /// When the commit fails; then none of the batch's applies landed.
+    fn end_batch(&mut self, commit: bool) -> Result<()> {
+        let _ = commit;
+        Ok(())
+    }
 }
 
 impl<S: Store + ?Sized> Store for Box<S> {
@@ -369,5 +395,13 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn apply(&mut self, changes: ChangeSet) -> Result<()> {
         (**self).apply(changes)
+    }
+
+    fn begin_batch(&mut self) -> Result<()> {
+        (**self).begin_batch()
+    }
+
+    fn end_batch(&mut self, commit: bool) -> Result<()> {
+        (**self).end_batch(commit)
     }
 }

@@ -1,0 +1,268 @@
+//! [`SqliteStore`]: the embedded default store, on one SQLite file (feature `sqlite`).
+//!
+//! Write-ahead log, `synchronous=NORMAL` by default (`FULL` on request), foreign keys on,
+//! `secure_delete` on, a busy timeout for concurrent writers. Every [`Store::apply`] is
+//! one `BEGIN IMMEDIATE` transaction; the invariants of the [`Store`] contract are
+//! enforced by the schema (unique dedup key, one owner per identifier per tenant) and by
+//! version checks inside the transaction. See `docs/storage.md`.
+
+mod read;
+mod schema;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+pub use schema::SCHEMA_VERSION;
+
+use crate::error::{Error, Result};
+
+/// How hard a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Synchronous {
+    /// `synchronous=NORMAL` (the default): in WAL mode a commit survives a crash of the
+    /// process; a power loss may roll back the last commits, never corrupt the file.
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: a commit is on disk before it returns, also across power loss.
+    Full,
+}
+
+/// Options for [`SqliteStore::open_with`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// Durability of a commit (default [`Synchronous::Normal`]).
+    pub synchronous: Synchronous,
+    /// How long a writer waits for another writer's lock before the operation fails with
+    /// [`Error::Busy`] (default 5 s).
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            synchronous: Synchronous::Normal,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl SqliteOptions {
+    /// Sets [`SqliteOptions::synchronous`].
+    pub fn synchronous(mut self, s: Synchronous) -> Self {
+        self.synchronous = s;
+        self
+    }
+
+    /// Sets [`SqliteOptions::busy_timeout`].
+    pub fn busy_timeout(mut self, t: Duration) -> Self {
+        self.busy_timeout = t;
+        self
+    }
+}
+
+/// The embedded SQLite store.
+///
+/// ```
+/// use throughline::{Channel, Desk, DeskConfig, Identifier, Inbound, TenantId, store::SqliteStore};
+/// let dir = std::env::temp_dir().join(format!("throughline-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("desk.db");
+/// let t0 = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")?.to_utc();
+/// let tenant = TenantId::new_v7();
+/// let inbound = Inbound::new(tenant, Channel::Sms, Identifier::phone("+31612345678", None)?,
+///                            "sms-1", "Where is my parcel?");
+/// {
+///     let mut desk = Desk::new(SqliteStore::open(&path)?, DeskConfig::default());
+///     assert!(!desk.ingest(inbound.clone(), t0)?.duplicate);
+/// }
+/// // Reopened: the message is there, and a redelivery is recognised.
+/// let mut desk = Desk::new(SqliteStore::open(&path)?, DeskConfig::default());
+/// assert!(desk.ingest(inbound, t0)?.duplicate);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct SqliteStore {
+    conn: Connection,
+    path: Option<PathBuf>,
+    /// Inside [`Store::begin_batch`](crate::store::Store::begin_batch): applies become
+    /// savepoints of one outer transaction.
+    in_batch: bool,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .field("in_batch", &self.in_batch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` with default options,
+    /// migrating its schema to [`SCHEMA_VERSION`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the file cannot be opened or is not a database, or was written
+    /// by a newer schema version; [`Error::Busy`] when another process holds the lock.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
+        Self::open_with(path, SqliteOptions::default())
+    }
+
+    /// Opens the database file at `path` with `options`.
+    ///
+    /// # Errors
+    ///
+    /// As [`SqliteStore::open`].
+    pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<SqliteStore> {
+        let path = path.as_ref();
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| sql_error(format!("cannot open {}", path.display()), e))?;
+        Self::setup(conn, Some(path.to_path_buf()), &options)
+    }
+
+    /// A private in-memory database (for tests and short-lived desks).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when SQLite cannot allocate it.
+    pub fn open_in_memory() -> Result<SqliteStore> {
+        let conn = Connection::open_in_memory()
+            .map_err(|e| sql_error("cannot open an in-memory database", e))?;
+        Self::setup(conn, None, &SqliteOptions::default())
+    }
+
+    fn setup(
+        mut conn: Connection,
+        path: Option<PathBuf>,
+        options: &SqliteOptions,
+    ) -> Result<SqliteStore> {
+        conn.busy_timeout(options.busy_timeout)
+            .map_err(|e| sql_error("cannot set the busy timeout", e))?;
+        let sync = match options.synchronous {
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+        };
+        if path.is_some() {
+            // journal_mode returns a row; a read-only or locked file fails here clearly.
+            let mode: String = conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+                .map_err(|e| sql_error("cannot switch to write-ahead logging", e))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(Error::Store {
+                    message: format!("the database stays in journal mode {mode:?}, not WAL"),
+                    source: None,
+                });
+            }
+        }
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
+        ))
+        .map_err(|e| sql_error("cannot set the connection pragmas", e))?;
+        conn.set_prepared_statement_cache_capacity(64);
+        schema::migrate(&mut conn)?;
+        Ok(SqliteStore {
+            conn,
+            path,
+            in_batch: false,
+        })
+    }
+
+    /// The database file, or `None` for an in-memory database.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Runs `PRAGMA integrity_check` and returns its report (`["ok"]` when healthy).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the check cannot run.
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("PRAGMA integrity_check")
+            .map_err(|e| sql_error("cannot run integrity_check", e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| sql_error("cannot run integrity_check", e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| sql_error("cannot run integrity_check", e))
+    }
+
+    /// Copies the write-ahead log into the database file and truncates it
+    /// (`PRAGMA wal_checkpoint(TRUNCATE)`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Busy`] when readers keep the log in use; [`Error::Store`] otherwise.
+    pub fn checkpoint(&self) -> Result<()> {
+        if self.path.is_none() {
+            return Ok(());
+        }
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+            .map_err(|e| sql_error("cannot checkpoint the write-ahead log", e))?;
+        if busy != 0 {
+            return Err(Error::Busy(
+                "the write-ahead log is in use by another connection; checkpoint later".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Maps a SQLite failure to a clear [`Error`]: busy and locked databases become
+/// [`Error::Busy`]; a full disk, a read-only file, a corrupt file and others
+/// [`Error::Store`] saying which; constraint violations [`Error::Conflict`].
+pub(crate) fn sql_error(context: impl std::fmt::Display, e: rusqlite::Error) -> Error {
+    let what = match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            return Error::Busy(format!(
+                "{context}: the database is locked by another writer (busy timeout expired); \
+                 nothing was written, retry"
+            ));
+        }
+        Some(ErrorCode::ConstraintViolation) => {
+            return Error::Conflict(format!("{context}: {e}"));
+        }
+        Some(ErrorCode::DiskFull) => "the disk is full; nothing was written",
+        Some(ErrorCode::ReadOnly) => "the database file is read-only; nothing was written",
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
+            "the file is not a valid throughline database or is corrupt"
+        }
+        Some(ErrorCode::CannotOpen) => {
+            "the file cannot be opened (missing directory or permission)"
+        }
+        Some(ErrorCode::SystemIoFailure) => "an I/O error occurred; nothing was written",
+        _ => "SQLite failed",
+    };
+    Error::store(format!("{context}: {what}"), e)
+}
+
+/// A time as nanoseconds since the epoch (sortable).
+pub(crate) fn ts(t: DateTime<Utc>) -> Result<i64> {
+    t.timestamp_nanos_opt()
+        .ok_or_else(|| Error::invalid("time", format!("{t} is outside 1677-2262")))
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(v).map_err(|e| Error::store("cannot encode a row", e))
+}
+
+fn unjson<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::store(format!("cannot decode a {what} row"), e))
+}

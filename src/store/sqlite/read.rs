@@ -1,0 +1,390 @@
+//! The read half of the [`Store`] implementation: every query is scoped by tenant and
+//! served by an index that leads with it.
+
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
+use rusqlite::{params, Row};
+
+use super::{sql_error, ts, unjson, SqliteStore};
+use crate::channel::Channel;
+use crate::conversation::Conversation;
+use crate::error::Result;
+use crate::id::{ConversationId, CustomerId, MessageId, TenantId};
+use crate::identity::{Customer, Identifier, IdentifierRecord};
+use crate::message::Message;
+use crate::store::{ChangeSet, Record, Store};
+
+/// The key an identifier is unique under within a tenant.
+pub(super) fn ident_key(i: &Identifier) -> String {
+    i.to_string()
+}
+
+pub(super) fn blob(u: uuid::Uuid) -> [u8; 16] {
+    *u.as_bytes()
+}
+
+const RECORD_COLUMNS: &str = "kind, key, secondary, due, version, value";
+
+fn record_of(r: &Row<'_>) -> rusqlite::Result<RawRecord> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+/// A record row: kind, key, secondary, due, version, value.
+type RawRecord = (String, String, Option<String>, Option<i64>, i64, Vec<u8>);
+
+fn to_record(raw: RawRecord) -> Result<Record> {
+    let (kind, key, secondary, due, version, value) = raw;
+    Ok(Record {
+        value: unjson("record", &value)?,
+        kind,
+        key,
+        secondary,
+        due: due.map(DateTime::<Utc>::from_timestamp_nanos),
+        version: version as u64,
+    })
+}
+
+impl SqliteStore {
+    /// Rows of one BLOB column (`data`) decoded as `T`.
+    fn rows<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        sql: &str,
+        params: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<T>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| sql_error(format!("cannot read {what}"), e))?;
+        let mut rows = stmt
+            .query(params)
+            .map_err(|e| sql_error(format!("cannot read {what}"), e))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows
+            .next()
+            .map_err(|e| sql_error(format!("cannot read {what}"), e))?
+        {
+            let bytes: Vec<u8> = row
+                .get(0)
+                .map_err(|e| sql_error(format!("cannot read {what}"), e))?;
+            out.push(unjson(what, &bytes)?);
+        }
+        Ok(out)
+    }
+
+    fn row<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        sql: &str,
+        params: &[&dyn rusqlite::ToSql],
+    ) -> Result<Option<T>> {
+        Ok(self.rows(what, sql, params)?.into_iter().next())
+    }
+
+    fn record_rows(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Record>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| sql_error("cannot read records", e))?;
+        let raws = stmt
+            .query_map(params, record_of)
+            .map_err(|e| sql_error("cannot read records", e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| sql_error("cannot read records", e))?;
+        raws.into_iter().map(to_record).collect()
+    }
+}
+
+impl Store for SqliteStore {
+    fn customer(&self, tenant: TenantId, id: CustomerId) -> Result<Option<Customer>> {
+        self.row(
+            "customer",
+            "SELECT data FROM customers WHERE tenant = ?1 AND id = ?2",
+            &[&blob(tenant.as_uuid()), &blob(id.as_uuid())],
+        )
+    }
+
+    fn identifier(
+        &self,
+        tenant: TenantId,
+        identifier: &Identifier,
+    ) -> Result<Option<IdentifierRecord>> {
+        self.row(
+            "identifier",
+            "SELECT data FROM identifiers WHERE tenant = ?1 AND ident = ?2",
+            &[&blob(tenant.as_uuid()), &ident_key(identifier)],
+        )
+    }
+
+    fn identifiers_of(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+    ) -> Result<Vec<IdentifierRecord>> {
+        self.rows(
+            "identifier",
+            "SELECT data FROM identifiers WHERE tenant = ?1 AND customer = ?2 ORDER BY rowid",
+            &[&blob(tenant.as_uuid()), &blob(customer.as_uuid())],
+        )
+    }
+
+    fn conversation(&self, tenant: TenantId, id: ConversationId) -> Result<Option<Conversation>> {
+        self.row(
+            "conversation",
+            "SELECT data FROM conversations WHERE tenant = ?1 AND id = ?2",
+            &[&blob(tenant.as_uuid()), &blob(id.as_uuid())],
+        )
+    }
+
+    fn conversation_tenant(&self, id: ConversationId) -> Result<Option<TenantId>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT tenant FROM conversations WHERE id = ?1")
+            .map_err(|e| sql_error("cannot read a conversation's tenant", e))?;
+        let mut rows = stmt
+            .query(params![blob(id.as_uuid())])
+            .map_err(|e| sql_error("cannot read a conversation's tenant", e))?;
+        let Some(row) = rows
+            .next()
+            .map_err(|e| sql_error("cannot read a conversation's tenant", e))?
+        else {
+            return Ok(None);
+        };
+        let bytes: [u8; 16] = row
+            .get(0)
+            .map_err(|e| sql_error("cannot read a conversation's tenant", e))?;
+        Ok(Some(TenantId::from_uuid(uuid::Uuid::from_bytes(bytes))))
+    }
+
+    fn conversations_of(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+    ) -> Result<Vec<Conversation>> {
+        self.rows(
+            "conversation",
+            "SELECT data FROM conversations WHERE tenant = ?1 AND customer = ?2 ORDER BY created, id",
+            &[&blob(tenant.as_uuid()), &blob(customer.as_uuid())],
+        )
+    }
+
+    fn conversations_in(
+        &self,
+        tenant: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Conversation>> {
+        let (from, to) = (clamp(from), clamp(to));
+        self.rows(
+            "conversation",
+            "SELECT data FROM conversations WHERE tenant = ?1 AND created >= ?2 AND created < ?3 \
+             ORDER BY created, id",
+            &[&blob(tenant.as_uuid()), &from, &to],
+        )
+    }
+
+    fn open_conversation(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+    ) -> Result<Option<Conversation>> {
+        self.row(
+            "conversation",
+            "SELECT data FROM conversations WHERE tenant = ?1 AND customer = ?2 AND closed = 0 \
+             ORDER BY created DESC, id DESC LIMIT 1",
+            &[&blob(tenant.as_uuid()), &blob(customer.as_uuid())],
+        )
+    }
+
+    fn message(&self, tenant: TenantId, id: MessageId) -> Result<Option<Message>> {
+        self.row(
+            "message",
+            "SELECT data FROM messages WHERE tenant = ?1 AND id = ?2",
+            &[&blob(tenant.as_uuid()), &blob(id.as_uuid())],
+        )
+    }
+
+    fn message_by_external_id(
+        &self,
+        tenant: TenantId,
+        channel: &Channel,
+        external_id: &str,
+    ) -> Result<Option<Message>> {
+        self.row(
+            "message",
+            "SELECT data FROM messages WHERE tenant = ?1 AND channel = ?2 AND external_id = ?3",
+            &[&blob(tenant.as_uuid()), &channel.to_string(), &external_id],
+        )
+    }
+
+    fn messages_of(&self, tenant: TenantId, conversation: ConversationId) -> Result<Vec<Message>> {
+        self.rows(
+            "message",
+            "SELECT data FROM messages WHERE tenant = ?1 AND conversation = ?2 \
+             ORDER BY sent, received, id",
+            &[&blob(tenant.as_uuid()), &blob(conversation.as_uuid())],
+        )
+    }
+
+    fn timeline(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+        limit: Option<usize>,
+    ) -> Result<Vec<Message>> {
+        let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        let mut newest: Vec<Message> = self.rows(
+            "message",
+            "SELECT m.data FROM conversations c JOIN messages m \
+               ON m.tenant = c.tenant AND m.conversation = c.id \
+             WHERE c.tenant = ?1 AND c.customer = ?2 \
+             ORDER BY m.sent DESC, m.received DESC, m.id DESC LIMIT ?3",
+            &[&blob(tenant.as_uuid()), &blob(customer.as_uuid()), &limit],
+        )?;
+        newest.reverse();
+        Ok(newest)
+    }
+
+    fn thread(&self, tenant: TenantId, key: &str) -> Result<Option<ConversationId>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT conversation FROM threads WHERE tenant = ?1 AND key = ?2")
+            .map_err(|e| sql_error("cannot read a thread key", e))?;
+        let mut rows = stmt
+            .query(params![blob(tenant.as_uuid()), key])
+            .map_err(|e| sql_error("cannot read a thread key", e))?;
+        let Some(row) = rows
+            .next()
+            .map_err(|e| sql_error("cannot read a thread key", e))?
+        else {
+            return Ok(None);
+        };
+        let bytes: [u8; 16] = row
+            .get(0)
+            .map_err(|e| sql_error("cannot read a thread key", e))?;
+        Ok(Some(ConversationId::from_uuid(uuid::Uuid::from_bytes(
+            bytes,
+        ))))
+    }
+
+    fn outbox(&self, tenant: TenantId) -> Result<Vec<Message>> {
+        self.rows(
+            "message",
+            "SELECT data FROM messages WHERE tenant = ?1 AND pending = 1 ORDER BY received, id",
+            &[&blob(tenant.as_uuid())],
+        )
+    }
+
+    fn record(&self, tenant: TenantId, kind: &str, key: &str) -> Result<Option<Record>> {
+        Ok(self
+            .record_rows(
+                &format!(
+                    "SELECT {RECORD_COLUMNS} FROM records WHERE tenant = ?1 AND kind = ?2 AND key = ?3"
+                ),
+                &[&blob(tenant.as_uuid()), &kind, &key],
+            )?
+            .into_iter()
+            .next())
+    }
+
+    fn records(&self, tenant: TenantId, kind: &str) -> Result<Vec<Record>> {
+        self.record_rows(
+            &format!(
+                "SELECT {RECORD_COLUMNS} FROM records WHERE tenant = ?1 AND kind = ?2 ORDER BY key"
+            ),
+            &[&blob(tenant.as_uuid()), &kind],
+        )
+    }
+
+    fn records_by(&self, tenant: TenantId, kind: &str, secondary: &str) -> Result<Vec<Record>> {
+        self.record_rows(
+            &format!(
+                "SELECT {RECORD_COLUMNS} FROM records \
+                 WHERE tenant = ?1 AND kind = ?2 AND secondary = ?3 ORDER BY key"
+            ),
+            &[&blob(tenant.as_uuid()), &kind, &secondary],
+        )
+    }
+
+    fn due_records(
+        &self,
+        kind: &str,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(TenantId, Record)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT tenant, {RECORD_COLUMNS} FROM records \
+                 WHERE kind = ?1 AND due IS NOT NULL AND due <= ?2 \
+                 ORDER BY due, tenant, key LIMIT ?3"
+            ))
+            .map_err(|e| sql_error("cannot read due records", e))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let raws = stmt
+            .query_map(params![kind, clamp(until), limit], |r| {
+                let t: [u8; 16] = r.get(0)?;
+                Ok((
+                    t,
+                    (
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ),
+                ))
+            })
+            .map_err(|e| sql_error("cannot read due records", e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| sql_error("cannot read due records", e))?;
+        raws.into_iter()
+            .map(|(t, raw)| {
+                Ok((
+                    TenantId::from_uuid(uuid::Uuid::from_bytes(t)),
+                    to_record(raw)?,
+                ))
+            })
+            .collect()
+    }
+
+    fn next_due(&self, kind: &str) -> Result<Option<DateTime<Utc>>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT MIN(due) FROM records WHERE kind = ?1 AND due IS NOT NULL")
+            .map_err(|e| sql_error("cannot read the next due time", e))?;
+        let v: Option<i64> = stmt
+            .query_row(params![kind], |r| r.get(0))
+            .map_err(|e| sql_error("cannot read the next due time", e))?;
+        Ok(v.map(DateTime::<Utc>::from_timestamp_nanos))
+    }
+
+    fn apply(&mut self, changes: ChangeSet) -> Result<()> {
+        self.apply_changes(changes)
+    }
+
+    fn begin_batch(&mut self) -> Result<()> {
+        self.start_batch()
+    }
+
+    fn end_batch(&mut self, commit: bool) -> Result<()> {
+        self.finish_batch(commit)
+    }
+}
+
+/// Nanoseconds for a range bound; times beyond what nanoseconds hold clamp to the ends.
+fn clamp(t: DateTime<Utc>) -> Value {
+    Value::Integer(ts(t).unwrap_or(if t.timestamp() < 0 {
+        i64::MIN
+    } else {
+        i64::MAX
+    }))
+}

@@ -1,0 +1,135 @@
+//! The schema and its versioned migrations.
+//!
+//! `PRAGMA user_version` holds the schema version. Each migration runs in its own
+//! `BEGIN IMMEDIATE` transaction together with the version bump, so a crash mid-migration
+//! leaves the previous version intact. A database written by a newer version of the
+//! library is refused, never touched.
+
+use rusqlite::Connection;
+
+use super::sql_error;
+use crate::error::{Error, Result};
+
+/// The migrations, in order: migration `i` takes the schema from version `i` to `i + 1`.
+///
+/// `tenant` leads every primary key and index, except `records_due` (the scheduler's
+/// cross-tenant due-time index) and the global uniqueness of conversation ids.
+const MIGRATIONS: &[&str] = &[
+    // 1: the conversation core, identity graph and extension records.
+    "
+    CREATE TABLE customers (
+        tenant BLOB NOT NULL,
+        id BLOB NOT NULL,
+        version INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (tenant, id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE identifiers (
+        tenant BLOB NOT NULL,
+        ident TEXT NOT NULL,
+        customer BLOB NOT NULL,
+        data BLOB NOT NULL,
+        UNIQUE (tenant, ident)
+    );
+    CREATE INDEX identifiers_customer ON identifiers (tenant, customer);
+
+    CREATE TABLE conversations (
+        tenant BLOB NOT NULL,
+        id BLOB NOT NULL UNIQUE,
+        customer BLOB NOT NULL,
+        created INTEGER NOT NULL,
+        closed INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (tenant, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX conversations_customer ON conversations (tenant, customer, created, id);
+    CREATE INDEX conversations_created ON conversations (tenant, created, id);
+
+    CREATE TABLE messages (
+        tenant BLOB NOT NULL,
+        id BLOB NOT NULL,
+        conversation BLOB NOT NULL,
+        channel TEXT NOT NULL,
+        external_id TEXT,
+        sent INTEGER NOT NULL,
+        received INTEGER NOT NULL,
+        pending INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (tenant, id),
+        FOREIGN KEY (tenant, conversation) REFERENCES conversations (tenant, id)
+            DEFERRABLE INITIALLY DEFERRED
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX messages_dedup ON messages (tenant, channel, external_id)
+        WHERE external_id IS NOT NULL;
+    CREATE INDEX messages_conversation ON messages (tenant, conversation, sent, received, id);
+    CREATE INDEX messages_outbox ON messages (tenant, received, id) WHERE pending = 1;
+
+    CREATE TABLE threads (
+        tenant BLOB NOT NULL,
+        key TEXT NOT NULL,
+        conversation BLOB NOT NULL,
+        PRIMARY KEY (tenant, key)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE records (
+        tenant BLOB NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        secondary TEXT,
+        due INTEGER,
+        version INTEGER NOT NULL,
+        value BLOB NOT NULL,
+        PRIMARY KEY (tenant, kind, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX records_secondary ON records (tenant, kind, secondary, key)
+        WHERE secondary IS NOT NULL;
+    CREATE INDEX records_due ON records (kind, due, tenant, key) WHERE due IS NOT NULL;
+    ",
+];
+
+/// The schema version this library writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// The schema version stored in the database file.
+pub(super) fn stored_version(conn: &Connection) -> Result<u32> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0))
+        .map_err(|e| sql_error("cannot read the schema version", e))
+}
+
+/// Brings the schema up to [`SCHEMA_VERSION`], one transactional migration at a time.
+///
+/// # Errors
+///
+/// [`Error::Store`] when the file was written by a newer schema version (nothing is
+/// changed) or a migration fails (that migration is rolled back).
+pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
+    let found = stored_version(conn)?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::Store {
+            message: format!(
+                "the database has schema version {found}, newer than the {SCHEMA_VERSION} this \
+                 version of throughline understands; open it with a newer throughline (nothing \
+                 was changed)"
+            ),
+            source: None,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let to = i + 1;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| sql_error("cannot start a schema migration", e))?;
+        // Another process may have migrated while this one waited for the lock.
+        if stored_version(&tx)? as usize >= to {
+            continue;
+        }
+        tx.execute_batch(sql)
+            .and_then(|()| tx.execute_batch(&format!("PRAGMA user_version = {to}")))
+            .map_err(|e| sql_error(format!("schema migration to version {to} failed"), e))?;
+        tx.commit()
+            .map_err(|e| sql_error(format!("cannot commit schema migration {to}"), e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,280 @@
+//! The write half: one transaction per change set (a savepoint inside a batch), with the
+//! [`Store`](crate::store::Store) contract's version and ownership checks as conditional
+//! statements, and uniqueness left to the schema's constraints.
+
+use rusqlite::params;
+
+use super::read::{blob, ident_key};
+use super::{json, sql_error, ts, SqliteStore};
+use crate::error::{Error, Result};
+use crate::message::{Delivery, Message};
+use crate::store::{ChangeSet, Op};
+
+fn conflict(msg: String) -> Error {
+    Error::Conflict(msg)
+}
+
+impl SqliteStore {
+    fn exec(&self, sql: &str) -> Result<()> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute([]))
+            .map(|_| ())
+            .map_err(|e| sql_error(format!("cannot run {sql}"), e))
+    }
+
+    /// Applies a change set atomically: its own `BEGIN IMMEDIATE` transaction, or a
+    /// savepoint of the batch's transaction.
+    pub(super) fn apply_changes(&mut self, changes: ChangeSet) -> Result<()> {
+        changes.check_tenant()?;
+        let (begin, commit, rollback) = if self.in_batch {
+            ("SAVEPOINT op", "RELEASE op", "ROLLBACK TO op")
+        } else {
+            ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
+        };
+        self.exec(begin)?;
+        let done = self.write_ops(&changes).and_then(|()| self.exec(commit));
+        if let Err(e) = done {
+            // A failed COMMIT may leave the transaction open: end it either way.
+            let _ = self.exec(rollback);
+            if self.in_batch {
+                let _ = self.exec("RELEASE op");
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Starts a batch: later applies are savepoints of one transaction.
+    pub(super) fn start_batch(&mut self) -> Result<()> {
+        if self.in_batch {
+            return Err(Error::Store {
+                message: "a batch is already open on this store".into(),
+                source: None,
+            });
+        }
+        self.exec("BEGIN IMMEDIATE")?;
+        self.in_batch = true;
+        Ok(())
+    }
+
+    /// Commits (or rolls back) the batch's transaction.
+    pub(super) fn finish_batch(&mut self, commit: bool) -> Result<()> {
+        if !self.in_batch {
+            return Ok(());
+        }
+        self.in_batch = false;
+        if commit {
+            if let Err(e) = self.exec("COMMIT") {
+                let _ = self.exec("ROLLBACK");
+                return Err(e);
+            }
+            Ok(())
+        } else {
+            self.exec("ROLLBACK")
+        }
+    }
+
+    fn changed(&self, what: &str, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<usize> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute(params))
+            .map_err(|e| sql_error(format!("cannot write {what}"), e))
+    }
+
+    fn write_ops(&self, changes: &ChangeSet) -> Result<()> {
+        let tenant = blob(changes.tenant.as_uuid());
+        for op in &changes.ops {
+            match op {
+                Op::PutCustomer(c) => {
+                    let data = json(c)?;
+                    let id = blob(c.id.as_uuid());
+                    let version = c.version as i64;
+                    let n = if c.version == 1 {
+                        self.changed(
+                            "a customer",
+                            "INSERT INTO customers (tenant, id, version, data) VALUES (?1, ?2, ?3, ?4)",
+                            &[&tenant, &id, &version, &data],
+                        )?
+                    } else {
+                        self.changed(
+                            "a customer",
+                            "UPDATE customers SET version = ?3, data = ?4 \
+                             WHERE tenant = ?1 AND id = ?2 AND version = ?3 - 1",
+                            &[&tenant, &id, &version, &data],
+                        )?
+                    };
+                    if n != 1 {
+                        return Err(conflict(format!(
+                            "customer {} version {} does not follow the stored one",
+                            c.id, c.version
+                        )));
+                    }
+                }
+                Op::PutConversation(c) => {
+                    let data = json(c)?;
+                    let id = blob(c.id.as_uuid());
+                    let customer = blob(c.customer.as_uuid());
+                    let created = ts(c.created_at)?;
+                    let closed = i64::from(c.status == crate::conversation::Status::Closed);
+                    let version = c.version as i64;
+                    let n = if c.version == 1 {
+                        self.changed(
+                            "a conversation",
+                            "INSERT INTO conversations (tenant, id, customer, created, closed, version, data) \
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                            &[&tenant, &id, &customer, &created, &closed, &version, &data],
+                        )?
+                    } else {
+                        self.changed(
+                            "a conversation",
+                            "UPDATE conversations SET customer = ?3, created = ?4, closed = ?5, \
+                             version = ?6, data = ?7 WHERE tenant = ?1 AND id = ?2 AND version = ?6 - 1",
+                            &[&tenant, &id, &customer, &created, &closed, &version, &data],
+                        )?
+                    };
+                    if n != 1 {
+                        return Err(conflict(format!(
+                            "conversation {} version {} does not follow the stored one",
+                            c.id, c.version
+                        )));
+                    }
+                }
+                Op::PutIdentifier {
+                    record,
+                    expected_owner,
+                } => {
+                    let key = ident_key(&record.identifier);
+                    let data = json(record)?;
+                    let customer = blob(record.customer.as_uuid());
+                    let ok = match expected_owner {
+                        None => self.changed(
+                            "an identifier",
+                            "INSERT INTO identifiers (tenant, ident, customer, data) VALUES (?1, ?2, ?3, ?4)",
+                            &[&tenant, &key, &customer, &data],
+                        )? == 1,
+                        Some(owner) if *owner == record.customer => self.changed(
+                            "an identifier",
+                            "UPDATE identifiers SET data = ?4 WHERE tenant = ?1 AND ident = ?2 AND customer = ?3",
+                            &[&tenant, &key, &customer, &data],
+                        )? == 1,
+                        Some(owner) => {
+                            // A new owner: delete and insert, so it is the newest of its
+                            // new owner's identifiers.
+                            let old = blob(owner.as_uuid());
+                            self.changed(
+                                "an identifier",
+                                "DELETE FROM identifiers WHERE tenant = ?1 AND ident = ?2 AND customer = ?3",
+                                &[&tenant, &key, &old],
+                            )? == 1
+                                && self.changed(
+                                    "an identifier",
+                                    "INSERT INTO identifiers (tenant, ident, customer, data) VALUES (?1, ?2, ?3, ?4)",
+                                    &[&tenant, &key, &customer, &data],
+                                )? == 1
+                        }
+                    };
+                    if !ok {
+                        return Err(conflict(format!(
+                            "identifier {} does not belong to {expected_owner:?} any more",
+                            record.identifier
+                        )));
+                    }
+                }
+                Op::InsertMessage(m) => {
+                    self.message_row(&tenant, m, true)?;
+                }
+                Op::UpdateMessage(m) => {
+                    if self.message_row(&tenant, m, false)? != 1 {
+                        return Err(conflict(format!(
+                            "message {} does not exist or the update changes its deduplication key",
+                            m.id
+                        )));
+                    }
+                }
+                Op::PutThreadKey { key, conversation } => {
+                    self.changed(
+                        "a thread key",
+                        "INSERT OR IGNORE INTO threads (tenant, key, conversation) VALUES (?1, ?2, ?3)",
+                        &[&tenant, key, &blob(conversation.as_uuid())],
+                    )?;
+                }
+                Op::PutRecord(r) => {
+                    let value = json(&r.value)?;
+                    let due = r.due.map(ts).transpose()?;
+                    let version = r.version as i64;
+                    let n = if r.version == 1 {
+                        self.changed(
+                            "a record",
+                            "INSERT INTO records (tenant, kind, key, secondary, due, version, value) \
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                            &[&tenant, &r.kind, &r.key, &r.secondary, &due, &version, &value],
+                        )?
+                    } else {
+                        self.changed(
+                            "a record",
+                            "UPDATE records SET secondary = ?4, due = ?5, version = ?6, value = ?7 \
+                             WHERE tenant = ?1 AND kind = ?2 AND key = ?3 AND version = ?6 - 1",
+                            &[&tenant, &r.kind, &r.key, &r.secondary, &due, &version, &value],
+                        )?
+                    };
+                    if n != 1 {
+                        return Err(conflict(format!(
+                            "{} record {} version {} does not follow the stored one",
+                            r.kind, r.key, r.version
+                        )));
+                    }
+                }
+                Op::DeleteRecord { kind, key, version } => {
+                    let v = *version as i64;
+                    let n = self.changed(
+                        "a record",
+                        "DELETE FROM records WHERE tenant = ?1 AND kind = ?2 AND key = ?3 AND version = ?4",
+                        &[&tenant, kind, key, &v],
+                    )?;
+                    if n != 1 {
+                        return Err(conflict(format!(
+                            "{kind} record {key} version {version} is not the stored one"
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn message_row(&self, tenant: &[u8; 16], m: &Message, insert: bool) -> Result<usize> {
+        let data = json(m)?;
+        let pending = i64::from(matches!(m.delivery, Some(Delivery::Pending)));
+        let (id, conv) = (blob(m.id.as_uuid()), blob(m.conversation.as_uuid()));
+        let (sent, received) = (ts(m.sent_at)?, ts(m.received_at)?);
+        let channel = m.channel.to_string();
+        if insert {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO messages (tenant, id, conversation, channel, external_id, sent, received, pending, data) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![tenant, id, conv, channel, m.external_id, sent, received, pending, data])
+                })
+                .map_err(|e| match sql_error("cannot store a message", e) {
+                    Error::Conflict(_) => conflict(format!(
+                        "message {} or its provider id {:?} on {} is already stored",
+                        m.id, m.external_id, m.channel
+                    )),
+                    other => other,
+                })
+        } else {
+            self.conn
+                .prepare_cached(
+                    "UPDATE messages SET conversation = ?3, sent = ?6, received = ?7, pending = ?8, data = ?9 \
+                     WHERE tenant = ?1 AND id = ?2 AND channel = ?4 AND external_id IS ?5",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![tenant, id, conv, channel, m.external_id, sent, received, pending, data])
+                })
+                .map_err(|e| sql_error("cannot update a message", e))
+        }
+    }
+}
