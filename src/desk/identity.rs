@@ -96,9 +96,14 @@ impl<S: Store> Desk<S> {
         }
         let (id, _) =
             self.retrying(|desk| desk.merge_once(tenant, from, into, &reason, actor, now))?;
-        let moved = self.merge_record(tenant, id)?.conversations;
-        // Best effort: the merge is committed; stale facts are rebuilt on next use.
-        let _ = self.metrics_refresh(tenant, &moved);
+        // The merge is committed: what follows only refreshes the live metrics, and a
+        // failure there must not report the merge as failed.
+        let refreshed = self
+            .merge_record(tenant, id)
+            .and_then(|m| self.metrics_refresh(tenant, &m.conversations));
+        if refreshed.is_err() {
+            self.metrics_untrusted(tenant);
+        }
         Ok(id)
     }
 
@@ -243,20 +248,26 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
         let effects = self.retrying(|desk| desk.unmerge_once(tenant, merge, now))?;
-        // Conversations of both sides may have changed owner or messages.
-        let m = self.merge_record(tenant, merge)?;
-        let mut touched: Vec<crate::ConversationId> = Vec::new();
-        for c in [m.from, m.into] {
-            if let Ok(live) = self.live_customer(tenant, c) {
-                touched.extend(
-                    self.store
-                        .conversations_of(tenant, live.id)?
-                        .into_iter()
-                        .map(|c| c.id),
-                );
+        // Committed. Conversations of both sides may have changed owner or messages:
+        // refresh their live metrics; a failure there must not report the unmerge failed.
+        let refreshed = (|| -> Result<()> {
+            let m = self.merge_record(tenant, merge)?;
+            let mut touched: Vec<crate::ConversationId> = Vec::new();
+            for c in [m.from, m.into] {
+                if let Ok(live) = self.live_customer(tenant, c) {
+                    touched.extend(
+                        self.store
+                            .conversations_of(tenant, live.id)?
+                            .into_iter()
+                            .map(|c| c.id),
+                    );
+                }
             }
+            self.metrics_refresh(tenant, &touched)
+        })();
+        if refreshed.is_err() {
+            self.metrics_untrusted(tenant);
         }
-        let _ = self.metrics_refresh(tenant, &touched);
         Ok(effects)
     }
 

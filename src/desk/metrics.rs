@@ -1,7 +1,7 @@
 //! Metrics on the Desk: conversation facts kept current per event, CSAT and NPS answers,
 //! and reports computed live or rebuilt from the store.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -22,9 +22,36 @@ const NPS_KIND: &str = "nps";
 #[derive(Debug, Default)]
 pub(crate) struct MetricsCache {
     facts: HashMap<TenantId, HashMap<ConversationId, ConversationFacts>>,
+    /// Conversations whose cached facts were dropped because a store read failed after
+    /// their operation committed: reports rebuild them from the store until refreshed.
+    stale: HashMap<TenantId, HashSet<ConversationId>>,
+    /// Tenants whose cache cannot be trusted at all (a committed operation could not tell
+    /// which conversations it changed): reports come from the store until reloaded.
+    untrusted: HashSet<TenantId>,
+}
+
+impl MetricsCache {
+    fn fresh(&mut self, tenant: TenantId, c: ConversationId) {
+        if let Some(s) = self.stale.get_mut(&tenant) {
+            s.remove(&c);
+        }
+    }
+
+    fn drop_facts(&mut self, tenant: TenantId, c: ConversationId) {
+        if let Some(m) = self.facts.get_mut(&tenant) {
+            m.remove(&c);
+        }
+        self.stale.entry(tenant).or_default().insert(c);
+    }
 }
 
 impl<S: Store> Desk<S> {
+    /// After a committed operation whose follow-up reads failed: the tenant's reports are
+    /// computed from the store until [`Desk::load_metrics`] reloads the cache.
+    pub(crate) fn metrics_untrusted(&mut self, tenant: TenantId) {
+        self.metrics.untrusted.insert(tenant);
+    }
+
     fn facts_from_store(
         &self,
         tenant: TenantId,
@@ -62,17 +89,17 @@ impl<S: Store> Desk<S> {
             .metrics_update(tenant, conversation, message, effects)
             .is_err()
         {
-            if let Some(m) = self.metrics.facts.get_mut(&tenant) {
-                m.remove(&conversation);
-                for e in effects {
-                    if let Effect::StatusChanged {
-                        conversation: c, ..
-                    } = e
-                    {
-                        m.remove(c);
-                    }
+            self.metrics.drop_facts(tenant, conversation);
+            for e in effects {
+                if let Effect::StatusChanged {
+                    conversation: c, ..
+                } = e
+                {
+                    self.metrics.drop_facts(tenant, *c);
                 }
             }
+        } else {
+            self.metrics.fresh(tenant, conversation);
         }
     }
 
@@ -154,8 +181,16 @@ impl<S: Store> Desk<S> {
         conversations: &[ConversationId],
     ) -> Result<()> {
         for &c in conversations {
-            if let Some(f) = self.facts_from_store(tenant, c)? {
-                self.metrics.facts.entry(tenant).or_default().insert(c, f);
+            self.metrics.fresh(tenant, c);
+            match self.facts_from_store(tenant, c)? {
+                Some(f) => {
+                    self.metrics.facts.entry(tenant).or_default().insert(c, f);
+                }
+                None => {
+                    if let Some(m) = self.metrics.facts.get_mut(&tenant) {
+                        m.remove(&c);
+                    }
+                }
             }
         }
         Ok(())
@@ -290,9 +325,29 @@ impl<S: Store> Desk<S> {
     ///
     /// None today; the `Result` leaves room for stores that page facts in.
     pub fn report(&self, tenant: TenantId, filter: &Filter) -> Result<Report> {
+        if self.metrics.untrusted.contains(&tenant) {
+            return self.report_from_store(tenant, filter);
+        }
         let empty = HashMap::new();
         let facts = self.metrics.facts.get(&tenant).unwrap_or(&empty);
-        Ok(report(facts.values(), filter, self.config.fcr_window))
+        let no_stale = HashSet::new();
+        let stale = self.metrics.stale.get(&tenant).unwrap_or(&no_stale);
+        if stale.is_empty() {
+            return Ok(report(facts.values(), filter, self.config.fcr_window));
+        }
+        let mut rebuilt = Vec::with_capacity(stale.len());
+        for &c in stale {
+            rebuilt.extend(self.facts_from_store(tenant, c)?);
+        }
+        let current = facts
+            .iter()
+            .filter(|(c, _)| !stale.contains(c))
+            .map(|(_, f)| f);
+        Ok(report(
+            current.chain(rebuilt.iter()),
+            filter,
+            self.config.fcr_window,
+        ))
     }
 
     /// Loads the facts of the conversations opened in `[from, to)` from the store into the
@@ -310,6 +365,7 @@ impl<S: Store> Desk<S> {
         let convs = self.store.conversations_in(tenant, from, to)?;
         let ids: Vec<ConversationId> = convs.iter().map(|c| c.id).collect();
         self.metrics_refresh(tenant, &ids)?;
+        self.metrics.untrusted.remove(&tenant);
         Ok(ids.len())
     }
 

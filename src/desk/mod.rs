@@ -4,6 +4,7 @@
 //! [`ChangeSet`](crate::store::ChangeSet) applied atomically by the [`Store`].
 
 mod agent;
+mod batch;
 mod config;
 mod identity;
 mod ingest;

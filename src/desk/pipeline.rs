@@ -66,11 +66,12 @@ impl<S: Store> Desk<S> {
 
     /// Does what fell due by `now` and returns the effects. The cost is proportional to
     /// what is due (deadline indexes), not to the number of open conversations. Calling it
-    /// early or twice does nothing extra.
+    /// early or twice does nothing extra. When the store fails midway, the effects of what
+    /// was committed are returned and the rest stays due for the next call.
     ///
     /// # Errors
     ///
-    /// Store failures only.
+    /// Store failures before anything was committed.
     pub fn tick(&mut self, now: DateTime<Utc>) -> Result<Vec<Effect>> {
         self.sla_tick(now)
     }

@@ -127,8 +127,16 @@ impl<S: Store> Desk<S> {
         let mut effects = Vec::new();
         // Each round handles a batch; a record whose write lost a race is simply due
         // again in the next round or the next tick.
+        // A store failure midway keeps what was committed: its effects are returned and
+        // the rest stays due for the next tick (which reports the failure if it recurs
+        // before anything is done).
+        let mut committed = false;
         for _ in 0..1024 {
-            let due = self.store.due_records(SLA_KIND, now, TICK_BATCH)?;
+            let due = match self.store.due_records(SLA_KIND, now, TICK_BATCH) {
+                Ok(due) => due,
+                Err(e) if !committed => return Err(e),
+                Err(_) => return Ok(effects),
+            };
             if due.is_empty() {
                 break;
             }
@@ -148,9 +156,13 @@ impl<S: Store> Desk<S> {
                     ..record
                 }));
                 match self.store.apply(changes) {
-                    Ok(()) => progressed = true,
+                    Ok(()) => {
+                        progressed = true;
+                        committed = true;
+                    }
                     Err(crate::Error::Conflict(_)) => continue,
-                    Err(e) => return Err(e),
+                    Err(e) if !committed => return Err(e),
+                    Err(_) => return Ok(effects),
                 }
                 for e in fired {
                     let Some(metric) = e.metric else { continue };

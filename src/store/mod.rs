@@ -32,11 +32,13 @@
 //! desks on one database never store a webhook twice or lose an update.
 
 pub mod conformance;
+mod faulty;
 mod ident_table;
 mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+pub use faulty::{FaultMode, FaultyStore};
 pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, SCHEMA_VERSION};

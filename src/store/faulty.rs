@@ -1,0 +1,209 @@
+//! [`FaultyStore`]: a wrapper that makes the Nth call to a store fail, for testing that
+//! every `Desk` operation fails cleanly and succeeds on retry.
+
+use std::cell::Cell;
+
+use chrono::{DateTime, Utc};
+
+use crate::channel::Channel;
+use crate::conversation::Conversation;
+use crate::error::{Error, Result};
+use crate::id::{ConversationId, CustomerId, MessageId, TenantId};
+use crate::identity::{Customer, Identifier, IdentifierRecord};
+use crate::message::Message;
+use crate::store::{ChangeSet, Record, Store};
+
+/// Whether an injected fault repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultMode {
+    /// Only the Nth call fails (a transient failure).
+    Once,
+    /// The Nth call and every later one fail (the disk died).
+    FromThenOn,
+}
+
+/// A store whose Nth call (counting reads and writes, from 1) fails with
+/// [`Error::Store`], once or from then on. A failed `apply` writes nothing.
+///
+/// ```
+/// use throughline::store::{FaultMode, FaultyStore, MemoryStore, Store};
+/// use throughline::TenantId;
+/// let store = FaultyStore::new(MemoryStore::new(), 1, FaultMode::Once);
+/// let t = TenantId::new_v7();
+/// assert!(store.outbox(t).is_err()); // the first call fails
+/// assert!(store.outbox(t).is_ok());  // the next one works
+/// ```
+#[derive(Debug)]
+pub struct FaultyStore<S> {
+    inner: S,
+    fail_at: Cell<u64>,
+    mode: Cell<FaultMode>,
+    calls: Cell<u64>,
+}
+
+impl<S: Store> FaultyStore<S> {
+    /// Wraps `inner`; call number `fail_at` (from 1) fails; 0 never fails.
+    pub fn new(inner: S, fail_at: u64, mode: FaultMode) -> Self {
+        FaultyStore {
+            inner,
+            fail_at: Cell::new(fail_at),
+            mode: Cell::new(mode),
+            calls: Cell::new(0),
+        }
+    }
+
+    /// Calls made so far.
+    pub fn calls(&self) -> u64 {
+        self.calls.get()
+    }
+
+    /// Arms a new fault at call `fail_at` counted from now (0 disarms).
+    pub fn fail_after(&self, calls_from_now: u64, mode: FaultMode) -> &Self {
+        self.fail_at.set(if calls_from_now == 0 {
+            0
+        } else {
+            self.calls.get() + calls_from_now
+        });
+        self.mode.set(mode);
+        self
+    }
+
+    /// Stops injecting faults.
+    pub fn disarm(&self) {
+        self.fail_at.set(0);
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// Unwraps the store.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
+    fn tick(&self, what: &str) -> Result<()> {
+        let n = self.calls.get() + 1;
+        self.calls.set(n);
+        let at = self.fail_at.get();
+        let fails = at != 0
+            && match self.mode.get() {
+                FaultMode::Once => n == at,
+                FaultMode::FromThenOn => n >= at,
+            };
+        if fails {
+            return Err(Error::Store {
+                message: format!("injected fault at call {n} ({what})"),
+                source: None,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl<S: Store> Store for FaultyStore<S> {
+    fn customer(&self, t: TenantId, id: CustomerId) -> Result<Option<Customer>> {
+        self.tick("customer")?;
+        self.inner.customer(t, id)
+    }
+    fn identifier(&self, t: TenantId, i: &Identifier) -> Result<Option<IdentifierRecord>> {
+        self.tick("identifier")?;
+        self.inner.identifier(t, i)
+    }
+    fn identifiers_of(&self, t: TenantId, c: CustomerId) -> Result<Vec<IdentifierRecord>> {
+        self.tick("identifiers_of")?;
+        self.inner.identifiers_of(t, c)
+    }
+    fn conversation(&self, t: TenantId, id: ConversationId) -> Result<Option<Conversation>> {
+        self.tick("conversation")?;
+        self.inner.conversation(t, id)
+    }
+    fn conversation_tenant(&self, id: ConversationId) -> Result<Option<TenantId>> {
+        self.tick("conversation_tenant")?;
+        self.inner.conversation_tenant(id)
+    }
+    fn conversations_of(&self, t: TenantId, c: CustomerId) -> Result<Vec<Conversation>> {
+        self.tick("conversations_of")?;
+        self.inner.conversations_of(t, c)
+    }
+    fn conversations_in(
+        &self,
+        t: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Conversation>> {
+        self.tick("conversations_in")?;
+        self.inner.conversations_in(t, from, to)
+    }
+    fn open_conversation(&self, t: TenantId, c: CustomerId) -> Result<Option<Conversation>> {
+        self.tick("open_conversation")?;
+        self.inner.open_conversation(t, c)
+    }
+    fn message(&self, t: TenantId, id: MessageId) -> Result<Option<Message>> {
+        self.tick("message")?;
+        self.inner.message(t, id)
+    }
+    fn message_by_external_id(
+        &self,
+        t: TenantId,
+        ch: &Channel,
+        ext: &str,
+    ) -> Result<Option<Message>> {
+        self.tick("message_by_external_id")?;
+        self.inner.message_by_external_id(t, ch, ext)
+    }
+    fn messages_of(&self, t: TenantId, c: ConversationId) -> Result<Vec<Message>> {
+        self.tick("messages_of")?;
+        self.inner.messages_of(t, c)
+    }
+    fn timeline(&self, t: TenantId, c: CustomerId, limit: Option<usize>) -> Result<Vec<Message>> {
+        self.tick("timeline")?;
+        self.inner.timeline(t, c, limit)
+    }
+    fn thread(&self, t: TenantId, key: &str) -> Result<Option<ConversationId>> {
+        self.tick("thread")?;
+        self.inner.thread(t, key)
+    }
+    fn outbox(&self, t: TenantId) -> Result<Vec<Message>> {
+        self.tick("outbox")?;
+        self.inner.outbox(t)
+    }
+    fn record(&self, t: TenantId, kind: &str, key: &str) -> Result<Option<Record>> {
+        self.tick("record")?;
+        self.inner.record(t, kind, key)
+    }
+    fn records(&self, t: TenantId, kind: &str) -> Result<Vec<Record>> {
+        self.tick("records")?;
+        self.inner.records(t, kind)
+    }
+    fn records_by(&self, t: TenantId, kind: &str, secondary: &str) -> Result<Vec<Record>> {
+        self.tick("records_by")?;
+        self.inner.records_by(t, kind, secondary)
+    }
+    fn due_records(
+        &self,
+        kind: &str,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(TenantId, Record)>> {
+        self.tick("due_records")?;
+        self.inner.due_records(kind, until, limit)
+    }
+    fn next_due(&self, kind: &str) -> Result<Option<DateTime<Utc>>> {
+        self.tick("next_due")?;
+        self.inner.next_due(kind)
+    }
+    fn apply(&mut self, changes: ChangeSet) -> Result<()> {
+        self.tick("apply")?;
+        self.inner.apply(changes)
+    }
+    fn begin_batch(&mut self) -> Result<()> {
+        self.tick("begin_batch")?;
+        self.inner.begin_batch()
+    }
+    fn end_batch(&mut self, commit: bool) -> Result<()> {
+        self.tick("end_batch")?;
+        self.inner.end_batch(commit)
+    }
+}
