@@ -186,11 +186,14 @@ impl<S: Store> Desk<S> {
                 c
             }
         };
+        let existed = primary.is_some();
+        let mut customer_written = !existed;
         if customer.name.is_none() && inbound.display_name.is_some() && customer.version > 1 {
             customer.name = inbound.display_name.clone();
             customer.updated_at = now;
             customer.version += 1;
             changes.push(Op::PutCustomer(customer.clone()));
+            customer_written = true;
         }
         let mut existing: Option<Vec<IdentifierRecord>> = None;
         let mut added: Vec<&IdentifierKind> = Vec::new();
@@ -314,6 +317,14 @@ impl<S: Store> Desk<S> {
                 )
             }
         };
+        if is_new && !customer_written {
+            // Opening a conversation writes the customer (a version bump): two desks that
+            // both saw no open conversation for this customer conflict, and the loser's
+            // retry joins the winner's conversation instead of opening a second one.
+            customer.updated_at = now;
+            customer.version += 1;
+            changes.push(Op::PutCustomer(customer.clone()));
+        }
         if is_new {
             effects.push(Effect::ConversationOpened {
                 tenant,
