@@ -2,11 +2,13 @@
 //! agent sees one conversation and answers on the channel she used last.
 //!
 //! ```sh
-//! cargo run --example quickstart
+//! cargo run --example quickstart                       # in memory
+//! cargo run --example quickstart -- --db desk.db       # on a SQLite file (re-runnable)
+//! cargo run --features postgres --example quickstart -- --postgres "host=... user=..."
 //! ```
 
 use chrono::{DateTime, TimeDelta, Utc};
-use throughline::store::MemoryStore;
+use throughline::store::{MemoryStore, Store};
 use throughline::{
     AgentId, Channel, Desk, DeskConfig, Effect, Identifier, Inbound, Status, TenantId,
 };
@@ -14,7 +16,7 @@ use throughline::{
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t0: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")?.to_utc();
     let tenant: TenantId = "01900000-0000-7000-8000-00000000c0de".parse()?;
-    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+    let mut desk = Desk::new(open_store()?, DeskConfig::default());
     let ana = Identifier::email("ana@example.com")?;
 
     // 09:00 web chat.
@@ -27,6 +29,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .sent_at(t0);
     let got = desk.ingest(chat.clone(), t0)?;
+    if got.duplicate {
+        // Re-run on the same database: the story is already stored; show it.
+        println!("this database already holds the story (the first webhook is a duplicate):");
+        for m in desk.timeline(tenant, got.customer)? {
+            println!(
+                "  {}  {:<9} {:?}  {}",
+                m.sent_at.format("%a %H:%M"),
+                m.channel,
+                m.direction,
+                m.body
+            );
+        }
+        println!(
+            "conversations of the customer: {}",
+            desk.conversations_of(tenant, got.customer)?.len()
+        );
+        return Ok(());
+    }
     // The chat provider retries its webhook: nothing new is stored.
     let again = desk.ingest(chat, t0 + TimeDelta::seconds(3))?;
     println!(
@@ -137,4 +157,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         desk.conversations_of(tenant, got.customer)?.len()
     );
     Ok(())
+}
+
+/// The store named on the command line: `--db PATH` (SQLite), `--postgres URL`, or memory.
+fn open_store() -> Result<Box<dyn Store>, Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => Ok(Box::new(MemoryStore::new())),
+        ["--db", path] => Ok(Box::new(throughline::store::SqliteStore::open(path)?)),
+        #[cfg(feature = "postgres")]
+        ["--postgres", url] => Ok(Box::new(throughline::store::PostgresStore::connect(url)?)),
+        #[cfg(not(feature = "postgres"))]
+        ["--postgres", _] => Err("--postgres needs the `postgres` feature: \
+             cargo run --features postgres --example quickstart -- --postgres URL"
+            .into()),
+        _ => Err("usage: quickstart [--db PATH | --postgres URL]".into()),
+    }
 }

@@ -46,6 +46,30 @@ fn quickstart_tells_the_story() {
 }
 
 #[test]
+fn quickstart_runs_on_a_sqlite_file_and_survives_a_rerun() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("desk.db");
+    let db = db.to_str().expect("utf-8 path");
+    let first = run("quickstart", &["--db", db]);
+    assert!(first.contains("one conversation: true"), "{first}");
+    assert!(
+        first.contains("conversations of the customer: 2"),
+        "{first}"
+    );
+    let again = run("quickstart", &["--db", db]);
+    assert!(again.contains("already holds the story"), "{again}");
+    assert!(
+        again.contains("conversations of the customer: 2"),
+        "{again}"
+    );
+    assert_eq!(
+        again.matches("Inbound").count(),
+        4,
+        "nothing stored twice: {again}"
+    );
+}
+
+#[test]
 fn identity_merge_is_undone() {
     let out = run("identity_merge", &[]);
     assert!(

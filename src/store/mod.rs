@@ -35,9 +35,13 @@ pub mod conformance;
 mod faulty;
 mod ident_table;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(feature = "postgres")]
+pub use self::postgres::{PostgresStore, PG_SCHEMA_VERSION};
 pub use faulty::{FaultMode, FaultyStore};
 pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]

@@ -1,0 +1,304 @@
+//! The read half of the PostgreSQL [`Store`]: every query filters by tenant first.
+
+use chrono::{DateTime, Utc};
+use postgres::Row;
+
+use super::{pg_error, PostgresStore};
+use crate::channel::Channel;
+use crate::conversation::Conversation;
+use crate::error::{Error, Result};
+use crate::id::{ConversationId, CustomerId, MessageId, TenantId};
+use crate::identity::{Customer, Identifier, IdentifierRecord};
+use crate::message::Message;
+use crate::store::{ChangeSet, Record, Store};
+
+pub(super) fn id(u: uuid::Uuid) -> Vec<u8> {
+    u.as_bytes().to_vec()
+}
+
+/// Nanoseconds for a range bound; times beyond what nanoseconds hold clamp to the ends.
+pub(super) fn bound(t: DateTime<Utc>) -> i64 {
+    t.timestamp_nanos_opt().unwrap_or(if t.timestamp() < 0 {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
+}
+
+fn decode<T: serde::de::DeserializeOwned>(what: &str, row: &Row, col: usize) -> Result<T> {
+    let bytes: &[u8] = row.get(col);
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::store(format!("cannot decode a {what} row"), e))
+}
+
+fn uuid_of(row: &Row, col: usize) -> Result<uuid::Uuid> {
+    let bytes: &[u8] = row.get(col);
+    uuid::Uuid::from_slice(bytes).map_err(|e| Error::store("a stored id is not 16 bytes", e))
+}
+
+fn record_of(row: &Row, from: usize) -> Result<Record> {
+    let due: Option<i64> = row.get(from + 3);
+    let version: i64 = row.get(from + 4);
+    Ok(Record {
+        kind: row.get(from),
+        key: row.get(from + 1),
+        secondary: row.get(from + 2),
+        due: due.map(DateTime::<Utc>::from_timestamp_nanos),
+        version: version as u64,
+        value: decode("record", row, from + 5)?,
+    })
+}
+
+impl PostgresStore {
+    fn rows(
+        &self,
+        what: &str,
+        sql: &'static str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<Row>> {
+        self.with(sql, |c, s| c.query(s, params))
+            .map_err(|e| pg_error(format!("cannot read {what}"), e))
+    }
+
+    fn decoded<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        sql: &'static str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<T>> {
+        self.rows(what, sql, params)?
+            .iter()
+            .map(|r| decode(what, r, 0))
+            .collect()
+    }
+
+    fn one<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        sql: &'static str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Option<T>> {
+        Ok(self.decoded(what, sql, params)?.into_iter().next())
+    }
+}
+
+impl Store for PostgresStore {
+    fn customer(&self, tenant: TenantId, c: CustomerId) -> Result<Option<Customer>> {
+        self.one(
+            "customer",
+            "SELECT data FROM customers WHERE tenant = $1 AND id = $2",
+            &[&id(tenant.as_uuid()), &id(c.as_uuid())],
+        )
+    }
+
+    fn identifier(&self, tenant: TenantId, i: &Identifier) -> Result<Option<IdentifierRecord>> {
+        self.one(
+            "identifier",
+            "SELECT data FROM identifiers WHERE tenant = $1 AND ident = $2",
+            &[&id(tenant.as_uuid()), &i.to_string()],
+        )
+    }
+
+    fn identifiers_of(&self, tenant: TenantId, c: CustomerId) -> Result<Vec<IdentifierRecord>> {
+        self.decoded(
+            "identifier",
+            "SELECT data FROM identifiers WHERE tenant = $1 AND customer = $2 ORDER BY seq",
+            &[&id(tenant.as_uuid()), &id(c.as_uuid())],
+        )
+    }
+
+    fn conversation(&self, tenant: TenantId, c: ConversationId) -> Result<Option<Conversation>> {
+        self.one(
+            "conversation",
+            "SELECT data FROM conversations WHERE tenant = $1 AND id = $2",
+            &[&id(tenant.as_uuid()), &id(c.as_uuid())],
+        )
+    }
+
+    fn conversation_tenant(&self, c: ConversationId) -> Result<Option<TenantId>> {
+        let rows = self.rows(
+            "a conversation's tenant",
+            "SELECT tenant FROM conversations WHERE id = $1",
+            &[&id(c.as_uuid())],
+        )?;
+        rows.first()
+            .map(|r| uuid_of(r, 0).map(TenantId::from_uuid))
+            .transpose()
+    }
+
+    fn conversations_of(&self, tenant: TenantId, c: CustomerId) -> Result<Vec<Conversation>> {
+        self.decoded(
+            "conversation",
+            "SELECT data FROM conversations WHERE tenant = $1 AND customer = $2 ORDER BY created, id",
+            &[&id(tenant.as_uuid()), &id(c.as_uuid())],
+        )
+    }
+
+    fn conversations_in(
+        &self,
+        tenant: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Conversation>> {
+        self.decoded(
+            "conversation",
+            "SELECT data FROM conversations WHERE tenant = $1 AND created >= $2 AND created < $3 \
+             ORDER BY created, id",
+            &[&id(tenant.as_uuid()), &bound(from), &bound(to)],
+        )
+    }
+
+    fn open_conversation(&self, tenant: TenantId, c: CustomerId) -> Result<Option<Conversation>> {
+        self.one(
+            "conversation",
+            "SELECT data FROM conversations WHERE tenant = $1 AND customer = $2 AND NOT closed \
+             ORDER BY created DESC, id DESC LIMIT 1",
+            &[&id(tenant.as_uuid()), &id(c.as_uuid())],
+        )
+    }
+
+    fn message(&self, tenant: TenantId, m: MessageId) -> Result<Option<Message>> {
+        self.one(
+            "message",
+            "SELECT data FROM messages WHERE tenant = $1 AND id = $2",
+            &[&id(tenant.as_uuid()), &id(m.as_uuid())],
+        )
+    }
+
+    fn message_by_external_id(
+        &self,
+        tenant: TenantId,
+        channel: &Channel,
+        external_id: &str,
+    ) -> Result<Option<Message>> {
+        self.one(
+            "message",
+            "SELECT data FROM messages WHERE tenant = $1 AND channel = $2 AND external_id = $3",
+            &[&id(tenant.as_uuid()), &channel.to_string(), &external_id],
+        )
+    }
+
+    fn messages_of(&self, tenant: TenantId, c: ConversationId) -> Result<Vec<Message>> {
+        self.decoded(
+            "message",
+            "SELECT data FROM messages WHERE tenant = $1 AND conversation = $2 \
+             ORDER BY sent, received, id",
+            &[&id(tenant.as_uuid()), &id(c.as_uuid())],
+        )
+    }
+
+    fn timeline(
+        &self,
+        tenant: TenantId,
+        c: CustomerId,
+        limit: Option<usize>,
+    ) -> Result<Vec<Message>> {
+        let limit = limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+        let mut newest: Vec<Message> = self.decoded(
+            "message",
+            "SELECT m.data FROM conversations c JOIN messages m \
+               ON m.tenant = c.tenant AND m.conversation = c.id \
+             WHERE c.tenant = $1 AND c.customer = $2 \
+             ORDER BY m.sent DESC, m.received DESC, m.id DESC LIMIT $3",
+            &[&id(tenant.as_uuid()), &id(c.as_uuid()), &limit],
+        )?;
+        newest.reverse();
+        Ok(newest)
+    }
+
+    fn thread(&self, tenant: TenantId, key: &str) -> Result<Option<ConversationId>> {
+        let rows = self.rows(
+            "a thread key",
+            "SELECT conversation FROM threads WHERE tenant = $1 AND key = $2",
+            &[&id(tenant.as_uuid()), &key],
+        )?;
+        rows.first()
+            .map(|r| uuid_of(r, 0).map(ConversationId::from_uuid))
+            .transpose()
+    }
+
+    fn outbox(&self, tenant: TenantId) -> Result<Vec<Message>> {
+        self.decoded(
+            "message",
+            "SELECT data FROM messages WHERE tenant = $1 AND pending ORDER BY received, id",
+            &[&id(tenant.as_uuid())],
+        )
+    }
+
+    fn record(&self, tenant: TenantId, kind: &str, key: &str) -> Result<Option<Record>> {
+        self.rows(
+            "a record",
+            "SELECT kind, key, secondary, due, version, value FROM records \
+             WHERE tenant = $1 AND kind = $2 AND key = $3",
+            &[&id(tenant.as_uuid()), &kind, &key],
+        )?
+        .first()
+        .map(|r| record_of(r, 0))
+        .transpose()
+    }
+
+    fn records(&self, tenant: TenantId, kind: &str) -> Result<Vec<Record>> {
+        self.rows(
+            "records",
+            "SELECT kind, key, secondary, due, version, value FROM records \
+             WHERE tenant = $1 AND kind = $2 ORDER BY key",
+            &[&id(tenant.as_uuid()), &kind],
+        )?
+        .iter()
+        .map(|r| record_of(r, 0))
+        .collect()
+    }
+
+    fn records_by(&self, tenant: TenantId, kind: &str, secondary: &str) -> Result<Vec<Record>> {
+        self.rows(
+            "records",
+            "SELECT kind, key, secondary, due, version, value FROM records \
+             WHERE tenant = $1 AND kind = $2 AND secondary = $3 ORDER BY key",
+            &[&id(tenant.as_uuid()), &kind, &secondary],
+        )?
+        .iter()
+        .map(|r| record_of(r, 0))
+        .collect()
+    }
+
+    fn due_records(
+        &self,
+        kind: &str,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(TenantId, Record)>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.rows(
+            "due records",
+            "SELECT tenant, kind, key, secondary, due, version, value FROM records \
+             WHERE kind = $1 AND due IS NOT NULL AND due <= $2 \
+             ORDER BY due, tenant, key LIMIT $3",
+            &[&kind, &bound(until), &limit],
+        )?
+        .iter()
+        .map(|r| Ok((TenantId::from_uuid(uuid_of(r, 0)?), record_of(r, 1)?)))
+        .collect()
+    }
+
+    fn next_due(&self, kind: &str) -> Result<Option<DateTime<Utc>>> {
+        let rows = self.rows(
+            "the next due time",
+            "SELECT MIN(due) FROM records WHERE kind = $1 AND due IS NOT NULL",
+            &[&kind],
+        )?;
+        let v: Option<i64> = rows.first().and_then(|r| r.get(0));
+        Ok(v.map(DateTime::<Utc>::from_timestamp_nanos))
+    }
+
+    fn apply(&mut self, changes: ChangeSet) -> Result<()> {
+        self.apply_changes(changes)
+    }
+
+    fn begin_batch(&mut self) -> Result<()> {
+        self.start_batch()
+    }
+
+    fn end_batch(&mut self, commit: bool) -> Result<()> {
+        self.finish_batch(commit)
+    }
+}

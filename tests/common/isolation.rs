@@ -1,0 +1,109 @@
+//! Tenant isolation: two tenants whose customers write from the same addresses with the
+//! same provider ids; the whole public read and write API, called with one tenant and
+//! the other tenant's ids, answers "not found" and never returns or changes data.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use throughline::store::Store;
+use throughline::{
+    AgentId, Channel, ConversationId, CustomerId, Desk, DeskConfig, Error, Identifier, Inbound,
+    Status, TenantId,
+};
+
+fn t(mins: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_772_442_000, 0).unwrap() + TimeDelta::minutes(mins)
+}
+
+fn not_found<T: std::fmt::Debug>(what: &str, r: throughline::Result<T>) {
+    match r {
+        Err(Error::NotFound { .. }) => {}
+        other => panic!("{what}: expected NotFound, got {other:?}"),
+    }
+}
+
+/// Runs the isolation story with `seed` varying the colliding data.
+pub fn check<S: Store>(store: S, seed: u64) {
+    let a: TenantId = format!("01900000-0000-7000-8000-{:012x}", 0xa000 + seed)
+        .parse()
+        .unwrap();
+    let b: TenantId = format!("01900000-0000-7000-8000-{:012x}", 0xb000 + seed)
+        .parse()
+        .unwrap();
+    let agent: AgentId = "01900000-0000-7000-8000-0000000a9e47".parse().unwrap();
+    let mut desk = Desk::new(store, DeskConfig::default().id_seed(seed));
+    let mut seen: Vec<(TenantId, CustomerId, ConversationId)> = Vec::new();
+    // Both tenants: the same sender, the same provider ids, the same bodies.
+    for (i, tenant) in [a, b, a, b].into_iter().enumerate() {
+        let who = Identifier::email(&format!("same{}@example.com", seed % 3)).unwrap();
+        let got = desk
+            .ingest(
+                Inbound::new(
+                    tenant,
+                    Channel::Email,
+                    who,
+                    format!("<{seed}@x>"),
+                    "Where is my refund?",
+                ),
+                t(i as i64),
+            )
+            .unwrap();
+        assert_eq!(
+            got.duplicate,
+            i >= 2,
+            "a redelivery is a duplicate in its own tenant only"
+        );
+        assert_eq!(got.message.tenant, tenant);
+        seen.push((tenant, got.customer, got.conversation));
+    }
+    let (ta, ca, va) = seen[0];
+    let (tb, cb, vb) = seen[1];
+    assert_ne!(ca, cb, "one customer per tenant");
+    assert_ne!(va, vb, "one conversation per tenant");
+    // Cross-tenant reads and writes: not found, nothing changed.
+    for (tenant, customer, conversation) in [(ta, cb, vb), (tb, ca, va)] {
+        not_found("customer", desk.customer(tenant, customer));
+        not_found("timeline", desk.timeline(tenant, customer));
+        not_found("identifiers", desk.identifiers(tenant, customer));
+        not_found("conversations_of", desk.conversations_of(tenant, customer));
+        not_found("conversation", desk.conversation((tenant, conversation)));
+        not_found("messages", desk.messages((tenant, conversation)));
+        not_found(
+            "reply",
+            desk.reply((tenant, conversation), agent, "hi", t(10)),
+        );
+        not_found(
+            "note",
+            desk.note((tenant, conversation), agent, "hi", t(10)),
+        );
+        not_found(
+            "set_status",
+            desk.set_status((tenant, conversation), Status::Solved, t(10)),
+        );
+        not_found(
+            "link_identifier",
+            desk.link_identifier(
+                tenant,
+                customer,
+                Identifier::phone("+31612345678", None).unwrap(),
+                true,
+                t(10),
+            ),
+        );
+        assert!(desk
+            .store()
+            .outbox(tenant)
+            .unwrap()
+            .iter()
+            .all(|m| m.tenant == tenant));
+    }
+    // Merging across tenants is refused.
+    assert!(desk
+        .merge_customers(ta, cb, ca, "cross-tenant", t(11))
+        .is_err());
+    // Each tenant still sees exactly its own one message.
+    for (tenant, customer) in [(ta, ca), (tb, cb)] {
+        let tl = desk.timeline(tenant, customer).unwrap();
+        assert_eq!(tl.len(), 1);
+        assert!(tl.iter().all(|m| m.tenant == tenant));
+        assert_eq!(desk.customer(tenant, customer).unwrap().tenant, tenant);
+    }
+}

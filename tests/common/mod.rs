@@ -1,0 +1,4 @@
+//! Checks shared by the store-specific test files.
+#![allow(dead_code)]
+
+pub mod isolation;

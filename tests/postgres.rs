@@ -1,0 +1,257 @@
+//! PostgreSQL store: conformance, isolation, and several OS processes sharing one database.
+//!
+//! Needs a server: `THROUGHLINE_PG_URL` (a connection string to a database where the
+//! user may `CREATE DATABASE`); `.ci/run` starts a throw-away cluster and sets it. Without
+//! it the tests print a notice and pass on a developer machine, and fail when `CI=true`.
+#![cfg(feature = "postgres")]
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use throughline::store::{PostgresStore, Store};
+use throughline::{Channel, Desk, DeskConfig, Identifier, Inbound, TenantId};
+
+/// The server's connection string, or `None` (after a notice) when the tests may skip.
+fn server() -> Option<String> {
+    match std::env::var("THROUGHLINE_PG_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but THROUGHLINE_PG_URL is not set: the PostgreSQL tests must run in CI")
+        }
+        _ => {
+            eprintln!("notice: THROUGHLINE_PG_URL not set; PostgreSQL tests skipped (see .ci/pg)");
+            None
+        }
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh, empty database on the server; returns its connection string.
+fn fresh_db(url: &str) -> String {
+    let name = format!(
+        "tl_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        Utc::now().timestamp_micros()
+    );
+    let mut admin = postgres::Client::connect(url, postgres::NoTls).expect("admin connection");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
+    format!("{url} dbname={name}")
+}
+
+#[test]
+fn postgres_store_conforms() {
+    let Some(url) = server() else { return };
+    throughline::store::conformance::run(|| {
+        PostgresStore::connect(&fresh_db(&url)).expect("connect")
+    });
+}
+
+#[test]
+fn postgres_store_keeps_tenants_apart() {
+    let Some(url) = server() else { return };
+    let db = fresh_db(&url);
+    for seed in 0..5 {
+        common::isolation::check(PostgresStore::connect(&db).unwrap(), seed);
+    }
+}
+
+#[test]
+fn two_instances_migrate_once() {
+    let Some(url) = server() else { return };
+    let db = fresh_db(&url);
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let db = db.clone();
+            std::thread::spawn(move || PostgresStore::connect(&db).map(|_| ()))
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap().expect("every instance starts");
+    }
+}
+
+// ---- several processes on one database -------------------------------------------------
+
+const TENANT: &str = "01900000-0000-7000-8000-0000000005a1";
+const CUSTOMERS: usize = 40;
+const MESSAGES: usize = 400;
+
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_772_442_000, 0).unwrap()
+}
+
+/// The webhook stream every process receives: bursts of 2-4 messages per customer, with
+/// redeliveries. Deterministic; each process shuffles its copy with its own seed.
+fn stream(seed: u64) -> Vec<(usize, String, String)> {
+    let mut out = Vec::new();
+    let mut n = 0;
+    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    while out.len() < MESSAGES {
+        let c = (next() % CUSTOMERS as u64) as usize;
+        for _ in 0..(2 + next() % 3) {
+            out.push((
+                c,
+                format!("wh-{n}"),
+                format!("message {n} from customer {c}"),
+            ));
+            n += 1;
+        }
+        if next() % 5 == 0 {
+            let k = (next() as usize) % out.len();
+            out.push(out[k].clone()); // a redelivery
+        }
+    }
+    // A process-specific but burst-preserving order: rotate by a seed-dependent amount.
+    let k = (seed as usize * 37) % out.len();
+    out.rotate_left(k);
+    out
+}
+
+/// Child mode: ingest the stream into the database named by the environment, printing
+/// one `ack <external id>` line per acknowledged message.
+#[test]
+fn child_process_ingests_the_stream() {
+    let (Ok(db), Ok(seed)) = (
+        std::env::var("THROUGHLINE_PG_CHILD_DB"),
+        std::env::var("THROUGHLINE_PG_CHILD_SEED"),
+    ) else {
+        return; // not a child
+    };
+    let seed: u64 = seed.parse().unwrap();
+    let tenant: TenantId = TENANT.parse().unwrap();
+    let mut desk = Desk::new(
+        PostgresStore::connect(&db).unwrap(),
+        DeskConfig::default().id_seed(seed),
+    );
+    for (i, (c, ext, body)) in stream(seed).into_iter().enumerate() {
+        let from = Identifier::email(&format!("c{c}@example.com")).unwrap();
+        let inbound = Inbound::new(tenant, Channel::WhatsApp, from, ext.clone(), body);
+        // Retry what a concurrent writer made conflict past the desk's own retries.
+        let mut tries = 0;
+        loop {
+            match desk.ingest(inbound.clone(), t0() + TimeDelta::seconds(i as i64)) {
+                Ok(_) => break,
+                Err(throughline::Error::Conflict(_)) if tries < 20 => tries += 1,
+                Err(e) => panic!("ingest {ext}: {e}"),
+            }
+        }
+        println!("ack {ext}");
+    }
+}
+
+fn spawn_child(db: &str, seed: u64) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_process_ingests_the_stream",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("THROUGHLINE_PG_CHILD_DB", db)
+        .env("THROUGHLINE_PG_CHILD_SEED", seed.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn child")
+}
+
+fn acks(child: &mut std::process::Child, stop_after: Option<usize>) -> Vec<String> {
+    let out = child.stdout.take().unwrap();
+    let mut acked = Vec::new();
+    for line in BufReader::new(out).lines() {
+        let line = line.unwrap();
+        // The harness may print its "test ... " prefix on the first line.
+        if let Some(at) = line.find("ack wh-") {
+            acked.push(line[at + 4..].trim().to_string());
+            if stop_after.is_some_and(|n| acked.len() >= n) {
+                child.kill().unwrap(); // SIGKILL
+                break;
+            }
+        }
+    }
+    let _ = child.wait();
+    acked
+}
+
+/// Every message once, every customer once, each customer's messages in one conversation.
+fn check_database(db: &str) {
+    let tenant: TenantId = TENANT.parse().unwrap();
+    let store = PostgresStore::connect(db).unwrap();
+    let expected: HashMap<String, usize> = stream(0).into_iter().map(|(c, e, _)| (e, c)).collect();
+    let mut customers: HashSet<_> = HashSet::new();
+    let mut stored = 0;
+    for c in 0..CUSTOMERS {
+        let ident = Identifier::email(&format!("c{c}@example.com")).unwrap();
+        let Some(rec) = store.identifier(tenant, &ident).unwrap() else {
+            continue;
+        };
+        assert!(customers.insert(rec.customer), "customer {c} stored once");
+        let convs = store.conversations_of(tenant, rec.customer).unwrap();
+        assert_eq!(
+            convs.len(),
+            1,
+            "customer {c}'s burst lands in one conversation"
+        );
+        let msgs = store.messages_of(tenant, convs[0].id).unwrap();
+        let unique: HashSet<_> = msgs.iter().map(|m| m.external_id.clone()).collect();
+        assert_eq!(unique.len(), msgs.len(), "customer {c}: no message twice");
+        stored += msgs.len();
+    }
+    assert_eq!(stored, expected.len(), "every message stored exactly once");
+}
+
+#[test]
+fn two_processes_ingesting_the_same_stream_store_everything_once() {
+    let Some(url) = server() else { return };
+    let db = fresh_db(&url);
+    PostgresStore::connect(&db).unwrap(); // migrate before the race
+    let mut a = spawn_child(&db, 1);
+    let mut b = spawn_child(&db, 2);
+    let (acked_a, acked_b) = (acks(&mut a, None), acks(&mut b, None));
+    let total = stream(0).len();
+    assert_eq!(
+        (acked_a.len(), acked_b.len()),
+        (total, total),
+        "both finish"
+    );
+    check_database(&db);
+}
+
+#[test]
+fn killing_one_process_loses_nothing_acknowledged() {
+    let Some(url) = server() else { return };
+    let db = fresh_db(&url);
+    PostgresStore::connect(&db).unwrap();
+    let mut victim = spawn_child(&db, 3);
+    let mut survivor = spawn_child(&db, 4);
+    let killed_acks = acks(&mut victim, Some(MESSAGES / 3));
+    let survivor_acks = acks(&mut survivor, None);
+    assert_eq!(survivor_acks.len(), stream(0).len(), "the survivor goes on");
+    let tenant: TenantId = TENANT.parse().unwrap();
+    let store = PostgresStore::connect(&db).unwrap();
+    for ext in &killed_acks {
+        assert!(
+            store
+                .message_by_external_id(tenant, &Channel::WhatsApp, ext)
+                .unwrap()
+                .is_some(),
+            "acknowledged {ext} is stored"
+        );
+    }
+    check_database(&db);
+}
