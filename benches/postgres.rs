@@ -30,9 +30,7 @@ fn fresh_db(url: &str) -> String {
     );
     let mut admin = postgres::Client::connect(url, postgres::NoTls).expect("admin connection");
     admin
-        .batch_execute(&format!(
-            "CREATE DATABASE {name}"
-        ))
+        .batch_execute(&format!("CREATE DATABASE {name}"))
         .expect("create database");
     format!("{url} dbname={name}")
 }

@@ -123,6 +123,9 @@ pub mod guide {
     pub mod metrics {
         #![doc = include_str!("../docs/metrics.md")]
     }
+    pub mod storage {
+        #![doc = include_str!("../docs/storage.md")]
+    }
     pub mod performance {
         #![doc = include_str!("../docs/performance.md")]
     }

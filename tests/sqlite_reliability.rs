@@ -1,0 +1,294 @@
+//! SQLite store reliability: SIGKILL at random moments, concurrent desks on one file,
+//! and clear errors for a locked, read-only or newer-schema database.
+#![cfg(feature = "sqlite")]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use throughline::store::{SqliteOptions, SqliteStore, Store};
+use throughline::{Channel, Desk, DeskConfig, Error, Identifier, Inbound, TenantId};
+
+const TENANT: &str = "01900000-0000-7000-8000-00000000c4a5";
+
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_772_442_000, 0).unwrap()
+}
+
+fn inbound(n: u64) -> Inbound {
+    Inbound::new(
+        TENANT.parse().unwrap(),
+        if n % 3 == 0 {
+            Channel::Sms
+        } else {
+            Channel::Email
+        },
+        if n % 3 == 0 {
+            Identifier::phone(&format!("+3161{:07}", n % 50), None).unwrap()
+        } else {
+            Identifier::email(&format!("c{}@example.com", n % 50)).unwrap()
+        },
+        format!("crash-{n}"),
+        format!("message {n}: where is my order?"),
+    )
+}
+
+/// Child mode: ingest from `start` on, forever, printing `ack N` after each commit.
+#[test]
+fn crash_child() {
+    let (Ok(db), Ok(start)) = (
+        std::env::var("THROUGHLINE_CRASH_DB"),
+        std::env::var("THROUGHLINE_CRASH_START"),
+    ) else {
+        return; // not a child
+    };
+    let start: u64 = start.parse().unwrap();
+    let mut desk = Desk::new(
+        SqliteStore::open(&db).unwrap(),
+        DeskConfig::default().id_seed(start),
+    );
+    let mut out = std::io::stdout().lock();
+    for n in start.. {
+        desk.ingest(inbound(n), t0() + TimeDelta::seconds(n as i64))
+            .unwrap();
+        use std::io::Write;
+        writeln!(out, "ack {n}").unwrap();
+        out.flush().unwrap();
+    }
+}
+
+#[test]
+fn sigkill_at_random_moments_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crash.db");
+    let db_s = db.to_str().unwrap().to_string();
+    let mut next = 0u64;
+    let mut acked: Vec<u64> = Vec::new();
+    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+    let started = Instant::now();
+    let kills = 100;
+    for round in 0..kills {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+            .env("THROUGHLINE_CRASH_DB", &db_s)
+            .env("THROUGHLINE_CRASH_START", next.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        // Kill after 1-12 acknowledgements, at a random point of the next ingest.
+        let want = 1 + rng % 12;
+        let mut got = 0;
+        let stdout = child.stdout.take().unwrap();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if let Some(at) = line.find("ack ") {
+                let n: u64 = line[at + 4..].trim().parse().unwrap();
+                acked.push(n);
+                next = n + 1;
+                got += 1;
+                if got >= want {
+                    std::thread::sleep(Duration::from_micros(rng % 3000));
+                    child.kill().unwrap(); // SIGKILL
+                    break;
+                }
+            }
+        }
+        let _ = child.wait();
+        // Reopen: healthy, and every acknowledged message is there with its conversation
+        // and customer (no partial transaction).
+        let store = SqliteStore::open(&db).unwrap();
+        assert_eq!(
+            store.integrity_check().unwrap(),
+            vec!["ok".to_string()],
+            "round {round}"
+        );
+        let tenant: TenantId = TENANT.parse().unwrap();
+        for &n in &acked {
+            let m = inbound(n);
+            let stored = store
+                .message_by_external_id(tenant, &m.channel, &m.external_id)
+                .unwrap()
+                .unwrap_or_else(|| panic!("round {round}: acknowledged message {n} lost"));
+            let conv = store
+                .conversation(tenant, stored.conversation)
+                .unwrap()
+                .expect("its conversation");
+            assert!(
+                store.customer(tenant, conv.customer).unwrap().is_some(),
+                "its customer"
+            );
+        }
+        // The next child starts after what may have committed unacknowledged.
+        while store
+            .message_by_external_id(tenant, &inbound(next).channel, &format!("crash-{next}"))
+            .unwrap()
+            .is_some()
+        {
+            next += 1;
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "{kills} kills took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn two_desks_on_one_file_store_a_concurrent_webhook_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("two.db");
+    drop(SqliteStore::open(&db).unwrap());
+    for round in 0..20u64 {
+        let barrier = std::sync::Barrier::new(2);
+        let results: Vec<_> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..2)
+                .map(|w| {
+                    let (db, barrier) = (&db, &barrier);
+                    s.spawn(move || {
+                        let mut desk = Desk::new(
+                            SqliteStore::open(db).unwrap(),
+                            DeskConfig::default().id_seed(w * 1000 + round),
+                        );
+                        barrier.wait();
+                        desk.ingest(inbound(10_000 + round), t0()).unwrap()
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(
+            results[0].message.id, results[1].message.id,
+            "round {round}: one message"
+        );
+        assert_eq!(
+            results.iter().filter(|r| r.duplicate).count(),
+            1,
+            "round {round}: one is the duplicate"
+        );
+        let store = SqliteStore::open(&db).unwrap();
+        let tenant: TenantId = TENANT.parse().unwrap();
+        let m = inbound(10_000 + round);
+        let customer = store.identifier(tenant, &m.from).unwrap().unwrap().customer;
+        assert_eq!(store.conversations_of(tenant, customer).unwrap().len(), 1);
+    }
+}
+
+#[test]
+fn a_locked_database_is_a_clear_busy_error_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("busy.db");
+    let mut desk = Desk::new(
+        SqliteStore::open_with(
+            &db,
+            SqliteOptions::default().busy_timeout(Duration::from_millis(50)),
+        )
+        .unwrap(),
+        DeskConfig::default(),
+    );
+    desk.ingest(inbound(1), t0()).unwrap();
+    let locker = rusqlite::Connection::open(&db).unwrap();
+    locker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let err = desk.ingest(inbound(2), t0()).unwrap_err();
+    assert!(matches!(err, Error::Busy(_)), "{err}");
+    assert!(err.to_string().contains("locked"), "{err}");
+    locker.execute_batch("ROLLBACK").unwrap();
+    assert!(
+        !desk.ingest(inbound(2), t0()).unwrap().duplicate,
+        "succeeds once the lock is gone"
+    );
+    assert!(
+        desk.ingest(inbound(1), t0()).unwrap().duplicate,
+        "the first message is intact"
+    );
+}
+
+#[test]
+fn a_newer_schema_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("newer.db");
+    drop(SqliteStore::open(&db).unwrap());
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch(&format!(
+        "PRAGMA user_version = {}",
+        throughline::store::SCHEMA_VERSION + 1
+    ))
+    .unwrap();
+    drop(c);
+    let err = SqliteStore::open(&db).unwrap_err();
+    assert!(err.to_string().contains("newer"), "{err}");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let v: u32 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, throughline::store::SCHEMA_VERSION + 1, "not touched");
+}
+
+#[test]
+fn a_read_only_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ro.db");
+    {
+        let mut desk = Desk::new(SqliteStore::open(&db).unwrap(), DeskConfig::default());
+        desk.ingest(inbound(1), t0()).unwrap();
+        desk.store().checkpoint().unwrap();
+    }
+    if unsafe_is_root() {
+        // root writes through file permissions; read-only needs a read-only mount there.
+        eprintln!("notice: running as root, read-only file check skipped");
+        return;
+    }
+    let mut perms = std::fs::metadata(&db).unwrap().permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(&db, perms).unwrap();
+    let err = SqliteStore::open(&db).map(|_| ()).unwrap_err();
+    assert!(
+        err.to_string().to_lowercase().contains("read-only") || err.to_string().contains("cannot"),
+        "{err}"
+    );
+}
+
+fn unsafe_is_root() -> bool {
+    std::env::var("USER").is_ok_and(|u| u == "root")
+        || std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+}
+
+#[test]
+fn a_bad_message_in_a_batch_fails_alone() {
+    let mut desk = Desk::new(
+        SqliteStore::open_in_memory().unwrap(),
+        DeskConfig::default(),
+    );
+    let mut bad = inbound(2);
+    bad.body = String::new();
+    let results = desk.ingest_batch([inbound(1), bad, inbound(3), inbound(1)], t0());
+    assert!(results[0].as_ref().is_ok_and(|r| !r.duplicate));
+    assert!(results[1].is_err());
+    assert!(results[2].as_ref().is_ok_and(|r| !r.duplicate));
+    assert!(
+        results[3].as_ref().is_ok_and(|r| r.duplicate),
+        "a redelivery within the batch"
+    );
+    let tenant: TenantId = TENANT.parse().unwrap();
+    let s = desk.store();
+    assert!(s
+        .message_by_external_id(tenant, &Channel::Email, "crash-1")
+        .unwrap()
+        .is_some());
+    assert!(s
+        .message_by_external_id(tenant, &Channel::Email, "crash-2")
+        .unwrap()
+        .is_none());
+    assert!(s
+        .message_by_external_id(tenant, &Channel::Sms, "crash-3")
+        .unwrap()
+        .is_some());
+}
