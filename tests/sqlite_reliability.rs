@@ -19,12 +19,12 @@ fn t0() -> DateTime<Utc> {
 fn inbound(n: u64) -> Inbound {
     Inbound::new(
         TENANT.parse().unwrap(),
-        if n % 3 == 0 {
+        if n.is_multiple_of(3) {
             Channel::Sms
         } else {
             Channel::Email
         },
-        if n % 3 == 0 {
+        if n.is_multiple_of(3) {
             Identifier::phone(&format!("+3161{:07}", n % 50), None).unwrap()
         } else {
             Identifier::email(&format!("c{}@example.com", n % 50)).unwrap()
