@@ -1,0 +1,253 @@
+//! SQLite store throughput beside raw `rusqlite` inserts of the same message row with the
+//! same pragmas (WAL, `synchronous=NORMAL`), measured in the same run; and reads on a large
+//! database (1,000,000 messages of 100,000 customers, built once under `target/` and
+//! reused): a customer's timeline (last 50 messages) and identifier resolution, with their
+//! p50/p99 printed, and the file size per message.
+//!
+//! ```sh
+//! cargo bench --bench sqlite
+//! ```
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use throughline::store::{SqliteStore, Store};
+use throughline::{Channel, Desk, DeskConfig, Identifier, Inbound, TenantId};
+
+const TENANT: &str = "01900000-0000-7000-8000-0000000be4c6";
+
+fn tenant() -> TenantId {
+    TENANT.parse().unwrap()
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_772_442_000, 0).unwrap()
+}
+
+/// Message `n`: 10 per customer, 200-byte body.
+fn inbound(n: u64, customers: u64) -> Inbound {
+    let c = n % customers;
+    Inbound::new(
+        tenant(),
+        Channel::WhatsApp,
+        Identifier::email(&format!("c{c}@example.com")).unwrap(),
+        format!("m-{n}"),
+        format!(
+            "{:<200}",
+            format!("message {n} from customer {c}: where is my order?")
+        ),
+    )
+}
+
+static RUN: AtomicU64 = AtomicU64::new(0);
+
+fn temp_db() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir
+        .path()
+        .join(format!("b{}.db", RUN.fetch_add(1, Ordering::SeqCst)));
+    (dir, path)
+}
+
+/// A raw connection with the store's pragmas, on a database with the store's schema.
+fn raw(path: &Path) -> rusqlite::Connection {
+    drop(SqliteStore::open(path).unwrap());
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; \
+         PRAGMA secure_delete = ON;",
+    )
+    .unwrap();
+    c
+}
+
+fn raw_insert(c: &rusqlite::Connection, n: u64) {
+    let m = inbound(n, 1000);
+    let data = serde_json::to_vec(&(&m.body, &m.external_id, &m.from)).unwrap();
+    let id = uuid::Uuid::from_u128(u128::from(n) + 1);
+    c.prepare_cached(
+        "INSERT INTO messages (tenant, id, conversation, channel, external_id, sent, received, pending, data) \
+         VALUES (?1, ?2, ?3, 'whatsapp', ?4, ?5, ?5, 0, ?6)",
+    )
+    .unwrap()
+    .execute(rusqlite::params![
+        tenant().as_uuid().as_bytes().as_slice(),
+        id.as_bytes().as_slice(),
+        id.as_bytes().as_slice(),
+        m.external_id,
+        n as i64,
+        data
+    ])
+    .unwrap();
+}
+
+fn writes(c: &mut Criterion) {
+    let mut g = c.benchmark_group("sqlite_ingest");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(8));
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("raw_insert_transaction_per_row", |b| {
+        let (_dir, path) = temp_db();
+        let c = raw(&path);
+        let mut n = 0;
+        b.iter(|| {
+            raw_insert(&c, n); // autocommit: one transaction per row
+            n += 1;
+        })
+    });
+    g.bench_function("desk_ingest_transaction_per_message", |b| {
+        let (_dir, path) = temp_db();
+        let mut desk = Desk::new(SqliteStore::open(&path).unwrap(), DeskConfig::default());
+        let mut n = 0;
+        b.iter(|| {
+            black_box(
+                desk.ingest(inbound(n, 1000), t0() + TimeDelta::seconds(n as i64))
+                    .unwrap(),
+            );
+            n += 1;
+        })
+    });
+    g.throughput(Throughput::Elements(1000));
+    g.bench_function("raw_insert_batch_1000", |b| {
+        let (_dir, path) = temp_db();
+        let c = raw(&path);
+        let mut n = 0;
+        b.iter(|| {
+            c.execute_batch("BEGIN").unwrap();
+            for _ in 0..1000 {
+                raw_insert(&c, n);
+                n += 1;
+            }
+            c.execute_batch("COMMIT").unwrap();
+        })
+    });
+    g.bench_function("desk_ingest_batch_1000", |b| {
+        let (_dir, path) = temp_db();
+        let mut desk = Desk::new(SqliteStore::open(&path).unwrap(), DeskConfig::default());
+        let mut n = 0u64;
+        b.iter_batched(
+            || {
+                let batch: Vec<Inbound> = (n..n + 1000).map(|i| inbound(i, 1000)).collect();
+                n += 1000;
+                (batch, t0() + TimeDelta::seconds(n as i64))
+            },
+            |(batch, now)| {
+                for r in desk.ingest_batch(batch, now) {
+                    r.unwrap();
+                }
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+const LARGE_MESSAGES: u64 = 1_000_000;
+const LARGE_CUSTOMERS: u64 = 100_000;
+
+/// The large database, built once (pass-through desk, batches of 1,000) and reused.
+fn large_db() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sqlite-1m.db");
+    let done = dir.join("sqlite-1m.done");
+    if done.exists() {
+        return path;
+    }
+    let _ = std::fs::remove_file(&path);
+    let start = Instant::now();
+    let mut desk = Desk::new(
+        SqliteStore::open(&path).unwrap(),
+        DeskConfig::pass_through(),
+    );
+    let mut n = 0;
+    while n < LARGE_MESSAGES {
+        let batch: Vec<Inbound> = (n..n + 1000).map(|i| inbound(i, LARGE_CUSTOMERS)).collect();
+        for r in desk.ingest_batch(batch, t0() + TimeDelta::seconds(n as i64)) {
+            r.unwrap();
+        }
+        n += 1000;
+    }
+    desk.store().checkpoint().unwrap();
+    std::fs::write(&done, "").unwrap();
+    eprintln!("built {} in {:?}", path.display(), start.elapsed());
+    path
+}
+
+fn percentiles(mut v: Vec<Duration>) -> (Duration, Duration) {
+    v.sort();
+    (v[v.len() / 2], v[v.len() * 99 / 100])
+}
+
+fn reads(c: &mut Criterion) {
+    let path = large_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let size = std::fs::metadata(&path).unwrap().len();
+    eprintln!(
+        "on disk: {} bytes for {LARGE_MESSAGES} messages of 200-byte bodies = {:.0} bytes per message",
+        size,
+        size as f64 / LARGE_MESSAGES as f64
+    );
+    let customers: Vec<_> = (0..2000u64)
+        .map(|i| {
+            let ident =
+                Identifier::email(&format!("c{}@example.com", (i * 7919) % LARGE_CUSTOMERS))
+                    .unwrap();
+            (
+                ident.clone(),
+                store
+                    .identifier(tenant(), &ident)
+                    .unwrap()
+                    .unwrap()
+                    .customer,
+            )
+        })
+        .collect();
+    // p50/p99 over 20,000 calls each, beside criterion's medians below.
+    let mut tl = Vec::new();
+    let mut res = Vec::new();
+    for k in 0..20_000 {
+        let (ident, customer) = &customers[k % customers.len()];
+        let s = Instant::now();
+        black_box(store.timeline(tenant(), *customer, Some(50)).unwrap());
+        tl.push(s.elapsed());
+        let s = Instant::now();
+        black_box(store.identifier(tenant(), ident).unwrap());
+        res.push(s.elapsed());
+    }
+    let (tl50, tl99) = percentiles(tl);
+    let (r50, r99) = percentiles(res);
+    eprintln!("timeline (last 50): p50 {tl50:?} p99 {tl99:?}; identifier: p50 {r50:?} p99 {r99:?}");
+    let mut g = c.benchmark_group("sqlite_large");
+    let mut k = 0;
+    g.bench_function("timeline_last_50", |b| {
+        b.iter(|| {
+            k += 1;
+            black_box(
+                store
+                    .timeline(tenant(), customers[k % customers.len()].1, Some(50))
+                    .unwrap(),
+            )
+        })
+    });
+    g.bench_function("identifier_resolution", |b| {
+        b.iter(|| {
+            k += 1;
+            black_box(
+                store
+                    .identifier(tenant(), &customers[k % customers.len()].0)
+                    .unwrap(),
+            )
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, writes, reads);
+criterion_main!(benches);
