@@ -86,6 +86,10 @@ pub enum Error {
     /// was written and the operation may be retried.
     #[error("store busy: {0}")]
     Busy(String),
+    /// The customer's processing is restricted (GDPR art. 18): the data is kept but may
+    /// not be acted on (no replies) until the restriction is lifted.
+    #[error("customer {0} is restricted: data is kept but not processed")]
+    Restricted(String),
     /// A configuration value that cannot work (for example a zero limit).
     #[error("invalid configuration: {0}")]
     Config(String),

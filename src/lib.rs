@@ -99,6 +99,7 @@ pub mod knowledge;
 pub mod lang;
 pub mod message;
 pub mod metrics;
+pub mod privacy;
 pub mod routing;
 pub mod sla;
 pub mod store;

@@ -122,6 +122,13 @@ impl<S: Store> Desk<S> {
             return Err(Error::ConversationClosed(conv.id.to_string()));
         }
         let tenant = conv.tenant;
+        if self
+            .store
+            .customer(tenant, conv.customer)?
+            .is_some_and(|c| c.restricted_at.is_some())
+        {
+            return Err(Error::Restricted(conv.customer.to_string()));
+        }
         let channel = match &options.channel {
             Some(c) => c.clone(),
             None => conv

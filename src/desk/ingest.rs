@@ -85,13 +85,32 @@ impl<S: Store> Desk<S> {
     }
 
     fn duplicate_of(&self, inbound: &Inbound) -> Result<Option<Ingested>> {
-        let Some(message) = self.store.message_by_external_id(
+        let message = match self.store.message_by_external_id(
             inbound.tenant,
             &inbound.channel,
             &inbound.external_id,
-        )?
-        else {
-            return Ok(None);
+        )? {
+            Some(m) => m,
+            // An erased message keeps only a keyed hash of its provider id: a redelivery
+            // is still a duplicate, and nothing erased comes back.
+            None => match self.erased_duplicate(inbound)? {
+                Some(m) => {
+                    return Ok(Some(Ingested {
+                        customer: self
+                            .store
+                            .conversation(inbound.tenant, m.conversation)?
+                            .map_or_else(
+                                || crate::CustomerId::from_uuid(uuid::Uuid::nil()),
+                                |c| c.customer,
+                            ),
+                        conversation: m.conversation,
+                        message: m,
+                        duplicate: true,
+                        effects: Vec::new(),
+                    }))
+                }
+                None => return Ok(None),
+            },
         };
         if message.counterpart.as_ref() != Some(&inbound.from) {
             return Err(Error::invalid(

@@ -12,7 +12,9 @@ mod knowledge;
 mod language;
 mod metrics;
 mod pipeline;
+mod privacy;
 mod profile;
+mod retention;
 mod sla;
 
 pub use agent::ReplyOptions;

@@ -48,6 +48,12 @@ pub(crate) struct Step<'a> {
 impl<S: Store> Desk<S> {
     /// Runs every capability step, in order, for one operation.
     pub(crate) fn run_steps(&mut self, step: &mut Step<'_>) -> Result<()> {
+        if let Event::Inbound { customer, .. } = &step.event {
+            if customer.restricted_at.is_some() {
+                // Restricted processing: the message is stored, nothing else is done.
+                return Ok(());
+            }
+        }
         self.language_step(step)?;
         self.sla_step(step)?;
         Ok(())

@@ -29,6 +29,14 @@ pub struct Customer {
     /// Set when this customer was merged into another: the record is a tombstone that
     /// resolves to that customer.
     pub merged_into: Option<CustomerId>,
+    /// Set while processing is restricted (GDPR art. 18, `Desk::restrict_customer`): the
+    /// data is kept, new messages are stored, nothing else is done with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restricted_at: Option<DateTime<Utc>>,
+    /// Set once the customer's personal data was erased (`Desk::erase_customer`): the
+    /// record stays as an anonymous tombstone so metrics keep adding up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<DateTime<Utc>>,
     /// When the customer was first seen.
     pub created_at: DateTime<Utc>,
     /// When the profile last changed.
@@ -49,6 +57,8 @@ impl Customer {
             preferred_channel: None,
             attributes: BTreeMap::new(),
             merged_into: None,
+            restricted_at: None,
+            erased_at: None,
             created_at: now,
             updated_at: now,
             version: 0,

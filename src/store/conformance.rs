@@ -39,6 +39,8 @@ pub fn run<S: Store>(mut make: impl FnMut() -> S) {
     desk_story_chat_email_whatsapp(make());
     desk_closed_conversation_starts_a_linked_one(make());
     desk_merge_and_unmerge_round_trip(make());
+    erasure_ops_delete_and_redact(make());
+    desk_erasure_story(make());
 }
 
 fn t(secs: i64) -> DateTime<Utc> {
@@ -871,4 +873,142 @@ pub fn desk_merge_and_unmerge_round_trip<S: Store>(store: S) {
             c.id
         );
     }
+}
+
+/// `DeleteIdentifier` needs the right owner; `DeleteThreadKey` forgets a key;
+/// `RedactMessage` may change the provider id and the deduplication index follows.
+pub fn erasure_ops_delete_and_redact<S: Store>(mut s: S) {
+    let tn = tenant(1);
+    let c1 = customer(tn, 1, 1);
+    let conv = conversation(tn, 10, c1.id, 1);
+    let ident = Identifier::email("gone@example.com").expect("valid");
+    let rec = IdentifierRecord {
+        tenant: tn,
+        identifier: ident.clone(),
+        customer: c1.id,
+        source: Some(Channel::Email),
+        verified: false,
+        first_seen: t(0),
+        last_seen: t(0),
+    };
+    let m = message(tn, 20, conv.id, Some("<a@x>"), 1);
+    s.apply(set(
+        tn,
+        vec![
+            Op::PutCustomer(c1.clone()),
+            Op::PutIdentifier {
+                record: rec,
+                expected_owner: None,
+            },
+            Op::PutConversation(conv.clone()),
+            Op::InsertMessage(m.clone()),
+            Op::PutThreadKey {
+                key: "email:<a@x>".into(),
+                conversation: conv.id,
+            },
+        ],
+    ))
+    .expect("setup");
+    let other = CustomerId::from_uuid(uuid(99));
+    assert!(
+        is_conflict(s.apply(set(
+            tn,
+            vec![Op::DeleteIdentifier {
+                identifier: ident.clone(),
+                owner: other
+            }]
+        ))),
+        "deleting someone else's identifier must be a conflict"
+    );
+    s.apply(set(
+        tn,
+        vec![
+            Op::DeleteIdentifier {
+                identifier: ident.clone(),
+                owner: c1.id,
+            },
+            Op::DeleteThreadKey {
+                key: "email:<a@x>".into(),
+            },
+            Op::DeleteThreadKey {
+                key: "email:<never@x>".into(),
+            },
+        ],
+    ))
+    .expect("delete");
+    assert!(s.identifier(tn, &ident).expect("read").is_none());
+    assert!(s.identifiers_of(tn, c1.id).expect("read").is_empty());
+    assert!(s.thread(tn, "email:<a@x>").expect("read").is_none());
+    let mut red = m.clone();
+    red.body = String::new();
+    red.external_id = Some("erased:abc".into());
+    s.apply(set(tn, vec![Op::RedactMessage(red.clone())]))
+        .expect("redact");
+    assert!(s
+        .message_by_external_id(tn, &Channel::Email, "<a@x>")
+        .expect("read")
+        .is_none());
+    assert_eq!(
+        s.message_by_external_id(tn, &Channel::Email, "erased:abc")
+            .expect("read"),
+        Some(red.clone())
+    );
+    assert_eq!(s.messages_of(tn, conv.id).expect("read"), vec![red]);
+    // The freed provider id can be used again; the hashed one cannot.
+    s.apply(set(
+        tn,
+        vec![Op::InsertMessage(message(
+            tn,
+            21,
+            conv.id,
+            Some("<a@x>"),
+            2,
+        ))],
+    ))
+    .expect("a new message with the old provider id");
+    assert!(is_conflict(s.apply(set(
+        tn,
+        vec![Op::InsertMessage(message(
+            tn,
+            22,
+            conv.id,
+            Some("erased:abc"),
+            3
+        ))]
+    ))));
+}
+
+/// Through the Desk: erasure leaves no personal text readable through the store, keeps
+/// the conversation and its timings, and a redelivered webhook stays a duplicate.
+pub fn desk_erasure_story<S: Store>(s: S) {
+    let tn = tenant(7);
+    let mut desk = Desk::new(s, DeskConfig::default().id_seed(3));
+    let ana = Identifier::email("ana.erased@example.com").expect("valid");
+    let first = Inbound::new(
+        tn,
+        Channel::Email,
+        ana.clone(),
+        "<secret-1@x>",
+        "My address is Kerkstraat 12",
+    )
+    .subject("Return of order 1042");
+    let got = desk.ingest(first.clone(), t(0)).expect("ingest");
+    desk.erase_customer(tn, got.customer, t(60)).expect("erase");
+    assert!(desk.resolve(tn, &ana).expect("resolve").is_none());
+    let conv = desk.conversation((tn, got.conversation)).expect("kept");
+    assert!(conv.subject.is_none());
+    let msgs = desk.messages((tn, got.conversation)).expect("kept");
+    assert_eq!(msgs.len(), 1);
+    assert!(msgs[0].body.is_empty() && msgs[0].counterpart.is_none());
+    assert!(msgs[0]
+        .external_id
+        .as_deref()
+        .is_some_and(|e| e.starts_with("erased:")));
+    let again = desk.ingest(first, t(120)).expect("redelivery");
+    assert!(
+        again.duplicate,
+        "a redelivered webhook must not resurrect erased data"
+    );
+    assert!(again.message.body.is_empty());
+    assert!(desk.resolve(tn, &ana).expect("resolve").is_none());
 }

@@ -206,4 +206,8 @@ impl<S: Store> Store for FaultyStore<S> {
         self.tick("end_batch")?;
         self.inner.end_batch(commit)
     }
+    fn scrub(&mut self) -> Result<()> {
+        self.tick("scrub")?;
+        self.inner.scrub()
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use foldhash::HashMap;
+use foldhash::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -172,6 +172,7 @@ impl TenantData {
         let mut customer_versions: HashMap<CustomerId, u64> = HashMap::default();
         let mut conversation_versions: HashMap<ConversationId, u64> = HashMap::default();
         let mut owners: HashMap<&Identifier, CustomerId> = HashMap::default();
+        let mut deleted: HashSet<&Identifier> = HashSet::default();
         let mut new_messages: BTreeSet<MessageId> = BTreeSet::new();
         let mut new_keys: BTreeSet<(&Channel, &str)> = BTreeSet::new();
         let mut record_versions: HashMap<(&str, &str), u64> = HashMap::default();
@@ -197,10 +198,14 @@ impl TenantData {
                     record,
                     expected_owner,
                 } => {
-                    let current = owners
-                        .get(&record.identifier)
-                        .copied()
-                        .or_else(|| self.identifiers.owner(&record.identifier));
+                    let current = if deleted.contains(&record.identifier) {
+                        owners.get(&record.identifier).copied()
+                    } else {
+                        owners
+                            .get(&record.identifier)
+                            .copied()
+                            .or_else(|| self.identifiers.owner(&record.identifier))
+                    };
                     if current != *expected_owner {
                         return Err(conflict(format!(
                             "identifier {} belongs to {current:?}, the writer expected {expected_owner:?}",
@@ -237,7 +242,45 @@ impl TenantData {
                         )));
                     }
                 }
-                Op::PutThreadKey { .. } => {}
+                Op::RedactMessage(m) => {
+                    let Some(old) = self.messages.get(&m.id) else {
+                        return Err(conflict(format!("message {} does not exist", m.id)));
+                    };
+                    if old.channel != m.channel || old.conversation != m.conversation {
+                        return Err(conflict(format!(
+                            "message {} redaction changes its channel or conversation",
+                            m.id
+                        )));
+                    }
+                    if let Some(ext) = &m.external_id {
+                        if old.external_id.as_ref() != Some(ext)
+                            && (self
+                                .dedup
+                                .get(&m.channel)
+                                .is_some_and(|d| d.contains_key(ext.as_str()))
+                                || !new_keys.insert((&m.channel, ext.as_str())))
+                        {
+                            return Err(conflict(format!(
+                                "message {ext:?} on {} already stored",
+                                m.channel
+                            )));
+                        }
+                    }
+                }
+                Op::PutThreadKey { .. } | Op::DeleteThreadKey { .. } => {}
+                Op::DeleteIdentifier { identifier, owner } => {
+                    let current = owners
+                        .get(identifier)
+                        .copied()
+                        .or_else(|| self.identifiers.owner(identifier));
+                    if current != Some(*owner) {
+                        return Err(conflict(format!(
+                            "identifier {identifier} belongs to {current:?}, not {owner}"
+                        )));
+                    }
+                    deleted.insert(identifier);
+                    owners.remove(identifier);
+                }
                 Op::PutRecord(r) => {
                     let k = (r.kind.as_str(), r.key.as_str());
                     let stored = match record_versions.get(&k) {
@@ -358,6 +401,34 @@ impl TenantData {
                 }
                 Op::PutThreadKey { key, conversation } => {
                     self.threads.entry(key).or_insert(conversation);
+                }
+                Op::RedactMessage(m) => {
+                    if let Some(old) = self.messages.get(&m.id) {
+                        if let (Some(ext), Some(d)) =
+                            (&old.external_id, self.dedup.get_mut(&old.channel))
+                        {
+                            d.remove(ext.as_str());
+                        }
+                        if matches!(old.delivery, Some(Delivery::Pending)) {
+                            self.outbox.remove(&(old.received_at, old.id));
+                        }
+                    }
+                    if let Some(ext) = &m.external_id {
+                        self.dedup
+                            .entry(m.channel.clone())
+                            .or_default()
+                            .insert(ext.clone(), m.id);
+                    }
+                    if matches!(m.delivery, Some(Delivery::Pending)) {
+                        self.outbox.insert((m.received_at, m.id));
+                    }
+                    self.messages.insert(m.id, m);
+                }
+                Op::DeleteThreadKey { key } => {
+                    self.threads.remove(&key);
+                }
+                Op::DeleteIdentifier { identifier, .. } => {
+                    self.identifiers.remove(&identifier);
                 }
                 Op::PutRecord(r) => {
                     self.remove_record(&r.kind, &r.key, due);

@@ -119,6 +119,21 @@ pub enum Op {
     },
     /// Insert (`version == 1`) or replace (`version == n`, stored `n - 1`) a record.
     PutRecord(Record),
+    /// Replace a message's content for erasure or retention: like `UpdateMessage`, but its
+    /// external id may change (to its keyed hash), and the deduplication index follows.
+    RedactMessage(Message),
+    /// Delete an identifier, which must belong to `owner` (erasure).
+    DeleteIdentifier {
+        /// The identifier.
+        identifier: Identifier,
+        /// The customer the writer read as its owner.
+        owner: CustomerId,
+    },
+    /// Delete a thread key (erasure); a missing key is not an error.
+    DeleteThreadKey {
+        /// The key.
+        key: String,
+    },
     /// Delete a record; `version` must be the stored version.
     DeleteRecord {
         /// Its kind.
@@ -137,8 +152,12 @@ impl Op {
             Op::PutCustomer(c) => c.tenant,
             Op::PutIdentifier { record, .. } => record.tenant,
             Op::PutConversation(c) => c.tenant,
-            Op::InsertMessage(m) | Op::UpdateMessage(m) => m.tenant,
-            Op::PutThreadKey { .. } | Op::PutRecord(_) | Op::DeleteRecord { .. } => return None,
+            Op::InsertMessage(m) | Op::UpdateMessage(m) | Op::RedactMessage(m) => m.tenant,
+            Op::PutThreadKey { .. }
+            | Op::PutRecord(_)
+            | Op::DeleteRecord { .. }
+            | Op::DeleteIdentifier { .. }
+            | Op::DeleteThreadKey { .. } => return None,
         })
     }
 }
@@ -314,6 +333,18 @@ pub trait Store: Send {
         Ok(())
     }
 
+    /// Makes deleted and overwritten bytes physically unrecoverable from the store's own
+    /// files, as far as the store can (SQLite: `secure_delete` already zeroes freed
+    /// content; this checkpoints and truncates the write-ahead log). Called after an
+    /// erasure. The default does nothing (nothing persists).
+    ///
+    /// # Errors
+    ///
+    /// When the store cannot do it now (another connection holds the log, say).
+    fn scrub(&mut self) -> Result<()> {
+        Ok(())
+    }
+
     /// Ends the batch: `commit` makes its applies durable together; `false` discards them.
     /// Without an open batch it does nothing.
     ///
@@ -405,6 +436,10 @@ impl<S: Store + ?Sized> Store for Box<S> {
 
     fn begin_batch(&mut self) -> Result<()> {
         (**self).begin_batch()
+    }
+
+    fn scrub(&mut self) -> Result<()> {
+        (**self).scrub()
     }
 
     fn end_batch(&mut self, commit: bool) -> Result<()> {

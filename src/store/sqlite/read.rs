@@ -375,6 +375,13 @@ impl Store for SqliteStore {
         self.start_batch()
     }
 
+    fn scrub(&mut self) -> Result<()> {
+        if self.in_batch {
+            return Ok(()); // the batch's end is the place; nothing is committed yet
+        }
+        self.checkpoint()
+    }
+
     fn end_batch(&mut self, commit: bool) -> Result<()> {
         self.finish_batch(commit)
     }

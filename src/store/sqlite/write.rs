@@ -199,6 +199,42 @@ impl SqliteStore {
                         &[&tenant, key, &blob(conversation.as_uuid())],
                     )?;
                 }
+                Op::RedactMessage(m) => {
+                    let n = self.changed(
+                        "a message",
+                        "UPDATE messages SET external_id = ?3, pending = ?4, data = ?5 \
+                         WHERE tenant = ?1 AND id = ?2",
+                        &[
+                            &tenant,
+                            &blob(m.id.as_uuid()),
+                            &m.external_id,
+                            &i64::from(matches!(m.delivery, Some(Delivery::Pending))),
+                            &json(m)?,
+                        ],
+                    )?;
+                    if n != 1 {
+                        return Err(conflict(format!("message {} does not exist", m.id)));
+                    }
+                }
+                Op::DeleteIdentifier { identifier, owner } => {
+                    let n = self.changed(
+                        "an identifier",
+                        "DELETE FROM identifiers WHERE tenant = ?1 AND ident = ?2 AND customer = ?3",
+                        &[&tenant, &ident_key(identifier), &blob(owner.as_uuid())],
+                    )?;
+                    if n != 1 {
+                        return Err(conflict(format!(
+                            "identifier {identifier} does not belong to {owner}"
+                        )));
+                    }
+                }
+                Op::DeleteThreadKey { key } => {
+                    self.changed(
+                        "a thread key",
+                        "DELETE FROM threads WHERE tenant = ?1 AND key = ?2",
+                        &[&tenant, key],
+                    )?;
+                }
                 Op::PutRecord(r) => {
                     let value = json(&r.value)?;
                     let due = r.due.map(ts).transpose()?;
