@@ -99,6 +99,21 @@ fn writes(c: &mut Criterion) {
             n += 1;
         })
     });
+    g.bench_function("desk_ingest_pass_through_transaction_per_message", |b| {
+        let (_dir, path) = temp_db();
+        let mut desk = Desk::new(
+            SqliteStore::open(&path).unwrap(),
+            DeskConfig::pass_through(),
+        );
+        let mut n = 0;
+        b.iter(|| {
+            black_box(
+                desk.ingest(inbound(n, 1000), t0() + TimeDelta::seconds(n as i64))
+                    .unwrap(),
+            );
+            n += 1;
+        })
+    });
     g.bench_function("desk_ingest_transaction_per_message", |b| {
         let (_dir, path) = temp_db();
         let mut desk = Desk::new(SqliteStore::open(&path).unwrap(), DeskConfig::default());

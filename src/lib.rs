@@ -124,6 +124,9 @@ pub mod guide {
     pub mod metrics {
         #![doc = include_str!("../docs/metrics.md")]
     }
+    pub mod privacy {
+        #![doc = include_str!("../docs/privacy.md")]
+    }
     pub mod storage {
         #![doc = include_str!("../docs/storage.md")]
     }

@@ -86,11 +86,7 @@ impl<S: Store> Desk<S> {
 
     /// The person: the live customer, then everyone merged into it (not undone), oldest
     /// merge first; and the merge records involved.
-    fn person(
-        &self,
-        tenant: TenantId,
-        customer: CustomerId,
-    ) -> Result<Person> {
+    fn person(&self, tenant: TenantId, customer: CustomerId) -> Result<Person> {
         let live = self.live_customer(tenant, customer)?;
         let mut people = vec![live];
         let mut merges = Vec::new();
