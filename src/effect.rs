@@ -127,4 +127,61 @@ pub enum Effect {
         /// When the breach is recorded (the deadline, or a later policy change).
         at: DateTime<Utc>,
     },
+    /// Triage decided what a new conversation is about and what to do with it.
+    Triaged {
+        /// Tenant.
+        tenant: TenantId,
+        /// The conversation.
+        conversation: ConversationId,
+        /// The recognised intent, if any.
+        intent: Option<String>,
+        /// Its disposition.
+        disposition: Option<crate::triage::Disposition>,
+        /// The priority given.
+        priority: crate::conversation::Priority,
+        /// Whether a human must handle it now.
+        needs_human: bool,
+    },
+    /// The bot handed the conversation to a human, with the whole history.
+    HandedOver {
+        /// Tenant.
+        tenant: TenantId,
+        /// The conversation (its messages are the history, in order).
+        conversation: ConversationId,
+        /// Why.
+        reason: String,
+        /// What the automated flow collected.
+        collected: std::collections::BTreeMap<String, String>,
+        /// The ids of every message so far, oldest first.
+        history: Vec<crate::MessageId>,
+    },
+    /// Routing assigned the conversation to an agent.
+    Assigned {
+        /// Tenant.
+        tenant: TenantId,
+        /// The conversation.
+        conversation: ConversationId,
+        /// The agent.
+        agent: crate::AgentId,
+        /// Why this agent (candidates, scores, exclusions).
+        explanation: String,
+    },
+    /// Nobody qualified or had capacity: the conversation waits in the queue.
+    Queued {
+        /// Tenant.
+        tenant: TenantId,
+        /// The conversation.
+        conversation: ConversationId,
+        /// Why nobody took it.
+        explanation: String,
+    },
+    /// An escalation step widened a waiting conversation's target.
+    Escalated {
+        /// Tenant.
+        tenant: TenantId,
+        /// The conversation.
+        conversation: ConversationId,
+        /// Which step (0-based) fired.
+        step: usize,
+    },
 }

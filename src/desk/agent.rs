@@ -350,6 +350,18 @@ impl<S: Store> Desk<S> {
             desk.metrics_after(tenant, id, None, &effects);
             Ok(effects)
         })
+        .and_then(|mut effects| {
+            if let Some(Effect::StatusChanged {
+                tenant,
+                conversation,
+                to,
+                ..
+            }) = effects.first().cloned()
+            {
+                effects.extend(self.routing_after_status(tenant, conversation, to, now)?);
+            }
+            Ok(effects)
+        })
     }
 
     /// Outbound messages whose delivery the host has not confirmed yet, oldest first.

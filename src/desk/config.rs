@@ -7,7 +7,9 @@ use crate::error::{Error, Result};
 use crate::id::{IdGen, SeededIdGen};
 use crate::identity::IdentityRules;
 use crate::lang::{LanguageDetector, WhatlangDetector};
+use crate::routing::RoutingConfig;
 use crate::sla::SlaPolicies;
+use crate::triage::TriageConfig;
 
 /// Settings of a [`Desk`](crate::Desk). `DeskConfig::default()` is a complete, working
 /// configuration.
@@ -47,6 +49,10 @@ pub struct DeskConfig {
     pub language: std::sync::Arc<dyn LanguageDetector>,
     /// How identifiers resolve to customers (priorities, limits, blocked values).
     pub identity: std::sync::Arc<IdentityRules>,
+    /// Value-irritant triage (default: an empty catalogue, no triage).
+    pub triage: std::sync::Arc<TriageConfig>,
+    /// Routing to agents (default: off; see `crate::routing`).
+    pub routing: Option<std::sync::Arc<RoutingConfig>>,
 }
 
 impl Default for DeskConfig {
@@ -62,6 +68,8 @@ impl Default for DeskConfig {
             identity: std::sync::Arc::new(IdentityRules::default()),
             sla: std::sync::Arc::new(SlaPolicies::default()),
             language: std::sync::Arc::new(WhatlangDetector::new()),
+            triage: std::sync::Arc::new(TriageConfig::default()),
+            routing: None,
         }
     }
 }
@@ -75,6 +83,18 @@ impl DeskConfig {
             language: std::sync::Arc::new(crate::lang::NoDetector),
             ..DeskConfig::default()
         }
+    }
+
+    /// Sets [`DeskConfig::triage`].
+    pub fn triage(mut self, triage: TriageConfig) -> Self {
+        self.triage = std::sync::Arc::new(triage);
+        self
+    }
+
+    /// Sets [`DeskConfig::routing`] (turns routing on).
+    pub fn routing(mut self, routing: RoutingConfig) -> Self {
+        self.routing = Some(std::sync::Arc::new(routing));
+        self
     }
 
     /// Sets [`DeskConfig::reopen_window`].

@@ -81,7 +81,15 @@ impl<S: Store> Desk<S> {
         self.config
             .channels
             .check(inbound.tenant, &inbound.channel)?;
-        self.retrying(|desk| desk.ingest_once(&inbound, now))
+        self.followups.clear();
+        let mut got = self.retrying(|desk| {
+            desk.followups.clear();
+            desk.ingest_once(&inbound, now)
+        })?;
+        if !got.duplicate {
+            self.run_followups(now, &mut got.effects)?;
+        }
+        Ok(got)
     }
 
     fn duplicate_of(&self, inbound: &Inbound) -> Result<Option<Ingested>> {

@@ -15,7 +15,9 @@ mod pipeline;
 mod privacy;
 mod profile;
 mod retention;
+mod routing;
 mod sla;
+mod triage;
 
 pub use agent::ReplyOptions;
 pub use config::DeskConfig;
@@ -78,6 +80,10 @@ pub struct Desk<S: Store> {
     config: DeskConfig,
     ids: Box<dyn IdGen>,
     metrics: metrics::MetricsCache,
+    /// Work the current operation's steps queued for after its commit.
+    followups: Vec<triage::FollowUp>,
+    /// The routing engine (in memory; created on first use when routing is on).
+    router: Option<crate::routing::Router>,
 }
 
 impl<S: Store> Desk<S> {
@@ -107,6 +113,8 @@ impl<S: Store> Desk<S> {
             config,
             ids,
             metrics: metrics::MetricsCache::default(),
+            followups: Vec::new(),
+            router: None,
         })
     }
 

@@ -55,6 +55,7 @@ impl<S: Store> Desk<S> {
             }
         }
         self.language_step(step)?;
+        self.triage_step(step)?;
         self.sla_step(step)?;
         Ok(())
     }
@@ -67,7 +68,12 @@ impl<S: Store> Desk<S> {
     ///
     /// Store failures only.
     pub fn next_wakeup(&self) -> Result<Option<DateTime<Utc>>> {
-        self.sla_next_due()
+        let sla = self.sla_next_due()?;
+        let routing = self.router.as_ref().and_then(|r| r.next_due());
+        Ok(match (sla, routing) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
     }
 
     /// Does what fell due by `now` and returns the effects. The cost is proportional to
@@ -79,6 +85,8 @@ impl<S: Store> Desk<S> {
     ///
     /// Store failures before anything was committed.
     pub fn tick(&mut self, now: DateTime<Utc>) -> Result<Vec<Effect>> {
-        self.sla_tick(now)
+        let mut effects = self.sla_tick(now)?;
+        effects.extend(self.routing_tick(now)?);
+        Ok(effects)
     }
 }

@@ -1,0 +1,297 @@
+//! Routing on the Desk: conversations that need a human are routed after the operation
+//! that made them need one committed; solving or closing frees the agent's capacity;
+//! `tick` fires escalation steps. The router's state is in memory: assignments are
+//! written to `Conversation::assignee`, and `Desk::restore_routing` rebuilds loads and
+//! queues from the store after a restart.
+
+use chrono::{DateTime, Utc};
+
+use crate::conversation::Status;
+use crate::desk::{ConversationRef, Desk};
+use crate::effect::Effect;
+use crate::error::{Error, Result};
+use crate::id::{AgentId, ConversationId, TenantId};
+use crate::routing::{Agent, Decision, Presence, Requirements, Router, WorkItem};
+use crate::store::{ChangeSet, Op, Store};
+
+impl<S: Store> Desk<S> {
+    fn router_mut(&mut self) -> Result<&mut Router> {
+        let Some(cfg) = self.config.routing.clone() else {
+            return Err(Error::Config(
+                "routing is off: set DeskConfig::routing".into(),
+            ));
+        };
+        Ok(self.router.get_or_insert_with(|| Router::new(&cfg)))
+    }
+
+    /// The router (when routing is on and has been used).
+    pub fn router(&self) -> Option<&Router> {
+        self.router.as_ref()
+    }
+
+    /// Adds or updates an agent; work waiting for them is assigned at once.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when routing is off; [`Error::Invalid`] for a bad agent.
+    pub fn upsert_agent(&mut self, agent: Agent, now: DateTime<Utc>) -> Result<Vec<Effect>> {
+        let decisions = self.router_mut()?.upsert_agent(agent, now)?;
+        self.apply_decisions(decisions, now)
+    }
+
+    /// Changes an agent's presence; an agent who comes online gets the oldest
+    /// highest-priority waiting work they can take.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when routing is off; [`Error::NotFound`] for an unknown agent.
+    pub fn set_presence(
+        &mut self,
+        tenant: TenantId,
+        agent: AgentId,
+        presence: Presence,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Effect>> {
+        let decisions = self
+            .router_mut()?
+            .set_presence(tenant, agent, presence, now)?;
+        self.apply_decisions(decisions, now)
+    }
+
+    /// Routes a conversation with explicit requirements (an agent's transfer, a host's
+    /// own triage): assigned to the best qualifying agent, or queued.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when routing is off; [`Error::NotFound`] for an unknown
+    /// conversation.
+    pub fn route(
+        &mut self,
+        conversation: impl Into<ConversationRef>,
+        requirements: Requirements,
+        now: DateTime<Utc>,
+    ) -> Result<(Decision, Vec<Effect>)> {
+        let conv = self.load_conversation(conversation.into())?;
+        let previous_agent = self.previous_agent(conv.tenant, conv.customer, conv.id)?;
+        let item = WorkItem {
+            tenant: conv.tenant,
+            conversation: conv.id,
+            requirements,
+            previous_agent,
+            enqueued_at: now,
+            steps_applied: 0,
+        };
+        let decision = self.router_mut()?.route(item, now);
+        let effects = self.apply_decisions(vec![decision.clone()], now)?;
+        Ok((decision, effects))
+    }
+
+    /// Routing after triage (or for every new conversation without triage).
+    pub(crate) fn route_automatically(
+        &mut self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        skills: &[(String, u8)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Effect>> {
+        let Some(cfg) = self.config.routing.clone() else {
+            return Ok(Vec::new());
+        };
+        let Some(conv) = self.store.conversation(tenant, conversation)? else {
+            return Ok(Vec::new());
+        };
+        if conv.assignee.is_some() || !conv.status.is_active() {
+            return Ok(Vec::new());
+        }
+        let channel = conv
+            .last_inbound_channel
+            .clone()
+            .or_else(|| conv.channels.first().cloned())
+            .unwrap_or(crate::Channel::Email);
+        let mut req = Requirements::new(channel.clone())
+            .priority(conv.priority)
+            .units(cfg.capacity.units(&channel));
+        for (s, l) in skills {
+            req = req.skill(s.clone(), *l);
+        }
+        if let Some(l) = &conv.language {
+            req = req.language(l.clone());
+        }
+        let (_, effects) = self.route((tenant, conversation), req, now)?;
+        Ok(effects)
+    }
+
+    /// The agent of the customer's latest earlier conversation, for sticky routing.
+    fn previous_agent(
+        &self,
+        tenant: TenantId,
+        customer: crate::CustomerId,
+        except: ConversationId,
+    ) -> Result<Option<AgentId>> {
+        Ok(self
+            .store
+            .conversations_of(tenant, customer)?
+            .into_iter()
+            .rev()
+            .filter(|c| c.id != except)
+            .find_map(|c| c.assignee))
+    }
+
+    /// Writes the decisions' assignments to the conversations and reports them.
+    fn apply_decisions(
+        &mut self,
+        decisions: Vec<Decision>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Effect>> {
+        let mut effects = Vec::new();
+        for d in decisions {
+            let Some(tenant) = self.store.conversation_tenant(d.conversation)? else {
+                continue;
+            };
+            match d.agent {
+                Some(agent) => {
+                    let written = self.retrying(|desk| {
+                        let Some(mut conv) = desk.store.conversation(tenant, d.conversation)?
+                        else {
+                            return Ok(false);
+                        };
+                        if conv.assignee == Some(agent) {
+                            return Ok(true);
+                        }
+                        conv.assignee = Some(agent);
+                        if conv.status == Status::New {
+                            conv.set_status(Status::Open, now);
+                        }
+                        conv.updated_at = now;
+                        conv.version += 1;
+                        let mut changes = ChangeSet::new(tenant);
+                        changes.push(Op::PutConversation(conv));
+                        desk.store.apply(changes)?;
+                        Ok(true)
+                    });
+                    match written {
+                        Ok(true) => effects.push(Effect::Assigned {
+                            tenant,
+                            conversation: d.conversation,
+                            agent,
+                            explanation: d.explain(),
+                        }),
+                        Ok(false) => {
+                            self.router_mut()?.release(tenant, d.conversation, now);
+                        }
+                        Err(e) => {
+                            // Not written: give the capacity back, keep the work waiting.
+                            self.router_mut()?.release(tenant, d.conversation, now);
+                            return Err(e);
+                        }
+                    }
+                }
+                None => effects.push(Effect::Queued {
+                    tenant,
+                    conversation: d.conversation,
+                    explanation: d.explain(),
+                }),
+            }
+        }
+        Ok(effects)
+    }
+
+    /// After a status change: a solved or closed conversation frees its agent.
+    pub(crate) fn routing_after_status(
+        &mut self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        to: Status,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Effect>> {
+        if self.router.is_none() || to.is_active() {
+            return Ok(Vec::new());
+        }
+        let decisions = self.router_mut()?.release(tenant, conversation, now);
+        self.apply_decisions(decisions, now)
+    }
+
+    /// Escalation steps that fell due (from `tick`).
+    pub(crate) fn routing_tick(&mut self, now: DateTime<Utc>) -> Result<Vec<Effect>> {
+        let Some(router) = self.router.as_mut() else {
+            return Ok(Vec::new());
+        };
+        let fired = router.tick(now);
+        let mut effects = Vec::new();
+        let mut decisions = Vec::new();
+        for (item, step, d) in fired {
+            effects.push(Effect::Escalated {
+                tenant: item.tenant,
+                conversation: item.conversation,
+                step,
+            });
+            if d.agent.is_some() {
+                decisions.push(d);
+            }
+        }
+        effects.extend(self.apply_decisions(decisions, now)?);
+        Ok(effects)
+    }
+
+    /// Rebuilds the router's loads and queues for a tenant from the store after a
+    /// restart: open conversations with an assignee count against that agent's capacity;
+    /// active unassigned ones that triage (or the absence of triage) marks as needing a
+    /// human are routed again. Register the agents first. Cost: one pass over the tenant's
+    /// conversations.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when routing is off; store failures.
+    pub fn restore_routing(&mut self, tenant: TenantId, now: DateTime<Utc>) -> Result<Vec<Effect>> {
+        let cfg = self
+            .config
+            .routing
+            .clone()
+            .ok_or_else(|| Error::Config("routing is off: set DeskConfig::routing".into()))?;
+        let convs = self.store.conversations_in(
+            tenant,
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::<Utc>::MAX_UTC,
+        )?;
+        let mut effects = Vec::new();
+        for conv in convs.into_iter().filter(|c| c.status.is_active()) {
+            let channel = conv
+                .last_inbound_channel
+                .clone()
+                .unwrap_or(crate::Channel::Email);
+            if let Some(agent) = conv.assignee {
+                let mut req =
+                    Requirements::new(channel.clone()).units(cfg.capacity.units(&channel));
+                req.priority = conv.priority;
+                let item = WorkItem {
+                    tenant,
+                    conversation: conv.id,
+                    requirements: req,
+                    previous_agent: Some(agent),
+                    enqueued_at: conv.created_at,
+                    steps_applied: 0,
+                };
+                self.router_mut()?.restore_assignment(item, agent);
+                continue;
+            }
+            let outcome = self.triage_of((tenant, conv.id))?;
+            if outcome.as_ref().is_none_or(|o| o.needs_human) {
+                let skills = outcome.map(|o| o.skills).unwrap_or_default();
+                effects.extend(self.route_automatically(tenant, conv.id, &skills, now)?);
+            }
+        }
+        Ok(effects)
+    }
+
+    /// The agent a conversation is assigned to.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown conversation.
+    pub fn assignment_of(
+        &self,
+        conversation: impl Into<ConversationRef>,
+    ) -> Result<Option<AgentId>> {
+        Ok(self.load_conversation(conversation.into())?.assignee)
+    }
+}

@@ -1,0 +1,403 @@
+//! Triage on the Desk: every inbound message of a conversation passes the triage step;
+//! the bot's follow-up messages are sent after the message is stored.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::conversation::Status;
+use crate::desk::identity::{from_json, to_json};
+use crate::desk::pipeline::{Event, Step};
+use crate::desk::{ConversationRef, Desk, ReplyOptions};
+use crate::effect::Effect;
+use crate::error::{Error, Result};
+use crate::id::{ConversationId, TenantId};
+use crate::lang::Language;
+use crate::store::{ChangeSet, Op, Record, Store};
+use crate::triage::{
+    irritant_report, priority, Disposition, Flow, IrritantReport, PriorityInputs, TriageOutcome,
+};
+
+pub(crate) const TRIAGE_KIND: &str = "triage";
+
+/// Work to do after the operation committed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum FollowUp {
+    /// The bot sends `text`; `then_pending` sets the conversation pending afterwards.
+    Bot {
+        tenant: TenantId,
+        conversation: ConversationId,
+        text: String,
+        then_pending: bool,
+    },
+    /// A human is needed: route it (when routing is on).
+    Route {
+        tenant: TenantId,
+        conversation: ConversationId,
+        skills: Vec<(String, u8)>,
+    },
+}
+
+fn is_vip(v: Option<&serde_json::Value>) -> bool {
+    match v {
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(serde_json::Value::String(s)) => {
+            matches!(s.to_ascii_lowercase().as_str(), "true" | "yes" | "1")
+        }
+        Some(serde_json::Value::Number(n)) => n.as_f64().is_some_and(|x| x != 0.0),
+        _ => false,
+    }
+}
+
+impl<S: Store> Desk<S> {
+    /// The triage step of the pipeline (inbound messages only).
+    pub(crate) fn triage_step(&mut self, step: &mut Step<'_>) -> Result<()> {
+        let cfg = self.config.triage.clone();
+        let Event::Inbound {
+            message, customer, ..
+        } = &step.event
+        else {
+            return Ok(());
+        };
+        let tenant = step.tenant;
+        let conv_id = step.conversation.id;
+        if cfg.catalogue.is_empty() {
+            if step.conversation.assignee.is_none() && self.config.routing.is_some() {
+                self.followups.push(FollowUp::Route {
+                    tenant,
+                    conversation: conv_id,
+                    skills: Vec::new(),
+                });
+            }
+            return Ok(());
+        }
+        let key = conv_id.to_string();
+        let stored = self.store.record(tenant, TRIAGE_KIND, &key)?;
+        let mut outcome: TriageOutcome;
+        let mut record = match stored {
+            Some(r) => {
+                outcome = from_json(&r)?;
+                r
+            }
+            None => {
+                let language = message.language.as_deref().and_then(Language::from_code);
+                let class = cfg
+                    .classifier
+                    .classify(&message.body, language)
+                    .filter(|c| c.confidence >= cfg.min_confidence)
+                    .and_then(|c| cfg.catalogue.get(&c.intent).map(|i| (i, c.confidence)));
+                let disposition = class.map(|(i, _)| i.disposition());
+                let live = self.config.channels.profile(&message.channel).live;
+                let vip = is_vip(customer.attributes.get(&cfg.vip_attribute));
+                let (prio, factors) = priority(PriorityInputs {
+                    disposition,
+                    live_channel: live,
+                    vip,
+                    sla_pressure: None,
+                });
+                outcome = TriageOutcome {
+                    intent: class.map(|(i, _)| i.name.clone()),
+                    disposition,
+                    confidence: class.map_or(0.0, |c| c.1),
+                    priority: prio,
+                    factors,
+                    skills: class.map(|(i, _)| i.skills.clone()).unwrap_or_default(),
+                    needs_human: true,
+                    flow: Flow::Human,
+                    collected: BTreeMap::new(),
+                    cost: class.map_or(0.0, |(i, _)| i.cost_per_contact),
+                    at: step.now,
+                };
+                if let Some((intent, _)) = class {
+                    let articles = intent.articles.join(", ");
+                    match intent.disposition() {
+                        Disposition::SelfService | Disposition::Eliminate
+                            if !intent.articles.is_empty() =>
+                        {
+                            outcome.needs_human = false;
+                            outcome.flow = Flow::ArticlesSent { at: step.now };
+                            self.followups.push(FollowUp::Bot {
+                                tenant,
+                                conversation: conv_id,
+                                text: format!("These articles answer this: {articles}. Write again if you still need help."),
+                                then_pending: true,
+                            });
+                        }
+                        Disposition::Automate if !intent.form.is_empty() => {
+                            outcome.needs_human = false;
+                            outcome.flow = Flow::Collecting {
+                                field: 0,
+                                attempts: 0,
+                            };
+                            self.followups.push(FollowUp::Bot {
+                                tenant,
+                                conversation: conv_id,
+                                text: intent.form[0].question.clone(),
+                                then_pending: false,
+                            });
+                        }
+                        _ => {}
+                    }
+                    if intent.disposition() == Disposition::Eliminate {
+                        step.conversation
+                            .tags
+                            .push(format!("irritant:{}", intent.name));
+                    }
+                }
+                step.conversation.priority = outcome.priority;
+                step.effects.push(Effect::Triaged {
+                    tenant,
+                    conversation: conv_id,
+                    intent: outcome.intent.clone(),
+                    disposition: outcome.disposition,
+                    priority: outcome.priority,
+                    needs_human: outcome.needs_human,
+                });
+                if outcome.needs_human {
+                    self.followups.push(FollowUp::Route {
+                        tenant,
+                        conversation: conv_id,
+                        skills: outcome.skills.clone(),
+                    });
+                }
+                let mut r = Record::new(TRIAGE_KIND, key, to_json(&outcome)?);
+                r.secondary = outcome.intent.clone();
+                step.changes.push(Op::PutRecord(r));
+                return Ok(());
+            }
+        };
+        // A later message of a triaged conversation: advance the bot's flow.
+        let mut hand_over: Option<String> = None;
+        match outcome.flow.clone() {
+            Flow::ArticlesSent { .. } => {
+                hand_over = Some("the customer wrote again after the articles".into());
+            }
+            Flow::Collecting { field, attempts } => {
+                let intent = outcome.intent.as_deref().and_then(|n| cfg.catalogue.get(n));
+                match intent.and_then(|i| i.form.get(field).map(|f| (i, f))) {
+                    None => hand_over = Some("the form changed".into()),
+                    Some((intent, f)) => match f.accept.extract(&message.body) {
+                        Some(v) => {
+                            outcome.collected.insert(f.name.clone(), v);
+                            match intent.form.get(field + 1) {
+                                Some(next) => {
+                                    outcome.flow = Flow::Collecting {
+                                        field: field + 1,
+                                        attempts: 0,
+                                    };
+                                    self.followups.push(FollowUp::Bot {
+                                        tenant,
+                                        conversation: conv_id,
+                                        text: next.question.clone(),
+                                        then_pending: false,
+                                    });
+                                }
+                                None => hand_over = Some("the form is complete".into()),
+                            }
+                        }
+                        None if attempts + 1 >= cfg.max_attempts => {
+                            hand_over = Some(format!(
+                                "{} answers to {:?} not understood",
+                                attempts + 1,
+                                f.name
+                            ));
+                        }
+                        None => {
+                            outcome.flow = Flow::Collecting {
+                                field,
+                                attempts: attempts + 1,
+                            };
+                            self.followups.push(FollowUp::Bot {
+                                tenant,
+                                conversation: conv_id,
+                                text: format!("Sorry, I did not get that. {}", f.question),
+                                then_pending: false,
+                            });
+                        }
+                    },
+                }
+            }
+            Flow::Human | Flow::HandedOver { .. } => {
+                if step.conversation.assignee.is_none() && outcome.needs_human {
+                    self.followups.push(FollowUp::Route {
+                        tenant,
+                        conversation: conv_id,
+                        skills: outcome.skills.clone(),
+                    });
+                }
+                return Ok(());
+            }
+        }
+        if let Some(reason) = hand_over {
+            let mut history: Vec<crate::MessageId> = self
+                .store
+                .messages_of(tenant, conv_id)?
+                .into_iter()
+                .map(|m| m.id)
+                .collect();
+            history.push(message.id);
+            outcome.needs_human = true;
+            outcome.flow = Flow::HandedOver {
+                at: step.now,
+                reason: reason.clone(),
+            };
+            step.effects.push(Effect::HandedOver {
+                tenant,
+                conversation: conv_id,
+                reason,
+                collected: outcome.collected.clone(),
+                history,
+            });
+            self.followups.push(FollowUp::Route {
+                tenant,
+                conversation: conv_id,
+                skills: outcome.skills.clone(),
+            });
+        }
+        record.value = to_json(&outcome)?;
+        record.version += 1;
+        step.changes.push(Op::PutRecord(record));
+        Ok(())
+    }
+
+    /// Runs the work queued by the operation's steps, after it committed: bot messages
+    /// (and pending status), then routing. Their effects are appended.
+    pub(crate) fn run_followups(
+        &mut self,
+        now: DateTime<Utc>,
+        effects: &mut Vec<Effect>,
+    ) -> Result<()> {
+        let bot = self.config.triage.bot;
+        for f in std::mem::take(&mut self.followups) {
+            match f {
+                FollowUp::Bot {
+                    tenant,
+                    conversation,
+                    text,
+                    then_pending,
+                } => {
+                    effects.extend(self.reply_with(
+                        (tenant, conversation),
+                        ReplyOptions::bot(bot, text),
+                        now,
+                    )?);
+                    if then_pending {
+                        effects.extend(self.set_status(
+                            (tenant, conversation),
+                            Status::Pending,
+                            now,
+                        )?);
+                    }
+                }
+                FollowUp::Route {
+                    tenant,
+                    conversation,
+                    skills,
+                } => {
+                    effects.extend(self.route_automatically(tenant, conversation, &skills, now)?)
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What triage decided for a conversation (`None` when triage is off or has not run).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown conversation.
+    pub fn triage_of(
+        &self,
+        conversation: impl Into<ConversationRef>,
+    ) -> Result<Option<TriageOutcome>> {
+        let c = self.load_conversation(conversation.into())?;
+        self.store
+            .record(c.tenant, TRIAGE_KIND, &c.id.to_string())?
+            .map(|r| from_json(&r))
+            .transpose()
+    }
+
+    /// Hands a conversation from the bot to a human now (an agent's or host's decision),
+    /// with the whole history; routes it when routing is on.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown conversation; [`Error::Invalid`] when triage has
+    /// not run on it.
+    pub fn hand_over(
+        &mut self,
+        conversation: impl Into<ConversationRef>,
+        reason: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Effect>> {
+        let r = conversation.into();
+        let reason = reason.into();
+        let mut effects = self.retrying(|desk| {
+            let conv = desk.load_conversation(r)?;
+            let key = conv.id.to_string();
+            let rec = desk
+                .store
+                .record(conv.tenant, TRIAGE_KIND, &key)?
+                .ok_or_else(|| Error::invalid("conversation", "triage has not run on it"))?;
+            let mut outcome: TriageOutcome = from_json(&rec)?;
+            outcome.needs_human = true;
+            outcome.flow = Flow::HandedOver {
+                at: now,
+                reason: reason.clone(),
+            };
+            let history = desk
+                .store
+                .messages_of(conv.tenant, conv.id)?
+                .into_iter()
+                .map(|m| m.id)
+                .collect();
+            let mut changes = ChangeSet::new(conv.tenant);
+            changes.push(Op::PutRecord(Record {
+                value: to_json(&outcome)?,
+                version: rec.version + 1,
+                ..rec
+            }));
+            desk.store.apply(changes)?;
+            desk.followups.push(FollowUp::Route {
+                tenant: conv.tenant,
+                conversation: conv.id,
+                skills: outcome.skills.clone(),
+            });
+            Ok(vec![Effect::HandedOver {
+                tenant: conv.tenant,
+                conversation: conv.id,
+                reason: reason.clone(),
+                collected: outcome.collected,
+                history,
+            }])
+        })?;
+        self.run_followups(now, &mut effects)?;
+        Ok(effects)
+    }
+
+    /// The irritant report over the tenant's conversations opened in `[from, to)`.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub fn irritant_report(
+        &self,
+        tenant: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<IrritantReport> {
+        let mut outcomes = Vec::new();
+        for conv in self.store.conversations_in(tenant, from, to)? {
+            if let Some(r) = self
+                .store
+                .record(tenant, TRIAGE_KIND, &conv.id.to_string())?
+            {
+                outcomes.push(from_json::<TriageOutcome>(&r)?);
+            }
+        }
+        Ok(irritant_report(
+            outcomes.iter(),
+            &self.config.triage.catalogue,
+        ))
+    }
+}

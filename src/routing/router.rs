@@ -1,0 +1,537 @@
+//! The routing engine: agent pools with indexes, queues with priority and aging,
+//! escalation steps, and explainable, deterministic decisions. Pure: no clock, no I/O.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::agent::{Agent, Presence};
+use super::policy::{better, Candidate, RoutingPolicy};
+use super::work::{Decision, EscalationStep, Exclusion, Requirements, Scored, WorkItem};
+use super::RoutingConfig;
+use crate::channel::Channel;
+use crate::conversation::Priority;
+use crate::error::{Error, Result};
+use crate::id::{AgentId, ConversationId, TenantId};
+
+/// Queue order: priority (highest first), then waiting since (oldest first), then arrival.
+type QueueKey = (Reverse<Priority>, DateTime<Utc>, u64);
+
+/// How many candidates and exclusions a decision lists (the rest are counted).
+const LISTED: usize = 5;
+const LISTED_EXCLUSIONS: usize = 20;
+
+#[derive(Debug, Clone)]
+struct AgentState {
+    agent: Agent,
+    load: u32,
+    last_assigned: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Pool {
+    agents: BTreeMap<AgentId, AgentState>,
+    by_skill: HashMap<String, BTreeSet<AgentId>>,
+    by_language: HashMap<String, BTreeSet<AgentId>>,
+    by_channel: HashMap<Channel, BTreeSet<AgentId>>,
+    all_channels: BTreeSet<AgentId>,
+    queues: BTreeMap<String, BTreeMap<QueueKey, WorkItem>>,
+    waiting: HashMap<ConversationId, (String, QueueKey)>,
+    assigned: HashMap<ConversationId, (AgentId, u32)>,
+}
+
+impl Pool {
+    fn unindex(&mut self, a: &Agent) {
+        for s in a.skills.keys() {
+            if let Some(set) = self.by_skill.get_mut(s) {
+                set.remove(&a.id);
+            }
+        }
+        for l in &a.languages {
+            if let Some(set) = self.by_language.get_mut(l) {
+                set.remove(&a.id);
+            }
+        }
+        for c in &a.channels {
+            if let Some(set) = self.by_channel.get_mut(c) {
+                set.remove(&a.id);
+            }
+        }
+        self.all_channels.remove(&a.id);
+    }
+
+    fn index(&mut self, a: &Agent) {
+        for s in a.skills.keys() {
+            self.by_skill.entry(s.clone()).or_default().insert(a.id);
+        }
+        for l in &a.languages {
+            self.by_language.entry(l.clone()).or_default().insert(a.id);
+        }
+        if a.channels.is_empty() {
+            self.all_channels.insert(a.id);
+        }
+        for c in &a.channels {
+            self.by_channel.entry(c.clone()).or_default().insert(a.id);
+        }
+    }
+
+    /// Agents that have every required skill and the language, and work the channel,
+    /// found by intersecting the index sets smallest first; plus what nobody has.
+    fn matching(&self, r: &Requirements) -> (Vec<AgentId>, Vec<String>) {
+        let mut sets: Vec<&BTreeSet<AgentId>> = Vec::new();
+        let mut unmatched = Vec::new();
+        for s in &r.skills {
+            match self.by_skill.get(&s.name) {
+                Some(set) if !set.is_empty() => sets.push(set),
+                _ => unmatched.push(format!("skill {}", s.name)),
+            }
+        }
+        if let Some(l) = &r.language {
+            match self.by_language.get(l) {
+                Some(set) if !set.is_empty() => sets.push(set),
+                _ => unmatched.push(format!("language {l}")),
+            }
+        }
+        let channel_set = self.by_channel.get(&r.channel);
+        if channel_set.is_none_or(BTreeSet::is_empty) && self.all_channels.is_empty() {
+            unmatched.push(format!("channel {}", r.channel));
+        }
+        if !unmatched.is_empty() {
+            return (Vec::new(), unmatched);
+        }
+        let works_channel = |a: &AgentId| {
+            self.all_channels.contains(a) || channel_set.is_some_and(|s| s.contains(a))
+        };
+        sets.sort_by_key(|s| s.len());
+        let out: Vec<AgentId> = match sets.split_first() {
+            Some((first, rest)) => first
+                .iter()
+                .filter(|a| rest.iter().all(|s| s.contains(a)) && works_channel(a))
+                .copied()
+                .collect(),
+            None => {
+                let mut all: BTreeSet<AgentId> = self.all_channels.clone();
+                if let Some(s) = channel_set {
+                    all.extend(s.iter().copied());
+                }
+                all.into_iter().collect()
+            }
+        };
+        (out, unmatched)
+    }
+
+    fn check(
+        &self,
+        st: &AgentState,
+        r: &Requirements,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<u32, Exclusion> {
+        if st.agent.presence != Presence::Available {
+            return Err(Exclusion::NotAvailable);
+        }
+        if st.agent.shift.as_ref().is_some_and(|s| !s.covers(now)) {
+            return Err(Exclusion::OutOfShift);
+        }
+        let mut level = 0u32;
+        for s in &r.skills {
+            let have = st.agent.skills.get(&s.name).copied().unwrap_or(0);
+            if have < s.min_level {
+                return Err(Exclusion::SkillTooLow(s.name.clone()));
+            }
+            level += u32::from(have);
+        }
+        if st.agent.capacity.saturating_sub(st.load) < r.units {
+            return Err(Exclusion::AtCapacity);
+        }
+        Ok(level)
+    }
+}
+
+/// The routing engine (one per Desk; usable alone). See the [module docs](super).
+#[derive(Debug, Clone)]
+pub struct Router {
+    policy: Arc<dyn RoutingPolicy>,
+    escalation: Vec<EscalationStep>,
+    pools: HashMap<TenantId, Pool>,
+    seq: u64,
+}
+
+impl Router {
+    /// A router with `config`'s policy and escalation steps, and no agents.
+    pub fn new(config: &RoutingConfig) -> Router {
+        Router {
+            policy: config.policy.clone(),
+            escalation: config.escalation.clone(),
+            pools: HashMap::new(),
+            seq: 0,
+        }
+    }
+
+    /// Adds or replaces an agent (keeping their current load). Work they can take is
+    /// offered to them at once.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] from [`Agent::validate`].
+    pub fn upsert_agent(&mut self, agent: Agent, now: DateTime<Utc>) -> Result<Vec<Decision>> {
+        agent.validate()?;
+        let (tenant, id) = (agent.tenant, agent.id);
+        let pool = self.pools.entry(tenant).or_default();
+        let (load, last) = match pool.agents.remove(&id) {
+            Some(old) => {
+                pool.unindex(&old.agent);
+                (old.load, old.last_assigned)
+            }
+            None => (0, None),
+        };
+        pool.index(&agent);
+        pool.agents.insert(
+            id,
+            AgentState {
+                agent,
+                load,
+                last_assigned: last,
+            },
+        );
+        Ok(self.offer(tenant, id, now))
+    }
+
+    /// Changes an agent's presence; an agent who becomes available is offered the oldest
+    /// highest-priority waiting work they can take.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an agent the tenant does not have.
+    pub fn set_presence(
+        &mut self,
+        tenant: TenantId,
+        agent: AgentId,
+        presence: Presence,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Decision>> {
+        let st = self
+            .pools
+            .get_mut(&tenant)
+            .and_then(|p| p.agents.get_mut(&agent))
+            .ok_or_else(|| Error::not_found("agent", agent))?;
+        st.agent.presence = presence;
+        Ok(self.offer(tenant, agent, now))
+    }
+
+    /// An agent.
+    pub fn agent(&self, tenant: TenantId, agent: AgentId) -> Option<&Agent> {
+        self.pools
+            .get(&tenant)?
+            .agents
+            .get(&agent)
+            .map(|s| &s.agent)
+    }
+
+    /// Units an agent has in use.
+    pub fn load(&self, tenant: TenantId, agent: AgentId) -> Option<u32> {
+        self.pools.get(&tenant)?.agents.get(&agent).map(|s| s.load)
+    }
+
+    /// Every agent of a tenant with their load, by id.
+    pub fn agents(&self, tenant: TenantId) -> Vec<(&Agent, u32)> {
+        self.pools
+            .get(&tenant)
+            .map(|p| p.agents.values().map(|s| (&s.agent, s.load)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Who has the conversation.
+    pub fn assignment(&self, tenant: TenantId, conversation: ConversationId) -> Option<AgentId> {
+        self.pools
+            .get(&tenant)?
+            .assigned
+            .get(&conversation)
+            .map(|a| a.0)
+    }
+
+    /// The work waiting in a queue, in the order it will be offered.
+    pub fn queue(&self, tenant: TenantId, queue: &str) -> Vec<&WorkItem> {
+        self.pools
+            .get(&tenant)
+            .and_then(|p| p.queues.get(queue))
+            .map(|q| q.values().collect())
+            .unwrap_or_default()
+    }
+
+    /// Everything waiting in the tenant, in offer order.
+    pub fn waiting(&self, tenant: TenantId) -> Vec<&WorkItem> {
+        let Some(p) = self.pools.get(&tenant) else {
+            return Vec::new();
+        };
+        let mut all: Vec<(&QueueKey, &WorkItem)> =
+            p.queues.values().flat_map(|q| q.iter()).collect();
+        all.sort_by(|a, b| a.0.cmp(b.0));
+        all.into_iter().map(|(_, w)| w).collect()
+    }
+
+    /// Routes a work item: to the best qualifying agent with spare capacity, or into its
+    /// queue. A conversation already assigned stays with its agent; one already waiting
+    /// is re-routed with the new requirements.
+    pub fn route(&mut self, mut item: WorkItem, now: DateTime<Utc>) -> Decision {
+        let tenant = item.tenant;
+        let pool = self.pools.entry(tenant).or_default();
+        if let Some((agent, _)) = pool.assigned.get(&item.conversation) {
+            return Decision {
+                conversation: item.conversation,
+                agent: Some(*agent),
+                queue: item.requirements.queue.clone(),
+                policy: "already assigned".into(),
+                candidates: Vec::new(),
+                excluded: Vec::new(),
+                unmatched: Vec::new(),
+            };
+        }
+        if let Some((q, key)) = pool.waiting.remove(&item.conversation) {
+            if let Some(old) = pool.queues.get_mut(&q).and_then(|q| q.remove(&key)) {
+                item.enqueued_at = item.enqueued_at.min(old.enqueued_at);
+                item.steps_applied = item.steps_applied.max(old.steps_applied);
+            }
+        }
+        let decision = self.decide(&item, now);
+        match decision.agent {
+            Some(agent) => self.assign(&item, agent, now),
+            None => self.enqueue(item),
+        }
+        decision
+    }
+
+    fn decide(&self, item: &WorkItem, now: DateTime<Utc>) -> Decision {
+        let r = &item.requirements;
+        let mut d = Decision {
+            conversation: item.conversation,
+            agent: None,
+            queue: r.queue.clone(),
+            policy: self.policy.name().to_string(),
+            candidates: Vec::new(),
+            excluded: Vec::new(),
+            unmatched: Vec::new(),
+        };
+        let Some(pool) = self.pools.get(&item.tenant) else {
+            d.unmatched.push("any agent".into());
+            return d;
+        };
+        let (ids, unmatched) = pool.matching(r);
+        d.unmatched = unmatched;
+        let mut best: Option<(f64, AgentId)> = None;
+        let mut scored: Vec<Scored> = Vec::new();
+        for id in ids {
+            let Some(st) = pool.agents.get(&id) else {
+                continue;
+            };
+            match pool.check(st, r, now) {
+                Err(why) => {
+                    if d.excluded.len() < LISTED_EXCLUSIONS {
+                        d.excluded.push((id, why));
+                    }
+                }
+                Ok(level) => {
+                    let c = Candidate {
+                        agent: &st.agent,
+                        load: st.load,
+                        last_assigned: st.last_assigned,
+                        skill_level: level,
+                    };
+                    let s = self.policy.score(item, &c, now);
+                    if best.is_none_or(|b| better((s.total, id), b)) {
+                        best = Some((s.total, id));
+                    }
+                    scored.push(Scored {
+                        agent: id,
+                        score: s.total,
+                        parts: s
+                            .parts
+                            .into_iter()
+                            .map(|(n, v)| (n.to_string(), v))
+                            .collect(),
+                    });
+                }
+            }
+        }
+        scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.agent.cmp(&b.agent)));
+        scored.truncate(LISTED);
+        d.candidates = scored;
+        d.agent = best.map(|b| b.1);
+        d
+    }
+
+    fn assign(&mut self, item: &WorkItem, agent: AgentId, now: DateTime<Utc>) {
+        let pool = self.pools.entry(item.tenant).or_default();
+        if let Some(st) = pool.agents.get_mut(&agent) {
+            st.load += item.requirements.units;
+            st.last_assigned = Some(now);
+        }
+        pool.assigned
+            .insert(item.conversation, (agent, item.requirements.units));
+    }
+
+    fn enqueue(&mut self, item: WorkItem) {
+        self.seq += 1;
+        let key = (
+            Reverse(item.requirements.priority),
+            item.enqueued_at,
+            self.seq,
+        );
+        let pool = self.pools.entry(item.tenant).or_default();
+        pool.waiting
+            .insert(item.conversation, (item.requirements.queue.clone(), key));
+        pool.queues
+            .entry(item.requirements.queue.clone())
+            .or_default()
+            .insert(key, item);
+    }
+
+    /// Records an assignment made before a restart (capacity counted, no decision).
+    pub fn restore_assignment(&mut self, item: WorkItem, agent: AgentId) {
+        let pool = self.pools.entry(item.tenant).or_default();
+        if pool.assigned.contains_key(&item.conversation) {
+            return;
+        }
+        if let Some(st) = pool.agents.get_mut(&agent) {
+            st.load += item.requirements.units;
+        }
+        pool.assigned
+            .insert(item.conversation, (agent, item.requirements.units));
+    }
+
+    /// The conversation is done (solved, closed, transferred away): its agent's capacity
+    /// frees and they are offered waiting work; a waiting conversation leaves its queue.
+    pub fn release(
+        &mut self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        now: DateTime<Utc>,
+    ) -> Vec<Decision> {
+        let Some(pool) = self.pools.get_mut(&tenant) else {
+            return Vec::new();
+        };
+        if let Some((q, key)) = pool.waiting.remove(&conversation) {
+            if let Some(q) = pool.queues.get_mut(&q) {
+                q.remove(&key);
+            }
+            return Vec::new();
+        }
+        let Some((agent, units)) = pool.assigned.remove(&conversation) else {
+            return Vec::new();
+        };
+        if let Some(st) = pool.agents.get_mut(&agent) {
+            st.load = st.load.saturating_sub(units);
+        }
+        self.offer(tenant, agent, now)
+    }
+
+    /// Offers an agent the oldest highest-priority waiting work they can take, until
+    /// nothing more fits.
+    fn offer(&mut self, tenant: TenantId, agent: AgentId, now: DateTime<Utc>) -> Vec<Decision> {
+        let mut out = Vec::new();
+        while let Some(pool) = self.pools.get(&tenant) {
+            let Some(st) = pool.agents.get(&agent) else {
+                break;
+            };
+            if !st.agent.on_duty(now) {
+                break;
+            }
+            let mut pick: Option<(QueueKey, String)> = None;
+            for (name, q) in &pool.queues {
+                for (key, item) in q {
+                    if pick.as_ref().is_some_and(|(k, _)| k <= key) {
+                        break;
+                    }
+                    let r = &item.requirements;
+                    let matches = r
+                        .skills
+                        .iter()
+                        .all(|s| st.agent.skills.contains_key(&s.name))
+                        && r.language
+                            .as_ref()
+                            .is_none_or(|l| st.agent.languages.contains(l))
+                        && (st.agent.channels.is_empty() || st.agent.channels.contains(&r.channel));
+                    if matches && pool.check(st, r, now).is_ok() {
+                        pick = Some((*key, name.clone()));
+                        break;
+                    }
+                }
+            }
+            let Some((key, name)) = pick else { break };
+            let pool = self.pools.get_mut(&tenant).expect("pool exists");
+            let Some(item) = pool.queues.get_mut(&name).and_then(|q| q.remove(&key)) else {
+                break;
+            };
+            pool.waiting.remove(&item.conversation);
+            let mut d = self.decide(&item, now);
+            // The freed agent takes it (the policy ranked all who qualify; if another
+            // agent scores higher they would have been offered it already).
+            d.agent = Some(agent);
+            self.assign(&item, agent, now);
+            out.push(d);
+        }
+        out
+    }
+
+    /// The earliest instant an escalation step comes due.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.pools
+            .values()
+            .flat_map(|p| p.queues.values().flat_map(|q| q.values()))
+            .filter_map(|w| {
+                self.escalation
+                    .get(w.steps_applied)
+                    .map(|s| w.enqueued_at + s.after)
+            })
+            .min()
+    }
+
+    /// Applies the escalation steps that fell due (each widens the target of an item that
+    /// waited long enough) and routes the widened items again.
+    pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<(WorkItem, usize, Decision)> {
+        let mut due: Vec<(TenantId, ConversationId)> = Vec::new();
+        for (t, p) in &self.pools {
+            for q in p.queues.values() {
+                for w in q.values() {
+                    if self
+                        .escalation
+                        .get(w.steps_applied)
+                        .is_some_and(|s| w.enqueued_at + s.after <= now)
+                    {
+                        due.push((*t, w.conversation));
+                    }
+                }
+            }
+        }
+        due.sort();
+        let mut out = Vec::new();
+        for (t, c) in due {
+            let Some(pool) = self.pools.get_mut(&t) else {
+                continue;
+            };
+            let Some((q, key)) = pool.waiting.remove(&c) else {
+                continue;
+            };
+            let Some(mut item) = pool.queues.get_mut(&q).and_then(|q| q.remove(&key)) else {
+                continue;
+            };
+            let mut last = item.steps_applied;
+            while let Some(step) = self.escalation.get(item.steps_applied) {
+                if item.enqueued_at + step.after > now {
+                    break;
+                }
+                step.apply(&mut item.requirements);
+                last = item.steps_applied;
+                item.steps_applied += 1;
+            }
+            let d = self.decide(&item, now);
+            match d.agent {
+                Some(a) => self.assign(&item, a, now),
+                None => self.enqueue(item.clone()),
+            }
+            out.push((item, last, d));
+        }
+        out
+    }
+}
