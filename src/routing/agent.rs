@@ -107,7 +107,7 @@ pub struct Agent {
     pub name: String,
     /// Skills with levels 1-10.
     pub skills: BTreeMap<String, u8>,
-    /// Languages they answer in (ISO 639-1 codes where they exist).
+    /// Languages they answer in (ISO 639-1 codes where they exist); empty: any.
     pub languages: BTreeSet<String>,
     /// Channels they work; empty: every channel.
     pub channels: BTreeSet<Channel>,

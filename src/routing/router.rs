@@ -37,6 +37,8 @@ struct Pool {
     by_language: HashMap<String, BTreeSet<AgentId>>,
     by_channel: HashMap<Channel, BTreeSet<AgentId>>,
     all_channels: BTreeSet<AgentId>,
+    /// Agents who list no language: they take any.
+    all_languages: BTreeSet<AgentId>,
     queues: BTreeMap<String, BTreeMap<QueueKey, WorkItem>>,
     waiting: HashMap<ConversationId, (String, QueueKey)>,
     assigned: HashMap<ConversationId, (AgentId, u32)>,
@@ -60,6 +62,7 @@ impl Pool {
             }
         }
         self.all_channels.remove(&a.id);
+        self.all_languages.remove(&a.id);
     }
 
     fn index(&mut self, a: &Agent) {
@@ -68,6 +71,9 @@ impl Pool {
         }
         for l in &a.languages {
             self.by_language.entry(l.clone()).or_default().insert(a.id);
+        }
+        if a.languages.is_empty() {
+            self.all_languages.insert(a.id);
         }
         if a.channels.is_empty() {
             self.all_channels.insert(a.id);
@@ -88,9 +94,14 @@ impl Pool {
                 _ => unmatched.push(format!("skill {}", s.name)),
             }
         }
+        // Agents who list no language take any: with some of them around, the language
+        // is checked per agent instead of through the index.
+        let language_set = r.language.as_ref().and_then(|l| self.by_language.get(l));
+        let mut check_language = false;
         if let Some(l) = &r.language {
-            match self.by_language.get(l) {
-                Some(set) if !set.is_empty() => sets.push(set),
+            match language_set {
+                Some(set) if !set.is_empty() && self.all_languages.is_empty() => sets.push(set),
+                _ if !self.all_languages.is_empty() => check_language = true,
                 _ => unmatched.push(format!("language {l}")),
             }
         }
@@ -104,11 +115,16 @@ impl Pool {
         let works_channel = |a: &AgentId| {
             self.all_channels.contains(a) || channel_set.is_some_and(|s| s.contains(a))
         };
+        let speaks = |a: &AgentId| {
+            !check_language
+                || self.all_languages.contains(a)
+                || language_set.is_some_and(|s| s.contains(a))
+        };
         sets.sort_by_key(|s| s.len());
         let out: Vec<AgentId> = match sets.split_first() {
             Some((first, rest)) => first
                 .iter()
-                .filter(|a| rest.iter().all(|s| s.contains(a)) && works_channel(a))
+                .filter(|a| rest.iter().all(|s| s.contains(a)) && works_channel(a) && speaks(a))
                 .copied()
                 .collect(),
             None => {
@@ -116,7 +132,7 @@ impl Pool {
                 if let Some(s) = channel_set {
                     all.extend(s.iter().copied());
                 }
-                all.into_iter().collect()
+                all.into_iter().filter(|a| speaks(a)).collect()
             }
         };
         (out, unmatched)
@@ -448,9 +464,9 @@ impl Router {
                         .skills
                         .iter()
                         .all(|s| st.agent.skills.contains_key(&s.name))
-                        && r.language
-                            .as_ref()
-                            .is_none_or(|l| st.agent.languages.contains(l))
+                        && r.language.as_ref().is_none_or(|l| {
+                            st.agent.languages.is_empty() || st.agent.languages.contains(l)
+                        })
                         && (st.agent.channels.is_empty() || st.agent.channels.contains(&r.channel));
                     if matches && pool.check(st, r, now).is_ok() {
                         pick = Some((*key, name.clone()));

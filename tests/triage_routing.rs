@@ -1,0 +1,556 @@
+//! Triage and routing stories.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use throughline::conversation::Priority;
+use throughline::routing::{Agent, EscalationStep, Presence, RoutingConfig};
+use throughline::store::MemoryStore;
+use throughline::triage::{
+    Accept, Disposition, Flow, Intent, IntentCatalogue, TriageConfig, Value,
+};
+use throughline::{
+    AgentId, Channel, Desk, DeskConfig, Effect, Identifier, Inbound, Status, TenantId,
+};
+
+fn t(mins: i64) -> DateTime<Utc> {
+    // A Monday, 10:00 in Amsterdam.
+    DateTime::from_timestamp(1_772_442_000, 0).unwrap() + TimeDelta::minutes(mins)
+}
+
+fn tenant() -> TenantId {
+    "01900000-0000-7000-8000-00000000a0a0".parse().unwrap()
+}
+
+fn agent_id(n: u128) -> AgentId {
+    AgentId::from_uuid(uuid::Uuid::from_u128(
+        0x0190_0000_0000_7000_8000_0000_0000_a000 + n,
+    ))
+}
+
+fn catalogue() -> IntentCatalogue {
+    IntentCatalogue::new()
+        .with(
+            Intent::new("refund", Value::High, Value::High)
+                .cost(12.0)
+                .skill("billing", 5)
+                .phrases("en", &["refund", "money back"])
+                .phrases("nl", &["geld terug", "terugbetaling"])
+                .phrases("de", &["geld zurück", "rückerstattung"]),
+        )
+        .unwrap()
+        .with(
+            Intent::new("order_status", Value::High, Value::Low)
+                .cost(4.0)
+                .article("kb/where-is-my-order")
+                .article("kb/tracking")
+                .phrases("en", &["where is my order", "tracking number"])
+                .phrases(
+                    "nl",
+                    &["waar is mijn pakket", "waar blijft mijn bestelling"],
+                ),
+        )
+        .unwrap()
+        .with(
+            Intent::new("return_label", Value::Low, Value::High)
+                .cost(6.0)
+                .skill("logistics", 3)
+                .phrases("en", &["return label", "send it back"])
+                .field(
+                    "order",
+                    "What is your order number?",
+                    Accept::Digits { min: 4, max: 12 },
+                ),
+        )
+        .unwrap()
+        .with(
+            Intent::new("complaint", Value::High, Value::High)
+                .cost(20.0)
+                .skill("care", 3)
+                .phrases("en", &["complaint", "unacceptable", "very disappointed"]),
+        )
+        .unwrap()
+}
+
+fn desk(routing: RoutingConfig) -> Desk<MemoryStore> {
+    Desk::new(
+        MemoryStore::new(),
+        DeskConfig::default()
+            .triage(TriageConfig::new(catalogue()))
+            .routing(routing),
+    )
+}
+
+fn assigned(effects: &[Effect]) -> Option<AgentId> {
+    effects.iter().find_map(|e| match e {
+        Effect::Assigned { agent, .. } => Some(*agent),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_dutch_refund_question_reaches_the_dutch_billing_agent_with_spare_chat_capacity() {
+    let mut desk = desk(RoutingConfig::default());
+    let english = Agent::new(agent_id(1), tenant(), "Emma")
+        .skill("billing", 9)
+        .language("en")
+        .channel(Channel::WebChat);
+    let full = Agent::new(agent_id(2), tenant(), "Daan")
+        .skill("billing", 9)
+        .language("nl")
+        .channel(Channel::WebChat)
+        .capacity(1);
+    let sanne = Agent::new(agent_id(3), tenant(), "Sanne")
+        .skill("billing", 6)
+        .language("nl")
+        .channel(Channel::WebChat)
+        .capacity(5);
+    for a in [english, full, sanne] {
+        desk.upsert_agent(a, t(0)).unwrap();
+    }
+    // Daan is busy with another chat: his one unit is used.
+    let first = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::WebChat,
+                Identifier::email("first@example.nl").unwrap(),
+                "c-0",
+                "Ik wil mijn geld terug voor bestelling 77",
+            ),
+            t(1),
+        )
+        .unwrap();
+    let daan_or_sanne = assigned(&first.effects).unwrap();
+    assert!(daan_or_sanne == agent_id(2) || daan_or_sanne == agent_id(3));
+    if daan_or_sanne == agent_id(3) {
+        // Make sure the full-agent case is exercised: give Daan his chat explicitly.
+        desk.set_status(first.conversation, Status::Solved, t(2))
+            .unwrap();
+    }
+    let got = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::WebChat,
+                Identifier::email("ana@example.nl").unwrap(),
+                "c-1",
+                "Hallo, ik wil graag mijn geld terug voor de schoenen",
+            )
+            .locale("nl"),
+            t(3),
+        )
+        .unwrap();
+    let outcome = desk.triage_of(got.conversation).unwrap().unwrap();
+    assert_eq!(outcome.intent.as_deref(), Some("refund"));
+    assert_eq!(outcome.disposition, Some(Disposition::Leverage));
+    let agent = assigned(&got.effects).expect("assigned");
+    assert_ne!(agent, agent_id(1), "not the English-only agent");
+    let load_of = |a| desk.router().unwrap().load(tenant(), a).unwrap();
+    assert!(
+        load_of(agent)
+            <= desk
+                .router()
+                .unwrap()
+                .agent(tenant(), agent)
+                .unwrap()
+                .capacity
+    );
+    let explanation = got.effects.iter().find_map(|e| match e {
+        Effect::Assigned { explanation, .. } => Some(explanation.clone()),
+        _ => None,
+    });
+    assert!(
+        explanation.unwrap().contains("skill level"),
+        "the decision explains its scores"
+    );
+    assert_eq!(desk.assignment_of(got.conversation).unwrap(), Some(agent));
+}
+
+#[test]
+fn an_order_status_question_gets_self_service_articles_and_no_agent() {
+    let mut desk = desk(RoutingConfig::default());
+    desk.upsert_agent(
+        Agent::new(agent_id(1), tenant(), "Emma").language("en"),
+        t(0),
+    )
+    .unwrap();
+    let got = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::Email,
+                Identifier::email("bo@example.com").unwrap(),
+                "<o1@x>",
+                "Hi, where is my order? It has been a week.",
+            ),
+            t(1),
+        )
+        .unwrap();
+    let outcome = desk.triage_of(got.conversation).unwrap().unwrap();
+    assert_eq!(outcome.disposition, Some(Disposition::SelfService));
+    assert!(!outcome.needs_human);
+    assert!(assigned(&got.effects).is_none(), "no agent");
+    let sent = got.effects.iter().find_map(|e| match e {
+        Effect::Send(out) => Some(out.body.clone()),
+        _ => None,
+    });
+    assert!(sent.unwrap().contains("kb/where-is-my-order"));
+    assert_eq!(
+        desk.conversation(got.conversation).unwrap().status,
+        Status::Pending
+    );
+    // Bot messages never count as human replies.
+    let report = desk
+        .report(
+            tenant(),
+            &throughline::metrics::Filter::period(t(-1), t(100)),
+        )
+        .unwrap();
+    assert_eq!(report.first_reply.count, 0);
+    // The customer insists: handed over, with history, and routed.
+    let again = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::Email,
+                Identifier::email("bo@example.com").unwrap(),
+                "<o2@x>",
+                "That did not help, I need a person",
+            ),
+            t(30),
+        )
+        .unwrap();
+    let handed = again.effects.iter().find_map(|e| match e {
+        Effect::HandedOver { history, .. } => Some(history.len()),
+        _ => None,
+    });
+    assert_eq!(
+        handed,
+        Some(3),
+        "the question, the bot's articles and the new message"
+    );
+    assert_eq!(assigned(&again.effects), Some(agent_id(1)));
+}
+
+#[test]
+fn a_bot_collects_the_order_number_and_hands_over_with_history() {
+    let mut desk = desk(RoutingConfig::default());
+    desk.upsert_agent(
+        Agent::new(agent_id(5), tenant(), "Lars").skill("logistics", 5),
+        t(0),
+    )
+    .unwrap();
+    let who = Identifier::whatsapp("+31612345678", None).unwrap();
+    let got = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::WhatsApp,
+                who.clone(),
+                "w-1",
+                "I need a return label please",
+            ),
+            t(0),
+        )
+        .unwrap();
+    let outcome = desk.triage_of(got.conversation).unwrap().unwrap();
+    assert_eq!(outcome.disposition, Some(Disposition::Automate));
+    assert!(matches!(outcome.flow, Flow::Collecting { field: 0, .. }));
+    assert!(assigned(&got.effects).is_none());
+    let unclear = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::WhatsApp,
+                who.clone(),
+                "w-2",
+                "it's the blue one",
+            ),
+            t(1),
+        )
+        .unwrap();
+    assert!(unclear
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Send(o) if o.body.contains("did not get that"))));
+    let done = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::WhatsApp,
+                who,
+                "w-3",
+                "Order 104233, thanks",
+            ),
+            t(2),
+        )
+        .unwrap();
+    let (collected, history) = done
+        .effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::HandedOver {
+                collected, history, ..
+            } => Some((collected.clone(), history.clone())),
+            _ => None,
+        })
+        .expect("handed over");
+    assert_eq!(collected.get("order").map(String::as_str), Some("104233"));
+    assert_eq!(
+        history.len(),
+        5,
+        "three customer messages and two bot questions"
+    );
+    assert_eq!(assigned(&done.effects), Some(agent_id(5)));
+    let outcome = desk.triage_of(got.conversation).unwrap().unwrap();
+    assert!(outcome.needs_human && !outcome.absorbed());
+}
+
+#[test]
+fn a_complaint_from_a_vip_jumps_the_queue() {
+    let mut desk = desk(RoutingConfig::default());
+    desk.upsert_agent(
+        Agent::new(agent_id(7), tenant(), "Noor")
+            .skill("care", 5)
+            .capacity(1),
+        t(0),
+    )
+    .unwrap();
+    let busy = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::Email,
+                Identifier::email("a@example.com").unwrap(),
+                "<c1@x>",
+                "This is unacceptable, a complaint",
+            ),
+            t(0),
+        )
+        .unwrap();
+    assert_eq!(assigned(&busy.effects), Some(agent_id(7)));
+    let normal = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::Email,
+                Identifier::email("b@example.com").unwrap(),
+                "<c2@x>",
+                "I want to file a complaint",
+            ),
+            t(1),
+        )
+        .unwrap();
+    // The VIP writes later.
+    let vip_ident = Identifier::email("vip@example.com").unwrap();
+    let first = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::Sms,
+                Identifier::phone("+31611122233", None).unwrap(),
+                "s-0",
+                "hello",
+            ),
+            t(2),
+        )
+        .unwrap();
+    desk.link_identifier(tenant(), first.customer, vip_ident.clone(), true, t(2))
+        .unwrap();
+    desk.update_profile(
+        tenant(),
+        first.customer,
+        throughline::ProfileUpdate::default().attribute("vip", serde_json::json!(true)),
+        t(2),
+    )
+    .unwrap();
+    desk.set_status(first.conversation, Status::Solved, t(2))
+        .unwrap();
+    desk.set_status(first.conversation, Status::Closed, t(2))
+        .unwrap();
+    let vip = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::Email,
+                vip_ident,
+                "<c3@x>",
+                "Very disappointed, this is a complaint",
+            ),
+            t(3),
+        )
+        .unwrap();
+    let p_vip = desk.conversation(vip.conversation).unwrap().priority;
+    let p_normal = desk.conversation(normal.conversation).unwrap().priority;
+    assert!(p_vip > p_normal, "{p_vip:?} > {p_normal:?}");
+    assert_eq!(p_normal, Priority::High);
+    // Capacity frees: the VIP, who wrote later, is served first.
+    let freed = desk
+        .set_status(busy.conversation, Status::Solved, t(10))
+        .unwrap();
+    let next = freed.iter().find_map(|e| match e {
+        Effect::Assigned { conversation, .. } => Some(*conversation),
+        _ => None,
+    });
+    assert_eq!(next, Some(vip.conversation));
+}
+
+#[test]
+fn escalation_steps_widen_the_target_after_their_timeouts() {
+    let routing = RoutingConfig::default()
+        .escalate(EscalationStep::after(TimeDelta::minutes(5)).drop_language())
+        .escalate(EscalationStep::after(TimeDelta::minutes(15)).lower_levels_by(4));
+    let mut desk = desk(routing);
+    // Only a German speaker with billing level 3 is around.
+    desk.upsert_agent(
+        Agent::new(agent_id(9), tenant(), "Jonas")
+            .skill("billing", 3)
+            .language("de"),
+        t(0),
+    )
+    .unwrap();
+    let got = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::WebChat,
+                Identifier::email("fi@example.com").unwrap(),
+                "c-9",
+                "I want a refund of my money back",
+            ),
+            t(0),
+        )
+        .unwrap();
+    assert!(assigned(&got.effects).is_none());
+    assert!(got
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Queued { .. })));
+    assert_eq!(desk.next_wakeup().unwrap().map(|w| w <= t(5)), Some(true));
+    assert!(
+        desk.tick(t(4))
+            .unwrap()
+            .iter()
+            .all(|e| !matches!(e, Effect::Escalated { .. })),
+        "nothing before the timeout"
+    );
+    let after_first = desk.tick(t(5)).unwrap();
+    assert!(after_first
+        .iter()
+        .any(|e| matches!(e, Effect::Escalated { step: 0, .. })));
+    assert!(
+        assigned(&after_first).is_none(),
+        "language dropped, level still too low"
+    );
+    let after_second = desk.tick(t(15)).unwrap();
+    assert!(after_second
+        .iter()
+        .any(|e| matches!(e, Effect::Escalated { step: 1, .. })));
+    assert_eq!(assigned(&after_second), Some(agent_id(9)));
+}
+
+#[test]
+fn an_agent_coming_online_gets_the_oldest_highest_priority_work() {
+    let mut desk = desk(RoutingConfig::default());
+    desk.upsert_agent(
+        Agent::new(agent_id(4), tenant(), "Mia")
+            .skill("care", 5)
+            .skill("billing", 5)
+            .presence(Presence::Offline),
+        t(0),
+    )
+    .unwrap();
+    let low = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::Email,
+                Identifier::email("l@example.com").unwrap(),
+                "<l@x>",
+                "complaint about the box",
+            ),
+            t(0),
+        )
+        .unwrap();
+    let older = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::Email,
+                Identifier::email("o@example.com").unwrap(),
+                "<o@x>",
+                "I want a refund",
+            ),
+            t(1),
+        )
+        .unwrap();
+    let newer = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::Email,
+                Identifier::email("n@example.com").unwrap(),
+                "<n@x>",
+                "refund please",
+            ),
+            t(2),
+        )
+        .unwrap();
+    for g in [&low, &older, &newer] {
+        assert!(assigned(&g.effects).is_none(), "offline agents get nothing");
+    }
+    let on = desk
+        .set_presence(tenant(), agent_id(4), Presence::Available, t(3))
+        .unwrap();
+    let order: Vec<_> = on
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Assigned { conversation, .. } => Some(*conversation),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        order,
+        vec![low.conversation, older.conversation, newer.conversation],
+        "same priority: oldest first"
+    );
+}
+
+#[test]
+fn the_irritant_report_ranks_intents_by_cost_and_shows_absorption() {
+    let mut desk = desk(RoutingConfig::default());
+    for i in 0..6 {
+        desk.ingest(
+            Inbound::new(
+                tenant(),
+                Channel::Email,
+                Identifier::email(&format!("s{i}@example.com")).unwrap(),
+                format!("<s{i}@x>"),
+                "where is my order",
+            ),
+            t(i),
+        )
+        .unwrap();
+    }
+    for i in 0..2 {
+        desk.ingest(
+            Inbound::new(
+                tenant(),
+                Channel::Email,
+                Identifier::email(&format!("r{i}@example.com")).unwrap(),
+                format!("<r{i}@x>"),
+                "refund please",
+            ),
+            t(i),
+        )
+        .unwrap();
+    }
+    let report = desk.irritant_report(tenant(), t(-1), t(100)).unwrap();
+    assert_eq!(
+        report.rows[0].intent, "order_status",
+        "6 × 4.0 = 24 > 2 × 12.0"
+    );
+    assert_eq!(report.rows[0].absorbed, 6);
+    assert_eq!(report.rows[1].intent, "refund");
+    assert_eq!(report.rows[1].absorbed, 0);
+    assert!((report.absorbed_share - 0.75).abs() < 1e-9);
+}
