@@ -70,6 +70,21 @@ fn quickstart_runs_on_a_sqlite_file_and_survives_a_rerun() {
 }
 
 #[test]
+fn routing_example_explains_its_decisions() {
+    let out = run("routing", &[]);
+    assert!(out.contains("intent \"refund\", Some(Leverage)"), "{out}");
+    assert!(out.contains("by sticky; winner score"), "{out}");
+    assert!(out.contains(": assigned to "), "{out}");
+    assert!(
+        out.contains("bot sends on email: These articles answer this: kb/where-is-my-order"),
+        "{out}"
+    );
+    assert!(out.contains("excluded: AtCapacity"), "{out}");
+    assert!(out.contains("nobody has language fi"), "{out}");
+    assert!(out.contains("escalation step 0 fired"), "{out}");
+}
+
+#[test]
 fn identity_merge_is_undone() {
     let out = run("identity_merge", &[]);
     assert!(

@@ -318,7 +318,9 @@ impl Router {
         decision
     }
 
-    fn decide(&self, item: &WorkItem, now: DateTime<Utc>) -> Decision {
+    /// What [`Router::route`] would decide for `item` now, without changing anything (a
+    /// what-if for explanations and tests).
+    pub fn decide(&self, item: &WorkItem, now: DateTime<Utc>) -> Decision {
         let r = &item.requirements;
         let mut d = Decision {
             conversation: item.conversation,

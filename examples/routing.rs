@@ -1,0 +1,231 @@
+//! Triage and routing with explanations: a Dutch refund, an order-status question answered
+//! by self-service, a VIP complaint that jumps the queue, and an escalation that widens
+//! the target after a timeout.
+//!
+//! ```sh
+//! cargo run --example routing
+//! ```
+
+use chrono::{DateTime, TimeDelta, Utc};
+use throughline::routing::{Agent, EscalationStep, Presence, RoutingConfig};
+use throughline::store::MemoryStore;
+use throughline::triage::{Intent, IntentCatalogue, TriageConfig, Value};
+use throughline::{
+    AgentId, Channel, Desk, DeskConfig, Effect, Identifier, Inbound, ProfileUpdate, Status,
+    TenantId,
+};
+
+fn show(what: &str, effects: &[Effect]) {
+    println!("\n{what}");
+    for e in effects {
+        match e {
+            Effect::Triaged {
+                intent,
+                disposition,
+                priority,
+                needs_human,
+                ..
+            } => println!(
+                "  triaged: intent {:?}, {:?}, priority {:?}, needs a human: {needs_human}",
+                intent.as_deref().unwrap_or("-"),
+                disposition,
+                priority
+            ),
+            Effect::Send(out) => println!("  bot sends on {}: {}", out.channel, out.body),
+            Effect::Assigned {
+                conversation,
+                explanation,
+                ..
+            } => println!(
+                "  conversation …{}: {explanation}",
+                &conversation.to_string()[32..]
+            ),
+            Effect::Queued { explanation, .. } => println!("  {explanation}"),
+            Effect::Escalated {
+                step, conversation, ..
+            } => {
+                println!(
+                    "  escalation step {step} fired for conversation …{}",
+                    &conversation.to_string()[32..]
+                )
+            }
+            Effect::HandedOver { reason, .. } => println!("  handed over: {reason}"),
+            _ => {}
+        }
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let t0: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-03-02T10:00:00+01:00")?.to_utc();
+    let tenant: TenantId = "01900000-0000-7000-8000-00000000e4a1".parse()?;
+    let catalogue = IntentCatalogue::new()
+        .with(
+            Intent::new("refund", Value::High, Value::High)
+                .cost(12.0)
+                .skill("billing", 5)
+                .phrases("en", &["refund", "money back"])
+                .phrases("nl", &["geld terug"]),
+        )?
+        .with(
+            Intent::new("order_status", Value::High, Value::Low)
+                .cost(4.0)
+                .article("kb/where-is-my-order")
+                .phrases("en", &["where is my order"])
+                .phrases("nl", &["waar is mijn pakket"]),
+        )?
+        .with(
+            Intent::new("complaint", Value::High, Value::High)
+                .cost(20.0)
+                .skill("care", 3)
+                .phrases("en", &["complaint", "unacceptable"]),
+        )?;
+    let routing = RoutingConfig::default()
+        .escalate(EscalationStep::after(TimeDelta::minutes(10)).drop_language());
+    let mut desk = Desk::new(
+        MemoryStore::new(),
+        DeskConfig::default()
+            .triage(TriageConfig::new(catalogue))
+            .routing(routing),
+    );
+    let id = |n: u128| {
+        AgentId::from_uuid(uuid::Uuid::from_u128(
+            0x0190_0000_0000_7000_8000_0000_0000_a000 + n,
+        ))
+    };
+    desk.upsert_agent(
+        Agent::new(id(1), tenant, "Emma")
+            .skill("billing", 9)
+            .language("en")
+            .channel(Channel::WebChat),
+        t0,
+    )?;
+    desk.upsert_agent(
+        Agent::new(id(2), tenant, "Sanne")
+            .skill("billing", 6)
+            .language("nl")
+            .channel(Channel::WebChat),
+        t0,
+    )?;
+    desk.upsert_agent(
+        Agent::new(id(3), tenant, "Noor")
+            .skill("care", 5)
+            .language("en")
+            .capacity(1),
+        t0,
+    )?;
+    println!("agents: Emma {} (billing 9, en), Sanne {} (billing 6, nl), Noor {} (care 5, en, one conversation at a time)", id(1), id(2), id(3));
+
+    let nl = desk.ingest(
+        Inbound::new(
+            tenant,
+            Channel::WebChat,
+            Identifier::email("ana@example.nl")?,
+            "c-1",
+            "Hallo, ik wil graag mijn geld terug voor de schoenen",
+        )
+        .locale("nl"),
+        t0,
+    )?;
+    show("A Dutch refund question on web chat:", &nl.effects);
+
+    let status = desk.ingest(
+        Inbound::new(
+            tenant,
+            Channel::Email,
+            Identifier::email("bo@example.com")?,
+            "<s1@x>",
+            "Hi, where is my order? I ordered last week.",
+        ),
+        t0 + TimeDelta::minutes(1),
+    )?;
+    show("An order-status e-mail:", &status.effects);
+
+    let first = desk.ingest(
+        Inbound::new(
+            tenant,
+            Channel::Email,
+            Identifier::email("cy@example.com")?,
+            "<c1@x>",
+            "This is unacceptable, I want to make a complaint",
+        ),
+        t0 + TimeDelta::minutes(2),
+    )?;
+    show(
+        "A complaint (Noor takes it; she is now full):",
+        &first.effects,
+    );
+    let normal = desk.ingest(
+        Inbound::new(
+            tenant,
+            Channel::Email,
+            Identifier::email("di@example.com")?,
+            "<c2@x>",
+            "A complaint about my delivery",
+        ),
+        t0 + TimeDelta::minutes(3),
+    )?;
+    show("Another complaint waits:", &normal.effects);
+    let vip_id = Identifier::email("vip@example.com")?;
+    let vip = desk.ingest(
+        Inbound::new(tenant, Channel::Email, vip_id, "<c3@x>", "hello"),
+        t0 + TimeDelta::minutes(4),
+    )?;
+    desk.update_profile(
+        tenant,
+        vip.customer,
+        ProfileUpdate::default().attribute("vip", serde_json::json!(true)),
+        t0 + TimeDelta::minutes(4),
+    )?;
+    desk.set_status(vip.conversation, Status::Solved, t0 + TimeDelta::minutes(4))?;
+    desk.set_status(vip.conversation, Status::Closed, t0 + TimeDelta::minutes(4))?;
+    let vip2 = desk.ingest(
+        Inbound::new(
+            tenant,
+            Channel::Email,
+            Identifier::email("vip@example.com")?,
+            "<c4@x>",
+            "Unacceptable! This is a complaint.",
+        ),
+        t0 + TimeDelta::minutes(5),
+    )?;
+    show(
+        "A VIP complaint, written later, waits with a higher priority:",
+        &vip2.effects,
+    );
+    println!(
+        "  (the earlier complaint is …{}, the VIP's is …{})",
+        &normal.conversation.to_string()[32..],
+        &vip2.conversation.to_string()[32..]
+    );
+    let freed = desk.set_status(
+        first.conversation,
+        Status::Solved,
+        t0 + TimeDelta::minutes(6),
+    )?;
+    show(
+        "Noor solves her conversation; the VIP is served first:",
+        &freed,
+    );
+
+    desk.set_presence(tenant, id(2), Presence::Offline, t0 + TimeDelta::minutes(7))?;
+    let fi = desk.ingest(
+        Inbound::new(
+            tenant,
+            Channel::WebChat,
+            Identifier::email("eero@example.fi")?,
+            "c-2",
+            "Minä haluan money back refund nyt",
+        )
+        .locale("fi"),
+        t0 + TimeDelta::minutes(8),
+    )?;
+    show(
+        "A refund request in Finnish: nobody speaks Finnish, it waits:",
+        &fi.effects,
+    );
+    show(
+        "Ten minutes later the escalation step drops the language:",
+        &desk.tick(t0 + TimeDelta::minutes(18))?,
+    );
+    Ok(())
+}
