@@ -337,12 +337,11 @@ impl Router {
         };
         let (ids, unmatched) = pool.matching(r);
         d.unmatched = unmatched;
-        let mut best: Option<(f64, AgentId)> = None;
-        let mut scored: Vec<Scored> = Vec::new();
+        // Only the best few keep their score parts (for the explanation); the rest are
+        // compared by total.
+        let mut top: Vec<(f64, AgentId, super::policy::Score)> = Vec::with_capacity(LISTED + 1);
         for id in ids {
-            let Some(st) = pool.agents.get(&id) else {
-                continue;
-            };
+            let Some(st) = pool.agents.get(&id) else { continue };
             match pool.check(st, r, now) {
                 Err(why) => {
                     if d.excluded.len() < LISTED_EXCLUSIONS {
@@ -357,25 +356,27 @@ impl Router {
                         skill_level: level,
                     };
                     let s = self.policy.score(item, &c, now);
-                    if best.is_none_or(|b| better((s.total, id), b)) {
-                        best = Some((s.total, id));
+                    if top.len() == LISTED && !better((s.total, id), (top[LISTED - 1].0, top[LISTED - 1].1)) {
+                        continue;
                     }
-                    scored.push(Scored {
-                        agent: id,
-                        score: s.total,
-                        parts: s
-                            .parts
-                            .into_iter()
-                            .map(|(n, v)| (n.to_string(), v))
-                            .collect(),
-                    });
+                    let at = top
+                        .iter()
+                        .position(|(t, a, _)| better((s.total, id), (*t, *a)))
+                        .unwrap_or(top.len());
+                    top.insert(at, (s.total, id, s));
+                    top.truncate(LISTED);
                 }
             }
         }
-        scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.agent.cmp(&b.agent)));
-        scored.truncate(LISTED);
-        d.candidates = scored;
-        d.agent = best.map(|b| b.1);
+        d.candidates = top
+            .into_iter()
+            .map(|(score, agent, s)| Scored {
+                agent,
+                score,
+                parts: s.parts.into_iter().map(|(n, v)| (n.to_string(), v)).collect(),
+            })
+            .collect();
+        d.agent = d.candidates.first().map(|c| c.agent);
         d
     }
 

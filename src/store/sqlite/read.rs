@@ -242,8 +242,12 @@ impl Store for SqliteStore {
         let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
         let mut newest: Vec<Message> = self.rows(
             "message",
-            "SELECT m.data FROM conversations c JOIN messages m \
-               ON m.tenant = c.tenant AND m.conversation = c.id \
+            // The customer's conversations first, then each one's messages through its
+            // index (SQLite's planner, without statistics, would otherwise walk every
+            // message of the tenant).
+            "SELECT m.data FROM conversations c \
+               CROSS JOIN messages m INDEXED BY messages_conversation \
+               ON m.tenant = ?1 AND m.conversation = c.id \
              WHERE c.tenant = ?1 AND c.customer = ?2 \
              ORDER BY m.sent DESC, m.received DESC, m.id DESC LIMIT ?3",
             &[&blob(tenant.as_uuid()), &blob(customer.as_uuid()), &limit],
