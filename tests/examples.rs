@@ -116,3 +116,37 @@ fn sla_breach_warns_and_breaches_on_monday() {
         "nothing over the weekend: {out}"
     );
 }
+
+#[test]
+fn a_small_simulated_month_reports_numbers_equal_to_the_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("sim.db");
+    let html = dir.path().join("sim.html");
+    let out = run(
+        "simulate",
+        &[
+            "--messages",
+            "1500",
+            "--customers",
+            "300",
+            "--agents",
+            "12",
+            "--db",
+            db.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.contains("live metrics equal the metrics recomputed from the store: true"),
+        "{out}"
+    );
+    assert!(out.contains("Volume by opening channel"), "{out}");
+    assert!(out.contains("Irritants (volume × cost)"), "{out}");
+    assert!(out.contains("Queue wait before an agent"), "{out}");
+    let page = std::fs::read_to_string(&html).expect("the HTML report");
+    assert!(
+        page.contains("<svg") && page.contains("Irritants"),
+        "charts in the HTML report"
+    );
+}

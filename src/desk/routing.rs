@@ -72,7 +72,10 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
     ) -> Result<(Decision, Vec<Effect>)> {
         let conv = self.load_conversation(conversation.into())?;
-        let previous_agent = self.previous_agent(conv.tenant, conv.customer, conv.id)?;
+        let previous_agent = match conv.assignee {
+            Some(a) => Some(a),
+            None => self.previous_agent(conv.tenant, conv.customer, conv.id)?,
+        };
         let item = WorkItem {
             tenant: conv.tenant,
             conversation: conv.id,
@@ -100,7 +103,12 @@ impl<S: Store> Desk<S> {
         let Some(conv) = self.store.conversation(tenant, conversation)? else {
             return Ok(Vec::new());
         };
-        if conv.assignee.is_some() || !conv.status.is_active() {
+        // Work the router already holds (assigned or waiting) stays where it is; a
+        // reopened conversation is routed again, preferring its previous agent.
+        let held = self.router.as_ref().is_some_and(|r| {
+            r.assignment(tenant, conversation).is_some() || r.is_waiting(tenant, conversation)
+        });
+        if held || !conv.status.is_active() {
             return Ok(Vec::new());
         }
         let channel = conv
@@ -220,11 +228,13 @@ impl<S: Store> Desk<S> {
         let mut effects = Vec::new();
         let mut decisions = Vec::new();
         for (item, step, d) in fired {
-            effects.push(Effect::Escalated {
-                tenant: item.tenant,
-                conversation: item.conversation,
-                step,
-            });
+            if step != usize::MAX {
+                effects.push(Effect::Escalated {
+                    tenant: item.tenant,
+                    conversation: item.conversation,
+                    step,
+                });
+            }
             if d.agent.is_some() {
                 decisions.push(d);
             }

@@ -62,7 +62,7 @@ impl<S: Store> Desk<S> {
         let tenant = step.tenant;
         let conv_id = step.conversation.id;
         if cfg.catalogue.is_empty() {
-            if step.conversation.assignee.is_none() && self.config.routing.is_some() {
+            if self.config.routing.is_some() {
                 self.followups.push(FollowUp::Route {
                     tenant,
                     conversation: conv_id,
@@ -218,7 +218,7 @@ impl<S: Store> Desk<S> {
                 }
             }
             Flow::Human | Flow::HandedOver { .. } => {
-                if step.conversation.assignee.is_none() && outcome.needs_human {
+                if outcome.needs_human && self.config.routing.is_some() {
                     self.followups.push(FollowUp::Route {
                         tenant,
                         conversation: conv_id,

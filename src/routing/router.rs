@@ -172,6 +172,8 @@ pub struct Router {
     escalation: Vec<EscalationStep>,
     pools: HashMap<TenantId, Pool>,
     seq: u64,
+    /// The previous `tick`, to notice shifts that started since.
+    last_tick: Option<DateTime<Utc>>,
 }
 
 impl Router {
@@ -182,6 +184,7 @@ impl Router {
             escalation: config.escalation.clone(),
             pools: HashMap::new(),
             seq: 0,
+            last_tick: None,
         }
     }
 
@@ -267,6 +270,13 @@ impl Router {
             .map(|a| a.0)
     }
 
+    /// Whether the conversation waits in a queue.
+    pub fn is_waiting(&self, tenant: TenantId, conversation: ConversationId) -> bool {
+        self.pools
+            .get(&tenant)
+            .is_some_and(|p| p.waiting.contains_key(&conversation))
+    }
+
     /// The work waiting in a queue, in the order it will be offered.
     pub fn queue(&self, tenant: TenantId, queue: &str) -> Vec<&WorkItem> {
         self.pools
@@ -341,7 +351,9 @@ impl Router {
         // compared by total.
         let mut top: Vec<(f64, AgentId, super::policy::Score)> = Vec::with_capacity(LISTED + 1);
         for id in ids {
-            let Some(st) = pool.agents.get(&id) else { continue };
+            let Some(st) = pool.agents.get(&id) else {
+                continue;
+            };
             match pool.check(st, r, now) {
                 Err(why) => {
                     if d.excluded.len() < LISTED_EXCLUSIONS {
@@ -356,7 +368,9 @@ impl Router {
                         skill_level: level,
                     };
                     let s = self.policy.score(item, &c, now);
-                    if top.len() == LISTED && !better((s.total, id), (top[LISTED - 1].0, top[LISTED - 1].1)) {
+                    if top.len() == LISTED
+                        && !better((s.total, id), (top[LISTED - 1].0, top[LISTED - 1].1))
+                    {
                         continue;
                     }
                     let at = top
@@ -373,7 +387,11 @@ impl Router {
             .map(|(score, agent, s)| Scored {
                 agent,
                 score,
-                parts: s.parts.into_iter().map(|(n, v)| (n.to_string(), v)).collect(),
+                parts: s
+                    .parts
+                    .into_iter()
+                    .map(|(n, v)| (n.to_string(), v))
+                    .collect(),
             })
             .collect();
         d.agent = d.candidates.first().map(|c| c.agent);
@@ -507,8 +525,47 @@ impl Router {
     }
 
     /// Applies the escalation steps that fell due (each widens the target of an item that
-    /// waited long enough) and routes the widened items again.
+    /// waited long enough) and routes the widened items again; agents whose shift started
+    /// since the previous tick are offered waiting work (those decisions come with step
+    /// `usize::MAX`). Call it regularly (the Desk's `tick`), at least as often as shifts
+    /// start.
     pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<(WorkItem, usize, Decision)> {
+        let mut out = self.escalate(now);
+        // Agents whose shift started since the last tick are offered waiting work.
+        let since = self.last_tick.replace(now);
+        if let Some(since) = since {
+            let mut starting: Vec<(TenantId, AgentId)> = Vec::new();
+            for (t, p) in &self.pools {
+                if p.waiting.is_empty() {
+                    continue;
+                }
+                for (id, st) in &p.agents {
+                    if let Some(shift) = &st.agent.shift {
+                        if shift.covers(now) && !shift.covers(since) {
+                            starting.push((*t, *id));
+                        }
+                    }
+                }
+            }
+            starting.sort();
+            for (t, a) in starting {
+                for d in self.offer(t, a, now) {
+                    let item = WorkItem {
+                        tenant: t,
+                        conversation: d.conversation,
+                        requirements: Requirements::new(Channel::Email),
+                        previous_agent: None,
+                        enqueued_at: now,
+                        steps_applied: 0,
+                    };
+                    out.push((item, usize::MAX, d));
+                }
+            }
+        }
+        out
+    }
+
+    fn escalate(&mut self, now: DateTime<Utc>) -> Vec<(WorkItem, usize, Decision)> {
         let mut due: Vec<(TenantId, ConversationId)> = Vec::new();
         for (t, p) in &self.pools {
             for q in p.queues.values() {

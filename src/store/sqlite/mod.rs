@@ -167,7 +167,8 @@ impl SqliteStore {
             }
         }
         conn.execute_batch(&format!(
-            "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
+            "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; \
+             PRAGMA wal_autocheckpoint = 8192; PRAGMA cache_size = -65536;"
         ))
         .map_err(|e| sql_error("cannot set the connection pragmas", e))?;
         conn.set_prepared_statement_cache_capacity(64);
