@@ -107,8 +107,16 @@ pub struct ConversationFacts {
     pub csat: Option<Csat>,
 }
 
+/// The value of the conversation's first tag with this prefix (`intent:refund` → `refund`).
+fn tag(conv: &Conversation, prefix: &str) -> Option<String> {
+    conv.tags
+        .iter()
+        .find_map(|t| t.strip_prefix(prefix).map(str::to_string))
+}
+
 impl ConversationFacts {
-    /// Facts of a new conversation.
+    /// Facts of a new conversation. The intent and team come from the conversation's
+    /// `intent:<name>` and `team:<name>` tags (triage sets the intent tag).
     pub fn new(conv: &Conversation) -> Self {
         ConversationFacts {
             conversation: conv.id,
@@ -119,8 +127,8 @@ impl ConversationFacts {
             channel_switches: 0,
             last_channel: None,
             language: conv.language.clone(),
-            intent: None,
-            team: None,
+            intent: tag(conv, "intent:"),
+            team: tag(conv, "team:"),
             agent: None,
             inbound: 0,
             human_replies: 0,

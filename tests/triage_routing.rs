@@ -546,6 +546,16 @@ fn the_irritant_report_ranks_intents_by_cost_and_shows_absorption() {
         )
         .unwrap();
     }
+    // Metrics slice by the intent triage named.
+    let mut by_intent = throughline::metrics::Filter::period(t(-1), t(100));
+    by_intent.intent = Some("refund".into());
+    assert_eq!(desk.report(tenant(), &by_intent).unwrap().conversations, 2);
+    assert_eq!(
+        desk.report_from_store(tenant(), &by_intent)
+            .unwrap()
+            .conversations,
+        2
+    );
     let report = desk.irritant_report(tenant(), t(-1), t(100)).unwrap();
     assert_eq!(
         report.rows[0].intent, "order_status",

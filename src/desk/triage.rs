@@ -138,6 +138,9 @@ impl<S: Store> Desk<S> {
                         }
                         _ => {}
                     }
+                    step.conversation
+                        .tags
+                        .push(format!("intent:{}", intent.name));
                     if intent.disposition() == Disposition::Eliminate {
                         step.conversation
                             .tags
