@@ -566,3 +566,74 @@ fn the_irritant_report_ranks_intents_by_cost_and_shows_absorption() {
     assert_eq!(report.rows[1].absorbed, 0);
     assert!((report.absorbed_share - 0.75).abs() < 1e-9);
 }
+
+#[test]
+fn sla_pressure_raises_a_waiting_conversation_ahead_of_newer_urgent_work() {
+    let mut desk = desk(RoutingConfig::default());
+    desk.upsert_agent(
+        Agent::new(agent_id(8), tenant(), "Ilse")
+            .skill("billing", 9)
+            .presence(Presence::Offline),
+        t(0),
+    )
+    .unwrap();
+    let old = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::Email,
+                Identifier::email("x@example.com").unwrap(),
+                "<x@x>",
+                "Hello, a question about my account settings",
+            ),
+            t(0),
+        )
+        .unwrap();
+    assert_eq!(
+        desk.conversation(old.conversation).unwrap().priority,
+        Priority::Normal
+    );
+    let newer = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::Email,
+                Identifier::email("y@example.com").unwrap(),
+                "<y@x>",
+                "I want a refund",
+            ),
+            t(5 * 60),
+        )
+        .unwrap();
+    assert_eq!(
+        desk.conversation(newer.conversation).unwrap().priority,
+        Priority::High
+    );
+    // Six hours in, the older e-mail has used 75% of its 8-hour first-reply target.
+    let effects = desk.tick(t(6 * 60)).unwrap();
+    assert!(effects.iter().any(|e| matches!(e, Effect::SlaWarning { conversation, .. } if *conversation == old.conversation)));
+    let raised = desk.conversation(old.conversation).unwrap();
+    assert_eq!(
+        raised.priority,
+        Priority::High,
+        "raised one step by SLA pressure"
+    );
+    assert!(raised.tags.iter().any(|t| t == "sla:pressure"));
+    desk.tick(t(7 * 60 + 12)).unwrap(); // the 90% warning does not raise it again
+    assert_eq!(
+        desk.conversation(old.conversation).unwrap().priority,
+        Priority::High
+    );
+    let on = desk
+        .set_presence(tenant(), agent_id(8), Presence::Available, t(7 * 60 + 20))
+        .unwrap();
+    let first = on.iter().find_map(|e| match e {
+        Effect::Assigned { conversation, .. } => Some(*conversation),
+        _ => None,
+    });
+    assert_eq!(
+        first,
+        Some(old.conversation),
+        "same priority now, and it waited longer"
+    );
+}

@@ -155,6 +155,24 @@ impl<S: Store> Desk<S> {
                     version: record.version + 1,
                     ..record
                 }));
+                // SLA pressure: a warning at 75% or more raises the conversation's
+                // priority one step, once (`sla:pressure` tag).
+                let pressed = fired.iter().any(
+                    |e| matches!(e.kind, SlaEventKind::Warn { fraction, .. } if fraction >= 0.75),
+                );
+                let mut raised = None;
+                if pressed {
+                    if let Some(mut conv) = self.store.conversation(tenant, conversation)? {
+                        if conv.status.is_active() && !conv.tags.iter().any(|t| t == PRESSURE_TAG) {
+                            conv.priority = raise(conv.priority);
+                            conv.tags.push(PRESSURE_TAG.to_string());
+                            conv.updated_at = now;
+                            conv.version += 1;
+                            raised = Some(conv.priority);
+                            changes.push(Op::PutConversation(conv));
+                        }
+                    }
+                }
                 match self.store.apply(changes) {
                     Ok(()) => {
                         progressed = true;
@@ -163,6 +181,9 @@ impl<S: Store> Desk<S> {
                     Err(crate::Error::Conflict(_)) => continue,
                     Err(e) if !committed => return Err(e),
                     Err(_) => return Ok(effects),
+                }
+                if let (Some(p), Some(router)) = (raised, self.router.as_mut()) {
+                    router.reprioritize(tenant, conversation, p);
                 }
                 for e in fired {
                     let Some(metric) = e.metric else { continue };
@@ -208,5 +229,17 @@ impl<S: Store> Desk<S> {
             Some(r) => Ok(Some(from_json(&r)?)),
             None => Ok(None),
         }
+    }
+}
+
+/// The tag a conversation gets when SLA pressure raised its priority.
+const PRESSURE_TAG: &str = "sla:pressure";
+
+fn raise(p: crate::conversation::Priority) -> crate::conversation::Priority {
+    use crate::conversation::Priority;
+    match p {
+        Priority::Low => Priority::Normal,
+        Priority::Normal => Priority::High,
+        _ => Priority::Urgent,
     }
 }

@@ -270,6 +270,27 @@ impl Router {
             .map(|a| a.0)
     }
 
+    /// Gives a waiting conversation a new priority (its place in the queue follows);
+    /// assigned or unknown conversations are left alone.
+    pub fn reprioritize(
+        &mut self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        priority: Priority,
+    ) {
+        let Some(pool) = self.pools.get_mut(&tenant) else {
+            return;
+        };
+        let Some((q, key)) = pool.waiting.remove(&conversation) else {
+            return;
+        };
+        let Some(mut item) = pool.queues.get_mut(&q).and_then(|q| q.remove(&key)) else {
+            return;
+        };
+        item.requirements.priority = priority;
+        self.enqueue(item);
+    }
+
     /// Whether the conversation waits in a queue.
     pub fn is_waiting(&self, tenant: TenantId, conversation: ConversationId) -> bool {
         self.pools
