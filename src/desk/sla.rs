@@ -162,7 +162,12 @@ impl<S: Store> Desk<S> {
                 );
                 let mut raised = None;
                 if pressed {
-                    if let Some(mut conv) = self.store.conversation(tenant, conversation)? {
+                    let conv = match self.store.conversation(tenant, conversation) {
+                        Ok(c) => c,
+                        Err(e) if !committed => return Err(e),
+                        Err(_) => return Ok(effects),
+                    };
+                    if let Some(mut conv) = conv {
                         if conv.status.is_active() && !conv.tags.iter().any(|t| t == PRESSURE_TAG) {
                             conv.priority = raise(conv.priority);
                             conv.tags.push(PRESSURE_TAG.to_string());
