@@ -8,7 +8,7 @@ use rusqlite::{params, Row};
 use super::{sql_error, ts, unjson, SqliteStore};
 use crate::channel::Channel;
 use crate::conversation::Conversation;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::id::{ConversationId, CustomerId, MessageId, TenantId};
 use crate::identity::{Customer, Identifier, IdentifierRecord};
 use crate::message::Message;
@@ -21,6 +21,57 @@ pub(super) fn ident_key(i: &Identifier) -> String {
 
 pub(super) fn blob(u: uuid::Uuid) -> [u8; 16] {
     *u.as_bytes()
+}
+
+/// Message fields kept in columns, not in the row's JSON.
+pub(super) const MESSAGE_COLUMN_FIELDS: &[&str] = &[
+    "tenant",
+    "id",
+    "conversation",
+    "external_id",
+    "sent_at",
+    "received_at",
+];
+
+/// A message from `tenant, id, conversation, external_id, sent, received, data`.
+fn message_of(r: &Row<'_>) -> Result<Message> {
+    let get = |e: rusqlite::Error| sql_error("cannot read a message", e);
+    let tenant: [u8; 16] = r.get(0).map_err(get)?;
+    let id: [u8; 16] = r.get(1).map_err(get)?;
+    let conv: [u8; 16] = r.get(2).map_err(get)?;
+    let ext: Option<String> = r.get(3).map_err(get)?;
+    let sent: i64 = r.get(4).map_err(get)?;
+    let received: i64 = r.get(5).map_err(get)?;
+    let data: Vec<u8> = r.get(6).map_err(get)?;
+    let mut v: serde_json::Value = unjson("message", &data)?;
+    let enc = |e: serde_json::Error| Error::store("cannot decode a message row", e);
+    if let Some(o) = v.as_object_mut() {
+        o.insert(
+            "tenant".into(),
+            serde_json::to_value(uuid::Uuid::from_bytes(tenant)).map_err(enc)?,
+        );
+        o.insert(
+            "id".into(),
+            serde_json::to_value(uuid::Uuid::from_bytes(id)).map_err(enc)?,
+        );
+        o.insert(
+            "conversation".into(),
+            serde_json::to_value(uuid::Uuid::from_bytes(conv)).map_err(enc)?,
+        );
+        o.insert(
+            "external_id".into(),
+            serde_json::to_value(ext).map_err(enc)?,
+        );
+        o.insert(
+            "sent_at".into(),
+            serde_json::to_value(DateTime::<Utc>::from_timestamp_nanos(sent)).map_err(enc)?,
+        );
+        o.insert(
+            "received_at".into(),
+            serde_json::to_value(DateTime::<Utc>::from_timestamp_nanos(received)).map_err(enc)?,
+        );
+    }
+    serde_json::from_value(v).map_err(enc)
 }
 
 const RECORD_COLUMNS: &str = "kind, key, secondary, due, version, value";
@@ -86,6 +137,24 @@ impl SqliteStore {
         params: &[&dyn rusqlite::ToSql],
     ) -> Result<Option<T>> {
         Ok(self.rows(what, sql, params)?.into_iter().next())
+    }
+
+    fn message_rows(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Message>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| sql_error("cannot read messages", e))?;
+        let mut rows = stmt
+            .query(params)
+            .map_err(|e| sql_error("cannot read messages", e))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows
+            .next()
+            .map_err(|e| sql_error("cannot read messages", e))?
+        {
+            out.push(message_of(row)?);
+        }
+        Ok(out)
     }
 
     fn record_rows(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Record>> {
@@ -204,11 +273,13 @@ impl Store for SqliteStore {
     }
 
     fn message(&self, tenant: TenantId, id: MessageId) -> Result<Option<Message>> {
-        self.row(
-            "message",
-            "SELECT data FROM messages WHERE tenant = ?1 AND id = ?2",
-            &[&blob(tenant.as_uuid()), &blob(id.as_uuid())],
-        )
+        Ok(self
+            .message_rows(
+                "SELECT tenant, id, conversation, external_id, sent, received, data \
+                 FROM messages WHERE tenant = ?1 AND id = ?2",
+                &[&blob(tenant.as_uuid()), &blob(id.as_uuid())],
+            )?
+            .pop())
     }
 
     fn message_by_external_id(
@@ -217,17 +288,19 @@ impl Store for SqliteStore {
         channel: &Channel,
         external_id: &str,
     ) -> Result<Option<Message>> {
-        self.row(
-            "message",
-            "SELECT data FROM messages WHERE tenant = ?1 AND channel = ?2 AND external_id = ?3",
-            &[&blob(tenant.as_uuid()), &channel.to_string(), &external_id],
-        )
+        Ok(self
+            .message_rows(
+                "SELECT tenant, id, conversation, external_id, sent, received, data \
+                 FROM messages WHERE tenant = ?1 AND channel = ?2 AND external_id = ?3",
+                &[&blob(tenant.as_uuid()), &channel.to_string(), &external_id],
+            )?
+            .pop())
     }
 
     fn messages_of(&self, tenant: TenantId, conversation: ConversationId) -> Result<Vec<Message>> {
-        self.rows(
-            "message",
-            "SELECT data FROM messages WHERE tenant = ?1 AND conversation = ?2 \
+        self.message_rows(
+            "SELECT tenant, id, conversation, external_id, sent, received, data \
+             FROM messages WHERE tenant = ?1 AND conversation = ?2 \
              ORDER BY sent, received, id",
             &[&blob(tenant.as_uuid()), &blob(conversation.as_uuid())],
         )
@@ -240,12 +313,12 @@ impl Store for SqliteStore {
         limit: Option<usize>,
     ) -> Result<Vec<Message>> {
         let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-        let mut newest: Vec<Message> = self.rows(
-            "message",
+        let mut newest: Vec<Message> = self.message_rows(
             // The customer's conversations first, then each one's messages through its
             // index (SQLite's planner, without statistics, would otherwise walk every
             // message of the tenant).
-            "SELECT m.data FROM conversations c \
+            "SELECT m.tenant, m.id, m.conversation, m.external_id, m.sent, m.received, m.data \
+             FROM conversations c \
                CROSS JOIN messages m INDEXED BY messages_conversation \
                ON m.tenant = ?1 AND m.conversation = c.id \
              WHERE c.tenant = ?1 AND c.customer = ?2 \
@@ -279,9 +352,9 @@ impl Store for SqliteStore {
     }
 
     fn outbox(&self, tenant: TenantId) -> Result<Vec<Message>> {
-        self.rows(
-            "message",
-            "SELECT data FROM messages WHERE tenant = ?1 AND pending = 1 ORDER BY received, id",
+        self.message_rows(
+            "SELECT tenant, id, conversation, external_id, sent, received, data \
+             FROM messages WHERE tenant = ?1 AND pending = 1 ORDER BY received, id",
             &[&blob(tenant.as_uuid())],
         )
     }
