@@ -637,3 +637,64 @@ fn sla_pressure_raises_a_waiting_conversation_ahead_of_newer_urgent_work() {
         "same priority now, and it waited longer"
     );
 }
+
+#[test]
+fn a_restarted_desk_restores_loads_and_waiting_work_from_the_store() {
+    let mut desk = desk(RoutingConfig::default());
+    let noor = Agent::new(agent_id(7), tenant(), "Noor")
+        .skill("care", 5)
+        .capacity(1);
+    desk.upsert_agent(noor.clone(), t(0)).unwrap();
+    let busy = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::Email,
+                Identifier::email("a@example.com").unwrap(),
+                "<r1@x>",
+                "a complaint",
+            ),
+            t(0),
+        )
+        .unwrap();
+    assert_eq!(assigned(&busy.effects), Some(agent_id(7)));
+    let waiting = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::Email,
+                Identifier::email("b@example.com").unwrap(),
+                "<r2@x>",
+                "another complaint",
+            ),
+            t(1),
+        )
+        .unwrap();
+    assert!(assigned(&waiting.effects).is_none());
+    // The host restarts: a new Desk on the same store, agents registered again.
+    let store = desk.into_store();
+    let mut desk = Desk::new(
+        store,
+        DeskConfig::default()
+            .triage(TriageConfig::new(catalogue()))
+            .routing(RoutingConfig::default()),
+    );
+    desk.upsert_agent(noor, t(2)).unwrap();
+    let restored = desk.restore_routing(tenant(), t(2)).unwrap();
+    assert!(assigned(&restored).is_none(), "Noor is still full");
+    assert_eq!(desk.router().unwrap().load(tenant(), agent_id(7)), Some(1));
+    assert!(desk
+        .router()
+        .unwrap()
+        .is_waiting(tenant(), waiting.conversation));
+    let freed = desk
+        .set_status(busy.conversation, Status::Solved, t(3))
+        .unwrap();
+    assert_eq!(
+        freed.iter().find_map(|e| match e {
+            Effect::Assigned { conversation, .. } => Some(*conversation),
+            _ => None,
+        }),
+        Some(waiting.conversation)
+    );
+}

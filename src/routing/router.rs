@@ -517,7 +517,9 @@ impl Router {
                 }
             }
             let Some((key, name)) = pick else { break };
-            let pool = self.pools.get_mut(&tenant).expect("pool exists");
+            let Some(pool) = self.pools.get_mut(&tenant) else {
+                break;
+            };
             let Some(item) = pool.queues.get_mut(&name).and_then(|q| q.remove(&key)) else {
                 break;
             };
