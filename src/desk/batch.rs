@@ -52,12 +52,10 @@ impl<S: Store> Desk<S> {
         if let Err(e) = self.store.begin_batch() {
             return batch.iter().map(|_| Err(repeat(&e))).collect();
         }
-        self.in_batch = true;
         let results: Vec<Result<Ingested>> = batch
             .into_iter()
             .map(|inbound| self.ingest(inbound, now))
             .collect();
-        self.in_batch = false;
         match self.store.end_batch(true) {
             Ok(()) => results,
             Err(e) => {

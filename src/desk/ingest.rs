@@ -82,37 +82,9 @@ impl<S: Store> Desk<S> {
             .channels
             .check(inbound.tenant, &inbound.channel)?;
         self.followups.clear();
-        // With triage or routing on, the message and what follows it (the bot's reply,
-        // the routing assignment) commit together: one store transaction, each write
-        // still atomic on its own.
-        let group = !self.in_batch
-            && (!self.config.triage.catalogue.is_empty() || self.config.routing.is_some());
-        if group {
-            self.store.begin_batch()?;
-            self.in_batch = true;
-        }
-        let result = self.ingest_and_follow(&inbound, now);
-        if group {
-            self.in_batch = false;
-            // What succeeded is kept even when a follow-up failed (as without a batch).
-            if let Err(e) = self.store.end_batch(true) {
-                // Nothing landed: the live metrics must not count it.
-                if let Ok(got) = &result {
-                    let (tenant, conversation) = (got.message.tenant, got.conversation);
-                    if self.metrics_refresh(tenant, &[conversation]).is_err() {
-                        self.metrics_untrusted(tenant);
-                    }
-                }
-                return Err(e);
-            }
-        }
-        result
-    }
-
-    fn ingest_and_follow(&mut self, inbound: &Inbound, now: DateTime<Utc>) -> Result<Ingested> {
         let mut got = self.retrying(|desk| {
             desk.followups.clear();
-            desk.ingest_once(inbound, now)
+            desk.ingest_once(&inbound, now)
         })?;
         if !got.duplicate {
             self.run_followups(now, &mut got.effects)?;

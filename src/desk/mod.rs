@@ -82,8 +82,6 @@ pub struct Desk<S: Store> {
     metrics: metrics::MetricsCache,
     /// Work the current operation's steps queued for after its commit.
     followups: Vec<triage::FollowUp>,
-    /// Inside a store batch (`ingest_batch`, or an ingest with follow-ups).
-    in_batch: bool,
     /// The routing engine (in memory; created on first use when routing is on).
     router: Option<crate::routing::Router>,
 }
@@ -116,7 +114,6 @@ impl<S: Store> Desk<S> {
             ids,
             metrics: metrics::MetricsCache::default(),
             followups: Vec::new(),
-            in_batch: false,
             router: None,
         })
     }
