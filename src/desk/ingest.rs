@@ -168,13 +168,22 @@ impl<S: Store> Desk<S> {
         // (identifier, its record, the live customer it resolves to)
         let mut known: Vec<(&Identifier, Option<IdentifierRecord>, Option<CustomerId>)> =
             Vec::new();
+        // The live customers read on the way, so the primary is not read twice.
+        let mut live_seen: Vec<Customer> = Vec::new();
         for ident in std::iter::once(&inbound.from).chain(inbound.also.iter()) {
             if known.iter().any(|(i, _, _)| *i == ident) || rules.is_blocked(ident) {
                 continue;
             }
             let rec = self.store.identifier(tenant, ident)?;
             let live = match &rec {
-                Some(r) => Some(self.live_customer(tenant, r.customer)?.id),
+                Some(r) => {
+                    let c = self.live_customer(tenant, r.customer)?;
+                    let id = c.id;
+                    if !live_seen.iter().any(|s| s.id == id) {
+                        live_seen.push(c);
+                    }
+                    Some(id)
+                }
                 None => None,
             };
             known.push((ident, rec, live));
@@ -199,7 +208,10 @@ impl<S: Store> Desk<S> {
             }
         }
         let mut customer = match primary {
-            Some(id) => self.customer(tenant, id)?,
+            Some(id) => match live_seen.iter().position(|c| c.id == id) {
+                Some(i) => live_seen.swap_remove(i),
+                None => self.customer(tenant, id)?,
+            },
             None => {
                 let id = CustomerId::from_uuid(self.next_uuid(now));
                 let mut c = Customer::new(id, tenant, now);

@@ -87,6 +87,28 @@ const MIGRATIONS: &[&str] = &[
         WHERE secondary IS NOT NULL;
     CREATE INDEX records_due ON records (kind, due, tenant, key) WHERE due IS NOT NULL;
     ",
+    // 2: records become a rowid table. A WITHOUT ROWID table keeps rows in an index
+    // b-tree, where anything over about 1,000 bytes spills into overflow pages; SLA clock
+    // records are larger than that, and every update rewrote their overflow chain.
+    "
+    CREATE TABLE records_v2 (
+        tenant BLOB NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        secondary TEXT,
+        due INTEGER,
+        version INTEGER NOT NULL,
+        value BLOB NOT NULL,
+        UNIQUE (tenant, kind, key)
+    );
+    INSERT INTO records_v2 (tenant, kind, key, secondary, due, version, value)
+        SELECT tenant, kind, key, secondary, due, version, value FROM records;
+    DROP TABLE records;
+    ALTER TABLE records_v2 RENAME TO records;
+    CREATE INDEX records_secondary ON records (tenant, kind, secondary, key)
+        WHERE secondary IS NOT NULL;
+    CREATE INDEX records_due ON records (kind, due, tenant, key) WHERE due IS NOT NULL;
+    ",
 ];
 
 /// The schema version this library writes.
@@ -132,4 +154,57 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
             .map_err(|e| sql_error(format!("cannot commit schema migration {to}"), e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database written by schema version 1 migrates to the current version with its
+    /// records intact, and the migration is not repeated on the next open.
+    #[test]
+    fn version_one_records_survive_the_migration() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute_batch("PRAGMA user_version = 1").unwrap();
+        conn.execute(
+            "INSERT INTO records (tenant, kind, key, secondary, due, version, value) \
+             VALUES (x'01', 'sla', 'c1', 'cust', 42, 3, x'7b7d')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(stored_version(&conn).unwrap(), SCHEMA_VERSION);
+        let row: (String, Option<String>, Option<i64>, i64, Vec<u8>) = conn
+            .query_row(
+                "SELECT key, secondary, due, version, value FROM records \
+                 WHERE tenant = x'01' AND kind = 'sla' AND key = 'c1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            ("c1".into(), Some("cust".into()), Some(42), 3, b"{}".to_vec())
+        );
+        // The unique key still holds, and the due index is back.
+        assert!(conn
+            .execute(
+                "INSERT INTO records (tenant, kind, key, version, value) \
+                 VALUES (x'01', 'sla', 'c1', 1, x'7b7d')",
+                [],
+            )
+            .is_err());
+        let indexes: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' \
+                 AND name IN ('records_due', 'records_secondary')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 2);
+        migrate(&mut conn).unwrap();
+        assert_eq!(stored_version(&conn).unwrap(), SCHEMA_VERSION);
+    }
 }

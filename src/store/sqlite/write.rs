@@ -138,12 +138,24 @@ impl SqliteStore {
                             &[&tenant, &id, &customer, &created, &closed, &version, &data],
                         )?
                     } else {
-                        self.changed(
+                        // The common update leaves the indexed columns (customer, created)
+                        // alone, so SQLite does not rewrite the two secondary indexes; a
+                        // merge moving the conversation takes the second statement.
+                        match self.changed(
                             "a conversation",
-                            "UPDATE conversations SET customer = ?3, created = ?4, closed = ?5, \
-                             version = ?6, data = ?7 WHERE tenant = ?1 AND id = ?2 AND version = ?6 - 1",
+                            "UPDATE conversations SET closed = ?5, version = ?6, data = ?7 \
+                             WHERE tenant = ?1 AND id = ?2 AND version = ?6 - 1 \
+                             AND customer = ?3 AND created = ?4",
                             &[&tenant, &id, &customer, &created, &closed, &version, &data],
-                        )?
+                        )? {
+                            0 => self.changed(
+                                "a conversation",
+                                "UPDATE conversations SET customer = ?3, created = ?4, closed = ?5, \
+                                 version = ?6, data = ?7 WHERE tenant = ?1 AND id = ?2 AND version = ?6 - 1",
+                                &[&tenant, &id, &customer, &created, &closed, &version, &data],
+                            )?,
+                            n => n,
+                        }
                     };
                     if n != 1 {
                         return Err(conflict(format!(
