@@ -93,6 +93,124 @@ const MIGRATIONS: &[&str] = &[
         WHERE secondary IS NOT NULL;
     CREATE INDEX records_due ON records (kind, due, tenant, key) WHERE due IS NOT NULL;
     ",
+    // 2: a change set in one round trip. `throughline_apply` runs the ops of one change
+    // set (a JSON array) inside its own subtransaction: all of them or none. A version or
+    // ownership check that fails raises SQLSTATE 40001 with the reason; any error is
+    // caught and returned as `{sqlstate, message}` (NULL on success), so the caller's
+    // transaction, if any, stays usable — which is what a batch's savepoints did before.
+    r#"
+    CREATE FUNCTION throughline_apply(t BYTEA, ops TEXT) RETURNS TEXT[]
+    LANGUAGE plpgsql AS $fn$
+    DECLARE
+        op JSONB;
+        n BIGINT;
+    BEGIN
+        BEGIN
+            FOR op IN SELECT value FROM jsonb_array_elements(ops::jsonb) LOOP
+                n := 1;
+                CASE op->>'k'
+                WHEN 'customer+' THEN
+                    INSERT INTO customers (tenant, id, version, data)
+                    VALUES (t, decode(op->>'id', 'hex'), (op->>'version')::BIGINT,
+                            convert_to(op->>'data', 'UTF8'))
+                    ON CONFLICT DO NOTHING;
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'customer' THEN
+                    UPDATE customers SET version = (op->>'version')::BIGINT,
+                        data = convert_to(op->>'data', 'UTF8')
+                    WHERE tenant = t AND id = decode(op->>'id', 'hex')
+                      AND version = (op->>'version')::BIGINT - 1;
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'conversation+' THEN
+                    INSERT INTO conversations (tenant, id, customer, created, closed, version, data)
+                    VALUES (t, decode(op->>'id', 'hex'), decode(op->>'customer', 'hex'),
+                            (op->>'created')::BIGINT, (op->>'closed')::BOOLEAN,
+                            (op->>'version')::BIGINT, convert_to(op->>'data', 'UTF8'))
+                    ON CONFLICT DO NOTHING;
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'conversation' THEN
+                    UPDATE conversations SET customer = decode(op->>'customer', 'hex'),
+                        created = (op->>'created')::BIGINT, closed = (op->>'closed')::BOOLEAN,
+                        version = (op->>'version')::BIGINT, data = convert_to(op->>'data', 'UTF8')
+                    WHERE tenant = t AND id = decode(op->>'id', 'hex')
+                      AND version = (op->>'version')::BIGINT - 1;
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'identifier+' THEN
+                    INSERT INTO identifiers (tenant, ident, customer, data)
+                    VALUES (t, op->>'ident', decode(op->>'customer', 'hex'),
+                            convert_to(op->>'data', 'UTF8'))
+                    ON CONFLICT DO NOTHING;
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'identifier' THEN
+                    UPDATE identifiers SET data = convert_to(op->>'data', 'UTF8')
+                    WHERE tenant = t AND ident = op->>'ident'
+                      AND customer = decode(op->>'customer', 'hex');
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'identifier-' THEN
+                    DELETE FROM identifiers
+                    WHERE tenant = t AND ident = op->>'ident'
+                      AND customer = decode(op->>'customer', 'hex');
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'message+' THEN
+                    INSERT INTO messages (tenant, id, conversation, channel, external_id, sent,
+                                          received, pending, data)
+                    VALUES (t, decode(op->>'id', 'hex'), decode(op->>'conversation', 'hex'),
+                            op->>'channel', op->>'external_id', (op->>'sent')::BIGINT,
+                            (op->>'received')::BIGINT, (op->>'pending')::BOOLEAN,
+                            convert_to(op->>'data', 'UTF8'))
+                    ON CONFLICT DO NOTHING;
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'message' THEN
+                    UPDATE messages SET conversation = decode(op->>'conversation', 'hex'),
+                        sent = (op->>'sent')::BIGINT, received = (op->>'received')::BIGINT,
+                        pending = (op->>'pending')::BOOLEAN, data = convert_to(op->>'data', 'UTF8')
+                    WHERE tenant = t AND id = decode(op->>'id', 'hex')
+                      AND channel = op->>'channel'
+                      AND external_id IS NOT DISTINCT FROM op->>'external_id';
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'redact' THEN
+                    UPDATE messages SET external_id = op->>'external_id',
+                        pending = (op->>'pending')::BOOLEAN, data = convert_to(op->>'data', 'UTF8')
+                    WHERE tenant = t AND id = decode(op->>'id', 'hex');
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'thread+' THEN
+                    INSERT INTO threads (tenant, key, conversation)
+                    VALUES (t, op->>'key', decode(op->>'conversation', 'hex'))
+                    ON CONFLICT DO NOTHING;
+                WHEN 'thread-' THEN
+                    DELETE FROM threads WHERE tenant = t AND key = op->>'key';
+                WHEN 'record+' THEN
+                    INSERT INTO records (tenant, kind, key, secondary, due, version, value)
+                    VALUES (t, op->>'kind', op->>'key', op->>'secondary', (op->>'due')::BIGINT,
+                            (op->>'version')::BIGINT, convert_to(op->>'value', 'UTF8'))
+                    ON CONFLICT DO NOTHING;
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'record' THEN
+                    UPDATE records SET secondary = op->>'secondary', due = (op->>'due')::BIGINT,
+                        version = (op->>'version')::BIGINT, value = convert_to(op->>'value', 'UTF8')
+                    WHERE tenant = t AND kind = op->>'kind' AND key = op->>'key'
+                      AND version = (op->>'version')::BIGINT - 1;
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'record-' THEN
+                    DELETE FROM records
+                    WHERE tenant = t AND kind = op->>'kind' AND key = op->>'key'
+                      AND version = (op->>'version')::BIGINT;
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                ELSE
+                    RAISE EXCEPTION USING ERRCODE = '22023',
+                        MESSAGE = format('unknown change %L', op->>'k');
+                END CASE;
+                IF n <> 1 THEN
+                    RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = op->>'conflict';
+                END IF;
+            END LOOP;
+        EXCEPTION WHEN OTHERS THEN
+            RETURN ARRAY[SQLSTATE, SQLERRM];
+        END;
+        RETURN NULL;
+    END
+    $fn$;
+    "#,
 ];
 
 /// The schema version this library writes.

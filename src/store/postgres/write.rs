@@ -1,7 +1,9 @@
-//! The write half: one transaction per change set (a savepoint inside a batch); inserts
-//! use `ON CONFLICT DO NOTHING` so a lost race is a conflict, not an aborted transaction.
+//! The write half: a change set is one round trip — `SELECT throughline_apply(tenant, ops)`
+//! (schema migration 2) runs its ops, with the contract's version and ownership checks, in
+//! one subtransaction and reports a failure as a value; inserts use `ON CONFLICT DO
+//! NOTHING` so a lost race is a conflict, not an aborted transaction.
 
-use postgres::types::ToSql;
+use serde_json::{json, Value};
 
 use super::read::id;
 use super::{pg_error, PostgresStore};
@@ -9,15 +11,157 @@ use crate::error::{Error, Result};
 use crate::message::{Delivery, Message};
 use crate::store::{ChangeSet, Op};
 
-type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
-
 fn nanos(t: chrono::DateTime<chrono::Utc>) -> Result<i64> {
     t.timestamp_nanos_opt()
         .ok_or_else(|| Error::invalid("time", format!("{t} is outside 1677-2262")))
 }
 
-fn json<T: serde::Serialize>(v: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec(v).map_err(|e| Error::store("cannot encode a row", e))
+/// A row's JSON document, as text (stored as the same bytes the row always held).
+fn doc<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::store("cannot encode a row", e))
+}
+
+fn hex(u: uuid::Uuid) -> String {
+    u.simple().to_string()
+}
+
+/// One message row's fields.
+fn message_op(k: &str, m: &Message, conflict: String) -> Result<Value> {
+    Ok(json!({
+        "k": k,
+        "id": hex(m.id.as_uuid()),
+        "conversation": hex(m.conversation.as_uuid()),
+        "channel": m.channel.to_string(),
+        "external_id": m.external_id,
+        "sent": nanos(m.sent_at)?,
+        "received": nanos(m.received_at)?,
+        "pending": matches!(m.delivery, Some(Delivery::Pending)),
+        "data": doc(m)?,
+        "conflict": conflict,
+    }))
+}
+
+/// The change set as the JSON array `throughline_apply` runs.
+fn encode(changes: &ChangeSet) -> Result<String> {
+    let mut ops = Vec::with_capacity(changes.ops.len() + 1);
+    for op in &changes.ops {
+        match op {
+            Op::PutCustomer(c) => ops.push(json!({
+                "k": if c.version == 1 { "customer+" } else { "customer" },
+                "id": hex(c.id.as_uuid()),
+                "version": c.version,
+                "data": doc(c)?,
+                "conflict": format!("customer {} version {} does not follow the stored one", c.id, c.version),
+            })),
+            Op::PutConversation(c) => ops.push(json!({
+                "k": if c.version == 1 { "conversation+" } else { "conversation" },
+                "id": hex(c.id.as_uuid()),
+                "customer": hex(c.customer.as_uuid()),
+                "created": nanos(c.created_at)?,
+                "closed": c.status == crate::conversation::Status::Closed,
+                "version": c.version,
+                "data": doc(c)?,
+                "conflict": format!("conversation {} version {} does not follow the stored one", c.id, c.version),
+            })),
+            Op::PutIdentifier {
+                record,
+                expected_owner,
+            } => {
+                let conflict = format!(
+                    "identifier {} does not belong to {expected_owner:?} any more",
+                    record.identifier
+                );
+                let (ident, data) = (record.identifier.to_string(), doc(record)?);
+                let customer = hex(record.customer.as_uuid());
+                match expected_owner {
+                    None => {}
+                    Some(owner) if *owner == record.customer => {
+                        ops.push(json!({"k": "identifier", "ident": ident, "customer": customer,
+                                        "data": data, "conflict": conflict}));
+                        continue;
+                    }
+                    // A new owner: delete and insert, so it is the newest of its new
+                    // owner's identifiers.
+                    Some(owner) => ops.push(json!({"k": "identifier-", "ident": ident,
+                        "customer": hex(owner.as_uuid()), "conflict": conflict})),
+                }
+                ops.push(json!({"k": "identifier+", "ident": ident, "customer": customer,
+                                "data": data, "conflict": conflict}));
+            }
+            Op::InsertMessage(m) => ops.push(message_op(
+                "message+",
+                m,
+                format!(
+                    "message {} or its provider id {:?} on {} is already stored",
+                    m.id, m.external_id, m.channel
+                ),
+            )?),
+            Op::UpdateMessage(m) => ops.push(message_op(
+                "message",
+                m,
+                format!(
+                    "message {} does not exist or the update changes its deduplication key",
+                    m.id
+                ),
+            )?),
+            Op::RedactMessage(m) => ops.push(message_op(
+                "redact",
+                m,
+                format!("message {} does not exist", m.id),
+            )?),
+            Op::PutThreadKey { key, conversation } => ops.push(json!({
+                "k": "thread+", "key": key, "conversation": hex(conversation.as_uuid()),
+            })),
+            Op::DeleteThreadKey { key } => ops.push(json!({"k": "thread-", "key": key})),
+            Op::DeleteIdentifier { identifier, owner } => ops.push(json!({
+                "k": "identifier-",
+                "ident": identifier.to_string(),
+                "customer": hex(owner.as_uuid()),
+                "conflict": format!("identifier {identifier} does not belong to {owner}"),
+            })),
+            Op::PutRecord(r) => ops.push(json!({
+                "k": if r.version == 1 { "record+" } else { "record" },
+                "kind": r.kind,
+                "key": r.key,
+                "secondary": r.secondary,
+                "due": r.due.map(nanos).transpose()?,
+                "version": r.version,
+                "value": doc(&r.value)?,
+                "conflict": format!("{} record {} version {} does not follow the stored one", r.kind, r.key, r.version),
+            })),
+            Op::DeleteRecord { kind, key, version } => ops.push(json!({
+                "k": "record-",
+                "kind": kind,
+                "key": key,
+                "version": version,
+                "conflict": format!("{kind} record {key} version {version} is not the stored one"),
+            })),
+        }
+    }
+    doc(&ops)
+}
+
+/// What `throughline_apply` reported, as an [`Error`].
+fn reported(sqlstate: &str, message: &str) -> Error {
+    match sqlstate {
+        // Serialisation (our checks), unique and foreign-key violations, deadlock.
+        "40001" | "23505" | "23503" | "40P01" => Error::Conflict(message.to_string()),
+        "55P03" | "57014" => Error::Busy(format!("{message}; nothing was written, retry")),
+        "53100" => Error::Store {
+            message: format!("cannot apply a change: the server's disk is full ({message})"),
+            source: None,
+        },
+        "25006" => Error::Store {
+            message: format!("cannot apply a change: the server is read-only ({message})"),
+            source: None,
+        },
+        _ => Error::Store {
+            message: format!(
+                "cannot apply a change: PostgreSQL failed: {message} (SQLSTATE {sqlstate})"
+            ),
+            source: None,
+        },
+    }
 }
 
 impl PostgresStore {
@@ -28,33 +172,30 @@ impl PostgresStore {
             .map_err(|e| pg_error(format!("cannot run {sql}"), e))
     }
 
-    fn changed(&self, what: &str, sql: &'static str, params: Params<'_>) -> Result<u64> {
-        self.with(sql, |c, s| c.execute(s, params))
-            .map_err(|e| pg_error(format!("cannot write {what}"), e))
-    }
-
-    /// Applies a change set atomically: its own transaction, or a savepoint of the batch.
+    /// Applies a change set atomically, in one round trip: on its own it is one
+    /// autocommitted statement; inside a batch, the function's subtransaction undoes a
+    /// failing change set alone.
     pub(super) fn apply_changes(&mut self, changes: ChangeSet) -> Result<()> {
         changes.check_tenant()?;
-        let (begin, commit, rollback) = if self.in_batch {
-            (
-                "SAVEPOINT op",
-                "RELEASE SAVEPOINT op",
-                "ROLLBACK TO SAVEPOINT op",
-            )
-        } else {
-            ("BEGIN", "COMMIT", "ROLLBACK")
-        };
-        self.simple(begin)?;
-        let done = self.write_ops(&changes).and_then(|()| self.simple(commit));
-        if let Err(e) = done {
-            let _ = self.simple(rollback);
-            if self.in_batch {
-                let _ = self.simple("RELEASE SAVEPOINT op");
-            }
-            return Err(e);
+        if changes.ops.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let ops = encode(&changes)?;
+        let tenant = id(changes.tenant.as_uuid());
+        let row = self
+            .with("SELECT throughline_apply($1, $2)", |c, s| {
+                c.query_one(s, &[&tenant, &ops])
+            })
+            .map_err(|e| pg_error("cannot apply a change", e))?;
+        let failure: Option<Vec<String>> = row.get(0);
+        match failure.as_deref() {
+            None => Ok(()),
+            Some([state, message]) => Err(reported(state, message)),
+            Some(other) => Err(Error::Store {
+                message: format!("throughline_apply returned {other:?}"),
+                source: None,
+            }),
+        }
     }
 
     pub(super) fn start_batch(&mut self) -> Result<()> {
@@ -82,245 +223,6 @@ impl PostgresStore {
             Ok(())
         } else {
             self.simple("ROLLBACK")
-        }
-    }
-
-    fn write_ops(&self, changes: &ChangeSet) -> Result<()> {
-        let tenant = id(changes.tenant.as_uuid());
-        for op in &changes.ops {
-            match op {
-                Op::PutCustomer(c) => {
-                    let (key, data, version) = (id(c.id.as_uuid()), json(c)?, c.version as i64);
-                    let n = if c.version == 1 {
-                        self.changed(
-                            "a customer",
-                            "INSERT INTO customers (tenant, id, version, data) VALUES ($1, $2, $3, $4) \
-                             ON CONFLICT DO NOTHING",
-                            &[&tenant, &key, &version, &data],
-                        )?
-                    } else {
-                        self.changed(
-                            "a customer",
-                            "UPDATE customers SET version = $3, data = $4 \
-                             WHERE tenant = $1 AND id = $2 AND version = $3::BIGINT - 1",
-                            &[&tenant, &key, &version, &data],
-                        )?
-                    };
-                    if n != 1 {
-                        return Err(Error::Conflict(format!(
-                            "customer {} version {} does not follow the stored one",
-                            c.id, c.version
-                        )));
-                    }
-                }
-                Op::PutConversation(c) => {
-                    let (key, data, version) = (id(c.id.as_uuid()), json(c)?, c.version as i64);
-                    let customer = id(c.customer.as_uuid());
-                    let created = nanos(c.created_at)?;
-                    let closed = c.status == crate::conversation::Status::Closed;
-                    let n = if c.version == 1 {
-                        self.changed(
-                            "a conversation",
-                            "INSERT INTO conversations (tenant, id, customer, created, closed, version, data) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                            &[&tenant, &key, &customer, &created, &closed, &version, &data],
-                        )?
-                    } else {
-                        self.changed(
-                            "a conversation",
-                            "UPDATE conversations SET customer = $3, created = $4, closed = $5, \
-                             version = $6, data = $7 WHERE tenant = $1 AND id = $2 AND version = $6::BIGINT - 1",
-                            &[&tenant, &key, &customer, &created, &closed, &version, &data],
-                        )?
-                    };
-                    if n != 1 {
-                        return Err(Error::Conflict(format!(
-                            "conversation {} version {} does not follow the stored one",
-                            c.id, c.version
-                        )));
-                    }
-                }
-                Op::PutIdentifier {
-                    record,
-                    expected_owner,
-                } => {
-                    let key = record.identifier.to_string();
-                    let data = json(record)?;
-                    let customer = id(record.customer.as_uuid());
-                    let insert = "INSERT INTO identifiers (tenant, ident, customer, data) \
-                                  VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
-                    let ok = match expected_owner {
-                        None => {
-                            self.changed(
-                                "an identifier",
-                                insert,
-                                &[&tenant, &key, &customer, &data],
-                            )? == 1
-                        }
-                        Some(owner) if *owner == record.customer => {
-                            self.changed(
-                                "an identifier",
-                                "UPDATE identifiers SET data = $4 \
-                                 WHERE tenant = $1 AND ident = $2 AND customer = $3",
-                                &[&tenant, &key, &customer, &data],
-                            )? == 1
-                        }
-                        Some(owner) => {
-                            let old = id(owner.as_uuid());
-                            self.changed(
-                                "an identifier",
-                                "DELETE FROM identifiers WHERE tenant = $1 AND ident = $2 AND customer = $3",
-                                &[&tenant, &key, &old],
-                            )? == 1
-                                && self.changed(
-                                    "an identifier",
-                                    insert,
-                                    &[&tenant, &key, &customer, &data],
-                                )? == 1
-                        }
-                    };
-                    if !ok {
-                        return Err(Error::Conflict(format!(
-                            "identifier {} does not belong to {expected_owner:?} any more",
-                            record.identifier
-                        )));
-                    }
-                }
-                Op::InsertMessage(m) => {
-                    if self.message_row(&tenant, m, true)? != 1 {
-                        return Err(Error::Conflict(format!(
-                            "message {} or its provider id {:?} on {} is already stored",
-                            m.id, m.external_id, m.channel
-                        )));
-                    }
-                }
-                Op::UpdateMessage(m) => {
-                    if self.message_row(&tenant, m, false)? != 1 {
-                        return Err(Error::Conflict(format!(
-                            "message {} does not exist or the update changes its deduplication key",
-                            m.id
-                        )));
-                    }
-                }
-                Op::PutThreadKey { key, conversation } => {
-                    self.changed(
-                        "a thread key",
-                        "INSERT INTO threads (tenant, key, conversation) VALUES ($1, $2, $3) \
-                         ON CONFLICT DO NOTHING",
-                        &[&tenant, key, &id(conversation.as_uuid())],
-                    )?;
-                }
-                Op::RedactMessage(m) => {
-                    let n = self.changed(
-                        "a message",
-                        "UPDATE messages SET external_id = $3, pending = $4, data = $5 \
-                         WHERE tenant = $1 AND id = $2",
-                        &[
-                            &tenant,
-                            &id(m.id.as_uuid()),
-                            &m.external_id,
-                            &matches!(m.delivery, Some(Delivery::Pending)),
-                            &json(m)?,
-                        ],
-                    )?;
-                    if n != 1 {
-                        return Err(Error::Conflict(format!("message {} does not exist", m.id)));
-                    }
-                }
-                Op::DeleteIdentifier { identifier, owner } => {
-                    let n = self.changed(
-                        "an identifier",
-                        "DELETE FROM identifiers WHERE tenant = $1 AND ident = $2 AND customer = $3",
-                        &[&tenant, &identifier.to_string(), &id(owner.as_uuid())],
-                    )?;
-                    if n != 1 {
-                        return Err(Error::Conflict(format!(
-                            "identifier {identifier} does not belong to {owner}"
-                        )));
-                    }
-                }
-                Op::DeleteThreadKey { key } => {
-                    self.changed(
-                        "a thread key",
-                        "DELETE FROM threads WHERE tenant = $1 AND key = $2",
-                        &[&tenant, key],
-                    )?;
-                }
-                Op::PutRecord(r) => {
-                    let value = json(&r.value)?;
-                    let due = r.due.map(nanos).transpose()?;
-                    let version = r.version as i64;
-                    let n = if r.version == 1 {
-                        self.changed(
-                            "a record",
-                            "INSERT INTO records (tenant, kind, key, secondary, due, version, value) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                            &[&tenant, &r.kind, &r.key, &r.secondary, &due, &version, &value],
-                        )?
-                    } else {
-                        self.changed(
-                            "a record",
-                            "UPDATE records SET secondary = $4, due = $5, version = $6, value = $7 \
-                             WHERE tenant = $1 AND kind = $2 AND key = $3 AND version = $6::BIGINT - 1",
-                            &[&tenant, &r.kind, &r.key, &r.secondary, &due, &version, &value],
-                        )?
-                    };
-                    if n != 1 {
-                        return Err(Error::Conflict(format!(
-                            "{} record {} version {} does not follow the stored one",
-                            r.kind, r.key, r.version
-                        )));
-                    }
-                }
-                Op::DeleteRecord { kind, key, version } => {
-                    let v = *version as i64;
-                    let n = self.changed(
-                        "a record",
-                        "DELETE FROM records WHERE tenant = $1 AND kind = $2 AND key = $3 AND version = $4",
-                        &[&tenant, kind, key, &v],
-                    )?;
-                    if n != 1 {
-                        return Err(Error::Conflict(format!(
-                            "{kind} record {key} version {version} is not the stored one"
-                        )));
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn message_row(&self, tenant: &Vec<u8>, m: &Message, insert: bool) -> Result<u64> {
-        let data = json(m)?;
-        let pending = matches!(m.delivery, Some(Delivery::Pending));
-        let (key, conv) = (id(m.id.as_uuid()), id(m.conversation.as_uuid()));
-        let (sent, received) = (nanos(m.sent_at)?, nanos(m.received_at)?);
-        let channel = m.channel.to_string();
-        let params: Params<'_> = &[
-            tenant,
-            &key,
-            &conv,
-            &channel,
-            &m.external_id,
-            &sent,
-            &received,
-            &pending,
-            &data,
-        ];
-        if insert {
-            self.changed(
-                "a message",
-                "INSERT INTO messages (tenant, id, conversation, channel, external_id, sent, received, pending, data) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
-                params,
-            )
-        } else {
-            self.changed(
-                "a message",
-                "UPDATE messages SET conversation = $3, sent = $6, received = $7, pending = $8, data = $9 \
-                 WHERE tenant = $1 AND id = $2 AND channel = $4 AND external_id IS NOT DISTINCT FROM $5",
-                params,
-            )
         }
     }
 }
