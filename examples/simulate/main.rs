@@ -134,6 +134,8 @@ enum Event {
         customer: u64,
         conversation: ConversationId,
         intent: usize,
+        /// When the e-mail arrived: only a reply after it answers it.
+        sent: DateTime<Utc>,
     },
     /// The agent answers and solves.
     AgentWork {
@@ -330,6 +332,7 @@ impl<S: Store> Sim<S> {
                                 customer,
                                 conversation: conv,
                                 intent,
+                                sent: now,
                             },
                         );
                     } else if self.rng.chance(150) {
@@ -374,13 +377,17 @@ impl<S: Store> Sim<S> {
                 customer,
                 conversation,
                 intent,
+                sent,
             } => {
+                // Answered: an agent wrote in the conversation since the e-mail arrived
+                // (earlier replies in a reopened conversation do not answer it).
                 let answered = self
                     .desk
                     .messages(conversation)
                     .map(|ms| {
-                        ms.iter()
-                            .any(|m| matches!(m.author, throughline::Author::Agent(_)))
+                        ms.iter().any(|m| {
+                            m.author.is_human_agent() && m.received_at >= sent
+                        })
                     })
                     .unwrap_or(true);
                 if !answered && self.rng.chance(710) {
