@@ -385,9 +385,8 @@ impl<S: Store> Sim<S> {
                     .desk
                     .messages(conversation)
                     .map(|ms| {
-                        ms.iter().any(|m| {
-                            m.author.is_human_agent() && m.received_at >= sent
-                        })
+                        ms.iter()
+                            .any(|m| m.author.is_human_agent() && m.received_at >= sent)
                     })
                     .unwrap_or(true);
                 if !answered && self.rng.chance(710) {

@@ -185,7 +185,13 @@ mod tests {
             .unwrap();
         assert_eq!(
             row,
-            ("c1".into(), Some("cust".into()), Some(42), 3, b"{}".to_vec())
+            (
+                "c1".into(),
+                Some("cust".into()),
+                Some(42),
+                3,
+                b"{}".to_vec()
+            )
         );
         // The unique key still holds, and the due index is back.
         assert!(conn
