@@ -5,6 +5,13 @@ fn memory_store_conforms() {
     throughline::store::conformance::run(throughline::store::MemoryStore::new);
 }
 
+/// The same store answering `Store::read_ahead`, so every Desk story in the suite runs
+/// through the Desk's read-ahead path.
+#[test]
+fn memory_store_reading_ahead_conforms() {
+    throughline::store::conformance::run(throughline::store::MemoryStore::reading_ahead);
+}
+
 #[cfg(feature = "sqlite")]
 #[test]
 fn sqlite_store_in_memory_conforms() {

@@ -84,7 +84,11 @@ impl<S: Store> Desk<S> {
         self.followups.clear();
         let mut got = self.retrying(|desk| {
             desk.followups.clear();
-            desk.ingest_once(&inbound, now)
+            let got = desk
+                .read_ahead_for(&inbound)
+                .and_then(|()| desk.ingest_once(&inbound, now));
+            desk.forget_read_ahead();
+            got
         })?;
         if !got.duplicate {
             self.run_followups(now, &mut got.effects)?;
@@ -93,7 +97,7 @@ impl<S: Store> Desk<S> {
     }
 
     fn duplicate_of(&self, inbound: &Inbound) -> Result<Option<Ingested>> {
-        let message = match self.store.message_by_external_id(
+        let message = match self.read_by_external_id(
             inbound.tenant,
             &inbound.channel,
             &inbound.external_id,
@@ -174,7 +178,7 @@ impl<S: Store> Desk<S> {
             if known.iter().any(|(i, _, _)| *i == ident) || rules.is_blocked(ident) {
                 continue;
             }
-            let rec = self.store.identifier(tenant, ident)?;
+            let rec = self.read_identifier(tenant, ident)?;
             let live = match &rec {
                 Some(r) => {
                     let c = self.live_customer(tenant, r.customer)?;
@@ -309,7 +313,7 @@ impl<S: Store> Desk<S> {
         }
         let candidate = match hinted {
             Some(c) => Some(c),
-            None => self.store.open_conversation(tenant, customer.id)?,
+            None => self.read_open_conversation(tenant, customer.id)?,
         };
         let sent_at = inbound.sent_at.map_or(now, |s| s.min(now));
         let (mut conv, is_new) = match candidate {
@@ -480,6 +484,8 @@ impl<S: Store> Desk<S> {
         let conversation = conv.id;
         changes.push(Op::PutConversation(conv));
         changes.push(Op::InsertMessage(message.clone()));
+        // What was read ahead is stale once the changes land.
+        self.forget_read_ahead();
         self.store.apply(changes)?;
         self.metrics_after(tenant, conversation, Some(&message), &effects);
         Ok(Ingested {

@@ -28,7 +28,7 @@ impl<S: Store> Desk<S> {
             return Ok(());
         };
         let key = customer.id.to_string();
-        let stored = self.store.record(step.tenant, LANG_KIND, &key)?;
+        let stored = self.read_record(step.tenant, LANG_KIND, &key)?;
         let mut evidence: LanguageEvidence = match &stored {
             Some(r) => from_json(r)?,
             None => LanguageEvidence::default(),

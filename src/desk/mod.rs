@@ -4,6 +4,7 @@
 //! [`ChangeSet`](crate::store::ChangeSet) applied atomically by the [`Store`].
 
 mod agent;
+mod ahead;
 mod batch;
 mod config;
 mod identity;
@@ -84,6 +85,8 @@ pub struct Desk<S: Store> {
     followups: Vec<triage::FollowUp>,
     /// The routing engine (in memory; created on first use when routing is on).
     router: Option<crate::routing::Router>,
+    /// The current ingest's read-ahead, for its tenant (see [`crate::store::ReadPlan`]).
+    ahead: Option<(TenantId, crate::store::ReadAhead)>,
 }
 
 impl<S: Store> Desk<S> {
@@ -115,6 +118,7 @@ impl<S: Store> Desk<S> {
             metrics: metrics::MetricsCache::default(),
             followups: Vec::new(),
             router: None,
+            ahead: None,
         })
     }
 
@@ -198,8 +202,7 @@ impl<S: Store> Desk<S> {
     ///
     /// [`Error::NotFound`] when the tenant has no such customer.
     pub fn customer(&self, tenant: TenantId, customer: CustomerId) -> Result<Customer> {
-        self.store
-            .customer(tenant, customer)?
+        self.read_customer(tenant, customer)?
             .ok_or_else(|| Error::not_found("customer", customer))
     }
 

@@ -22,7 +22,7 @@ type Person = (Vec<Customer>, Vec<(Record, MergeRecord)>);
 
 /// Per-tenant privacy state: the secret of the keyed dedup hash.
 pub(crate) const PRIVACY_KIND: &str = "privacy";
-const SECRET_KEY: &str = "dedup-secret";
+pub(crate) const SECRET_KEY: &str = "dedup-secret";
 /// Kinds whose records hold personal content and go with an erased person.
 const PERSONAL_KINDS: &[&str] = &[ACTIVITY_KIND, SUGGESTION_KIND];
 /// Kinds whose records are kept (anonymous answers) but lose free text.
@@ -46,7 +46,7 @@ pub(crate) fn redacted(mut m: Message, secret: Option<&[u8]>) -> Message {
 impl<S: Store> Desk<S> {
     /// The tenant's dedup-hash secret, if an erasure ever created one.
     fn privacy_secret(&self, tenant: TenantId) -> Result<Option<Vec<u8>>> {
-        Ok(match self.store.record(tenant, PRIVACY_KIND, SECRET_KEY)? {
+        Ok(match self.read_record(tenant, PRIVACY_KIND, SECRET_KEY)? {
             Some(r) => Some(from_json::<String>(&r)?.into_bytes()),
             None => None,
         })

@@ -55,7 +55,7 @@ impl<S: Store> Desk<S> {
             return Ok(());
         }
         let key = step.conversation.id.to_string();
-        let stored = self.store.record(step.tenant, SLA_KIND, &key)?;
+        let stored = self.read_record(step.tenant, SLA_KIND, &key)?;
         let mut clocks: SlaClocks = match &stored {
             Some(r) => from_json(r)?,
             None => SlaClocks::default(),

@@ -72,7 +72,7 @@ impl<S: Store> Desk<S> {
             return Ok(());
         }
         let key = conv_id.to_string();
-        let stored = self.store.record(tenant, TRIAGE_KIND, &key)?;
+        let stored = self.read_record(tenant, TRIAGE_KIND, &key)?;
         let mut outcome: TriageOutcome;
         let mut record = match stored {
             Some(r) => {

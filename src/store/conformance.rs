@@ -41,6 +41,7 @@ pub fn run<S: Store>(mut make: impl FnMut() -> S) {
     desk_merge_and_unmerge_round_trip(make());
     erasure_ops_delete_and_redact(make());
     desk_erasure_story(make());
+    read_ahead_agrees_with_reads(make());
 }
 
 fn t(secs: i64) -> DateTime<Utc> {
@@ -1011,4 +1012,133 @@ pub fn desk_erasure_story<S: Store>(s: S) {
     );
     assert!(again.message.body.is_empty());
     assert!(desk.resolve(tn, &ana).expect("resolve").is_none());
+}
+
+/// Whatever a store answers in [`Store::read_ahead`] equals what its ordinary reads
+/// return ([`read_by_parts`](crate::store::read_by_parts)), including "does not exist";
+/// and a plan for another tenant finds nothing of this one.
+pub fn read_ahead_agrees_with_reads<S: Store>(mut s: S) {
+    use crate::store::{read_by_parts, ReadPlan, Record};
+    let (tn, other) = (tenant(1), tenant(2));
+    let (ana, bob) = (customer(tn, 1, 1), customer(tn, 2, 1));
+    let ident = |raw: &str| Identifier::email(raw).expect("valid");
+    let record = |i: &str, owner: CustomerId| Op::PutIdentifier {
+        record: IdentifierRecord {
+            tenant: tn,
+            identifier: ident(i),
+            customer: owner,
+            source: Some(Channel::Email),
+            verified: false,
+            first_seen: t(0),
+            last_seen: t(0),
+        },
+        expected_owner: None,
+    };
+    let mut closed = conversation(tn, 11, ana.id, 1);
+    closed.status = Status::Closed;
+    let open = conversation(tn, 12, ana.id, 1);
+    let mut r = Record::new("language", ana.id.to_string(), serde_json::json!({"n": 1}));
+    r.secondary = Some("x".into());
+    s.apply(set(
+        tn,
+        vec![
+            Op::PutCustomer(ana.clone()),
+            Op::PutCustomer(bob.clone()),
+            record("ana@example.com", ana.id),
+            record("ana@work.example", ana.id),
+            record("bob@example.com", bob.id),
+            Op::PutConversation(closed),
+            Op::PutConversation(open.clone()),
+            Op::InsertMessage(message(tn, 20, open.id, Some("ext-1"), 5)),
+            Op::PutRecord(r),
+            Op::PutRecord(Record::new(
+                "sla",
+                open.id.to_string(),
+                serde_json::json!([1]),
+            )),
+            Op::PutRecord(Record::new("privacy", "secret", serde_json::json!("s"))),
+        ],
+    ))
+    .expect("set up");
+    let plan = ReadPlan {
+        dedup: Some((Channel::Email, "ext-1".into())),
+        identifiers: vec![
+            ident("ana@example.com"),
+            ident("bob@example.com"),
+            ident("nobody@example.com"),
+            ident("ana@work.example"),
+        ],
+        records: vec![
+            ("privacy".into(), "secret".into()),
+            ("privacy".into(), "missing".into()),
+        ],
+        owner_records: vec!["language".into()],
+        conversation_records: vec!["sla".into(), "triage".into()],
+    };
+    let want = read_by_parts(&s, tn, &plan).expect("ordinary reads");
+    let got = s.read_ahead(tn, &plan).expect("read ahead");
+    if let Some(m) = got.duplicate(&Channel::Email, "ext-1") {
+        assert_eq!(
+            m,
+            want.duplicate(&Channel::Email, "ext-1").flatten(),
+            "duplicate"
+        );
+    }
+    for i in &plan.identifiers {
+        if let Some(r) = got.identifier(i) {
+            assert_eq!(Some(r), want.identifier(i), "identifier {i}");
+        }
+    }
+    for c in &got.customers {
+        assert_eq!(Some(c), want.customer(c.id), "customer {}", c.id);
+    }
+    for (c, conv) in &got.open_conversations {
+        assert_eq!(
+            Some(conv.as_ref()),
+            want.open_conversation(*c),
+            "open conversation of {c}"
+        );
+    }
+    for ((kind, key), rec) in &got.records {
+        assert_eq!(
+            Some(rec.as_ref()),
+            want.record(kind, key),
+            "record {kind}/{key}"
+        );
+    }
+    // The reference itself found what was set up.
+    assert_eq!(want.customers.len(), 2);
+    assert_eq!(
+        want.open_conversation(ana.id).flatten().map(|c| c.id),
+        Some(open.id)
+    );
+    assert_eq!(want.open_conversation(bob.id), Some(None));
+    assert!(want.record("sla", &open.id.to_string()).flatten().is_some());
+    assert_eq!(want.record("triage", &open.id.to_string()), Some(None));
+    assert!(want
+        .record("language", &ana.id.to_string())
+        .flatten()
+        .is_some());
+    assert_eq!(want.record("privacy", "missing"), Some(None));
+    assert_eq!(want.identifier(&ident("nobody@example.com")), Some(None));
+    // Another tenant's plan sees none of it.
+    let foreign = s
+        .read_ahead(other, &plan)
+        .expect("read ahead, other tenant");
+    assert!(
+        foreign.customers.is_empty(),
+        "another tenant's customers leaked"
+    );
+    assert!(
+        foreign.duplicate.as_ref().is_none_or(|(_, m)| m.is_none()),
+        "another tenant's message leaked"
+    );
+    assert!(
+        foreign.identifiers.iter().all(|(_, r)| r.is_none()),
+        "another tenant's identifiers leaked"
+    );
+    assert!(
+        foreign.records.iter().all(|(_, r)| r.is_none()),
+        "another tenant's records leaked"
+    );
 }

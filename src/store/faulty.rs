@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::id::{ConversationId, CustomerId, MessageId, TenantId};
 use crate::identity::{Customer, Identifier, IdentifierRecord};
 use crate::message::Message;
-use crate::store::{ChangeSet, Record, Store};
+use crate::store::{ChangeSet, ReadAhead, ReadPlan, Record, Store};
 
 /// Whether an injected fault repeats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +103,10 @@ impl<S: Store> FaultyStore<S> {
 }
 
 impl<S: Store> Store for FaultyStore<S> {
+    fn read_ahead(&self, t: TenantId, plan: &ReadPlan) -> Result<ReadAhead> {
+        self.tick("read_ahead")?;
+        self.inner.read_ahead(t, plan)
+    }
     fn customer(&self, t: TenantId, id: CustomerId) -> Result<Option<Customer>> {
         self.tick("customer")?;
         self.inner.customer(t, id)

@@ -30,6 +30,8 @@ pub struct MemoryStore {
     conversation_tenants: HashMap<ConversationId, TenantId>,
     /// (kind, due, tenant, key) of every record with a due time.
     due: BTreeSet<(String, DateTime<Utc>, TenantId, String)>,
+    /// Whether [`Store::read_ahead`] answers (see [`MemoryStore::reading_ahead`]).
+    reads_ahead: bool,
 }
 
 type DueIndex = BTreeSet<(String, DateTime<Utc>, TenantId, String)>;
@@ -119,6 +121,17 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store that answers [`Store::read_ahead`] with
+    /// [`read_by_parts`](crate::store::read_by_parts), the way a database-server store
+    /// answers it in one round trip: for testing the `Desk`'s read-ahead path without a
+    /// server. (`MemoryStore::new` reads nothing ahead: its reads cost nanoseconds.)
+    pub fn reading_ahead() -> Self {
+        Self {
+            reads_ahead: true,
+            ..Self::default()
+        }
     }
 
     fn tenant(&self, tenant: TenantId) -> Option<&TenantData> {
@@ -448,6 +461,18 @@ impl TenantData {
 }
 
 impl Store for MemoryStore {
+    fn read_ahead(
+        &self,
+        tenant: TenantId,
+        plan: &crate::store::ReadPlan,
+    ) -> Result<crate::store::ReadAhead> {
+        if self.reads_ahead {
+            crate::store::read_by_parts(self, tenant, plan)
+        } else {
+            Ok(crate::store::ReadAhead::default())
+        }
+    }
+
     fn customer(&self, tenant: TenantId, id: CustomerId) -> Result<Option<Customer>> {
         Ok(self
             .tenant(tenant)

@@ -37,6 +37,7 @@ mod ident_table;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod read_ahead;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
@@ -44,6 +45,7 @@ mod sqlite;
 pub use self::postgres::{PostgresStore, PG_SCHEMA_VERSION};
 pub use faulty::{FaultMode, FaultyStore};
 pub use memory::MemoryStore;
+pub use read_ahead::{read_by_parts, ReadAhead, ReadPlan};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, SCHEMA_VERSION};
 
@@ -313,6 +315,19 @@ pub trait Store: Send {
     /// The earliest due time of a kind across all tenants.
     fn next_due(&self, kind: &str) -> Result<Option<DateTime<Utc>>>;
 
+    /// Reads ahead what an operation is about to need (see [`ReadPlan`]), for a store
+    /// whose reads are round trips. The default reads nothing ahead: the `Desk` then uses
+    /// the ordinary reads. An implementation must agree with [`read_by_parts`] on every
+    /// part it answers.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    fn read_ahead(&self, tenant: TenantId, plan: &ReadPlan) -> Result<ReadAhead> {
+        let _ = (tenant, plan);
+        Ok(ReadAhead::default())
+    }
+
     /// Applies every write atomically, or none of them.
     ///
     /// # Errors
@@ -358,6 +373,9 @@ pub trait Store: Send {
 }
 
 impl<S: Store + ?Sized> Store for Box<S> {
+    fn read_ahead(&self, t: TenantId, plan: &ReadPlan) -> Result<ReadAhead> {
+        (**self).read_ahead(t, plan)
+    }
     fn customer(&self, t: TenantId, id: CustomerId) -> Result<Option<Customer>> {
         (**self).customer(t, id)
     }

@@ -1,0 +1,168 @@
+//! The Desk's reads during an ingest: served from the store's read-ahead when it holds
+//! the answer, from the store otherwise (see [`crate::store::ReadPlan`]).
+
+use crate::channel::Channel;
+use crate::conversation::Conversation;
+use crate::desk::language::LANG_KIND;
+use crate::desk::privacy::{PRIVACY_KIND, SECRET_KEY};
+use crate::desk::sla::SLA_KIND;
+use crate::desk::triage::TRIAGE_KIND;
+use crate::desk::Desk;
+use crate::error::Result;
+use crate::id::{CustomerId, TenantId};
+use crate::identity::{Customer, Identifier, IdentifierRecord};
+use crate::message::{Inbound, Message};
+use crate::store::{ReadAhead, ReadPlan, Record, Store};
+
+impl<S: Store> Desk<S> {
+    /// Asks the store to read ahead what ingesting `inbound` will read; the answers serve
+    /// this operation's reads until [`Desk::forget_read_ahead`].
+    pub(crate) fn read_ahead_for(&mut self, inbound: &Inbound) -> Result<()> {
+        let rules = &self.config.identity;
+        let mut identifiers: Vec<Identifier> = Vec::with_capacity(1 + inbound.also.len());
+        for ident in std::iter::once(&inbound.from).chain(inbound.also.iter()) {
+            if !identifiers.contains(ident) && !rules.is_blocked(ident) {
+                identifiers.push(ident.clone());
+            }
+        }
+        let plan = ReadPlan {
+            dedup: Some((inbound.channel.clone(), inbound.external_id.clone())),
+            identifiers,
+            records: vec![(PRIVACY_KIND.to_owned(), SECRET_KEY.to_owned())],
+            owner_records: vec![LANG_KIND.to_owned()],
+            conversation_records: vec![SLA_KIND.to_owned(), TRIAGE_KIND.to_owned()],
+        };
+        let ahead = self.store.read_ahead(inbound.tenant, &plan)?;
+        self.ahead = (!ahead.is_empty()).then_some((inbound.tenant, ahead));
+        Ok(())
+    }
+
+    /// Ends the read-ahead: later reads go to the store.
+    pub(crate) fn forget_read_ahead(&mut self) {
+        self.ahead = None;
+    }
+
+    fn ahead_of(&self, tenant: TenantId) -> Option<&ReadAhead> {
+        match &self.ahead {
+            Some((t, a)) if *t == tenant => Some(a),
+            _ => None,
+        }
+    }
+
+    /// [`Store::record`], through the read-ahead.
+    pub(crate) fn read_record(
+        &self,
+        tenant: TenantId,
+        kind: &str,
+        key: &str,
+    ) -> Result<Option<Record>> {
+        match self.ahead_of(tenant).and_then(|a| a.record(kind, key)) {
+            Some(r) => Ok(r.cloned()),
+            None => self.store.record(tenant, kind, key),
+        }
+    }
+
+    /// [`Store::identifier`], through the read-ahead.
+    pub(crate) fn read_identifier(
+        &self,
+        tenant: TenantId,
+        identifier: &Identifier,
+    ) -> Result<Option<IdentifierRecord>> {
+        match self.ahead_of(tenant).and_then(|a| a.identifier(identifier)) {
+            Some(r) => Ok(r.cloned()),
+            None => self.store.identifier(tenant, identifier),
+        }
+    }
+
+    /// [`Store::customer`], through the read-ahead.
+    pub(crate) fn read_customer(
+        &self,
+        tenant: TenantId,
+        id: CustomerId,
+    ) -> Result<Option<Customer>> {
+        match self.ahead_of(tenant).and_then(|a| a.customer(id)) {
+            Some(c) => Ok(Some(c.clone())),
+            None => self.store.customer(tenant, id),
+        }
+    }
+
+    /// [`Store::open_conversation`], through the read-ahead.
+    pub(crate) fn read_open_conversation(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+    ) -> Result<Option<Conversation>> {
+        match self
+            .ahead_of(tenant)
+            .and_then(|a| a.open_conversation(customer))
+        {
+            Some(c) => Ok(c.cloned()),
+            None => self.store.open_conversation(tenant, customer),
+        }
+    }
+
+    /// [`Store::message_by_external_id`], through the read-ahead.
+    pub(crate) fn read_by_external_id(
+        &self,
+        tenant: TenantId,
+        channel: &Channel,
+        external_id: &str,
+    ) -> Result<Option<Message>> {
+        match self
+            .ahead_of(tenant)
+            .and_then(|a| a.duplicate(channel, external_id))
+        {
+            Some(m) => Ok(m.cloned()),
+            None => self
+                .store
+                .message_by_external_id(tenant, channel, external_id),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{FaultMode, FaultyStore, MemoryStore};
+    use crate::{Channel, Desk, DeskConfig, Identifier, Inbound, TenantId};
+
+    fn t(secs: i64) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(1_772_442_000 + secs, 0).expect("valid")
+    }
+
+    /// Store calls made by the second message of a returning customer.
+    fn calls_for_second_message(store: MemoryStore) -> u64 {
+        let tenant = TenantId::new_v7();
+        let mut desk = Desk::new(
+            FaultyStore::new(store, 0, FaultMode::Once),
+            DeskConfig::default(),
+        );
+        let from = Identifier::email("ana@example.com").expect("valid");
+        let msg = |n: u32| {
+            Inbound::new(
+                tenant,
+                Channel::WhatsApp,
+                from.clone(),
+                format!("m{n}"),
+                "hello",
+            )
+        };
+        desk.ingest(msg(1), t(0)).expect("first");
+        let before = desk.store().calls();
+        let got = desk.ingest(msg(2), t(120)).expect("second");
+        assert!(!got.duplicate);
+        let again = desk.ingest(msg(2), t(130)).expect("redelivery");
+        assert!(again.duplicate && again.message.id == got.message.id);
+        desk.store().calls() - before
+    }
+
+    /// With a store that reads ahead, an ingest is one read and one write (plus what a
+    /// redelivery reads); without, each read is its own call.
+    #[test]
+    fn an_ingest_reads_through_the_read_ahead() {
+        let ahead = calls_for_second_message(MemoryStore::reading_ahead());
+        let parts = calls_for_second_message(MemoryStore::new());
+        // read_ahead + apply; then read_ahead + the duplicate's conversation.
+        assert!(ahead <= 4, "{ahead} store calls with read-ahead");
+        assert!(parts >= ahead + 5, "{parts} calls without vs {ahead} with");
+    }
+}
