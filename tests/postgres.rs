@@ -55,6 +55,60 @@ fn postgres_store_conforms() {
     });
 }
 
+/// The store answers every part of an ingest's read-ahead in one statement, and the
+/// answers are those of its ordinary reads.
+#[test]
+fn postgres_reads_an_ingest_ahead_in_one_go() {
+    let Some(url) = server() else { return };
+    let mut desk = Desk::new(
+        PostgresStore::connect(&fresh_db(&url)).expect("connect"),
+        DeskConfig::default(),
+    );
+    let tenant = TenantId::new_v7();
+    let from = Identifier::email("ana@example.com").unwrap();
+    let t0 = DateTime::from_timestamp(1_772_442_000, 0).unwrap();
+    let first = desk
+        .ingest(
+            Inbound::new(
+                tenant,
+                Channel::WhatsApp,
+                from.clone(),
+                "w-1",
+                "where is my order?",
+            ),
+            t0,
+        )
+        .unwrap();
+    let plan = throughline::store::ReadPlan {
+        dedup: Some((Channel::WhatsApp, "w-1".into())),
+        identifiers: vec![
+            from.clone(),
+            Identifier::email("nobody@example.com").unwrap(),
+        ],
+        records: vec![("privacy".into(), "dedup-secret".into())],
+        owner_records: vec!["language".into()],
+        conversation_records: vec!["sla".into(), "triage".into()],
+    };
+    let got = desk.store().read_ahead(tenant, &plan).unwrap();
+    let want = throughline::store::read_by_parts(desk.store(), tenant, &plan).unwrap();
+    assert_eq!(got.duplicate, want.duplicate);
+    assert_eq!(got.identifiers, want.identifiers);
+    assert_eq!(got.customers, want.customers);
+    assert_eq!(got.open_conversations, want.open_conversations);
+    let mut g = got.records.clone();
+    let mut w = want.records.clone();
+    g.sort_by(|a, b| a.0.cmp(&b.0));
+    w.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(g, w);
+    assert_eq!(got.customers.len(), 1);
+    assert_eq!(got.customers[0].id, first.customer);
+    assert!(got.duplicate(&Channel::WhatsApp, "w-1").flatten().is_some());
+    assert!(got
+        .record("sla", &first.conversation.to_string())
+        .flatten()
+        .is_some());
+}
+
 #[test]
 fn postgres_store_keeps_tenants_apart() {
     let Some(url) = server() else { return };

@@ -7,6 +7,7 @@
 //! version the writer read, so concurrent writers on other hosts never lose an update —
 //! the loser gets a conflict and the `Desk` retries. See `docs/storage.md`.
 
+mod ahead;
 mod read;
 mod schema;
 mod write;

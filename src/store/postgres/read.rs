@@ -25,7 +25,11 @@ pub(super) fn bound(t: DateTime<Utc>) -> i64 {
     })
 }
 
-fn decode<T: serde::de::DeserializeOwned>(what: &str, row: &Row, col: usize) -> Result<T> {
+pub(super) fn decode<T: serde::de::DeserializeOwned>(
+    what: &str,
+    row: &Row,
+    col: usize,
+) -> Result<T> {
     let bytes: &[u8] = row.get(col);
     serde_json::from_slice(bytes)
         .map_err(|e| Error::store(format!("cannot decode a {what} row"), e))
@@ -36,7 +40,7 @@ fn uuid_of(row: &Row, col: usize) -> Result<uuid::Uuid> {
     uuid::Uuid::from_slice(bytes).map_err(|e| Error::store("a stored id is not 16 bytes", e))
 }
 
-fn record_of(row: &Row, from: usize) -> Result<Record> {
+pub(super) fn record_of(row: &Row, from: usize) -> Result<Record> {
     let due: Option<i64> = row.get(from + 3);
     let version: i64 = row.get(from + 4);
     Ok(Record {
@@ -83,6 +87,14 @@ impl PostgresStore {
 }
 
 impl Store for PostgresStore {
+    fn read_ahead(
+        &self,
+        tenant: TenantId,
+        plan: &crate::store::ReadPlan,
+    ) -> Result<crate::store::ReadAhead> {
+        self.read_ahead_at_once(tenant, plan)
+    }
+
     fn customer(&self, tenant: TenantId, c: CustomerId) -> Result<Option<Customer>> {
         self.one(
             "customer",

@@ -1,0 +1,130 @@
+//! [`Store::read_ahead`] for PostgreSQL: an ingest's reads in one statement, one round
+//! trip, one snapshot.
+
+use postgres::Row;
+
+use super::read::{decode, id, record_of};
+use super::{pg_error, PostgresStore};
+use crate::conversation::Conversation;
+use crate::error::Result;
+use crate::id::TenantId;
+use crate::identity::{Customer, IdentifierRecord};
+use crate::message::Message;
+use crate::store::{ReadAhead, ReadPlan};
+
+/// Rows are `(part, k1, k2, secondary, due, version, data)`: part 0 the duplicate
+/// message, 1 an identifier (`k1` its text), 2 an owner, 3 an owner's open conversation,
+/// 4 a record (`k1` kind, `k2` key). Record keys of owners and conversations are their
+/// ids in `Display` form, which is the UUID's hyphenated lower-case text.
+const READ_AHEAD: &str = "
+WITH idents AS (
+    SELECT ident, customer, data FROM identifiers WHERE tenant = $1 AND ident = ANY($4)
+), owners AS (
+    SELECT id, data FROM customers
+    WHERE tenant = $1 AND id IN (SELECT customer FROM idents)
+), opens AS (
+    SELECT DISTINCT ON (customer) customer, id, data FROM conversations
+    WHERE tenant = $1 AND customer IN (SELECT id FROM owners) AND NOT closed
+    ORDER BY customer, created DESC, id DESC
+), wanted AS (
+    SELECT w.kind, w.key FROM unnest($5::text[], $6::text[]) AS w(kind, key)
+    UNION
+    SELECT k.kind, encode(o.id, 'hex')::uuid::text
+        FROM owners o CROSS JOIN unnest($7::text[]) AS k(kind)
+    UNION
+    SELECT k.kind, encode(c.id, 'hex')::uuid::text
+        FROM opens c CROSS JOIN unnest($8::text[]) AS k(kind)
+)
+SELECT 0, NULL::text, NULL::text, NULL::text, NULL::bigint, NULL::bigint, data
+    FROM messages WHERE tenant = $1 AND channel = $2 AND external_id = $3
+UNION ALL SELECT 1, ident, NULL, NULL, NULL, NULL, data FROM idents
+UNION ALL SELECT 2, NULL, NULL, NULL, NULL, NULL, data FROM owners
+UNION ALL SELECT 3, NULL, NULL, NULL, NULL, NULL, data FROM opens
+UNION ALL SELECT 4, r.kind, r.key, r.secondary, r.due, r.version, r.value
+    FROM wanted w JOIN records r ON r.tenant = $1 AND r.kind = w.kind AND r.key = w.key
+";
+
+impl PostgresStore {
+    pub(super) fn read_ahead_at_once(
+        &self,
+        tenant: TenantId,
+        plan: &ReadPlan,
+    ) -> Result<ReadAhead> {
+        let (channel, external_id) = match &plan.dedup {
+            Some((c, e)) => (Some(c.to_string()), Some(e.clone())),
+            None => (None, None),
+        };
+        let idents: Vec<String> = plan.identifiers.iter().map(ToString::to_string).collect();
+        let kinds: Vec<&str> = plan.records.iter().map(|(k, _)| k.as_str()).collect();
+        let keys: Vec<&str> = plan.records.iter().map(|(_, k)| k.as_str()).collect();
+        let rows: Vec<Row> = self
+            .with(READ_AHEAD, |c, s| {
+                c.query(
+                    s,
+                    &[
+                        &id(tenant.as_uuid()),
+                        &channel,
+                        &external_id,
+                        &idents,
+                        &kinds,
+                        &keys,
+                        &plan.owner_records,
+                        &plan.conversation_records,
+                    ],
+                )
+            })
+            .map_err(|e| pg_error("cannot read ahead", e))?;
+
+        let mut ahead = ReadAhead::default();
+        let mut duplicate: Option<Message> = None;
+        let mut found_idents: Vec<(String, IdentifierRecord)> = Vec::new();
+        let mut opens: Vec<Conversation> = Vec::new();
+        let mut records = Vec::new();
+        for row in &rows {
+            match row.get::<_, i32>(0) {
+                0 => duplicate = Some(decode("message", row, 6)?),
+                1 => found_idents.push((row.get(1), decode("identifier", row, 6)?)),
+                2 => ahead
+                    .customers
+                    .push(decode::<Customer>("customer", row, 6)?),
+                3 => opens.push(decode("conversation", row, 6)?),
+                _ => records.push(record_of(row, 1)?),
+            }
+        }
+        if let Some((c, e)) = &plan.dedup {
+            ahead.duplicate = Some(((c.clone(), e.clone()), duplicate));
+        }
+        for (ident, text) in plan.identifiers.iter().zip(&idents) {
+            if ahead.identifier(ident).is_none() {
+                let rec = found_idents
+                    .iter()
+                    .find(|(t, _)| t == text)
+                    .map(|(_, r)| r.clone());
+                ahead.identifiers.push((ident.clone(), rec));
+            }
+        }
+        let mut wanted: Vec<(String, String)> = plan.records.clone();
+        for owner in &ahead.customers {
+            let open = opens.iter().find(|c| c.customer == owner.id).cloned();
+            for kind in &plan.owner_records {
+                wanted.push((kind.clone(), owner.id.to_string()));
+            }
+            if let Some(conv) = &open {
+                for kind in &plan.conversation_records {
+                    wanted.push((kind.clone(), conv.id.to_string()));
+                }
+            }
+            ahead.open_conversations.push((owner.id, open));
+        }
+        for (kind, key) in wanted {
+            if ahead.record(&kind, &key).is_none() {
+                let rec = records
+                    .iter()
+                    .find(|r| r.kind == kind && r.key == key)
+                    .cloned();
+                ahead.records.push(((kind, key), rec));
+            }
+        }
+        Ok(ahead)
+    }
+}
