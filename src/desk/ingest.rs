@@ -15,6 +15,7 @@ use crate::identity::{
     profile_diff, Customer, Identifier, IdentifierKind, IdentifierRecord, MergeSuggestion,
 };
 use crate::message::{Author, Direction, Inbound, Message};
+use crate::metrics::ConversationFacts;
 use crate::store::{ChangeSet, Op, Record, Store};
 
 /// What `Desk::ingest` did with an inbound message.
@@ -313,6 +314,8 @@ impl<S: Store> Desk<S> {
         }
         let candidate = match hinted {
             Some(c) => Some(c),
+            // A customer created by this message has no conversations yet.
+            None if !existed => None,
             None => self.read_open_conversation(tenant, customer.id)?,
         };
         let sent_at = inbound.sent_at.map_or(now, |s| s.min(now));
@@ -349,11 +352,14 @@ impl<S: Store> Desk<S> {
                 }
             },
             None => {
-                let previous = self
-                    .store
-                    .conversations_of(tenant, customer.id)?
-                    .last()
-                    .map(|c| c.id);
+                let previous = if existed {
+                    self.store
+                        .conversations_of(tenant, customer.id)?
+                        .last()
+                        .map(|c| c.id)
+                } else {
+                    None
+                };
                 (
                     self.new_conversation(inbound, customer.id, previous, now),
                     true,
@@ -482,12 +488,16 @@ impl<S: Store> Desk<S> {
             effects: &mut effects,
         })?;
         let conversation = conv.id;
+        // A conversation this message opened holds just this message: its metrics facts
+        // come from what is stored here, not from reading it back.
+        let opened = is_new
+            .then(|| ConversationFacts::from_messages(&conv, std::slice::from_ref(&message), None));
         changes.push(Op::PutConversation(conv));
         changes.push(Op::InsertMessage(message.clone()));
         // What was read ahead is stale once the changes land.
         self.forget_read_ahead();
         self.store.apply(changes)?;
-        self.metrics_after(tenant, conversation, Some(&message), &effects);
+        self.metrics_after_seeded(tenant, conversation, Some(&message), &effects, opened);
         Ok(Ingested {
             customer: customer.id,
             conversation,

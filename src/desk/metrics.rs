@@ -85,8 +85,22 @@ impl<S: Store> Desk<S> {
         message: Option<&Message>,
         effects: &[Effect],
     ) {
+        self.metrics_after_seeded(tenant, conversation, message, effects, None);
+    }
+
+    /// [`Desk::metrics_after`] for an operation that opened `conversation`: `opened` are
+    /// its facts from what the operation stored (the conversation and its first message),
+    /// so they are not read back from the store.
+    pub(crate) fn metrics_after_seeded(
+        &mut self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        message: Option<&Message>,
+        effects: &[Effect],
+        opened: Option<ConversationFacts>,
+    ) {
         if self
-            .metrics_update(tenant, conversation, message, effects)
+            .metrics_update(tenant, conversation, message, effects, opened)
             .is_err()
         {
             self.metrics.drop_facts(tenant, conversation);
@@ -109,6 +123,7 @@ impl<S: Store> Desk<S> {
         conversation: ConversationId,
         message: Option<&Message>,
         effects: &[Effect],
+        opened: Option<ConversationFacts>,
     ) -> Result<()> {
         let known = self
             .metrics
@@ -153,8 +168,13 @@ impl<S: Store> Desk<S> {
             }
         }
         if !known {
-            // Rebuilt from the store, which already holds this operation's writes.
-            if let Some(f) = self.facts_from_store(tenant, conversation)? {
+            // Rebuilt from the store, which already holds this operation's writes (or
+            // from those writes themselves, for a conversation the operation opened).
+            let facts = match opened {
+                Some(f) => Some(f),
+                None => self.facts_from_store(tenant, conversation)?,
+            };
+            if let Some(f) = facts {
                 self.metrics
                     .facts
                     .entry(tenant)

@@ -14,35 +14,10 @@ use crate::store::{ReadAhead, ReadPlan};
 
 /// Rows are `(part, k1, k2, secondary, due, version, data)`: part 0 the duplicate
 /// message, 1 an identifier (`k1` its text), 2 an owner, 3 an owner's open conversation,
-/// 4 a record (`k1` kind, `k2` key). Record keys of owners and conversations are their
-/// ids in `Display` form, which is the UUID's hyphenated lower-case text.
-const READ_AHEAD: &str = "
-WITH idents AS (
-    SELECT ident, customer, data FROM identifiers WHERE tenant = $1 AND ident = ANY($4)
-), owners AS (
-    SELECT id, data FROM customers
-    WHERE tenant = $1 AND id IN (SELECT customer FROM idents)
-), opens AS (
-    SELECT DISTINCT ON (customer) customer, id, data FROM conversations
-    WHERE tenant = $1 AND customer IN (SELECT id FROM owners) AND NOT closed
-    ORDER BY customer, created DESC, id DESC
-), wanted AS (
-    SELECT w.kind, w.key FROM unnest($5::text[], $6::text[]) AS w(kind, key)
-    UNION
-    SELECT k.kind, encode(o.id, 'hex')::uuid::text
-        FROM owners o CROSS JOIN unnest($7::text[]) AS k(kind)
-    UNION
-    SELECT k.kind, encode(c.id, 'hex')::uuid::text
-        FROM opens c CROSS JOIN unnest($8::text[]) AS k(kind)
-)
-SELECT 0, NULL::text, NULL::text, NULL::text, NULL::bigint, NULL::bigint, data
-    FROM messages WHERE tenant = $1 AND channel = $2 AND external_id = $3
-UNION ALL SELECT 1, ident, NULL, NULL, NULL, NULL, data FROM idents
-UNION ALL SELECT 2, NULL, NULL, NULL, NULL, NULL, data FROM owners
-UNION ALL SELECT 3, NULL, NULL, NULL, NULL, NULL, data FROM opens
-UNION ALL SELECT 4, r.kind, r.key, r.secondary, r.due, r.version, r.value
-    FROM wanted w JOIN records r ON r.tenant = $1 AND r.kind = w.kind AND r.key = w.key
-";
+/// 4 a record (`k1` kind, `k2` key). The function (schema version 3) keys the owners'
+/// and conversations' records by their ids in `Display` form, the UUID's hyphenated
+/// lower-case text.
+const READ_AHEAD: &str = "SELECT * FROM throughline_read_ahead($1, $2, $3, $4, $5, $6, $7, $8)";
 
 impl PostgresStore {
     pub(super) fn read_ahead_at_once(
