@@ -20,13 +20,12 @@ pub(crate) const MERGE_KIND: &str = "merge";
 /// Record kind of merge suggestions (secondary key: the primary customer).
 pub(crate) const SUGGESTION_KIND: &str = "merge_suggestion";
 
-pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value> {
-    serde_json::to_value(v).map_err(|e| Error::store("cannot encode a record", e))
+pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<Box<serde_json::value::RawValue>> {
+    serde_json::value::to_raw_value(v).map_err(|e| Error::store("cannot encode a record", e))
 }
 
 pub(crate) fn from_json<T: DeserializeOwned>(r: &Record) -> Result<T> {
-    T::deserialize(&r.value)
-        .map_err(|e| Error::store(format!("cannot decode {} record {}", r.kind, r.key), e))
+    r.decode()
 }
 
 impl<S: Store> Desk<S> {
@@ -202,7 +201,7 @@ impl<S: Store> Desk<S> {
             from_profile,
             undone_at: None,
         };
-        let mut rec = Record::new(MERGE_KIND, id.to_string(), to_json(&record)?);
+        let mut rec = Record::raw(MERGE_KIND, id.to_string(), to_json(&record)?);
         rec.secondary = Some(into.to_string());
         changes.push(Op::PutRecord(rec));
         if let Some(s) =

@@ -459,7 +459,7 @@ impl<S: Store> Desk<S> {
                 diff: profile_diff(&customer, &other_profile),
                 at: now,
             };
-            let mut record = Record::new(SUGGESTION_KIND, key, to_json(&suggestion)?);
+            let mut record = Record::raw(SUGGESTION_KIND, key, to_json(&suggestion)?);
             record.secondary = Some(customer.id.to_string());
             changes.push(Op::PutRecord(record));
             effects.push(Effect::MergeSuggested {

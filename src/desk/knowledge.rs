@@ -125,7 +125,7 @@ impl<S: Store> Desk<S> {
                 at: now,
             };
             let key = desk.next_uuid(now).to_string();
-            let mut record = Record::new(ACTIVITY_KIND, key, to_json(&activity)?);
+            let mut record = Record::raw(ACTIVITY_KIND, key, to_json(&activity)?);
             record.secondary = Some(customer.to_string());
             changes.push(Op::PutRecord(record));
             desk.store.apply(changes)?;

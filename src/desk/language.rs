@@ -61,7 +61,7 @@ impl<S: Store> Desk<S> {
                     version: r.version + 1,
                     ..r
                 },
-                None => Record::new(LANG_KIND, key, value),
+                None => Record::raw(LANG_KIND, key, value),
             }));
         }
         Ok(())

@@ -262,7 +262,7 @@ impl<S: Store> Desk<S> {
                         ..old
                     },
                     None => {
-                        let mut rec = Record::new(CSAT_KIND, key, value);
+                        let mut rec = Record::raw(CSAT_KIND, key, value);
                         rec.secondary = Some(conv.customer.to_string());
                         rec
                     }
@@ -320,12 +320,11 @@ impl<S: Store> Desk<S> {
     pub fn nps(&self, tenant: TenantId, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Nps> {
         let mut scores = Vec::new();
         for r in self.store.records(tenant, NPS_KIND)? {
-            let at: Option<DateTime<Utc>> = r
-                .value
+            let value = r.value();
+            let at: Option<DateTime<Utc>> = value
                 .get("at")
                 .and_then(|v| serde_json::from_value(v.clone()).ok());
-            let score = r
-                .value
+            let score = value
                 .get("score")
                 .and_then(|v| v.as_u64())
                 .and_then(|v| u8::try_from(v).ok());

@@ -66,7 +66,7 @@ impl<S: Store> Desk<S> {
             uuid::Uuid::new_v4().simple(),
             uuid::Uuid::new_v4().simple()
         );
-        changes.push(Op::PutRecord(Record::new(
+        changes.push(Op::PutRecord(Record::raw(
             PRIVACY_KIND,
             SECRET_KEY,
             to_json(&secret)?,
@@ -139,7 +139,8 @@ impl<S: Store> Desk<S> {
         let mut conversations = Vec::new();
         let mut records: BTreeMap<String, BTreeMap<String, serde_json::Value>> = BTreeMap::new();
         let mut put = |r: Record| {
-            records.entry(r.kind).or_default().insert(r.key, r.value);
+            let value = r.value();
+            records.entry(r.kind).or_default().insert(r.key, value);
         };
         for c in &people {
             identifiers.extend(self.store.identifiers_of(tenant, c.id)?);
@@ -261,9 +262,9 @@ impl<S: Store> Desk<S> {
             }
             for kind in ANSWER_KINDS {
                 for r in self.store.records_by(tenant, kind, &c.id.to_string())? {
-                    if let Some(stripped) = strip_text(&r.value) {
+                    if let Some(stripped) = strip_text(&r.value()) {
                         changes.push(Op::PutRecord(Record {
-                            value: stripped,
+                            value: to_json(&stripped)?,
                             version: r.version + 1,
                             ..r
                         }));
@@ -315,10 +316,14 @@ impl<S: Store> Desk<S> {
             let value = identifier.value();
             let (people, merges) = desk.person(tenant, live.id)?;
             for (r, mut m) in merges {
-                if m.identifiers.contains(identifier) || r.value.to_string().contains(value) {
+                if m.identifiers.contains(identifier) || r.value.get().contains(value) {
                     m.identifiers.retain(|i| i != identifier);
                     changes.push(Op::PutRecord(Record {
-                        value: scrubbed(to_json(&m)?, value),
+                        value: to_json(&scrubbed(
+                            serde_json::to_value(&m)
+                                .map_err(|e| Error::store("cannot encode a merge record", e))?,
+                            value,
+                        ))?,
                         version: r.version + 1,
                         ..r
                     }));
@@ -327,7 +332,7 @@ impl<S: Store> Desk<S> {
             for c in &people {
                 for kind in PERSONAL_KINDS {
                     for r in desk.store.records_by(tenant, kind, &c.id.to_string())? {
-                        if r.value.to_string().contains(value) {
+                        if r.value.get().contains(value) {
                             changes.push(delete(&r));
                         }
                     }

@@ -55,7 +55,7 @@ impl<S: Store> Desk<S> {
                     ..old
                 },
                 None => {
-                    let mut r = Record::new(RETENTION_KIND, POLICY_KEY, value.clone());
+                    let mut r = Record::raw(RETENTION_KIND, POLICY_KEY, value.clone());
                     r.due = Some(now);
                     r
                 }

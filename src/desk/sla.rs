@@ -109,7 +109,7 @@ impl<S: Store> Desk<S> {
                 ..r
             },
             None => {
-                let mut r = Record::new(SLA_KIND, key, value);
+                let mut r = Record::raw(SLA_KIND, key, value);
                 r.due = clocks.next_due();
                 r
             }

@@ -163,7 +163,7 @@ impl<S: Store> Desk<S> {
                         skills: outcome.skills.clone(),
                     });
                 }
-                let mut r = Record::new(TRIAGE_KIND, key, to_json(&outcome)?);
+                let mut r = Record::raw(TRIAGE_KIND, key, to_json(&outcome)?);
                 r.secondary = outcome.intent.clone();
                 step.changes.push(Op::PutRecord(r));
                 return Ok(());

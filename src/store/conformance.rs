@@ -669,7 +669,8 @@ pub fn records_are_versioned_and_indexed<S: Store>(mut s: S) {
         key: key.into(),
         secondary: sec.map(str::to_string),
         due: due.map(t),
-        value: serde_json::json!({ "key": key, "v": version }),
+        value: serde_json::value::to_raw_value(&serde_json::json!({ "key": key, "v": version }))
+            .expect("a JSON value encodes"),
         version,
     };
     s.apply(set(

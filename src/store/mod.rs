@@ -52,6 +52,8 @@ pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, SCHEMA_VERSION};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use serde_json::value::RawValue;
+
 use crate::channel::Channel;
 use crate::conversation::Conversation;
 use crate::error::Result;
@@ -60,7 +62,20 @@ use crate::identity::{Customer, Identifier, IdentifierRecord};
 use crate::message::Message;
 
 /// A JSON value stored under `(tenant, kind, key)`; see the [module docs](self#records).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// The value is kept as JSON text ([`RawValue`]): a store reads and writes it as it is,
+/// and the code that owns the record decodes it straight into its own type
+/// ([`Record::decode`]) without an intermediate [`serde_json::Value`].
+///
+/// ```
+/// use throughline::store::Record;
+/// let mut r = Record::encode("note", "k1", &vec![1, 2, 3])?;
+/// assert_eq!(r.decode::<Vec<u32>>()?, vec![1, 2, 3]);
+/// r.set(&"changed")?;
+/// assert_eq!(r.value(), serde_json::json!("changed"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Record {
     /// What the record is (`"merge"`, `"sla"`, ...): a namespace for keys.
     pub kind: String,
@@ -70,15 +85,49 @@ pub struct Record {
     pub secondary: Option<String>,
     /// An indexed due time (for example the next SLA deadline).
     pub due: Option<DateTime<Utc>>,
-    /// The data.
-    pub value: serde_json::Value,
+    /// The data, as JSON text.
+    pub value: Box<RawValue>,
     /// Optimistic-concurrency version: 1 when created, +1 on every stored change.
     pub version: u64,
+}
+
+/// Records are equal when every field is, the value compared as parsed JSON (so the
+/// same document with other whitespace or key order is equal).
+impl PartialEq for Record {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.key == other.key
+            && self.secondary == other.secondary
+            && self.due == other.due
+            && self.version == other.version
+            && (self.value.get() == other.value.get() || self.value() == other.value())
+    }
 }
 
 impl Record {
     /// A new record (version 1) of `kind` under `key`.
     pub fn new(kind: impl Into<String>, key: impl Into<String>, value: serde_json::Value) -> Self {
+        // A `Value` always serialises (its map keys are strings).
+        let value = serde_json::value::to_raw_value(&value).unwrap_or_else(|_| null());
+        Self::raw(kind, key, value)
+    }
+
+    /// A new record (version 1) holding `value` encoded as JSON.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`](crate::Error::Store) when `value` cannot be encoded as JSON (a map
+    /// with non-string keys, say).
+    pub fn encode<T: Serialize + ?Sized>(
+        kind: impl Into<String>,
+        key: impl Into<String>,
+        value: &T,
+    ) -> Result<Self> {
+        Ok(Self::raw(kind, key, raw_json(value)?))
+    }
+
+    /// A new record (version 1) holding JSON text that is already encoded.
+    pub fn raw(kind: impl Into<String>, key: impl Into<String>, value: Box<RawValue>) -> Self {
         Record {
             kind: kind.into(),
             key: key.into(),
@@ -88,6 +137,46 @@ impl Record {
             version: 1,
         }
     }
+
+    /// Decodes the value as a `T`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`](crate::Error::Store) when the value is not a `T`.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_str(self.value.get()).map_err(|e| {
+            crate::Error::store(
+                format!("cannot decode {} record {}", self.kind, self.key),
+                e,
+            )
+        })
+    }
+
+    /// Replaces the value with `value` encoded as JSON (the version is left to the
+    /// caller).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`](crate::Error::Store) when `value` cannot be encoded.
+    pub fn set<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        self.value = raw_json(value)?;
+        Ok(())
+    }
+
+    /// The value parsed as a [`serde_json::Value`] (`Null` if the stored text is not
+    /// JSON, which a store never returns).
+    pub fn value(&self) -> serde_json::Value {
+        serde_json::from_str(self.value.get()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+fn null() -> Box<RawValue> {
+    RawValue::from_string("null".to_owned()).unwrap_or_default()
+}
+
+fn raw_json<T: Serialize + ?Sized>(value: &T) -> Result<Box<RawValue>> {
+    serde_json::value::to_raw_value(value)
+        .map_err(|e| crate::Error::store("cannot encode a record value as JSON", e))
 }
 
 /// One write of a [`ChangeSet`].
