@@ -79,15 +79,13 @@ fn postgres_reads_an_ingest_ahead_in_one_go() {
             t0,
         )
         .unwrap();
+    let nobody = Identifier::email("nobody@example.com").unwrap();
     let plan = throughline::store::ReadPlan {
-        dedup: Some((Channel::WhatsApp, "w-1".into())),
-        identifiers: vec![
-            from.clone(),
-            Identifier::email("nobody@example.com").unwrap(),
-        ],
-        records: vec![("privacy".into(), "dedup-secret".into())],
-        owner_records: vec!["language".into()],
-        conversation_records: vec!["sla".into(), "triage".into()],
+        dedup: Some((&Channel::WhatsApp, "w-1")),
+        identifiers: vec![&from, &nobody],
+        records: &[("privacy", "dedup-secret")],
+        owner_records: &["language"],
+        conversation_records: &["sla", "triage"],
     };
     let got = desk.store().read_ahead(tenant, &plan).unwrap();
     let want = throughline::store::read_by_parts(desk.store(), tenant, &plan).unwrap();

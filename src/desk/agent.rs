@@ -214,7 +214,7 @@ impl<S: Store> Desk<S> {
         changes.push(Op::PutConversation(conv));
         changes.push(Op::InsertMessage(message.clone()));
         self.store.apply(changes)?;
-        self.metrics_after(tenant, id, Some(&message), &effects);
+        self.metrics_after(tenant, id, Some(&message), &effects, None);
         Ok(effects)
     }
 
@@ -347,7 +347,7 @@ impl<S: Store> Desk<S> {
             let id = conv.id;
             changes.push(Op::PutConversation(conv));
             desk.store.apply(changes)?;
-            desk.metrics_after(tenant, id, None, &effects);
+            desk.metrics_after(tenant, id, None, &effects, None);
             Ok(effects)
         })
         .and_then(|mut effects| {

@@ -14,23 +14,30 @@ use crate::identity::{Customer, Identifier, IdentifierRecord};
 use crate::message::{Inbound, Message};
 use crate::store::{ReadAhead, ReadPlan, Record, Store};
 
+/// Records every ingest reads, by `(kind, key)`.
+const INGEST_RECORDS: &[(&str, &str)] = &[(PRIVACY_KIND, SECRET_KEY)];
+/// Kinds of records an ingest reads keyed by the customer.
+const CUSTOMER_RECORDS: &[&str] = &[LANG_KIND];
+/// Kinds of records an ingest reads keyed by the conversation.
+const CONVERSATION_RECORDS: &[&str] = &[SLA_KIND, TRIAGE_KIND];
+
 impl<S: Store> Desk<S> {
     /// Asks the store to read ahead what ingesting `inbound` will read; the answers serve
     /// this operation's reads until [`Desk::forget_read_ahead`].
     pub(crate) fn read_ahead_for(&mut self, inbound: &Inbound) -> Result<()> {
         let rules = &self.config.identity;
-        let mut identifiers: Vec<Identifier> = Vec::with_capacity(1 + inbound.also.len());
+        let mut identifiers: Vec<&Identifier> = Vec::with_capacity(1 + inbound.also.len());
         for ident in std::iter::once(&inbound.from).chain(inbound.also.iter()) {
-            if !identifiers.contains(ident) && !rules.is_blocked(ident) {
-                identifiers.push(ident.clone());
+            if !identifiers.contains(&ident) && !rules.is_blocked(ident) {
+                identifiers.push(ident);
             }
         }
         let plan = ReadPlan {
-            dedup: Some((inbound.channel.clone(), inbound.external_id.clone())),
+            dedup: Some((&inbound.channel, &inbound.external_id)),
             identifiers,
-            records: vec![(PRIVACY_KIND.to_owned(), SECRET_KEY.to_owned())],
-            owner_records: vec![LANG_KIND.to_owned()],
-            conversation_records: vec![SLA_KIND.to_owned(), TRIAGE_KIND.to_owned()],
+            records: INGEST_RECORDS,
+            owner_records: CUSTOMER_RECORDS,
+            conversation_records: CONVERSATION_RECORDS,
         };
         let ahead = self.store.read_ahead(inbound.tenant, &plan)?;
         self.ahead = (!ahead.is_empty()).then_some((inbound.tenant, ahead));

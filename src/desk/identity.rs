@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 use crate::conversation::Conversation;
 use crate::desk::Desk;
@@ -20,9 +19,7 @@ pub(crate) const MERGE_KIND: &str = "merge";
 /// Record kind of merge suggestions (secondary key: the primary customer).
 pub(crate) const SUGGESTION_KIND: &str = "merge_suggestion";
 
-pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<Box<serde_json::value::RawValue>> {
-    serde_json::value::to_raw_value(v).map_err(|e| Error::store("cannot encode a record", e))
-}
+pub(crate) use crate::store::raw_json as to_json;
 
 pub(crate) fn from_json<T: DeserializeOwned>(r: &Record) -> Result<T> {
     r.decode()
@@ -201,7 +198,7 @@ impl<S: Store> Desk<S> {
             from_profile,
             undone_at: None,
         };
-        let mut rec = Record::raw(MERGE_KIND, id.to_string(), to_json(&record)?);
+        let mut rec = Record::encode(MERGE_KIND, id.to_string(), &record)?;
         rec.secondary = Some(into.to_string());
         changes.push(Op::PutRecord(rec));
         if let Some(s) =

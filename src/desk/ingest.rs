@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::channel::Channel;
 use crate::conversation::{threading_for, Conversation, Status, Threading};
-use crate::desk::identity::{to_json, SUGGESTION_KIND};
+use crate::desk::identity::SUGGESTION_KIND;
 use crate::desk::pipeline::{Event, Step};
 use crate::desk::Desk;
 use crate::effect::Effect;
@@ -459,7 +459,7 @@ impl<S: Store> Desk<S> {
                 diff: profile_diff(&customer, &other_profile),
                 at: now,
             };
-            let mut record = Record::raw(SUGGESTION_KIND, key, to_json(&suggestion)?);
+            let mut record = Record::encode(SUGGESTION_KIND, key, &suggestion)?;
             record.secondary = Some(customer.id.to_string());
             changes.push(Op::PutRecord(record));
             effects.push(Effect::MergeSuggested {
@@ -497,7 +497,7 @@ impl<S: Store> Desk<S> {
         // What was read ahead is stale once the changes land.
         self.forget_read_ahead();
         self.store.apply(changes)?;
-        self.metrics_after_seeded(tenant, conversation, Some(&message), &effects, opened);
+        self.metrics_after(tenant, conversation, Some(&message), &effects, opened);
         Ok(Ingested {
             customer: customer.id,
             conversation,

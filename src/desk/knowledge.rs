@@ -3,7 +3,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::channel::Channel;
-use crate::desk::identity::{from_json, to_json};
+use crate::desk::identity::from_json;
 use crate::desk::{ConversationRef, Desk};
 use crate::error::Result;
 use crate::id::{CustomerId, TenantId};
@@ -125,7 +125,7 @@ impl<S: Store> Desk<S> {
                 at: now,
             };
             let key = desk.next_uuid(now).to_string();
-            let mut record = Record::raw(ACTIVITY_KIND, key, to_json(&activity)?);
+            let mut record = Record::encode(ACTIVITY_KIND, key, &activity)?;
             record.secondary = Some(customer.to_string());
             changes.push(Op::PutRecord(record));
             desk.store.apply(changes)?;

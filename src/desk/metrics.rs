@@ -76,22 +76,11 @@ impl<S: Store> Desk<S> {
 
     /// Updates the facts after a committed operation: every status change among the
     /// effects, then the message (if any). Constant work unless the conversation was not
-    /// in the cache yet. Never fails: the operation is already committed, so on a store
-    /// error the affected facts are dropped from the cache and rebuilt when next needed.
+    /// in the cache yet; for a conversation the operation opened, `opened` are its facts
+    /// from what the operation stored, so they are not read back. Never fails: the
+    /// operation is already committed, so on a store error the affected facts are
+    /// dropped from the cache and rebuilt when next needed.
     pub(crate) fn metrics_after(
-        &mut self,
-        tenant: TenantId,
-        conversation: ConversationId,
-        message: Option<&Message>,
-        effects: &[Effect],
-    ) {
-        self.metrics_after_seeded(tenant, conversation, message, effects, None);
-    }
-
-    /// [`Desk::metrics_after`] for an operation that opened `conversation`: `opened` are
-    /// its facts from what the operation stored (the conversation and its first message),
-    /// so they are not read back from the store.
-    pub(crate) fn metrics_after_seeded(
         &mut self,
         tenant: TenantId,
         conversation: ConversationId,

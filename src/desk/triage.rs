@@ -163,7 +163,7 @@ impl<S: Store> Desk<S> {
                         skills: outcome.skills.clone(),
                     });
                 }
-                let mut r = Record::raw(TRIAGE_KIND, key, to_json(&outcome)?);
+                let mut r = Record::encode(TRIAGE_KIND, key, &outcome)?;
                 r.secondary = outcome.intent.clone();
                 step.changes.push(Op::PutRecord(r));
                 return Ok(());
@@ -257,7 +257,7 @@ impl<S: Store> Desk<S> {
                 skills: outcome.skills.clone(),
             });
         }
-        record.value = to_json(&outcome)?;
+        record.set(&outcome)?;
         record.version += 1;
         step.changes.push(Op::PutRecord(record));
         Ok(())

@@ -1061,20 +1061,18 @@ pub fn read_ahead_agrees_with_reads<S: Store>(mut s: S) {
         ],
     ))
     .expect("set up");
+    let asked = [
+        ident("ana@example.com"),
+        ident("bob@example.com"),
+        ident("nobody@example.com"),
+        ident("ana@work.example"),
+    ];
     let plan = ReadPlan {
-        dedup: Some((Channel::Email, "ext-1".into())),
-        identifiers: vec![
-            ident("ana@example.com"),
-            ident("bob@example.com"),
-            ident("nobody@example.com"),
-            ident("ana@work.example"),
-        ],
-        records: vec![
-            ("privacy".into(), "secret".into()),
-            ("privacy".into(), "missing".into()),
-        ],
-        owner_records: vec!["language".into()],
-        conversation_records: vec!["sla".into(), "triage".into()],
+        dedup: Some((&Channel::Email, "ext-1")),
+        identifiers: asked.iter().collect(),
+        records: &[("privacy", "secret"), ("privacy", "missing")],
+        owner_records: &["language"],
+        conversation_records: &["sla", "triage"],
     };
     let want = read_by_parts(&s, tn, &plan).expect("ordinary reads");
     let got = s.read_ahead(tn, &plan).expect("read ahead");
@@ -1085,7 +1083,7 @@ pub fn read_ahead_agrees_with_reads<S: Store>(mut s: S) {
             "duplicate"
         );
     }
-    for i in &plan.identifiers {
+    for &i in &plan.identifiers {
         if let Some(r) = got.identifier(i) {
             assert_eq!(Some(r), want.identifier(i), "identifier {i}");
         }

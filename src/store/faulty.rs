@@ -103,7 +103,7 @@ impl<S: Store> FaultyStore<S> {
 }
 
 impl<S: Store> Store for FaultyStore<S> {
-    fn read_ahead(&self, t: TenantId, plan: &ReadPlan) -> Result<ReadAhead> {
+    fn read_ahead(&self, t: TenantId, plan: &ReadPlan<'_>) -> Result<ReadAhead> {
         self.tick("read_ahead")?;
         self.inner.read_ahead(t, plan)
     }

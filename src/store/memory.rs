@@ -464,7 +464,7 @@ impl Store for MemoryStore {
     fn read_ahead(
         &self,
         tenant: TenantId,
-        plan: &crate::store::ReadPlan,
+        plan: &crate::store::ReadPlan<'_>,
     ) -> Result<crate::store::ReadAhead> {
         if self.reads_ahead {
             crate::store::read_by_parts(self, tenant, plan)

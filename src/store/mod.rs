@@ -108,7 +108,7 @@ impl Record {
     /// A new record (version 1) of `kind` under `key`.
     pub fn new(kind: impl Into<String>, key: impl Into<String>, value: serde_json::Value) -> Self {
         // A `Value` always serialises (its map keys are strings).
-        let value = serde_json::value::to_raw_value(&value).unwrap_or_else(|_| null());
+        let value = serde_json::value::to_raw_value(&value).unwrap_or_default();
         Self::raw(kind, key, value)
     }
 
@@ -170,11 +170,8 @@ impl Record {
     }
 }
 
-fn null() -> Box<RawValue> {
-    RawValue::from_string("null".to_owned()).unwrap_or_default()
-}
-
-fn raw_json<T: Serialize + ?Sized>(value: &T) -> Result<Box<RawValue>> {
+/// `value` encoded as JSON text, for a [`Record`].
+pub(crate) fn raw_json<T: Serialize + ?Sized>(value: &T) -> Result<Box<RawValue>> {
     serde_json::value::to_raw_value(value)
         .map_err(|e| crate::Error::store("cannot encode a record value as JSON", e))
 }
@@ -412,7 +409,7 @@ pub trait Store: Send {
     /// # Errors
     ///
     /// Store failures.
-    fn read_ahead(&self, tenant: TenantId, plan: &ReadPlan) -> Result<ReadAhead> {
+    fn read_ahead(&self, tenant: TenantId, plan: &ReadPlan<'_>) -> Result<ReadAhead> {
         let _ = (tenant, plan);
         Ok(ReadAhead::default())
     }
@@ -462,7 +459,7 @@ pub trait Store: Send {
 }
 
 impl<S: Store + ?Sized> Store for Box<S> {
-    fn read_ahead(&self, t: TenantId, plan: &ReadPlan) -> Result<ReadAhead> {
+    fn read_ahead(&self, t: TenantId, plan: &ReadPlan<'_>) -> Result<ReadAhead> {
         (**self).read_ahead(t, plan)
     }
     fn customer(&self, t: TenantId, id: CustomerId) -> Result<Option<Customer>> {

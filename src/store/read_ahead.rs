@@ -25,29 +25,30 @@ use crate::store::{Record, Store};
 /// ```
 /// use throughline::store::{read_by_parts, MemoryStore, ReadPlan};
 /// use throughline::{Channel, Identifier, TenantId};
+/// let ana = Identifier::email("ana@example.com")?;
 /// let plan = ReadPlan {
-///     dedup: Some((Channel::Sms, "SM123".into())),
-///     identifiers: vec![Identifier::email("ana@example.com")?],
+///     dedup: Some((&Channel::Sms, "SM123")),
+///     identifiers: vec![&ana],
 ///     ..ReadPlan::default()
 /// };
 /// let ahead = read_by_parts(&MemoryStore::new(), TenantId::new_v7(), &plan)?;
 /// assert_eq!(ahead.duplicate(&Channel::Sms, "SM123"), Some(None)); // read: no such message
-/// assert_eq!(ahead.identifier(&plan.identifiers[0]), Some(None)); // read: unknown
+/// assert_eq!(ahead.identifier(&ana), Some(None)); // read: unknown
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReadPlan {
+pub struct ReadPlan<'a> {
     /// The `(channel, external_id)` of the message a redelivery would duplicate.
-    pub dedup: Option<(Channel, String)>,
+    pub dedup: Option<(&'a Channel, &'a str)>,
     /// Identifiers to resolve. Their owners (as stored, merge tombstones included) and
     /// each owner's open conversation ([`Store::open_conversation`]) come with them.
-    pub identifiers: Vec<Identifier>,
+    pub identifiers: Vec<&'a Identifier>,
     /// Records by `(kind, key)`.
-    pub records: Vec<(String, String)>,
+    pub records: &'a [(&'a str, &'a str)],
     /// Kinds of records keyed by an owner's customer id (its `Display` form).
-    pub owner_records: Vec<String>,
+    pub owner_records: &'a [&'a str],
     /// Kinds of records keyed by an owner's open conversation id (its `Display` form).
-    pub conversation_records: Vec<String>,
+    pub conversation_records: &'a [&'a str],
 }
 
 /// What a [`Store::read_ahead`] found: complete answers to the parts of a [`ReadPlan`]
@@ -128,18 +129,20 @@ impl ReadAhead {
 pub fn read_by_parts<S: Store + ?Sized>(
     store: &S,
     tenant: TenantId,
-    plan: &ReadPlan,
+    plan: &ReadPlan<'_>,
 ) -> Result<ReadAhead> {
     let mut ahead = ReadAhead::default();
-    if let Some((channel, external_id)) = &plan.dedup {
+    if let Some((channel, external_id)) = plan.dedup {
         let found = store.message_by_external_id(tenant, channel, external_id)?;
-        ahead.duplicate = Some(((channel.clone(), external_id.clone()), found));
+        ahead.duplicate = Some((((*channel).clone(), external_id.to_owned()), found));
     }
-    for (kind, key) in &plan.records {
+    for &(kind, key) in plan.records {
         let found = store.record(tenant, kind, key)?;
-        ahead.records.push(((kind.clone(), key.clone()), found));
+        ahead
+            .records
+            .push(((kind.to_owned(), key.to_owned()), found));
     }
-    for ident in &plan.identifiers {
+    for &ident in &plan.identifiers {
         if ahead.identifier(ident).is_some() {
             continue;
         }
@@ -148,16 +151,16 @@ pub fn read_by_parts<S: Store + ?Sized>(
             if ahead.customer(r.customer).is_none() {
                 if let Some(owner) = store.customer(tenant, r.customer)? {
                     let open = store.open_conversation(tenant, owner.id)?;
-                    for kind in &plan.owner_records {
+                    for &kind in plan.owner_records {
                         let key = owner.id.to_string();
                         let found = store.record(tenant, kind, &key)?;
-                        ahead.records.push(((kind.clone(), key), found));
+                        ahead.records.push(((kind.to_owned(), key), found));
                     }
                     if let Some(conv) = &open {
-                        for kind in &plan.conversation_records {
+                        for &kind in plan.conversation_records {
                             let key = conv.id.to_string();
                             let found = store.record(tenant, kind, &key)?;
-                            ahead.records.push(((kind.clone(), key), found));
+                            ahead.records.push(((kind.to_owned(), key), found));
                         }
                     }
                     ahead.open_conversations.push((owner.id, open));

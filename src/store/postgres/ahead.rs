@@ -23,15 +23,15 @@ impl PostgresStore {
     pub(super) fn read_ahead_at_once(
         &self,
         tenant: TenantId,
-        plan: &ReadPlan,
+        plan: &ReadPlan<'_>,
     ) -> Result<ReadAhead> {
-        let (channel, external_id) = match &plan.dedup {
-            Some((c, e)) => (Some(c.to_string()), Some(e.clone())),
+        let (channel, external_id) = match plan.dedup {
+            Some((c, e)) => (Some(c.to_string()), Some(e)),
             None => (None, None),
         };
         let idents: Vec<String> = plan.identifiers.iter().map(ToString::to_string).collect();
-        let kinds: Vec<&str> = plan.records.iter().map(|(k, _)| k.as_str()).collect();
-        let keys: Vec<&str> = plan.records.iter().map(|(_, k)| k.as_str()).collect();
+        let kinds: Vec<&str> = plan.records.iter().map(|&(k, _)| k).collect();
+        let keys: Vec<&str> = plan.records.iter().map(|&(_, k)| k).collect();
         let rows: Vec<Row> = self
             .with(READ_AHEAD, |c, s| {
                 c.query(
@@ -66,10 +66,10 @@ impl PostgresStore {
                 _ => records.push(record_of(row, 1)?),
             }
         }
-        if let Some((c, e)) = &plan.dedup {
-            ahead.duplicate = Some(((c.clone(), e.clone()), duplicate));
+        if let Some((c, e)) = plan.dedup {
+            ahead.duplicate = Some((((*c).clone(), e.to_owned()), duplicate));
         }
-        for (ident, text) in plan.identifiers.iter().zip(&idents) {
+        for (&ident, text) in plan.identifiers.iter().zip(&idents) {
             if ahead.identifier(ident).is_none() {
                 let rec = found_idents
                     .iter()
@@ -78,15 +78,19 @@ impl PostgresStore {
                 ahead.identifiers.push((ident.clone(), rec));
             }
         }
-        let mut wanted: Vec<(String, String)> = plan.records.clone();
+        let mut wanted: Vec<(String, String)> = plan
+            .records
+            .iter()
+            .map(|&(k, n)| (k.to_owned(), n.to_owned()))
+            .collect();
         for owner in &ahead.customers {
             let open = opens.iter().find(|c| c.customer == owner.id).cloned();
-            for kind in &plan.owner_records {
-                wanted.push((kind.clone(), owner.id.to_string()));
+            for &kind in plan.owner_records {
+                wanted.push((kind.to_owned(), owner.id.to_string()));
             }
             if let Some(conv) = &open {
-                for kind in &plan.conversation_records {
-                    wanted.push((kind.clone(), conv.id.to_string()));
+                for &kind in plan.conversation_records {
+                    wanted.push((kind.to_owned(), conv.id.to_string()));
                 }
             }
             ahead.open_conversations.push((owner.id, open));

@@ -90,7 +90,7 @@ impl Store for PostgresStore {
     fn read_ahead(
         &self,
         tenant: TenantId,
-        plan: &crate::store::ReadPlan,
+        plan: &crate::store::ReadPlan<'_>,
     ) -> Result<crate::store::ReadAhead> {
         self.read_ahead_at_once(tenant, plan)
     }
