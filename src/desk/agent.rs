@@ -15,6 +15,10 @@ use crate::identity::{Identifier, IdentifierRecord};
 use crate::message::{validate_body, Attachment, Author, Delivery, Direction, Message, Outbound};
 use crate::store::{ChangeSet, Op, Store};
 
+/// How many of a conversation's newest messages a reply reads to find the message it
+/// answers (the whole history is read only when that is not among them).
+const RECENT: usize = 16;
+
 /// A reply with every option; [`Desk::reply`] is the short form.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplyOptions {
@@ -145,11 +149,14 @@ impl<S: Store> Desk<S> {
             &channel,
             &self.config.channels.profile(&channel),
         )?;
-        let messages = self.store.messages_of(tenant, conv.id)?;
-        let latest_inbound = messages
-            .iter()
-            .rev()
-            .find(|m| m.direction == Direction::Inbound && m.channel == channel);
+        // The customer's latest message on that channel, usually among the last few:
+        // read the whole history only when it is not.
+        let is_latest = |m: &Message| m.direction == Direction::Inbound && m.channel == channel;
+        let mut messages = self.store.recent_messages(tenant, conv.id, RECENT)?;
+        if messages.len() >= RECENT && !messages.iter().any(is_latest) {
+            messages = self.store.messages_of(tenant, conv.id)?;
+        }
+        let latest_inbound = messages.iter().rev().find(|m| is_latest(m));
         let to = match latest_inbound.and_then(|m| m.counterpart.clone()) {
             Some(to) => to,
             None => self.address_on(tenant, conv.customer, &channel)?,

@@ -196,6 +196,39 @@ impl<S: Store> Desk<S> {
         self.store.messages_of(c.tenant, c.id)
     }
 
+    /// The newest `limit` messages of a conversation (including internal notes), oldest of
+    /// them first: the last page of a long history, read without the rest.
+    ///
+    /// ```
+    /// use throughline::{Channel, Desk, DeskConfig, Identifier, Inbound, TenantId, store::MemoryStore};
+    /// let t0 = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")?.to_utc();
+    /// let tenant = TenantId::new_v7();
+    /// let ana = Identifier::email("ana@example.com")?;
+    /// let mut desk = Desk::new(MemoryStore::new(), DeskConfig::pass_through());
+    /// let mut conversation = None;
+    /// for (n, body) in ["Hello", "My parcel is late", "Order 1234"].into_iter().enumerate() {
+    ///     let at = t0 + chrono::TimeDelta::minutes(n as i64);
+    ///     let inbound = Inbound::new(tenant, Channel::Email, ana.clone(), format!("m-{n}"), body);
+    ///     conversation = Some(desk.ingest(inbound, at)?.conversation);
+    /// }
+    /// let last_two = desk.recent_messages(conversation.unwrap(), 2)?;
+    /// let bodies: Vec<&str> = last_two.iter().map(|m| m.body.as_str()).collect();
+    /// assert_eq!(bodies, ["My parcel is late", "Order 1234"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] as for [`Desk::conversation`].
+    pub fn recent_messages(
+        &self,
+        conversation: impl Into<ConversationRef>,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let c = self.load_conversation(conversation.into())?;
+        self.store.recent_messages(c.tenant, c.id, limit)
+    }
+
     /// A customer's profile.
     ///
     /// # Errors

@@ -4,14 +4,14 @@
 use chrono::{DateTime, Utc};
 
 use crate::conversation::Conversation;
-use crate::desk::identity::{from_json, to_json};
+use crate::desk::identity::from_json;
 use crate::desk::pipeline::{Event, Step};
 use crate::desk::{ConversationRef, Desk};
 use crate::effect::Effect;
 use crate::error::Result;
 use crate::id::ConversationId;
 use crate::message::Author;
-use crate::sla::{AuthorKind, ClockInput, PolicyInput, SlaClocks, SlaEventKind};
+use crate::sla::{AuthorKind, ClockInput, PolicyInput, SlaClocks, SlaEventKind, StoredClocks};
 use crate::store::{ChangeSet, Op, Record, Store};
 
 pub(crate) const SLA_KIND: &str = "sla";
@@ -56,9 +56,9 @@ impl<S: Store> Desk<S> {
         }
         let key = step.conversation.id.to_string();
         let stored = self.read_record(step.tenant, SLA_KIND, &key)?;
-        let mut clocks: SlaClocks = match &stored {
-            Some(r) => from_json(r)?,
-            None => SlaClocks::default(),
+        let mut clocks = match &stored {
+            Some(r) => decode_clocks(r)?,
+            None => StoredClocks::new(),
         };
         let now = step.now;
         let mut inputs = Vec::new();
@@ -98,19 +98,19 @@ impl<S: Store> Desk<S> {
             return Ok(());
         }
         for i in &inputs {
-            clocks.apply(&sla, i);
+            clocks.clocks.apply(&sla, i);
         }
-        let value = to_json(&clocks)?;
+        let value = encode_clocks(&clocks)?;
         let record = match stored {
             Some(r) => Record {
                 value,
-                due: clocks.next_due(),
+                due: clocks.clocks.next_due(),
                 version: r.version + 1,
                 ..r
             },
             None => {
                 let mut r = Record::raw(SLA_KIND, key, value);
-                r.due = clocks.next_due();
+                r.due = clocks.clocks.next_due();
                 r
             }
         };
@@ -123,101 +123,151 @@ impl<S: Store> Desk<S> {
     }
 
     /// Fires the SLA warnings and breaches due by `now`, across tenants.
+    ///
+    /// Each round takes up to [`TICK_BATCH`] due conversations and writes each tenant's
+    /// share as one change set (one transaction, not one per conversation). If another
+    /// writer changed one of them meanwhile (a conflict), that tenant's updates are
+    /// retried one by one and the conversation that lost the race is simply due again in
+    /// the next round or tick. A round's effects and router changes are released once
+    /// its writes are committed. A store failure midway keeps what was committed: its
+    /// effects are returned and the rest stays due for the next tick (which reports the
+    /// failure if it recurs before anything is done).
     pub(crate) fn sla_tick(&mut self, now: DateTime<Utc>) -> Result<Vec<Effect>> {
         let mut effects = Vec::new();
-        // Each round handles a batch; a record whose write lost a race is simply due
-        // again in the next round or the next tick.
-        // A store failure midway keeps what was committed: its effects are returned and
-        // the rest stays due for the next tick (which reports the failure if it recurs
-        // before anything is done).
         let mut committed = false;
         for _ in 0..1024 {
-            let due = match self.store.due_records(SLA_KIND, now, TICK_BATCH) {
+            let (updates, exhausted) = match self.sla_due(now) {
                 Ok(due) => due,
                 Err(e) if !committed => return Err(e),
                 Err(_) => return Ok(effects),
             };
-            if due.is_empty() {
-                break;
-            }
             let mut progressed = false;
-            for (tenant, record) in due {
-                let mut clocks: SlaClocks = from_json(&record)?;
-                let fired = clocks.poll(now);
-                let conversation: ConversationId = match record.key.parse() {
-                    Ok(c) => c,
-                    Err(_) => continue,
-                };
-                let mut changes = ChangeSet::new(tenant);
-                changes.push(Op::PutRecord(Record {
-                    value: to_json(&clocks)?,
-                    due: clocks.next_due(),
-                    version: record.version + 1,
-                    ..record
-                }));
-                // SLA pressure: a warning at 75% or more raises the conversation's
-                // priority one step, once (`sla:pressure` tag).
-                let pressed = fired.iter().any(
-                    |e| matches!(e.kind, SlaEventKind::Warn { fraction, .. } if fraction >= 0.75),
-                );
-                let mut raised = None;
-                if pressed {
-                    let conv = match self.store.conversation(tenant, conversation) {
-                        Ok(c) => c,
-                        Err(e) if !committed => return Err(e),
-                        Err(_) => return Ok(effects),
-                    };
-                    if let Some(mut conv) = conv {
-                        if conv.status.is_active() && !conv.tags.iter().any(|t| t == PRESSURE_TAG) {
-                            conv.priority = raise(conv.priority);
-                            conv.tags.push(PRESSURE_TAG.to_string());
-                            conv.updated_at = now;
-                            conv.version += 1;
-                            raised = Some(conv.priority);
-                            changes.push(Op::PutConversation(conv));
-                        }
-                    }
-                }
-                match self.store.apply(changes) {
-                    Ok(()) => {
-                        progressed = true;
-                        committed = true;
-                    }
-                    Err(crate::Error::Conflict(_)) => continue,
-                    Err(e) if !committed => return Err(e),
+            for group in by_tenant(updates) {
+                match self.sla_commit(group, &mut effects) {
+                    Ok(n) => progressed |= n > 0,
+                    Err(e) if !committed && !progressed => return Err(e),
                     Err(_) => return Ok(effects),
                 }
-                if let (Some(p), Some(router)) = (raised, self.router.as_mut()) {
-                    router.reprioritize(tenant, conversation, p);
-                }
-                for e in fired {
-                    let Some(metric) = e.metric else { continue };
-                    match e.kind {
-                        SlaEventKind::Warn { fraction, deadline } => {
-                            effects.push(Effect::SlaWarning {
-                                tenant,
-                                conversation,
-                                metric,
-                                fraction,
-                                deadline,
-                            })
-                        }
-                        SlaEventKind::Breach { deadline } => effects.push(Effect::SlaBreached {
-                            tenant,
-                            conversation,
-                            metric,
-                            deadline,
-                            at: e.at,
-                        }),
-                        _ => {}
-                    }
-                }
             }
-            if !progressed {
+            committed |= progressed;
+            if !progressed || exhausted {
                 break;
             }
         }
         Ok(effects)
+    }
+
+    /// Reads up to [`TICK_BATCH`] due clocks and prepares their updates; also says whether
+    /// that was all of them.
+    fn sla_due(&self, now: DateTime<Utc>) -> Result<(Vec<ClockUpdate>, bool)> {
+        let due = self.store.due_records(SLA_KIND, now, TICK_BATCH)?;
+        let exhausted = due.len() < TICK_BATCH;
+        let mut updates = Vec::with_capacity(due.len());
+        for (tenant, record) in due {
+            let mut clocks = decode_clocks(&record)?;
+            let fired = clocks.clocks.poll(now);
+            let conversation: ConversationId = match record.key.parse() {
+                Ok(c) => c,
+                Err(_) => continue,
+            };
+            let mut ops = vec![Op::PutRecord(Record {
+                value: encode_clocks(&clocks)?,
+                due: clocks.clocks.next_due(),
+                version: record.version + 1,
+                ..record
+            })];
+            // SLA pressure: a warning at 75% or more raises the conversation's priority
+            // one step, once (`sla:pressure` tag).
+            let pressed = fired
+                .iter()
+                .any(|e| matches!(e.kind, SlaEventKind::Warn { fraction, .. } if fraction >= 0.75));
+            let mut raised = None;
+            if pressed {
+                if let Some(mut conv) = self.store.conversation(tenant, conversation)? {
+                    if conv.status.is_active() && !conv.tags.iter().any(|t| t == PRESSURE_TAG) {
+                        conv.priority = raise(conv.priority);
+                        conv.tags.push(PRESSURE_TAG.to_string());
+                        conv.updated_at = now;
+                        conv.version += 1;
+                        raised = Some(conv.priority);
+                        ops.push(Op::PutConversation(conv));
+                    }
+                }
+            }
+            let mut effects = Vec::new();
+            for e in fired {
+                let Some(metric) = e.metric else { continue };
+                match e.kind {
+                    SlaEventKind::Warn { fraction, deadline } => effects.push(Effect::SlaWarning {
+                        tenant,
+                        conversation,
+                        metric,
+                        fraction,
+                        deadline,
+                    }),
+                    SlaEventKind::Breach { deadline } => effects.push(Effect::SlaBreached {
+                        tenant,
+                        conversation,
+                        metric,
+                        deadline,
+                        at: e.at,
+                    }),
+                    _ => {}
+                }
+            }
+            updates.push(ClockUpdate {
+                tenant,
+                conversation,
+                ops,
+                raised,
+                effects,
+            });
+        }
+        Ok((updates, exhausted))
+    }
+
+    /// Writes one tenant's clock updates in one change set, or one by one after a
+    /// conflict; releases the effects of what landed and returns how many did.
+    fn sla_commit(&mut self, group: Vec<ClockUpdate>, effects: &mut Vec<Effect>) -> Result<usize> {
+        let Some(tenant) = group.first().map(|u| u.tenant) else {
+            return Ok(0);
+        };
+        let mut all = ChangeSet::new(tenant);
+        all.ops = group.iter().flat_map(|u| u.ops.iter().cloned()).collect();
+        let landed: Vec<ClockUpdate> = match self.store.apply(all) {
+            Ok(()) => group,
+            Err(crate::Error::Conflict(_)) => {
+                let mut landed = Vec::new();
+                for u in group {
+                    let mut one = ChangeSet::new(tenant);
+                    one.ops = u.ops.clone();
+                    match self.store.apply(one) {
+                        Ok(()) => landed.push(u),
+                        Err(crate::Error::Conflict(_)) => {}
+                        Err(e) => {
+                            let n = landed.len();
+                            self.release(landed, effects);
+                            return if n > 0 { Ok(n) } else { Err(e) };
+                        }
+                    }
+                }
+                landed
+            }
+            Err(e) => return Err(e),
+        };
+        let n = landed.len();
+        self.release(landed, effects);
+        Ok(n)
+    }
+
+    /// What committed clock updates tell the router and the host.
+    fn release(&mut self, landed: Vec<ClockUpdate>, effects: &mut Vec<Effect>) {
+        for mut u in landed {
+            if let (Some(p), Some(router)) = (u.raised, self.router.as_mut()) {
+                router.reprioritize(u.tenant, u.conversation, p);
+            }
+            effects.append(&mut u.effects);
+        }
     }
 
     /// The SLA clocks of a conversation (with their event log), if any ever ran.
@@ -237,6 +287,39 @@ impl<S: Store> Desk<S> {
     }
 }
 
+/// A stored clock record, its event log left as text (see [`StoredClocks`]).
+fn decode_clocks(r: &Record) -> Result<StoredClocks> {
+    StoredClocks::decode(r.value.get())
+        .map_err(|e| crate::Error::store(format!("cannot decode sla record {}", r.key), e))
+}
+
+fn encode_clocks(c: &StoredClocks) -> Result<Box<serde_json::value::RawValue>> {
+    c.encode()
+        .map_err(|e| crate::Error::store("cannot encode an sla record", e))
+}
+
+/// One conversation's share of a tick: its writes and what they release once committed.
+struct ClockUpdate {
+    tenant: crate::id::TenantId,
+    conversation: ConversationId,
+    ops: Vec<Op>,
+    /// The priority SLA pressure raised the conversation to.
+    raised: Option<crate::conversation::Priority>,
+    effects: Vec<Effect>,
+}
+
+/// Updates grouped by tenant (a change set writes to one), in order of first appearance.
+fn by_tenant(updates: Vec<ClockUpdate>) -> Vec<Vec<ClockUpdate>> {
+    let mut groups: Vec<Vec<ClockUpdate>> = Vec::new();
+    for u in updates {
+        match groups.iter_mut().find(|g| g[0].tenant == u.tenant) {
+            Some(g) => g.push(u),
+            None => groups.push(vec![u]),
+        }
+    }
+    groups
+}
+
 /// The tag a conversation gets when SLA pressure raised its priority.
 const PRESSURE_TAG: &str = "sla:pressure";
 
@@ -246,5 +329,98 @@ fn raise(p: crate::conversation::Priority) -> crate::conversation::Priority {
         Priority::Low => Priority::Normal,
         Priority::Normal => Priority::High,
         _ => Priority::Urgent,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeDelta, Utc};
+
+    use crate::sla::{Basis, Metric, SlaPolicies, SlaPolicy};
+    use crate::store::{FaultMode, FaultyStore, MemoryStore};
+    use crate::{Channel, Desk, DeskConfig, Effect, Identifier, Inbound, TenantId};
+
+    const PER_TENANT: usize = 12;
+
+    fn t0() -> DateTime<Utc> {
+        "2026-03-02T09:00:00Z".parse().expect("valid")
+    }
+
+    /// Two tenants, each with `PER_TENANT` chats waiting for a first reply (5 minutes).
+    fn waiting() -> Desk<FaultyStore<MemoryStore>> {
+        let sla = SlaPolicies::new()
+            .policy(SlaPolicy::new("chat").target_all(
+                Metric::FirstReply,
+                TimeDelta::minutes(5),
+                Basis::Calendar,
+            ))
+            .build()
+            .expect("valid");
+        let mut desk = Desk::new(
+            FaultyStore::new(MemoryStore::new(), 0, FaultMode::Once),
+            DeskConfig::default().sla(sla),
+        );
+        for tenant in [TenantId::new_v7(), TenantId::new_v7()] {
+            for n in 0..PER_TENANT {
+                let from = Identifier::email(&format!("c{n}@example.com")).expect("valid");
+                let inbound = Inbound::new(tenant, Channel::WebChat, from, format!("m{n}"), "hi");
+                desk.ingest(inbound, t0()).expect("ingest");
+            }
+        }
+        desk
+    }
+
+    fn breaches(effects: &[Effect]) -> Vec<crate::ConversationId> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::SlaBreached { conversation, .. } => Some(*conversation),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A tick writes each tenant's due clocks in one change set, not one per conversation.
+    #[test]
+    fn a_tick_writes_each_tenants_clocks_together() {
+        let mut desk = waiting();
+        let before = desk.store().calls();
+        let effects = desk.tick(t0() + TimeDelta::hours(1)).expect("tick");
+        let calls = desk.store().calls() - before;
+        assert_eq!(breaches(&effects).len(), 2 * PER_TENANT);
+        // One due read, one conversation read per pressed clock (the 75% warning raises
+        // the priority), one apply per tenant, and the router's tick.
+        assert!(
+            calls <= 1 + 2 * PER_TENANT as u64 + 2 + 2,
+            "{calls} store calls for {} due clocks",
+            2 * PER_TENANT
+        );
+        assert!(breaches(&desk.tick(t0() + TimeDelta::hours(2)).expect("tick")).is_empty());
+    }
+
+    /// Whichever call of a tick fails or loses a race, every breach is reported exactly
+    /// once over that tick and the next, and nothing is lost.
+    #[test]
+    fn a_failed_or_raced_tick_reports_each_breach_once() {
+        for mode in [FaultMode::Once, FaultMode::ConflictOnce] {
+            for at in 1..=(2 * PER_TENANT as u64 + 6) {
+                let mut desk = waiting();
+                desk.store().fail_after(at, mode);
+                let first = desk.tick(t0() + TimeDelta::hours(1));
+                desk.store().disarm();
+                let second = desk.tick(t0() + TimeDelta::hours(1)).expect("retry");
+                let mut all = breaches(first.as_deref().unwrap_or(&[]));
+                all.extend(breaches(&second));
+                all.sort();
+                let n = all.len();
+                all.dedup();
+                assert_eq!(
+                    (n, all.len()),
+                    (2 * PER_TENANT, 2 * PER_TENANT),
+                    "{mode:?} at call {at}: {n} breaches reported, {} distinct",
+                    all.len()
+                );
+            }
+        }
     }
 }

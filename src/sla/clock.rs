@@ -307,7 +307,10 @@ impl SlaClocks {
                 policy,
                 priority,
             } => {
-                if self.policy == *policy && self.priority == *priority && !self.events.is_empty() {
+                // Unchanged once one was applied (`not_before` is set by the first; clocks
+                // decoded without their log have no events but keep it).
+                let applied = self.not_before.is_some() || !self.events.is_empty();
+                if self.policy == *policy && self.priority == *priority && applied {
                     return;
                 }
                 self.policy = policy.clone();

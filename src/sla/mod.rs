@@ -5,9 +5,11 @@ mod calendar;
 mod clock;
 mod policy;
 pub mod reference;
+mod stored;
 
 pub use calendar::{BusinessCalendar, CalendarBuilder, Endpoint};
 pub use clock::{ClockInput, ClockState, MetricClock, SlaClocks, SlaEvent, SlaEventKind};
 pub use policy::{
     AuthorKind, Basis, Conditions, Metric, PolicyInput, SlaPolicies, SlaPolicy, Target,
 };
+pub(crate) use stored::StoredClocks;

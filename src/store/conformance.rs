@@ -437,7 +437,8 @@ pub fn thread_keys_keep_their_first_conversation<S: Store>(mut s: S) {
 }
 
 /// Messages are returned by `(sent_at, received_at, id)`, whatever the insertion order;
-/// the timeline spans conversations and `limit` keeps the newest.
+/// the timeline spans conversations and `limit` keeps the newest, as `recent_messages`
+/// does within a conversation.
 pub fn messages_come_back_in_order<S: Store>(mut s: S) {
     let tn = tenant(1);
     let c = customer(tn, 1, 1);
@@ -491,6 +492,26 @@ pub fn messages_come_back_in_order<S: Store>(mut s: S) {
         .map(|m| m.id.as_uuid().as_u128() & 0xFFFF)
         .collect();
     assert_eq!(last2, vec![100, 103]);
+    // The newest messages of one conversation, oldest of them first: the tail of
+    // `messages_of`, whatever the insertion order; another tenant sees none.
+    let recent = |s: &S, limit: usize| -> Vec<u128> {
+        s.recent_messages(tn, x.id, limit)
+            .expect("read")
+            .iter()
+            .map(|m| m.id.as_uuid().as_u128() & 0xFFFF)
+            .collect()
+    };
+    assert_eq!(
+        recent(&s, 2),
+        vec![104, 100],
+        "the newest two, oldest first"
+    );
+    assert_eq!(recent(&s, 10), vec![101, 104, 100]);
+    assert!(recent(&s, 0).is_empty());
+    assert!(s
+        .recent_messages(tenant(2), x.id, 10)
+        .expect("read")
+        .is_empty());
     assert_eq!(
         s.open_conversation(tn, c.id).expect("read").map(|c| c.id),
         Some(y.id)

@@ -20,10 +20,14 @@ pub enum FaultMode {
     Once,
     /// The Nth call and every later one fail (the disk died).
     FromThenOn,
+    /// Only the Nth call fails, with [`Error::Conflict`], as if another writer had just
+    /// won a race for the same data; nothing is written.
+    ConflictOnce,
 }
 
 /// A store whose Nth call (counting reads and writes, from 1) fails with
-/// [`Error::Store`], once or from then on. A failed `apply` writes nothing.
+/// [`Error::Store`], once or from then on, or once with [`Error::Conflict`]. A failed
+/// `apply` writes nothing.
 ///
 /// ```
 /// use throughline::store::{FaultMode, FaultyStore, MemoryStore, Store};
@@ -89,9 +93,14 @@ impl<S: Store> FaultyStore<S> {
         let at = self.fail_at.get();
         let fails = at != 0
             && match self.mode.get() {
-                FaultMode::Once => n == at,
+                FaultMode::Once | FaultMode::ConflictOnce => n == at,
                 FaultMode::FromThenOn => n >= at,
             };
+        if fails && self.mode.get() == FaultMode::ConflictOnce {
+            return Err(Error::Conflict(format!(
+                "injected conflict at call {n} ({what})"
+            )));
+        }
         if fails {
             return Err(Error::Store {
                 message: format!("injected fault at call {n} ({what})"),
@@ -160,6 +169,15 @@ impl<S: Store> Store for FaultyStore<S> {
     fn messages_of(&self, t: TenantId, c: ConversationId) -> Result<Vec<Message>> {
         self.tick("messages_of")?;
         self.inner.messages_of(t, c)
+    }
+    fn recent_messages(
+        &self,
+        t: TenantId,
+        c: ConversationId,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        self.tick("recent_messages")?;
+        self.inner.recent_messages(t, c, limit)
     }
     fn timeline(&self, t: TenantId, c: CustomerId, limit: Option<usize>) -> Result<Vec<Message>> {
         self.tick("timeline")?;

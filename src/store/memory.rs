@@ -599,6 +599,26 @@ impl Store for MemoryStore {
             .unwrap_or_default())
     }
 
+    fn recent_messages(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let Some(t) = self.tenant(tenant) else {
+            return Ok(Vec::new());
+        };
+        Ok(t.messages_of
+            .get(&conversation)
+            .map(|list| {
+                list[list.len().saturating_sub(limit)..]
+                    .iter()
+                    .filter_map(|id| t.messages.get(id).cloned())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     fn thread(&self, tenant: TenantId, key: &str) -> Result<Option<ConversationId>> {
         Ok(self
             .tenant(tenant)

@@ -353,6 +353,22 @@ pub trait Store: Send {
     /// Every message of a conversation, ordered by [`Message::order_key`].
     fn messages_of(&self, tenant: TenantId, conversation: ConversationId) -> Result<Vec<Message>>;
 
+    /// The newest `limit` messages of a conversation, ordered as by
+    /// [`Store::messages_of`] (oldest of them first): the last page of a long history,
+    /// without reading the rest. The default takes the tail of [`Store::messages_of`];
+    /// stores override it with an indexed read.
+    fn recent_messages(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let mut all = self.messages_of(tenant, conversation)?;
+        let skip = all.len().saturating_sub(limit);
+        all.drain(..skip);
+        Ok(all)
+    }
+
     /// The customer's messages across all conversations and channels, ordered by
     /// [`Message::order_key`]; with `limit`, only the newest `limit` of them (still oldest
     /// first).
@@ -504,6 +520,14 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn messages_of(&self, t: TenantId, c: ConversationId) -> Result<Vec<Message>> {
         (**self).messages_of(t, c)
+    }
+    fn recent_messages(
+        &self,
+        t: TenantId,
+        c: ConversationId,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        (**self).recent_messages(t, c, limit)
     }
     fn timeline(&self, t: TenantId, c: CustomerId, limit: Option<usize>) -> Result<Vec<Message>> {
         (**self).timeline(t, c, limit)

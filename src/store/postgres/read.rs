@@ -199,6 +199,23 @@ impl Store for PostgresStore {
         )
     }
 
+    fn recent_messages(
+        &self,
+        tenant: TenantId,
+        c: ConversationId,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut newest: Vec<Message> = self.decoded(
+            "message",
+            "SELECT data FROM messages WHERE tenant = $1 AND conversation = $2 \
+             ORDER BY sent DESC, received DESC, id DESC LIMIT $3",
+            &[&id(tenant.as_uuid()), &id(c.as_uuid()), &limit],
+        )?;
+        newest.reverse();
+        Ok(newest)
+    }
+
     fn timeline(
         &self,
         tenant: TenantId,

@@ -6,6 +6,7 @@
 //! enforced by the schema (unique dedup key, one owner per identifier per tenant) and by
 //! version checks inside the transaction. See `docs/storage.md`.
 
+mod message_row;
 mod read;
 mod schema;
 mod write;

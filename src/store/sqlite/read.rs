@@ -2,10 +2,10 @@
 //! served by an index that leads with it.
 
 use chrono::{DateTime, Utc};
-use rusqlite::types::Value;
+use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, Row};
 
-use super::{sql_error, ts, unjson, SqliteStore};
+use super::{message_row, sql_error, ts, unjson, SqliteStore};
 use crate::channel::Channel;
 use crate::conversation::Conversation;
 use crate::error::{Error, Result};
@@ -23,55 +23,27 @@ pub(super) fn blob(u: uuid::Uuid) -> [u8; 16] {
     *u.as_bytes()
 }
 
-/// Message fields kept in columns, not in the row's JSON.
-pub(super) const MESSAGE_COLUMN_FIELDS: &[&str] = &[
-    "tenant",
-    "id",
-    "conversation",
-    "external_id",
-    "sent_at",
-    "received_at",
-];
-
 /// A message from `tenant, id, conversation, external_id, sent, received, data`.
 fn message_of(r: &Row<'_>) -> Result<Message> {
     let get = |e: rusqlite::Error| sql_error("cannot read a message", e);
-    let tenant: [u8; 16] = r.get(0).map_err(get)?;
-    let id: [u8; 16] = r.get(1).map_err(get)?;
-    let conv: [u8; 16] = r.get(2).map_err(get)?;
-    let ext: Option<String> = r.get(3).map_err(get)?;
-    let sent: i64 = r.get(4).map_err(get)?;
-    let received: i64 = r.get(5).map_err(get)?;
-    let data: Vec<u8> = r.get(6).map_err(get)?;
-    let mut v: serde_json::Value = unjson("message", &data)?;
-    let enc = |e: serde_json::Error| Error::store("cannot decode a message row", e);
-    if let Some(o) = v.as_object_mut() {
-        o.insert(
-            "tenant".into(),
-            serde_json::to_value(uuid::Uuid::from_bytes(tenant)).map_err(enc)?,
-        );
-        o.insert(
-            "id".into(),
-            serde_json::to_value(uuid::Uuid::from_bytes(id)).map_err(enc)?,
-        );
-        o.insert(
-            "conversation".into(),
-            serde_json::to_value(uuid::Uuid::from_bytes(conv)).map_err(enc)?,
-        );
-        o.insert(
-            "external_id".into(),
-            serde_json::to_value(ext).map_err(enc)?,
-        );
-        o.insert(
-            "sent_at".into(),
-            serde_json::to_value(DateTime::<Utc>::from_timestamp_nanos(sent)).map_err(enc)?,
-        );
-        o.insert(
-            "received_at".into(),
-            serde_json::to_value(DateTime::<Utc>::from_timestamp_nanos(received)).map_err(enc)?,
-        );
-    }
-    serde_json::from_value(v).map_err(enc)
+    let columns = message_row::Columns {
+        tenant: r.get(0).map_err(get)?,
+        id: r.get(1).map_err(get)?,
+        conversation: r.get(2).map_err(get)?,
+        external_id: r.get(3).map_err(get)?,
+        sent: r.get(4).map_err(get)?,
+        received: r.get(5).map_err(get)?,
+    };
+    let data = match r.get_ref(6).map_err(get)? {
+        ValueRef::Blob(b) | ValueRef::Text(b) => b,
+        _ => {
+            return Err(Error::Store {
+                message: "cannot read a message: its row has no data".into(),
+                source: None,
+            })
+        }
+    };
+    message_row::decode(columns, data)
 }
 
 const RECORD_COLUMNS: &str = "kind, key, secondary, due, version, value";
@@ -304,6 +276,27 @@ impl Store for SqliteStore {
              ORDER BY sent, received, id",
             &[&blob(tenant.as_uuid()), &blob(conversation.as_uuid())],
         )
+    }
+
+    fn recent_messages(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut newest = self.message_rows(
+            "SELECT tenant, id, conversation, external_id, sent, received, data \
+             FROM messages WHERE tenant = ?1 AND conversation = ?2 \
+             ORDER BY sent DESC, received DESC, id DESC LIMIT ?3",
+            &[
+                &blob(tenant.as_uuid()),
+                &blob(conversation.as_uuid()),
+                &limit,
+            ],
+        )?;
+        newest.reverse();
+        Ok(newest)
     }
 
     fn timeline(

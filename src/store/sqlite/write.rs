@@ -5,22 +5,10 @@
 use rusqlite::params;
 
 use super::read::{blob, ident_key};
-use super::{json, sql_error, ts, SqliteStore};
+use super::{json, message_row, sql_error, ts, SqliteStore};
 use crate::error::{Error, Result};
 use crate::message::{Delivery, Message};
 use crate::store::{ChangeSet, Op};
-
-/// A message's JSON without what its columns already hold (tenant, ids, provider id, send
-/// and receive times): about a quarter of the row. `read::message_of` puts them back.
-fn message_json(m: &Message) -> Result<Vec<u8>> {
-    let mut v = serde_json::to_value(m).map_err(|e| Error::store("cannot encode a message", e))?;
-    if let Some(o) = v.as_object_mut() {
-        for k in super::read::MESSAGE_COLUMN_FIELDS {
-            o.remove(*k);
-        }
-    }
-    serde_json::to_vec(&v).map_err(|e| Error::store("cannot encode a message", e))
-}
 
 fn conflict(msg: String) -> Error {
     Error::Conflict(msg)
@@ -233,7 +221,7 @@ impl SqliteStore {
                             &blob(m.id.as_uuid()),
                             &m.external_id,
                             &i64::from(matches!(m.delivery, Some(Delivery::Pending))),
-                            &message_json(m)?,
+                            &message_row::encode(m)?,
                         ],
                     )?;
                     if n != 1 {
@@ -260,7 +248,7 @@ impl SqliteStore {
                     )?;
                 }
                 Op::PutRecord(r) => {
-                    let value = json(&r.value)?;
+                    let value = r.value.get().as_bytes();
                     let due = r.due.map(ts).transpose()?;
                     let version = r.version as i64;
                     let n = if r.version == 1 {
@@ -304,7 +292,7 @@ impl SqliteStore {
     }
 
     fn message_row(&self, tenant: &[u8; 16], m: &Message, insert: bool) -> Result<usize> {
-        let data = message_json(m)?;
+        let data = message_row::encode(m)?;
         let pending = i64::from(matches!(m.delivery, Some(Delivery::Pending)));
         let (id, conv) = (blob(m.id.as_uuid()), blob(m.conversation.as_uuid()));
         let (sent, received) = (ts(m.sent_at)?, ts(m.received_at)?);
