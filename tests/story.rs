@@ -284,6 +284,65 @@ fn an_email_reply_threads_by_its_in_reply_to_header() -> R {
 }
 
 #[test]
+fn after_a_long_chat_an_email_reply_still_answers_the_email_from_far_back() -> R {
+    // Ana e-mails, then chats at length in the same conversation. The agent answers on
+    // e-mail: the reply goes to her address and threads under her e-mail, although that
+    // e-mail is older than the newest page of the conversation.
+    let mut desk = desk();
+    let tenant = TenantId::new_v7();
+    let ana = Identifier::email("ana@example.com")?;
+    let first = desk.ingest(
+        Inbound::new(
+            tenant,
+            Channel::Email,
+            ana.clone(),
+            "<e1@x>",
+            "My order is late",
+        ),
+        t0(),
+    )?;
+    for n in 0..40 {
+        let line = Inbound::new(
+            tenant,
+            Channel::WebChat,
+            ana.clone(),
+            format!("chat-{n}"),
+            format!("chat line {n}"),
+        );
+        let got = desk.ingest(line, t0() + TimeDelta::minutes(1 + n))?;
+        assert_eq!(got.conversation, first.conversation);
+    }
+    let recent = desk.recent_messages(first.conversation, 3)?;
+    let bodies: Vec<&str> = recent.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, ["chat line 37", "chat line 38", "chat line 39"]);
+    assert_eq!(desk.messages(first.conversation)?.len(), 41);
+
+    let effects = desk.reply_with(
+        first.conversation,
+        ReplyOptions::new(AgentId::new_v7(), "It ships today").on(Channel::Email),
+        t0() + TimeDelta::hours(1),
+    )?;
+    let Some(Effect::Send(out)) = effects.first() else {
+        panic!("no Send effect: {effects:?}")
+    };
+    assert_eq!(out.channel, Channel::Email);
+    assert_eq!(out.to, ana);
+    assert_eq!(out.in_reply_to.as_deref(), Some("<e1@x>"));
+    // On the chat, the default channel, the reply answers the newest line.
+    let effects = desk.reply(
+        first.conversation,
+        AgentId::new_v7(),
+        "Anything else?",
+        t0() + TimeDelta::hours(2),
+    )?;
+    let Some(Effect::Send(out)) = effects.first() else {
+        panic!("no Send effect: {effects:?}")
+    };
+    assert_eq!(out.channel, Channel::WebChat);
+    Ok(())
+}
+
+#[test]
 fn internal_notes_are_never_sent() -> R {
     let mut desk = desk();
     let tenant = TenantId::new_v7();
