@@ -758,6 +758,34 @@ pub fn records_are_versioned_and_indexed<S: Store>(mut s: S) {
         vec!["k2", "k3"]
     );
     assert_eq!(s.next_due("thing").expect("read"), Some(t(20)));
+    // A new value with the same due time and secondary key: still found by both, with
+    // the new value; a stale version is still a conflict.
+    s.apply(set(
+        a,
+        vec![Op::PutRecord(rec("k2", Some("c2"), Some(50), 3))],
+    ))
+    .expect("update in place");
+    assert!(is_conflict(s.apply(set(
+        a,
+        vec![Op::PutRecord(rec("k2", Some("c2"), Some(50), 3))],
+    ))));
+    let k2 = s.record(a, "thing", "k2").expect("read").expect("stored");
+    assert_eq!(
+        (k2.version, k2.value()),
+        (3, serde_json::json!({"key": "k2", "v": 3}))
+    );
+    assert_eq!(
+        keys(s.records_by(a, "thing", "c2").expect("read")),
+        vec!["k2", "k3"]
+    );
+    let due_keys: Vec<String> = s
+        .due_records("thing", t(60), 10)
+        .expect("read")
+        .into_iter()
+        .filter(|(tn, _)| *tn == a)
+        .map(|(_, r)| r.key)
+        .collect();
+    assert_eq!(due_keys, vec!["k1", "k2"], "a's k1 at 30, k2 at 50");
     assert!(
         is_conflict(s.apply(set(
             a,
@@ -776,7 +804,7 @@ pub fn records_are_versioned_and_indexed<S: Store>(mut s: S) {
             Op::DeleteRecord {
                 kind: "thing".into(),
                 key: "k2".into(),
-                version: 2
+                version: 3
             },
             Op::PutRecord(rec("k4", None, Some(1), 1)),
             Op::PutRecord(rec("k1", None, None, 1)),
@@ -789,7 +817,7 @@ pub fn records_are_versioned_and_indexed<S: Store>(mut s: S) {
         vec![Op::DeleteRecord {
             kind: "thing".into(),
             key: "k2".into(),
-            version: 2,
+            version: 3,
         }],
     ))
     .expect("delete");

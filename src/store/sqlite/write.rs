@@ -259,12 +259,34 @@ impl SqliteStore {
                             &[&tenant, &r.kind, &r.key, &r.secondary, &due, &version, &value],
                         )?
                     } else {
-                        self.changed(
+                        // SQLite rewrites the entries of every index whose columns the SET
+                        // clause names, changed or not: when the due time and secondary key
+                        // stay (a customer's second message before any reply, say), the
+                        // first statement leaves both indexes alone.
+                        let params: [&dyn rusqlite::ToSql; 7] = [
+                            &tenant,
+                            &r.kind,
+                            &r.key,
+                            &r.secondary,
+                            &due,
+                            &version,
+                            &value,
+                        ];
+                        match self.changed(
                             "a record",
-                            "UPDATE records SET secondary = ?4, due = ?5, version = ?6, value = ?7 \
-                             WHERE tenant = ?1 AND kind = ?2 AND key = ?3 AND version = ?6 - 1",
-                            &[&tenant, &r.kind, &r.key, &r.secondary, &due, &version, &value],
-                        )?
+                            "UPDATE records SET version = ?6, value = ?7 \
+                             WHERE tenant = ?1 AND kind = ?2 AND key = ?3 AND version = ?6 - 1 \
+                             AND secondary IS ?4 AND due IS ?5",
+                            &params,
+                        )? {
+                            0 => self.changed(
+                                "a record",
+                                "UPDATE records SET secondary = ?4, due = ?5, version = ?6, value = ?7 \
+                                 WHERE tenant = ?1 AND kind = ?2 AND key = ?3 AND version = ?6 - 1",
+                                &params,
+                            )?,
+                            n => n,
+                        }
                     };
                     if n != 1 {
                         return Err(conflict(format!(
