@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use throughline::lang::{Detection, Language, LanguageDetector, WhatlangDetector};
-use throughline::store::{ChangeSet, Record, Store};
+use throughline::store::{ChangeSet, ReadAhead, ReadPlan, Record, Store};
 use throughline::triage::{Classification, IntentCatalogue, IntentClassifier, KeywordClassifier};
 use throughline::{
     conversation::Conversation,
@@ -134,6 +134,12 @@ impl<S: Store> Store for TimedStore<S> {
     }
     fn messages_of(&self, t: TenantId, c: ConversationId) -> R<Vec<Message>> {
         timed(&self.ns, || self.inner.messages_of(t, c))
+    }
+    fn recent_messages(&self, t: TenantId, c: ConversationId, limit: usize) -> R<Vec<Message>> {
+        timed(&self.ns, || self.inner.recent_messages(t, c, limit))
+    }
+    fn read_ahead(&self, t: TenantId, plan: &ReadPlan<'_>) -> R<ReadAhead> {
+        timed(&self.ns, || self.inner.read_ahead(t, plan))
     }
     fn timeline(&self, t: TenantId, c: CustomerId, limit: Option<usize>) -> R<Vec<Message>> {
         timed(&self.ns, || self.inner.timeline(t, c, limit))

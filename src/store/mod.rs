@@ -296,6 +296,11 @@ impl ChangeSet {
 /// Where a `Desk` keeps its state. See the [module docs](self) for the contract.
 ///
 /// Every read is scoped by tenant: an id of another tenant reads as absent.
+///
+/// A wrapper around another store (for timing, logging or fault injection) should also
+/// forward the methods that have defaults ([`Store::read_ahead`],
+/// [`Store::recent_messages`], the batch methods): the defaults are correct but take the
+/// slow path, so a wrapper that leaves them out hides the inner store's faster one.
 pub trait Store: Send {
     /// A customer (also a merged-away tombstone).
     fn customer(&self, tenant: TenantId, id: CustomerId) -> Result<Option<Customer>>;
