@@ -144,12 +144,24 @@ impl Pool {
         r: &Requirements,
         now: DateTime<Utc>,
     ) -> std::result::Result<u32, Exclusion> {
+        Self::check_on_duty(st, now)?;
+        Self::check_fit(st, r)
+    }
+
+    /// The checks that do not depend on the work: present and in shift.
+    fn check_on_duty(st: &AgentState, now: DateTime<Utc>) -> std::result::Result<(), Exclusion> {
         if st.agent.presence != Presence::Available {
             return Err(Exclusion::NotAvailable);
         }
         if st.agent.shift.as_ref().is_some_and(|s| !s.covers(now)) {
             return Err(Exclusion::OutOfShift);
         }
+        Ok(())
+    }
+
+    /// The checks against one piece of work: skill levels and free capacity; the skill
+    /// level sum when it fits.
+    fn check_fit(st: &AgentState, r: &Requirements) -> std::result::Result<u32, Exclusion> {
         let mut level = 0u32;
         for s in &r.skills {
             let have = st.agent.skills.get(&s.name).copied().unwrap_or(0);
@@ -492,6 +504,9 @@ impl Router {
             let Some(st) = pool.agents.get(&agent) else {
                 break;
             };
+            // Whether the agent can take anything now does not depend on the work: checked
+            // once here, not for every waiting item the scan passes (a shift check
+            // converts the time to the agent's zone).
             if !st.agent.on_duty(now) {
                 break;
             }
@@ -510,7 +525,7 @@ impl Router {
                             st.agent.languages.is_empty() || st.agent.languages.contains(l)
                         })
                         && (st.agent.channels.is_empty() || st.agent.channels.contains(&r.channel));
-                    if matches && pool.check(st, r, now).is_ok() {
+                    if matches && Pool::check_fit(st, r).is_ok() {
                         pick = Some((*key, name.clone()));
                         break;
                     }
