@@ -16,6 +16,7 @@
 mod agent;
 mod policy;
 mod router;
+mod waiting;
 mod work;
 
 use std::sync::Arc;

@@ -9,15 +9,13 @@ use chrono::{DateTime, Utc};
 
 use super::agent::{Agent, Presence};
 use super::policy::{better, Candidate, RoutingPolicy};
+use super::waiting::Waiting;
 use super::work::{Decision, EscalationStep, Exclusion, Requirements, Scored, WorkItem};
 use super::RoutingConfig;
 use crate::channel::Channel;
 use crate::conversation::Priority;
 use crate::error::{Error, Result};
 use crate::id::{AgentId, ConversationId, TenantId};
-
-/// Queue order: priority (highest first), then waiting since (oldest first), then arrival.
-type QueueKey = (Reverse<Priority>, DateTime<Utc>, u64);
 
 /// How many candidates and exclusions a decision lists (the rest are counted).
 const LISTED: usize = 5;
@@ -39,8 +37,7 @@ struct Pool {
     all_channels: BTreeSet<AgentId>,
     /// Agents who list no language: they take any.
     all_languages: BTreeSet<AgentId>,
-    queues: BTreeMap<String, BTreeMap<QueueKey, WorkItem>>,
-    waiting: HashMap<ConversationId, (String, QueueKey)>,
+    waiting: Waiting,
     assigned: HashMap<ConversationId, (AgentId, u32)>,
 }
 
@@ -293,10 +290,7 @@ impl Router {
         let Some(pool) = self.pools.get_mut(&tenant) else {
             return;
         };
-        let Some((q, key)) = pool.waiting.remove(&conversation) else {
-            return;
-        };
-        let Some(mut item) = pool.queues.get_mut(&q).and_then(|q| q.remove(&key)) else {
+        let Some(mut item) = pool.waiting.remove(conversation) else {
             return;
         };
         item.requirements.priority = priority;
@@ -307,15 +301,14 @@ impl Router {
     pub fn is_waiting(&self, tenant: TenantId, conversation: ConversationId) -> bool {
         self.pools
             .get(&tenant)
-            .is_some_and(|p| p.waiting.contains_key(&conversation))
+            .is_some_and(|p| p.waiting.contains(conversation))
     }
 
     /// The work waiting in a queue, in the order it will be offered.
     pub fn queue(&self, tenant: TenantId, queue: &str) -> Vec<&WorkItem> {
         self.pools
             .get(&tenant)
-            .and_then(|p| p.queues.get(queue))
-            .map(|q| q.values().collect())
+            .map(|p| p.waiting.queue(queue).collect())
             .unwrap_or_default()
     }
 
@@ -324,8 +317,7 @@ impl Router {
         let Some(p) = self.pools.get(&tenant) else {
             return Vec::new();
         };
-        let mut all: Vec<(&QueueKey, &WorkItem)> =
-            p.queues.values().flat_map(|q| q.iter()).collect();
+        let mut all: Vec<_> = p.waiting.items().collect();
         all.sort_by(|a, b| a.0.cmp(b.0));
         all.into_iter().map(|(_, w)| w).collect()
     }
@@ -347,11 +339,9 @@ impl Router {
                 unmatched: Vec::new(),
             };
         }
-        if let Some((q, key)) = pool.waiting.remove(&item.conversation) {
-            if let Some(old) = pool.queues.get_mut(&q).and_then(|q| q.remove(&key)) {
-                item.enqueued_at = item.enqueued_at.min(old.enqueued_at);
-                item.steps_applied = item.steps_applied.max(old.steps_applied);
-            }
+        if let Some(old) = pool.waiting.remove(item.conversation) {
+            item.enqueued_at = item.enqueued_at.min(old.enqueued_at);
+            item.steps_applied = item.steps_applied.max(old.steps_applied);
         }
         let decision = self.decide(&item, now);
         match decision.agent {
@@ -449,12 +439,7 @@ impl Router {
             self.seq,
         );
         let pool = self.pools.entry(item.tenant).or_default();
-        pool.waiting
-            .insert(item.conversation, (item.requirements.queue.clone(), key));
-        pool.queues
-            .entry(item.requirements.queue.clone())
-            .or_default()
-            .insert(key, item);
+        pool.waiting.insert(key, item);
     }
 
     /// Records an assignment made before a restart (capacity counted, no decision).
@@ -481,10 +466,7 @@ impl Router {
         let Some(pool) = self.pools.get_mut(&tenant) else {
             return Vec::new();
         };
-        if let Some((q, key)) = pool.waiting.remove(&conversation) {
-            if let Some(q) = pool.queues.get_mut(&q) {
-                q.remove(&key);
-            }
+        if pool.waiting.remove(conversation).is_some() {
             return Vec::new();
         }
         let Some((agent, units)) = pool.assigned.remove(&conversation) else {
@@ -510,35 +492,28 @@ impl Router {
             if !st.agent.on_duty(now) {
                 break;
             }
-            let mut pick: Option<(QueueKey, String)> = None;
-            for (name, q) in &pool.queues {
-                for (key, item) in q {
-                    if pick.as_ref().is_some_and(|(k, _)| k <= key) {
-                        break;
-                    }
-                    let r = &item.requirements;
-                    let matches = r
-                        .skills
-                        .iter()
-                        .all(|s| st.agent.skills.contains_key(&s.name))
-                        && r.language.as_ref().is_none_or(|l| {
-                            st.agent.languages.is_empty() || st.agent.languages.contains(l)
-                        })
-                        && (st.agent.channels.is_empty() || st.agent.channels.contains(&r.channel));
-                    if matches && Pool::check_fit(st, r).is_ok() {
-                        pick = Some((*key, name.clone()));
-                        break;
-                    }
-                }
-            }
-            let Some((key, name)) = pick else { break };
+            // The index skips whole channels and languages the agent does not serve.
+            let a = &st.agent;
+            let serves = |channel: &Channel, language: Option<&str>| {
+                (a.channels.is_empty() || a.channels.contains(channel))
+                    && language.is_none_or(|l| {
+                        a.languages.is_empty() || a.languages.iter().any(|x| x == l)
+                    })
+            };
+            let fits = |item: &WorkItem| {
+                let r = &item.requirements;
+                r.skills.iter().all(|s| a.skills.contains_key(&s.name))
+                    && Pool::check_fit(st, r).is_ok()
+            };
+            let Some(conversation) = pool.waiting.first_for(serves, fits) else {
+                break;
+            };
             let Some(pool) = self.pools.get_mut(&tenant) else {
                 break;
             };
-            let Some(item) = pool.queues.get_mut(&name).and_then(|q| q.remove(&key)) else {
+            let Some(item) = pool.waiting.remove(conversation) else {
                 break;
             };
-            pool.waiting.remove(&item.conversation);
             let mut d = self.decide(&item, now);
             // The freed agent takes it (the policy ranked all who qualify; if another
             // agent scores higher they would have been offered it already).
@@ -553,7 +528,7 @@ impl Router {
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
         self.pools
             .values()
-            .flat_map(|p| p.queues.values().flat_map(|q| q.values()))
+            .flat_map(|p| p.waiting.items().map(|(_, w)| w))
             .filter_map(|w| {
                 self.escalation
                     .get(w.steps_applied)
@@ -606,15 +581,13 @@ impl Router {
     fn escalate(&mut self, now: DateTime<Utc>) -> Vec<(WorkItem, usize, Decision)> {
         let mut due: Vec<(TenantId, ConversationId)> = Vec::new();
         for (t, p) in &self.pools {
-            for q in p.queues.values() {
-                for w in q.values() {
-                    if self
-                        .escalation
-                        .get(w.steps_applied)
-                        .is_some_and(|s| w.enqueued_at + s.after <= now)
-                    {
-                        due.push((*t, w.conversation));
-                    }
+            for (_, w) in p.waiting.items() {
+                if self
+                    .escalation
+                    .get(w.steps_applied)
+                    .is_some_and(|s| w.enqueued_at + s.after <= now)
+                {
+                    due.push((*t, w.conversation));
                 }
             }
         }
@@ -624,10 +597,7 @@ impl Router {
             let Some(pool) = self.pools.get_mut(&t) else {
                 continue;
             };
-            let Some((q, key)) = pool.waiting.remove(&c) else {
-                continue;
-            };
-            let Some(mut item) = pool.queues.get_mut(&q).and_then(|q| q.remove(&key)) else {
+            let Some(mut item) = pool.waiting.remove(c) else {
                 continue;
             };
             let mut last = item.steps_applied;

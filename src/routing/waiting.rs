@@ -1,0 +1,182 @@
+//! The work waiting in one tenant's queues, in offer order, indexed by channel and
+//! language so that an agent who frees up finds the first item they can take without
+//! passing over every item in a language or channel they do not serve.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use super::work::WorkItem;
+use crate::channel::Channel;
+use crate::conversation::Priority;
+use crate::id::ConversationId;
+
+/// Queue order: priority (highest first), then waiting since (oldest first), then arrival.
+pub(super) type QueueKey = (Reverse<Priority>, DateTime<Utc>, u64);
+
+/// The channel and language a waiting item asks for: the index's bucket.
+type Bucket = (Channel, Option<String>);
+
+/// One tenant's waiting work. Every change goes through [`Waiting::insert`] and
+/// [`Waiting::remove`], which keep the queues and the index in step.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Waiting {
+    queues: BTreeMap<String, BTreeMap<QueueKey, WorkItem>>,
+    places: HashMap<ConversationId, (String, QueueKey)>,
+    buckets: HashMap<Bucket, BTreeSet<(QueueKey, String)>>,
+}
+
+fn bucket(item: &WorkItem) -> Bucket {
+    (
+        item.requirements.channel.clone(),
+        item.requirements.language.clone(),
+    )
+}
+
+impl Waiting {
+    /// Adds `item` at `key` (a conversation already waiting must be removed first).
+    pub(super) fn insert(&mut self, key: QueueKey, item: WorkItem) {
+        let queue = item.requirements.queue.clone();
+        self.places.insert(item.conversation, (queue.clone(), key));
+        self.buckets
+            .entry(bucket(&item))
+            .or_default()
+            .insert((key, queue.clone()));
+        self.queues.entry(queue).or_default().insert(key, item);
+    }
+
+    /// Takes a conversation's item out of its queue.
+    pub(super) fn remove(&mut self, conversation: ConversationId) -> Option<WorkItem> {
+        let (queue, key) = self.places.remove(&conversation)?;
+        let q = self.queues.get_mut(&queue)?;
+        let item = q.remove(&key)?;
+        if q.is_empty() {
+            self.queues.remove(&queue);
+        }
+        let b = bucket(&item);
+        if let Some(set) = self.buckets.get_mut(&b) {
+            set.remove(&(key, queue));
+            if set.is_empty() {
+                self.buckets.remove(&b);
+            }
+        }
+        Some(item)
+    }
+
+    /// Whether the conversation waits.
+    pub(super) fn contains(&self, conversation: ConversationId) -> bool {
+        self.places.contains_key(&conversation)
+    }
+
+    /// Whether nothing waits.
+    pub(super) fn is_empty(&self) -> bool {
+        self.places.is_empty()
+    }
+
+    /// One queue's items in offer order.
+    pub(super) fn queue(&self, name: &str) -> impl Iterator<Item = &WorkItem> {
+        self.queues.get(name).into_iter().flat_map(|q| q.values())
+    }
+
+    /// Every waiting item, queue by queue.
+    pub(super) fn items(&self) -> impl Iterator<Item = (&QueueKey, &WorkItem)> {
+        self.queues.values().flat_map(|q| q.iter())
+    }
+
+    /// The first item in offer order, across queues, whose channel and language `serves`
+    /// accepts and which `fits`.
+    pub(super) fn first_for(
+        &self,
+        serves: impl Fn(&Channel, Option<&str>) -> bool,
+        fits: impl Fn(&WorkItem) -> bool,
+    ) -> Option<ConversationId> {
+        let mut best: Option<(&QueueKey, ConversationId)> = None;
+        for ((channel, language), keys) in &self.buckets {
+            if !serves(channel, language.as_deref()) {
+                continue;
+            }
+            for (key, queue) in keys {
+                if best.is_some_and(|(b, _)| b <= key) {
+                    break;
+                }
+                let Some(item) = self.queues.get(queue).and_then(|q| q.get(key)) else {
+                    continue;
+                };
+                if fits(item) {
+                    best = Some((key, item.conversation));
+                    break;
+                }
+            }
+        }
+        best.map(|(_, c)| c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routing::Requirements;
+    use crate::TenantId;
+    use proptest::prelude::*;
+
+    fn item(n: u128, channel: u8, language: u8, priority: u8, queue: u8) -> WorkItem {
+        let mut r = Requirements::new(match channel % 3 {
+            0 => Channel::WebChat,
+            1 => Channel::Email,
+            _ => Channel::WhatsApp,
+        });
+        r.language = ["en", "nl", "ja"]
+            .get(language as usize % 4)
+            .map(|s| s.to_string());
+        r.priority = [Priority::Low, Priority::Normal, Priority::High][priority as usize % 3];
+        r.queue = format!("q{}", queue % 2);
+        WorkItem {
+            tenant: TenantId::from_uuid(uuid::Uuid::from_u128(1)),
+            conversation: ConversationId::from_uuid(uuid::Uuid::from_u128(n)),
+            requirements: r,
+            previous_agent: None,
+            enqueued_at: DateTime::from_timestamp(1_772_442_000 + n as i64, 0).expect("valid"),
+            steps_applied: 0,
+        }
+    }
+
+    proptest! {
+        /// After any inserts and removals, the index finds exactly what a scan of every
+        /// queue in offer order finds.
+        #[test]
+        fn the_index_finds_what_a_full_scan_finds(
+            ops in proptest::collection::vec((0u128..40, any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>(), any::<bool>()), 1..120),
+            served_channel in 0u8..4,
+            served_language in 0u8..5,
+        ) {
+            let mut w = Waiting::default();
+            let mut seq = 0;
+            for (n, ch, lang, prio, q, insert) in ops {
+                let it = item(n, ch, lang, prio, q);
+                w.remove(it.conversation);
+                if insert {
+                    seq += 1;
+                    let key = (Reverse(it.requirements.priority), it.enqueued_at, seq);
+                    w.insert(key, it);
+                }
+            }
+            let serves = |c: &Channel, l: Option<&str>| {
+                let channel_ok = match served_channel { 0 => true, 1 => *c == Channel::WebChat, 2 => *c == Channel::Email, _ => *c == Channel::WhatsApp };
+                let language_ok = match served_language { 0 => true, 1 => l.is_none_or(|l| l == "en"), 2 => l.is_none_or(|l| l == "nl"), 3 => l.is_none(), _ => l.is_none_or(|l| l == "ja") };
+                channel_ok && language_ok
+            };
+            let fits = |i: &WorkItem| i.requirements.priority != Priority::Low;
+            let mut all: Vec<(&QueueKey, &WorkItem)> = w.items().collect();
+            all.sort_by(|a, b| a.0.cmp(b.0));
+            let scanned = all
+                .into_iter()
+                .find(|(_, i)| serves(&i.requirements.channel, i.requirements.language.as_deref()) && fits(i))
+                .map(|(_, i)| i.conversation);
+            prop_assert_eq!(w.first_for(serves, fits), scanned);
+            let total: usize = w.buckets.values().map(|b| b.len()).sum();
+            prop_assert_eq!(total, w.places.len());
+            prop_assert_eq!(w.items().count(), w.places.len());
+        }
+    }
+}
