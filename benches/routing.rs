@@ -1,6 +1,7 @@
 //! Routing decisions among 1,000 and 10,000 agents (indexed eligibility) beside a linear
-//! scan over all agents with the same checks and policy, same run; and enqueue/dequeue
-//! cost with 10,000 and 1,000,000 waiting items.
+//! scan over all agents with the same checks and policy, same run; enqueue/dequeue cost
+//! with 10,000 and 1,000,000 waiting items; and offering a freed agent work with 10 and
+//! 10,000 items of other languages waiting ahead.
 //!
 //! ```sh
 //! cargo bench --bench routing
@@ -181,5 +182,55 @@ fn queues(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, decisions, queues);
+/// An agent frees up with `backlog` items waiting in other languages ahead of the ones
+/// in theirs: offering them work must not walk the whole backlog.
+fn offers(c: &mut Criterion) {
+    /// Item numbers of the agent's language (apart from the backlog's).
+    const FIRST: u64 = 1_000_000_000;
+    let mut g = c.benchmark_group("routing_offer");
+    g.sample_size(20);
+    for backlog in [10u64, 10_000] {
+        let mut router = Router::new(&RoutingConfig::default());
+        let agent = Agent::new(
+            AgentId::from_uuid(uuid::Uuid::from_u128(1)),
+            tenant(),
+            "the Japanese desk",
+        )
+        .channel(Channel::WebChat)
+        .language("ja")
+        .capacity(1);
+        router.upsert_agent(agent, t0()).unwrap();
+        let japanese = |k: u64| {
+            let mut it = item(k);
+            it.requirements = Requirements::new(Channel::WebChat).language("ja");
+            it.enqueued_at = t0() + TimeDelta::days(1) + TimeDelta::seconds((k - FIRST) as i64);
+            it
+        };
+        // The agent's current conversation, then the backlog (older, other languages).
+        let mut held = japanese(FIRST).conversation;
+        router.route(japanese(FIRST), t0());
+        for k in 0..backlog {
+            let mut it = item(k);
+            if LANGS[(k % 10) as usize] == "ja" {
+                it.requirements.language = Some("nl".into());
+            }
+            it.enqueued_at = t0() + TimeDelta::seconds(k as i64);
+            router.route(it, t0());
+        }
+        let mut k = FIRST;
+        g.bench_function(format!("freed_agent_{backlog}_waiting_elsewhere"), |b| {
+            b.iter(|| {
+                // One more waits for the agent; releasing their conversation hands it over.
+                k += 1;
+                router.route(japanese(k), t0());
+                let decisions = router.release(tenant(), held, t0());
+                held = decisions[0].conversation;
+                black_box(decisions);
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, decisions, queues, offers);
 criterion_main!(benches);
