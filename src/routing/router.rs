@@ -492,19 +492,16 @@ impl Router {
             if !st.agent.on_duty(now) {
                 break;
             }
-            // The index skips whole channels and languages the agent does not serve.
+            // The index skips whole channels, languages and skills the agent does not serve.
             let a = &st.agent;
-            let serves = |channel: &Channel, language: Option<&str>| {
+            let serves = |channel: &Channel, language: Option<&str>, skills: &[String]| {
                 (a.channels.is_empty() || a.channels.contains(channel))
                     && language.is_none_or(|l| {
                         a.languages.is_empty() || a.languages.iter().any(|x| x == l)
                     })
+                    && skills.iter().all(|s| a.skills.contains_key(s))
             };
-            let fits = |item: &WorkItem| {
-                let r = &item.requirements;
-                r.skills.iter().all(|s| a.skills.contains_key(&s.name))
-                    && Pool::check_fit(st, r).is_ok()
-            };
+            let fits = |item: &WorkItem| Pool::check_fit(st, &item.requirements).is_ok();
             let Some(conversation) = pool.waiting.first_for(serves, fits) else {
                 break;
             };

@@ -1,6 +1,6 @@
-//! The work waiting in one tenant's queues, in offer order, indexed by channel and
-//! language so that an agent who frees up finds the first item they can take without
-//! passing over every item in a language or channel they do not serve.
+//! The work waiting in one tenant's queues, in offer order, indexed by channel, language
+//! and required skills, so that an agent who frees up finds the first item they can take
+//! without passing over every item in a channel, language or skill they do not serve.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -15,48 +15,56 @@ use crate::id::ConversationId;
 /// Queue order: priority (highest first), then waiting since (oldest first), then arrival.
 pub(super) type QueueKey = (Reverse<Priority>, DateTime<Utc>, u64);
 
-/// The channel and language a waiting item asks for: the index's bucket.
-type Bucket = (Channel, Option<String>);
+/// What a waiting item asks of an agent, apart from skill levels and capacity: its
+/// channel, its language and the names of the skills it needs (sorted). The index's bucket.
+type Bucket = (Channel, Option<String>, Vec<String>);
 
 /// One tenant's waiting work. Every change goes through [`Waiting::insert`] and
-/// [`Waiting::remove`], which keep the queues and the index in step.
+/// [`Waiting::remove`], which keep the items, the queues and the index in step.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Waiting {
-    queues: BTreeMap<String, BTreeMap<QueueKey, WorkItem>>,
-    places: HashMap<ConversationId, (String, QueueKey)>,
-    buckets: HashMap<Bucket, BTreeSet<(QueueKey, String)>>,
+    /// Every waiting item, in offer order (keys are unique across queues).
+    items: BTreeMap<QueueKey, WorkItem>,
+    /// Each queue's keys.
+    queues: BTreeMap<String, BTreeSet<QueueKey>>,
+    places: HashMap<ConversationId, QueueKey>,
+    buckets: HashMap<Bucket, BTreeSet<QueueKey>>,
 }
 
 fn bucket(item: &WorkItem) -> Bucket {
-    (
-        item.requirements.channel.clone(),
-        item.requirements.language.clone(),
-    )
+    let r = &item.requirements;
+    let mut skills: Vec<String> = r.skills.iter().map(|s| s.name.clone()).collect();
+    skills.sort();
+    skills.dedup();
+    (r.channel.clone(), r.language.clone(), skills)
 }
 
 impl Waiting {
     /// Adds `item` at `key` (a conversation already waiting must be removed first).
     pub(super) fn insert(&mut self, key: QueueKey, item: WorkItem) {
-        let queue = item.requirements.queue.clone();
-        self.places.insert(item.conversation, (queue.clone(), key));
-        self.buckets
-            .entry(bucket(&item))
+        self.places.insert(item.conversation, key);
+        self.buckets.entry(bucket(&item)).or_default().insert(key);
+        self.queues
+            .entry(item.requirements.queue.clone())
             .or_default()
-            .insert((key, queue.clone()));
-        self.queues.entry(queue).or_default().insert(key, item);
+            .insert(key);
+        self.items.insert(key, item);
     }
 
     /// Takes a conversation's item out of its queue.
     pub(super) fn remove(&mut self, conversation: ConversationId) -> Option<WorkItem> {
-        let (queue, key) = self.places.remove(&conversation)?;
-        let q = self.queues.get_mut(&queue)?;
-        let item = q.remove(&key)?;
-        if q.is_empty() {
-            self.queues.remove(&queue);
+        let key = self.places.remove(&conversation)?;
+        let item = self.items.remove(&key)?;
+        let queue = &item.requirements.queue;
+        if let Some(q) = self.queues.get_mut(queue) {
+            q.remove(&key);
+            if q.is_empty() {
+                self.queues.remove(queue);
+            }
         }
         let b = bucket(&item);
         if let Some(set) = self.buckets.get_mut(&b) {
-            set.remove(&(key, queue));
+            set.remove(&key);
             if set.is_empty() {
                 self.buckets.remove(&b);
             }
@@ -76,31 +84,35 @@ impl Waiting {
 
     /// One queue's items in offer order.
     pub(super) fn queue(&self, name: &str) -> impl Iterator<Item = &WorkItem> {
-        self.queues.get(name).into_iter().flat_map(|q| q.values())
+        self.queues
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.items.get(k))
     }
 
-    /// Every waiting item, queue by queue.
+    /// Every waiting item, in offer order.
     pub(super) fn items(&self) -> impl Iterator<Item = (&QueueKey, &WorkItem)> {
-        self.queues.values().flat_map(|q| q.iter())
+        self.items.iter()
     }
 
-    /// The first item in offer order, across queues, whose channel and language `serves`
-    /// accepts and which `fits`.
+    /// The first item in offer order, across queues, whose channel, language and skill
+    /// names `serves` accepts and which `fits` (skill levels, capacity).
     pub(super) fn first_for(
         &self,
-        serves: impl Fn(&Channel, Option<&str>) -> bool,
+        serves: impl Fn(&Channel, Option<&str>, &[String]) -> bool,
         fits: impl Fn(&WorkItem) -> bool,
     ) -> Option<ConversationId> {
         let mut best: Option<(&QueueKey, ConversationId)> = None;
-        for ((channel, language), keys) in &self.buckets {
-            if !serves(channel, language.as_deref()) {
+        for ((channel, language, skills), keys) in &self.buckets {
+            if !serves(channel, language.as_deref(), skills) {
                 continue;
             }
-            for (key, queue) in keys {
+            for key in keys {
                 if best.is_some_and(|(b, _)| b <= key) {
                     break;
                 }
-                let Some(item) = self.queues.get(queue).and_then(|q| q.get(key)) else {
+                let Some(item) = self.items.get(key) else {
                     continue;
                 };
                 if fits(item) {
@@ -131,6 +143,9 @@ mod tests {
             .map(|s| s.to_string());
         r.priority = [Priority::Low, Priority::Normal, Priority::High][priority as usize % 3];
         r.queue = format!("q{}", queue % 2);
+        for k in 0..(n % 3) {
+            r = r.skill(format!("s{}", (n as u8).wrapping_add(k as u8) % 4), 3);
+        }
         WorkItem {
             tenant: TenantId::from_uuid(uuid::Uuid::from_u128(1)),
             conversation: ConversationId::from_uuid(uuid::Uuid::from_u128(n)),
@@ -161,22 +176,27 @@ mod tests {
                     w.insert(key, it);
                 }
             }
-            let serves = |c: &Channel, l: Option<&str>| {
+            let serves = |c: &Channel, l: Option<&str>, skills: &[String]| {
                 let channel_ok = match served_channel { 0 => true, 1 => *c == Channel::WebChat, 2 => *c == Channel::Email, _ => *c == Channel::WhatsApp };
                 let language_ok = match served_language { 0 => true, 1 => l.is_none_or(|l| l == "en"), 2 => l.is_none_or(|l| l == "nl"), 3 => l.is_none(), _ => l.is_none_or(|l| l == "ja") };
-                channel_ok && language_ok
+                channel_ok && language_ok && skills.iter().all(|s| s != "s2")
             };
             let fits = |i: &WorkItem| i.requirements.priority != Priority::Low;
             let mut all: Vec<(&QueueKey, &WorkItem)> = w.items().collect();
             all.sort_by(|a, b| a.0.cmp(b.0));
             let scanned = all
                 .into_iter()
-                .find(|(_, i)| serves(&i.requirements.channel, i.requirements.language.as_deref()) && fits(i))
+                .find(|(_, i)| {
+                    let skills: Vec<String> = i.requirements.skills.iter().map(|s| s.name.clone()).collect();
+                    serves(&i.requirements.channel, i.requirements.language.as_deref(), &skills) && fits(i)
+                })
                 .map(|(_, i)| i.conversation);
             prop_assert_eq!(w.first_for(serves, fits), scanned);
             let total: usize = w.buckets.values().map(|b| b.len()).sum();
             prop_assert_eq!(total, w.places.len());
             prop_assert_eq!(w.items().count(), w.places.len());
+            let queued: usize = w.queues.values().map(|q| q.len()).sum();
+            prop_assert_eq!(queued, w.places.len());
         }
     }
 }
