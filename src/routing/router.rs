@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::agent::{Agent, Presence};
 use super::policy::{better, Candidate, RoutingPolicy};
-use super::waiting::Waiting;
+use super::waiting::{Needs, Waiting};
 use super::work::{Decision, EscalationStep, Exclusion, Requirements, Scored, WorkItem};
 use super::RoutingConfig;
 use crate::channel::Channel;
@@ -492,17 +492,21 @@ impl Router {
             if !st.agent.on_duty(now) {
                 break;
             }
-            // The index skips whole channels, languages and skills the agent does not serve.
+            // The index groups waiting work by everything eligibility depends on, so the
+            // agent is checked against each group once.
             let a = &st.agent;
-            let serves = |channel: &Channel, language: Option<&str>, skills: &[String]| {
-                (a.channels.is_empty() || a.channels.contains(channel))
-                    && language.is_none_or(|l| {
+            let free = a.capacity.saturating_sub(st.load);
+            let takes = |n: &Needs<'_>| {
+                (a.channels.is_empty() || a.channels.contains(n.channel))
+                    && n.language.is_none_or(|l| {
                         a.languages.is_empty() || a.languages.iter().any(|x| x == l)
                     })
-                    && skills.iter().all(|s| a.skills.contains_key(s))
+                    && n.skills
+                        .iter()
+                        .all(|(s, min)| a.skills.get(s).is_some_and(|have| have >= min))
+                    && n.units <= free
             };
-            let fits = |item: &WorkItem| Pool::check_fit(st, &item.requirements).is_ok();
-            let Some(conversation) = pool.waiting.first_for(serves, fits) else {
+            let Some(conversation) = pool.waiting.first_for(takes) else {
                 break;
             };
             let Some(pool) = self.pools.get_mut(&tenant) else {

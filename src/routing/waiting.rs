@@ -15,9 +15,11 @@ use crate::id::ConversationId;
 /// Queue order: priority (highest first), then waiting since (oldest first), then arrival.
 pub(super) type QueueKey = (Reverse<Priority>, DateTime<Utc>, u64);
 
-/// What a waiting item asks of an agent, apart from skill levels and capacity: its
-/// channel, its language and the names of the skills it needs (sorted). The index's bucket.
-type Bucket = (Channel, Option<String>, Vec<String>);
+/// Everything a waiting item asks of an agent: its channel, its language, the skills it
+/// needs with their minimum levels (sorted) and the capacity units it takes. Items in one
+/// bucket differ only in their place in the queue, so an agent who can take one can
+/// take them all. The index's key.
+type Bucket = (Channel, Option<String>, Vec<(String, u8)>, u32);
 
 /// One tenant's waiting work. Every change goes through [`Waiting::insert`] and
 /// [`Waiting::remove`], which keep the items, the queues and the index in step.
@@ -33,10 +35,14 @@ pub(super) struct Waiting {
 
 fn bucket(item: &WorkItem) -> Bucket {
     let r = &item.requirements;
-    let mut skills: Vec<String> = r.skills.iter().map(|s| s.name.clone()).collect();
+    let mut skills: Vec<(String, u8)> = r
+        .skills
+        .iter()
+        .map(|s| (s.name.clone(), s.min_level))
+        .collect();
     skills.sort();
     skills.dedup();
-    (r.channel.clone(), r.language.clone(), skills)
+    (r.channel.clone(), r.language.clone(), skills, r.units)
 }
 
 impl Waiting {
@@ -96,33 +102,40 @@ impl Waiting {
         self.items.iter()
     }
 
-    /// The first item in offer order, across queues, whose channel, language and skill
-    /// names `serves` accepts and which `fits` (skill levels, capacity).
-    pub(super) fn first_for(
-        &self,
-        serves: impl Fn(&Channel, Option<&str>, &[String]) -> bool,
-        fits: impl Fn(&WorkItem) -> bool,
-    ) -> Option<ConversationId> {
-        let mut best: Option<(&QueueKey, ConversationId)> = None;
-        for ((channel, language, skills), keys) in &self.buckets {
-            if !serves(channel, language.as_deref(), skills) {
+    /// The first item in offer order, across queues, whose needs `takes` accepts. It is
+    /// asked once per group of items with the same needs, not once per item.
+    pub(super) fn first_for(&self, takes: impl Fn(&Needs<'_>) -> bool) -> Option<ConversationId> {
+        let mut best: Option<&QueueKey> = None;
+        for ((channel, language, skills, units), keys) in &self.buckets {
+            let Some(key) = keys.first() else { continue };
+            if best.is_some_and(|b| b <= key) {
                 continue;
             }
-            for key in keys {
-                if best.is_some_and(|(b, _)| b <= key) {
-                    break;
-                }
-                let Some(item) = self.items.get(key) else {
-                    continue;
-                };
-                if fits(item) {
-                    best = Some((key, item.conversation));
-                    break;
-                }
+            let needs = Needs {
+                channel,
+                language: language.as_deref(),
+                skills,
+                units: *units,
+            };
+            if takes(&needs) {
+                best = Some(key);
             }
         }
-        best.map(|(_, c)| c)
+        best.and_then(|k| self.items.get(k)).map(|i| i.conversation)
     }
+}
+
+/// What a group of waiting items needs from an agent (see [`Waiting::first_for`]).
+#[derive(Debug)]
+pub(super) struct Needs<'a> {
+    /// The channel.
+    pub(super) channel: &'a Channel,
+    /// The language, if it matters.
+    pub(super) language: Option<&'a str>,
+    /// Skills with their minimum levels.
+    pub(super) skills: &'a [(String, u8)],
+    /// Capacity units.
+    pub(super) units: u32,
 }
 
 #[cfg(test)]
@@ -144,8 +157,12 @@ mod tests {
         r.priority = [Priority::Low, Priority::Normal, Priority::High][priority as usize % 3];
         r.queue = format!("q{}", queue % 2);
         for k in 0..(n % 3) {
-            r = r.skill(format!("s{}", (n as u8).wrapping_add(k as u8) % 4), 3);
+            r = r.skill(
+                format!("s{}", (n as u8).wrapping_add(k as u8) % 4),
+                2 + (n % 5) as u8,
+            );
         }
+        r.units = 1 + (n % 4) as u32;
         WorkItem {
             tenant: TenantId::from_uuid(uuid::Uuid::from_u128(1)),
             conversation: ConversationId::from_uuid(uuid::Uuid::from_u128(n)),
@@ -176,22 +193,25 @@ mod tests {
                     w.insert(key, it);
                 }
             }
-            let serves = |c: &Channel, l: Option<&str>, skills: &[String]| {
+            // An agent: some channel, some language, skill s2 missing, level 4 in the
+            // rest, two free units.
+            let accepts = |c: &Channel, l: Option<&str>, skills: &[(String, u8)], units: u32| {
                 let channel_ok = match served_channel { 0 => true, 1 => *c == Channel::WebChat, 2 => *c == Channel::Email, _ => *c == Channel::WhatsApp };
                 let language_ok = match served_language { 0 => true, 1 => l.is_none_or(|l| l == "en"), 2 => l.is_none_or(|l| l == "nl"), 3 => l.is_none(), _ => l.is_none_or(|l| l == "ja") };
-                channel_ok && language_ok && skills.iter().all(|s| s != "s2")
+                channel_ok && language_ok && skills.iter().all(|(s, min)| s != "s2" && *min <= 4) && units <= 2
             };
-            let fits = |i: &WorkItem| i.requirements.priority != Priority::Low;
+            let takes = |i: &WorkItem| {
+                let r = &i.requirements;
+                let skills: Vec<(String, u8)> = r.skills.iter().map(|s| (s.name.clone(), s.min_level)).collect();
+                accepts(&r.channel, r.language.as_deref(), &skills, r.units)
+            };
+            let takes_needs = |n: &Needs<'_>| {
+                accepts(n.channel, n.language, n.skills, n.units)
+            };
             let mut all: Vec<(&QueueKey, &WorkItem)> = w.items().collect();
             all.sort_by(|a, b| a.0.cmp(b.0));
-            let scanned = all
-                .into_iter()
-                .find(|(_, i)| {
-                    let skills: Vec<String> = i.requirements.skills.iter().map(|s| s.name.clone()).collect();
-                    serves(&i.requirements.channel, i.requirements.language.as_deref(), &skills) && fits(i)
-                })
-                .map(|(_, i)| i.conversation);
-            prop_assert_eq!(w.first_for(serves, fits), scanned);
+            let scanned = all.into_iter().find(|(_, i)| takes(i)).map(|(_, i)| i.conversation);
+            prop_assert_eq!(w.first_for(takes_needs), scanned);
             let total: usize = w.buckets.values().map(|b| b.len()).sum();
             prop_assert_eq!(total, w.places.len());
             prop_assert_eq!(w.items().count(), w.places.len());
