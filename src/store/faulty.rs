@@ -225,11 +225,43 @@ impl<S: Store> Store for FaultyStore<S> {
         self.inner.begin_batch()
     }
     fn end_batch(&mut self, commit: bool) -> Result<()> {
-        self.tick("end_batch")?;
+        if let Err(e) = self.tick("end_batch") {
+            // A failed commit lands nothing (the `Store` contract): the inner batch is
+            // rolled back, not left open.
+            let _ = self.inner.end_batch(false);
+            return Err(e);
+        }
         self.inner.end_batch(commit)
     }
     fn scrub(&mut self) -> Result<()> {
         self.tick("scrub")?;
         self.inner.scrub()
+    }
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use super::*;
+    use crate::store::{Op, SqliteStore};
+
+    /// A fault at the end of a batch is a failed commit: nothing of the batch lands and
+    /// the inner store can start the next batch.
+    #[test]
+    fn a_fault_at_the_end_of_a_batch_rolls_it_back() {
+        let t = TenantId::new_v7();
+        let mut s = FaultyStore::new(
+            SqliteStore::open_in_memory().expect("open"),
+            0,
+            FaultMode::Once,
+        );
+        s.begin_batch().expect("begin");
+        let mut c = ChangeSet::new(t);
+        c.push(Op::PutRecord(Record::new("k", "a", serde_json::json!(1))));
+        s.apply(c).expect("apply");
+        s.fail_after(1, FaultMode::Once);
+        assert!(s.end_batch(true).is_err());
+        assert!(s.record(t, "k", "a").expect("read").is_none());
+        s.begin_batch().expect("a new batch starts");
+        s.end_batch(true).expect("commit");
     }
 }
