@@ -141,34 +141,37 @@ impl Pool {
         r: &Requirements,
         now: DateTime<Utc>,
     ) -> std::result::Result<u32, Exclusion> {
-        Self::check_on_duty(st, now)?;
-        Self::check_fit(st, r)
-    }
-
-    /// The checks that do not depend on the work: present and in shift.
-    fn check_on_duty(st: &AgentState, now: DateTime<Utc>) -> std::result::Result<(), Exclusion> {
         if st.agent.presence != Presence::Available {
             return Err(Exclusion::NotAvailable);
         }
         if st.agent.shift.as_ref().is_some_and(|s| !s.covers(now)) {
             return Err(Exclusion::OutOfShift);
         }
-        Ok(())
+        let skills = r.skills.iter().map(|s| (s.name.as_str(), s.min_level));
+        Self::fit(st, skills, r.units).map_err(|short| match short {
+            Some(skill) => Exclusion::SkillTooLow(skill.to_string()),
+            None => Exclusion::AtCapacity,
+        })
     }
 
-    /// The checks against one piece of work: skill levels and free capacity; the skill
-    /// level sum when it fits.
-    fn check_fit(st: &AgentState, r: &Requirements) -> std::result::Result<u32, Exclusion> {
+    /// Whether the agent's skill levels and free capacity fit work that needs `skills`
+    /// (name, minimum level) and `units`: the sum of their levels in those skills, or
+    /// what falls short (a skill, or capacity as `None`).
+    fn fit<'s>(
+        st: &AgentState,
+        skills: impl IntoIterator<Item = (&'s str, u8)>,
+        units: u32,
+    ) -> std::result::Result<u32, Option<&'s str>> {
         let mut level = 0u32;
-        for s in &r.skills {
-            let have = st.agent.skills.get(&s.name).copied().unwrap_or(0);
-            if have < s.min_level {
-                return Err(Exclusion::SkillTooLow(s.name.clone()));
+        for (name, min_level) in skills {
+            let have = st.agent.skills.get(name).copied().unwrap_or(0);
+            if have < min_level {
+                return Err(Some(name));
             }
             level += u32::from(have);
         }
-        if st.agent.capacity.saturating_sub(st.load) < r.units {
-            return Err(Exclusion::AtCapacity);
+        if st.agent.capacity.saturating_sub(st.load) < units {
+            return Err(None);
         }
         Ok(level)
     }
@@ -317,9 +320,7 @@ impl Router {
         let Some(p) = self.pools.get(&tenant) else {
             return Vec::new();
         };
-        let mut all: Vec<_> = p.waiting.items().collect();
-        all.sort_by(|a, b| a.0.cmp(b.0));
-        all.into_iter().map(|(_, w)| w).collect()
+        p.waiting.items().map(|(_, w)| w).collect()
     }
 
     /// Routes a work item: to the best qualifying agent with spare capacity, or into its
@@ -495,16 +496,14 @@ impl Router {
             // The index groups waiting work by everything eligibility depends on, so the
             // agent is checked against each group once.
             let a = &st.agent;
-            let free = a.capacity.saturating_sub(st.load);
             let takes = |n: &Needs<'_>| {
                 (a.channels.is_empty() || a.channels.contains(n.channel))
                     && n.language.is_none_or(|l| {
                         a.languages.is_empty() || a.languages.iter().any(|x| x == l)
                     })
-                    && n.skills
-                        .iter()
-                        .all(|(s, min)| a.skills.get(s).is_some_and(|have| have >= min))
-                    && n.units <= free
+                    && n.skills.iter().all(|(s, _)| a.skills.contains_key(s))
+                    && Pool::fit(st, n.skills.iter().map(|(s, m)| (s.as_str(), *m)), n.units)
+                        .is_ok()
             };
             let Some(conversation) = pool.waiting.first_for(takes) else {
                 break;

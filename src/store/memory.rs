@@ -586,17 +586,7 @@ impl Store for MemoryStore {
     }
 
     fn messages_of(&self, tenant: TenantId, conversation: ConversationId) -> Result<Vec<Message>> {
-        let Some(t) = self.tenant(tenant) else {
-            return Ok(Vec::new());
-        };
-        Ok(t.messages_of
-            .get(&conversation)
-            .map(|list| {
-                list.iter()
-                    .filter_map(|id| t.messages.get(id).cloned())
-                    .collect()
-            })
-            .unwrap_or_default())
+        self.recent_messages(tenant, conversation, usize::MAX)
     }
 
     fn recent_messages(
