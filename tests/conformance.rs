@@ -31,3 +31,98 @@ fn sqlite_store_on_a_file_conforms() {
             .expect("database file")
     });
 }
+
+/// A store that implements only the methods `Store` requires, over a `MemoryStore`: the
+/// trait's default methods (`conversation_by_id`, `recent_messages`, `latest_inbound`,
+/// `timeline`, ...) must be correct on their own, for hosts writing their own store.
+mod required_only {
+    use chrono::{DateTime, Utc};
+    use throughline::conversation::Conversation;
+    use throughline::identity::{Customer, Identifier, IdentifierRecord};
+    use throughline::store::{ChangeSet, MemoryStore, Record, Store};
+    use throughline::{Channel, ConversationId, CustomerId, Message, MessageId, Result, TenantId};
+
+    pub struct RequiredOnly(pub MemoryStore);
+
+    impl Store for RequiredOnly {
+        fn customer(&self, t: TenantId, id: CustomerId) -> Result<Option<Customer>> {
+            self.0.customer(t, id)
+        }
+        fn identifier(&self, t: TenantId, i: &Identifier) -> Result<Option<IdentifierRecord>> {
+            self.0.identifier(t, i)
+        }
+        fn identifiers_of(&self, t: TenantId, c: CustomerId) -> Result<Vec<IdentifierRecord>> {
+            self.0.identifiers_of(t, c)
+        }
+        fn conversation(&self, t: TenantId, id: ConversationId) -> Result<Option<Conversation>> {
+            self.0.conversation(t, id)
+        }
+        fn conversation_tenant(&self, id: ConversationId) -> Result<Option<TenantId>> {
+            self.0.conversation_tenant(id)
+        }
+        fn conversations_of(&self, t: TenantId, c: CustomerId) -> Result<Vec<Conversation>> {
+            self.0.conversations_of(t, c)
+        }
+        fn conversations_in(
+            &self,
+            t: TenantId,
+            from: DateTime<Utc>,
+            to: DateTime<Utc>,
+        ) -> Result<Vec<Conversation>> {
+            self.0.conversations_in(t, from, to)
+        }
+        fn open_conversation(&self, t: TenantId, c: CustomerId) -> Result<Option<Conversation>> {
+            self.0.open_conversation(t, c)
+        }
+        fn message(&self, t: TenantId, id: MessageId) -> Result<Option<Message>> {
+            self.0.message(t, id)
+        }
+        fn message_by_external_id(
+            &self,
+            t: TenantId,
+            ch: &Channel,
+            ext: &str,
+        ) -> Result<Option<Message>> {
+            self.0.message_by_external_id(t, ch, ext)
+        }
+        fn messages_of(&self, t: TenantId, c: ConversationId) -> Result<Vec<Message>> {
+            self.0.messages_of(t, c)
+        }
+        fn thread(&self, t: TenantId, key: &str) -> Result<Option<ConversationId>> {
+            self.0.thread(t, key)
+        }
+        fn outbox(&self, t: TenantId) -> Result<Vec<Message>> {
+            self.0.outbox(t)
+        }
+        fn record(&self, t: TenantId, kind: &str, key: &str) -> Result<Option<Record>> {
+            self.0.record(t, kind, key)
+        }
+        fn records(&self, t: TenantId, kind: &str) -> Result<Vec<Record>> {
+            self.0.records(t, kind)
+        }
+        fn records_by(&self, t: TenantId, kind: &str, secondary: &str) -> Result<Vec<Record>> {
+            self.0.records_by(t, kind, secondary)
+        }
+        fn due_records(
+            &self,
+            kind: &str,
+            until: DateTime<Utc>,
+            limit: usize,
+        ) -> Result<Vec<(TenantId, Record)>> {
+            self.0.due_records(kind, until, limit)
+        }
+        fn next_due(&self, kind: &str) -> Result<Option<DateTime<Utc>>> {
+            self.0.next_due(kind)
+        }
+        fn apply(&mut self, changes: ChangeSet) -> Result<()> {
+            self.0.apply(changes)
+        }
+    }
+}
+
+#[test]
+fn a_store_with_only_the_required_methods_conforms() {
+    throughline::store::conformance::run(|| {
+        required_only::RequiredOnly(throughline::store::MemoryStore::new())
+    });
+}

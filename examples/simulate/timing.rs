@@ -112,6 +112,9 @@ impl<S: Store> Store for TimedStore<S> {
     fn conversation_tenant(&self, id: ConversationId) -> R<Option<TenantId>> {
         timed(&self.ns, || self.inner.conversation_tenant(id))
     }
+    fn conversation_by_id(&self, id: ConversationId) -> R<Option<Conversation>> {
+        timed(&self.ns, || self.inner.conversation_by_id(id))
+    }
     fn conversations_of(&self, t: TenantId, c: CustomerId) -> R<Vec<Conversation>> {
         timed(&self.ns, || self.inner.conversations_of(t, c))
     }
@@ -137,6 +140,9 @@ impl<S: Store> Store for TimedStore<S> {
     }
     fn recent_messages(&self, t: TenantId, c: ConversationId, limit: usize) -> R<Vec<Message>> {
         timed(&self.ns, || self.inner.recent_messages(t, c, limit))
+    }
+    fn latest_inbound(&self, t: TenantId, c: ConversationId, ch: &Channel) -> R<Option<Message>> {
+        timed(&self.ns, || self.inner.latest_inbound(t, c, ch))
     }
     fn read_ahead(&self, t: TenantId, plan: &ReadPlan<'_>) -> R<ReadAhead> {
         timed(&self.ns, || self.inner.read_ahead(t, plan))

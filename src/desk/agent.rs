@@ -15,10 +15,6 @@ use crate::identity::{Identifier, IdentifierRecord};
 use crate::message::{validate_body, Attachment, Author, Delivery, Direction, Message, Outbound};
 use crate::store::{ChangeSet, Op, Store};
 
-/// How many of a conversation's newest messages a reply reads to find the message it
-/// answers (the whole history is read only when that is not among them).
-const RECENT: usize = 16;
-
 /// A reply with every option; [`Desk::reply`] is the short form.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplyOptions {
@@ -149,19 +145,13 @@ impl<S: Store> Desk<S> {
             &channel,
             &self.config.channels.profile(&channel),
         )?;
-        // The customer's latest message on that channel, usually among the last few:
-        // read the whole history only when it is not.
-        let is_latest = |m: &Message| m.direction == Direction::Inbound && m.channel == channel;
-        let mut messages = self.store.recent_messages(tenant, conv.id, RECENT)?;
-        if messages.len() >= RECENT && !messages.iter().any(is_latest) {
-            messages = self.store.messages_of(tenant, conv.id)?;
-        }
-        let latest_inbound = messages.iter().rev().find(|m| is_latest(m));
-        let to = match latest_inbound.and_then(|m| m.counterpart.clone()) {
+        // The customer's latest message on that channel: the reply answers it.
+        let latest_inbound = self.store.latest_inbound(tenant, conv.id, &channel)?;
+        let to = match latest_inbound.as_ref().and_then(|m| m.counterpart.clone()) {
             Some(to) => to,
             None => self.address_on(tenant, conv.customer, &channel)?,
         };
-        let in_reply_to = latest_inbound.and_then(|m| m.thread_key.clone());
+        let in_reply_to = latest_inbound.and_then(|m| m.thread_key);
         let mut message = Message {
             id: MessageId::from_uuid(self.next_uuid(now)),
             tenant,
@@ -221,7 +211,7 @@ impl<S: Store> Desk<S> {
         changes.push(Op::PutConversation(conv));
         changes.push(Op::InsertMessage(message.clone()));
         self.store.apply(changes)?;
-        self.metrics_after(tenant, id, Some(&message), &effects, None);
+        self.metrics_after(tenant, id, now, Some(&message), &effects, None);
         Ok(effects)
     }
 
@@ -354,7 +344,7 @@ impl<S: Store> Desk<S> {
             let id = conv.id;
             changes.push(Op::PutConversation(conv));
             desk.store.apply(changes)?;
-            desk.metrics_after(tenant, id, None, &effects, None);
+            desk.metrics_after(tenant, id, now, None, &effects, None);
             Ok(effects)
         })
         .and_then(|mut effects| {

@@ -497,7 +497,7 @@ impl<S: Store> Desk<S> {
         // What was read ahead is stale once the changes land.
         self.forget_read_ahead();
         self.store.apply(changes)?;
-        self.metrics_after(tenant, conversation, Some(&message), &effects, opened);
+        self.metrics_after(tenant, conversation, now, Some(&message), &effects, opened);
         Ok(Ingested {
             customer: customer.id,
             conversation,

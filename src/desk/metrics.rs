@@ -74,8 +74,8 @@ impl<S: Store> Desk<S> {
         }
     }
 
-    /// Updates the facts after a committed operation: every status change among the
-    /// effects, then the message (if any). Constant work unless the conversation was not
+    /// Updates the facts after a committed operation at `at`: every status change among
+    /// the effects (each happened at `at`), then the message (if any). Constant work unless the conversation was not
     /// in the cache yet; for a conversation the operation opened, `opened` are its facts
     /// from what the operation stored, so they are not read back. Never fails: the
     /// operation is already committed, so on a store error the affected facts are
@@ -84,12 +84,13 @@ impl<S: Store> Desk<S> {
         &mut self,
         tenant: TenantId,
         conversation: ConversationId,
+        at: DateTime<Utc>,
         message: Option<&Message>,
         effects: &[Effect],
         opened: Option<ConversationFacts>,
     ) {
         if self
-            .metrics_update(tenant, conversation, message, effects, opened)
+            .metrics_update(tenant, conversation, at, message, effects, opened)
             .is_err()
         {
             self.metrics.drop_facts(tenant, conversation);
@@ -110,6 +111,7 @@ impl<S: Store> Desk<S> {
         &mut self,
         tenant: TenantId,
         conversation: ConversationId,
+        at: DateTime<Utc>,
         message: Option<&Message>,
         effects: &[Effect],
         opened: Option<ConversationFacts>,
@@ -132,23 +134,13 @@ impl<S: Store> Desk<S> {
             if c == conversation && !known {
                 continue; // already part of the rebuilt facts
             }
-            let now = message.map(|m| m.received_at);
             match self
                 .metrics
                 .facts
                 .get_mut(&tenant)
                 .and_then(|m| m.get_mut(&c))
             {
-                Some(f) => {
-                    let at = match now {
-                        Some(at) => at,
-                        None => self
-                            .store
-                            .conversation(tenant, c)?
-                            .map_or(f.created_at, |v| v.updated_at),
-                    };
-                    f.on_status(from, to, at);
-                }
+                Some(f) => f.on_status(from, to, at),
                 None => {
                     if let Some(f) = self.facts_from_store(tenant, c)? {
                         self.metrics.facts.entry(tenant).or_default().insert(c, f);

@@ -164,16 +164,11 @@ impl<S: Store> Desk<S> {
 
     /// Looks a conversation up, enforcing the tenant when one is given.
     pub(crate) fn load_conversation(&self, r: ConversationRef) -> Result<Conversation> {
-        let tenant = match r.tenant {
-            Some(t) => t,
-            None => self
-                .store
-                .conversation_tenant(r.id)?
-                .ok_or_else(|| Error::not_found("conversation", r.id))?,
-        };
-        self.store
-            .conversation(tenant, r.id)?
-            .ok_or_else(|| Error::not_found("conversation", r.id))
+        match r.tenant {
+            Some(tenant) => self.store.conversation(tenant, r.id),
+            None => self.store.conversation_by_id(r.id),
+        }?
+        .ok_or_else(|| Error::not_found("conversation", r.id))
     }
 
     /// A conversation.

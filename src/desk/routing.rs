@@ -153,14 +153,19 @@ impl<S: Store> Desk<S> {
     ) -> Result<Vec<Effect>> {
         let mut effects = Vec::new();
         for d in decisions {
-            let Some(tenant) = self.store.conversation_tenant(d.conversation)? else {
+            // One read names the tenant and serves the first attempt; a retry re-reads.
+            let mut read = self.store.conversation_by_id(d.conversation)?;
+            let Some(tenant) = read.as_ref().map(|c| c.tenant) else {
                 continue;
             };
             match d.agent {
                 Some(agent) => {
                     let written = self.retrying(|desk| {
-                        let Some(mut conv) = desk.store.conversation(tenant, d.conversation)?
-                        else {
+                        let conv = match read.take() {
+                            Some(c) => Some(c),
+                            None => desk.store.conversation(tenant, d.conversation)?,
+                        };
+                        let Some(mut conv) = conv else {
                             return Ok(false);
                         };
                         if conv.assignee == Some(agent) {

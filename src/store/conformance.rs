@@ -385,6 +385,21 @@ pub fn tenants_are_isolated<S: Store>(mut s: S) {
     assert!(s.timeline(b, c.id, None).expect("read").is_empty());
     assert!(s.thread(b, "email:k").expect("read").is_none());
     assert_eq!(s.conversation_tenant(conv.id).expect("read"), Some(a));
+    // Named by id alone, a conversation comes back with its own tenant.
+    assert_eq!(
+        s.conversation_by_id(conv.id)
+            .expect("read")
+            .map(|c| c.tenant),
+        Some(a)
+    );
+    assert!(s
+        .conversation_by_id(ConversationId::from_uuid(uuid(999)))
+        .expect("read")
+        .is_none());
+    assert!(s
+        .latest_inbound(b, conv.id, &Channel::Email)
+        .expect("read")
+        .is_none());
     let err = s.apply(set(b, vec![Op::PutCustomer(customer(a, 5, 1))]));
     assert!(
         err.is_err(),
@@ -517,6 +532,32 @@ pub fn messages_come_back_in_order<S: Store>(mut s: S) {
         Some(y.id)
     );
     assert_eq!(s.conversations_of(tn, c.id).expect("read").len(), 2);
+
+    // The newest inbound message on a channel: later outbound replies and messages on
+    // other channels are passed over, whatever the insertion order.
+    let latest = |s: &S, ch: &Channel| -> Option<u128> {
+        s.latest_inbound(tn, x.id, ch)
+            .expect("read")
+            .map(|m| m.id.as_uuid().as_u128() & 0xFFFF)
+    };
+    assert_eq!(latest(&s, &Channel::Email), Some(100));
+    let mut reply = message(tn, 105, x.id, None, 50);
+    reply.direction = Direction::Outbound;
+    let mut chat = message(tn, 106, x.id, Some("chat-1"), 45);
+    chat.channel = Channel::WebChat;
+    let mut early = message(tn, 107, x.id, Some("e-0"), 5);
+    early.received_at = t(60); // received late, sent first: order is by sent time
+    for m in [reply, chat, early] {
+        s.apply(set(tn, vec![Op::InsertMessage(m)]))
+            .expect("insert");
+    }
+    assert_eq!(latest(&s, &Channel::Email), Some(100));
+    assert_eq!(latest(&s, &Channel::WebChat), Some(106));
+    assert_eq!(latest(&s, &Channel::Sms), None);
+    assert!(s
+        .latest_inbound(tn, y.id, &Channel::WebChat)
+        .expect("read")
+        .is_none());
 }
 
 /// Pending outbound messages are in the outbox until their delivery is updated.

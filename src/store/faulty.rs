@@ -136,6 +136,10 @@ impl<S: Store> Store for FaultyStore<S> {
         self.tick("conversation_tenant")?;
         self.inner.conversation_tenant(id)
     }
+    fn conversation_by_id(&self, id: ConversationId) -> Result<Option<Conversation>> {
+        self.tick("conversation_by_id")?;
+        self.inner.conversation_by_id(id)
+    }
     fn conversations_of(&self, t: TenantId, c: CustomerId) -> Result<Vec<Conversation>> {
         self.tick("conversations_of")?;
         self.inner.conversations_of(t, c)
@@ -178,6 +182,15 @@ impl<S: Store> Store for FaultyStore<S> {
     ) -> Result<Vec<Message>> {
         self.tick("recent_messages")?;
         self.inner.recent_messages(t, c, limit)
+    }
+    fn latest_inbound(
+        &self,
+        t: TenantId,
+        c: ConversationId,
+        channel: &Channel,
+    ) -> Result<Option<Message>> {
+        self.tick("latest_inbound")?;
+        self.inner.latest_inbound(t, c, channel)
     }
     fn timeline(&self, t: TenantId, c: CustomerId, limit: Option<usize>) -> Result<Vec<Message>> {
         self.tick("timeline")?;

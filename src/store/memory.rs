@@ -11,7 +11,7 @@ use crate::conversation::{Conversation, Status};
 use crate::error::{Error, Result};
 use crate::id::{ConversationId, CustomerId, MessageId, TenantId};
 use crate::identity::{Customer, Identifier, IdentifierRecord};
-use crate::message::{Delivery, Message};
+use crate::message::{Delivery, Direction, Message};
 use crate::store::ident_table::IdentTable;
 use crate::store::{ChangeSet, Op, Record, Store};
 
@@ -510,6 +510,14 @@ impl Store for MemoryStore {
         Ok(self.conversation_tenants.get(&id).copied())
     }
 
+    fn conversation_by_id(&self, id: ConversationId) -> Result<Option<Conversation>> {
+        Ok(self
+            .conversation_tenants
+            .get(&id)
+            .and_then(|&t| self.tenant(t))
+            .and_then(|t| t.conversations.get(&id).cloned()))
+    }
+
     fn conversations_of(
         &self,
         tenant: TenantId,
@@ -607,6 +615,24 @@ impl Store for MemoryStore {
                     .collect()
             })
             .unwrap_or_default())
+    }
+
+    fn latest_inbound(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        channel: &Channel,
+    ) -> Result<Option<Message>> {
+        let Some(t) = self.tenant(tenant) else {
+            return Ok(None);
+        };
+        Ok(t.messages_of.get(&conversation).and_then(|list| {
+            list.iter()
+                .rev()
+                .filter_map(|id| t.messages.get(id))
+                .find(|m| m.direction == Direction::Inbound && &m.channel == channel)
+                .cloned()
+        }))
     }
 
     fn thread(&self, tenant: TenantId, key: &str) -> Result<Option<ConversationId>> {

@@ -325,6 +325,16 @@ pub trait Store: Send {
     /// The tenant a conversation belongs to (for calls that name only the conversation).
     fn conversation_tenant(&self, id: ConversationId) -> Result<Option<TenantId>>;
 
+    /// A conversation named by its id alone, whatever its tenant (for calls that name only
+    /// the conversation). The default asks [`Store::conversation_tenant`], then
+    /// [`Store::conversation`]; stores override it with one read.
+    fn conversation_by_id(&self, id: ConversationId) -> Result<Option<Conversation>> {
+        match self.conversation_tenant(id)? {
+            Some(tenant) => self.conversation(tenant, id),
+            None => Ok(None),
+        }
+    }
+
     /// Every conversation of a customer, oldest first.
     fn conversations_of(&self, tenant: TenantId, customer: CustomerId)
         -> Result<Vec<Conversation>>;
@@ -372,6 +382,27 @@ pub trait Store: Send {
         let skip = all.len().saturating_sub(limit);
         all.drain(..skip);
         Ok(all)
+    }
+
+    /// The newest inbound message of a conversation on `channel` (the one a reply on that
+    /// channel answers), newest by [`Message::order_key`]. The default looks among the
+    /// newest 16 messages and reads the whole history only when it is not there; stores
+    /// override it with a read that stops at the first match.
+    fn latest_inbound(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        channel: &Channel,
+    ) -> Result<Option<Message>> {
+        const RECENT: usize = 16;
+        let is_it = |m: &Message| {
+            m.direction == crate::message::Direction::Inbound && &m.channel == channel
+        };
+        let mut messages = self.recent_messages(tenant, conversation, RECENT)?;
+        if messages.len() >= RECENT && !messages.iter().any(is_it) {
+            messages = self.messages_of(tenant, conversation)?;
+        }
+        Ok(messages.into_iter().rev().find(is_it))
     }
 
     /// The customer's messages across all conversations and channels, ordered by
@@ -498,6 +529,9 @@ impl<S: Store + ?Sized> Store for Box<S> {
     fn conversation_tenant(&self, id: ConversationId) -> Result<Option<TenantId>> {
         (**self).conversation_tenant(id)
     }
+    fn conversation_by_id(&self, id: ConversationId) -> Result<Option<Conversation>> {
+        (**self).conversation_by_id(id)
+    }
     fn conversations_of(&self, t: TenantId, c: CustomerId) -> Result<Vec<Conversation>> {
         (**self).conversations_of(t, c)
     }
@@ -533,6 +567,14 @@ impl<S: Store + ?Sized> Store for Box<S> {
         limit: usize,
     ) -> Result<Vec<Message>> {
         (**self).recent_messages(t, c, limit)
+    }
+    fn latest_inbound(
+        &self,
+        t: TenantId,
+        c: ConversationId,
+        channel: &Channel,
+    ) -> Result<Option<Message>> {
+        (**self).latest_inbound(t, c, channel)
     }
     fn timeline(&self, t: TenantId, c: CustomerId, limit: Option<usize>) -> Result<Vec<Message>> {
         (**self).timeline(t, c, limit)

@@ -127,6 +127,14 @@ impl Store for PostgresStore {
         )
     }
 
+    fn conversation_by_id(&self, c: ConversationId) -> Result<Option<Conversation>> {
+        self.one(
+            "conversation",
+            "SELECT data FROM conversations WHERE id = $1",
+            &[&id(c.as_uuid())],
+        )
+    }
+
     fn conversation_tenant(&self, c: ConversationId) -> Result<Option<TenantId>> {
         let rows = self.rows(
             "a conversation's tenant",
@@ -214,6 +222,25 @@ impl Store for PostgresStore {
         )?;
         newest.reverse();
         Ok(newest)
+    }
+
+    fn latest_inbound(
+        &self,
+        tenant: TenantId,
+        c: ConversationId,
+        channel: &Channel,
+    ) -> Result<Option<Message>> {
+        self.one(
+            "message",
+            "SELECT data FROM messages WHERE tenant = $1 AND conversation = $2 AND channel = $3 \
+             AND convert_from(data, 'UTF8')::jsonb ->> 'direction' = 'inbound' \
+             ORDER BY sent DESC, received DESC, id DESC LIMIT 1",
+            &[
+                &id(tenant.as_uuid()),
+                &id(c.as_uuid()),
+                &channel.to_string(),
+            ],
+        )
     }
 
     fn timeline(

@@ -11,7 +11,7 @@ use crate::conversation::Conversation;
 use crate::error::{Error, Result};
 use crate::id::{ConversationId, CustomerId, MessageId, TenantId};
 use crate::identity::{Customer, Identifier, IdentifierRecord};
-use crate::message::Message;
+use crate::message::{Direction, Message};
 use crate::store::{ChangeSet, Record, Store};
 
 /// The key an identifier is unique under within a tenant.
@@ -204,6 +204,15 @@ impl Store for SqliteStore {
         Ok(Some(TenantId::from_uuid(uuid::Uuid::from_bytes(bytes))))
     }
 
+    fn conversation_by_id(&self, id: ConversationId) -> Result<Option<Conversation>> {
+        // `id` is unique on its own: one index probe, whatever the tenant.
+        self.row(
+            "conversation",
+            "SELECT data FROM conversations WHERE id = ?1",
+            &[&blob(id.as_uuid())],
+        )
+    }
+
     fn conversations_of(
         &self,
         tenant: TenantId,
@@ -297,6 +306,41 @@ impl Store for SqliteStore {
         )?;
         newest.reverse();
         Ok(newest)
+    }
+
+    fn latest_inbound(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        channel: &Channel,
+    ) -> Result<Option<Message>> {
+        // Newest first through the conversation index, the channel filtered by its column;
+        // only the rows walked are decoded, and the walk stops at the first inbound one.
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT tenant, id, conversation, external_id, sent, received, data \
+                 FROM messages WHERE tenant = ?1 AND conversation = ?2 AND channel = ?3 \
+                 ORDER BY sent DESC, received DESC, id DESC",
+            )
+            .map_err(|e| sql_error("cannot read messages", e))?;
+        let mut rows = stmt
+            .query(params![
+                blob(tenant.as_uuid()),
+                blob(conversation.as_uuid()),
+                channel.to_string()
+            ])
+            .map_err(|e| sql_error("cannot read messages", e))?;
+        while let Some(row) = rows
+            .next()
+            .map_err(|e| sql_error("cannot read messages", e))?
+        {
+            let m = message_of(row)?;
+            if m.direction == Direction::Inbound {
+                return Ok(Some(m));
+            }
+        }
+        Ok(None)
     }
 
     fn timeline(
