@@ -99,6 +99,39 @@ fn writes(c: &mut Criterion) {
             n += 1;
         })
     });
+    g.bench_function(
+        "raw_insert_transaction_per_row_background_checkpoint",
+        |b| {
+            // The same raw insert with checkpoints moved off the commit path the way
+            // `SqliteStore` does it: a second connection runs a passive checkpoint every 256
+            // commits, and the writer's own threshold is only a backstop.
+            let (_dir, path) = temp_db();
+            let c = raw(&path);
+            c.execute_batch("PRAGMA wal_autocheckpoint = 32768;")
+                .unwrap();
+            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            let checkpointer = {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let c = rusqlite::Connection::open(&path).unwrap();
+                    while rx.recv().is_ok() {
+                        c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                            .unwrap();
+                    }
+                })
+            };
+            let mut n = 0;
+            b.iter(|| {
+                raw_insert(&c, n);
+                n += 1;
+                if n % 256 == 0 {
+                    tx.send(()).unwrap();
+                }
+            });
+            drop(tx);
+            checkpointer.join().unwrap();
+        },
+    );
     g.bench_function("desk_ingest_pass_through_transaction_per_message", |b| {
         let (_dir, path) = temp_db();
         let mut desk = Desk::new(

@@ -296,3 +296,65 @@ fn a_bad_message_in_a_batch_fails_alone() {
         .unwrap()
         .is_some());
 }
+
+/// Ingests `n` messages, one transaction each, into a desk on `path` opened with `options`.
+fn ingest_many(path: &std::path::Path, options: SqliteOptions, n: u64) -> Desk<SqliteStore> {
+    let mut desk = Desk::new(
+        SqliteStore::open_with(path, options).unwrap(),
+        DeskConfig::pass_through(),
+    );
+    for i in 0..n {
+        desk.ingest(inbound(i), t0() + TimeDelta::seconds(i as i64))
+            .unwrap();
+    }
+    desk
+}
+
+/// Commits only append to the write-ahead log; a background thread copies it into the
+/// database file. Without the thread, the same commits stay in the log (they are far
+/// below SQLite's automatic threshold).
+#[test]
+fn the_log_is_checkpointed_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_len = |p: &std::path::Path| std::fs::metadata(p).unwrap().len();
+
+    let off = dir.path().join("off.db");
+    let desk = ingest_many(
+        &off,
+        SqliteOptions::default().background_checkpoint(false),
+        600,
+    );
+    let before = db_len(&off);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        db_len(&off),
+        before,
+        "nothing copies the log without the thread"
+    );
+    drop(desk);
+
+    let on = dir.path().join("on.db");
+    let desk = ingest_many(&on, SqliteOptions::default(), 600);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while db_len(&on) <= before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        db_len(&on) > before,
+        "the background checkpoint copied the log into the database file ({} bytes, {} without)",
+        db_len(&on),
+        before
+    );
+    drop(desk);
+    // Closed cleanly: the thread stopped, and the data is all there.
+    let desk = Desk::new(SqliteStore::open(&on).unwrap(), DeskConfig::pass_through());
+    assert_eq!(
+        desk.store().integrity_check().unwrap(),
+        vec!["ok".to_string()]
+    );
+    assert!(desk
+        .store()
+        .message_by_external_id(TENANT.parse().unwrap(), &Channel::Email, "crash-599")
+        .unwrap()
+        .is_some());
+}

@@ -6,6 +6,7 @@
 //! enforced by the schema (unique dedup key, one owner per identifier per tenant) and by
 //! version checks inside the transaction. See `docs/storage.md`.
 
+mod checkpoint;
 mod message_row;
 mod read;
 mod schema;
@@ -45,6 +46,11 @@ pub struct SqliteOptions {
     /// file too; a larger cache costs time at every commit (SQLite sweeps it), so bigger
     /// is not faster for write-heavy desks.
     pub cache_kib: u32,
+    /// Checkpoint the write-ahead log on a background thread with its own connection
+    /// (default `true`, for databases on a file), so that no commit waits for the log to
+    /// be copied into the database file and synced. With `false`, SQLite's automatic
+    /// checkpoint runs inside the commit that crosses its threshold.
+    pub background_checkpoint: bool,
 }
 
 impl Default for SqliteOptions {
@@ -53,6 +59,7 @@ impl Default for SqliteOptions {
             synchronous: Synchronous::Normal,
             busy_timeout: Duration::from_secs(5),
             cache_kib: 8192,
+            background_checkpoint: true,
         }
     }
 }
@@ -67,6 +74,12 @@ impl SqliteOptions {
     /// Sets [`SqliteOptions::busy_timeout`].
     pub fn busy_timeout(mut self, t: Duration) -> Self {
         self.busy_timeout = t;
+        self
+    }
+
+    /// Sets [`SqliteOptions::background_checkpoint`].
+    pub fn background_checkpoint(mut self, on: bool) -> Self {
+        self.background_checkpoint = on;
         self
     }
 
@@ -99,6 +112,8 @@ impl SqliteOptions {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct SqliteStore {
+    /// Declared first so it stops (and closes its connection) before `conn` closes.
+    checkpointer: Option<checkpoint::Checkpointer>,
     conn: Connection,
     path: Option<PathBuf>,
     /// Inside [`Store::begin_batch`](crate::store::Store::begin_batch): applies become
@@ -178,18 +193,29 @@ impl SqliteStore {
                 });
             }
         }
+        let background = options.background_checkpoint && path.is_some();
+        let autocheckpoint = if background {
+            checkpoint::BACKSTOP_PAGES
+        } else {
+            8192
+        };
         // temp_store = MEMORY: the savepoints of a batch keep their undo pages in memory,
         // not in a temporary file.
         conn.execute_batch(&format!(
             "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; \
-             PRAGMA wal_autocheckpoint = 8192; PRAGMA cache_size = -{}; \
+             PRAGMA wal_autocheckpoint = {autocheckpoint}; PRAGMA cache_size = -{}; \
              PRAGMA temp_store = MEMORY;",
             options.cache_kib.max(64)
         ))
         .map_err(|e| sql_error("cannot set the connection pragmas", e))?;
         conn.set_prepared_statement_cache_capacity(64);
         schema::migrate(&mut conn)?;
+        let checkpointer = match (&path, background) {
+            (Some(p), true) => Some(checkpoint::Checkpointer::start(p, options.busy_timeout)?),
+            _ => None,
+        };
         Ok(SqliteStore {
+            checkpointer,
             conn,
             path,
             in_batch: false,
@@ -228,6 +254,8 @@ impl SqliteStore {
         if self.path.is_none() {
             return Ok(());
         }
+        // Not while the background thread checkpoints: SQLite would refuse this one.
+        let _exclusive = self.checkpointer.as_ref().map(|c| c.exclusive());
         let busy: i64 = self
             .conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))

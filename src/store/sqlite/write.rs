@@ -42,6 +42,9 @@ impl SqliteStore {
             }
             return Err(e);
         }
+        if !self.in_batch {
+            self.committed(1);
+        }
         Ok(())
     }
 
@@ -69,9 +72,18 @@ impl SqliteStore {
                 let _ = self.exec("ROLLBACK");
                 return Err(e);
             }
+            // A batch writes many pages: worth a checkpoint of its own.
+            self.committed(super::checkpoint::COMMITS_PER_CHECKPOINT);
             Ok(())
         } else {
             self.exec("ROLLBACK")
+        }
+    }
+
+    /// Tells the background checkpointer (if any) about a commit worth `commits`.
+    fn committed(&mut self, commits: u32) {
+        if let Some(c) = &mut self.checkpointer {
+            c.committed(commits);
         }
     }
 
