@@ -74,12 +74,12 @@ impl<S: Store> Desk<S> {
         }
     }
 
-    /// Updates the facts after a committed operation at `at`: every status change among
-    /// the effects (each happened at `at`), then the message (if any). Constant work unless the conversation was not
-    /// in the cache yet; for a conversation the operation opened, `opened` are its facts
-    /// from what the operation stored, so they are not read back. Never fails: the
-    /// operation is already committed, so on a store error the affected facts are
-    /// dropped from the cache and rebuilt when next needed.
+    /// Updates the facts after an operation committed at `at`: every status change among
+    /// the effects (each happened at `at`), then the message (if any). Constant work
+    /// unless the conversation was not in the cache yet; for a conversation the operation
+    /// opened, `opened` are its facts from what the operation stored, so they are not read
+    /// back. Never fails: the operation is already committed, so on a store error the
+    /// affected facts are dropped from the cache and rebuilt when next needed.
     pub(crate) fn metrics_after(
         &mut self,
         tenant: TenantId,

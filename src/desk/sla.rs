@@ -101,6 +101,15 @@ impl<S: Store> Desk<S> {
             clocks.clocks.apply(&sla, i);
         }
         let value = encode_clocks(&clocks)?;
+        if stored
+            .as_ref()
+            .is_some_and(|r| r.value.get() == value.get())
+        {
+            // Nothing changed (a customer's second line before any answer, say): the
+            // record stays as it is. The conversation this step belongs to is written with
+            // its version checked, so concurrent operations are still serialised.
+            return Ok(());
+        }
         let record = match stored {
             Some(r) => Record {
                 value,
@@ -337,7 +346,7 @@ mod tests {
     use chrono::{DateTime, TimeDelta, Utc};
 
     use crate::sla::{Basis, Metric, SlaPolicies, SlaPolicy};
-    use crate::store::{FaultMode, FaultyStore, MemoryStore};
+    use crate::store::{FaultMode, FaultyStore, MemoryStore, Store};
     use crate::{Channel, Desk, DeskConfig, Effect, Identifier, Inbound, TenantId};
 
     const PER_TENANT: usize = 12;
@@ -378,6 +387,44 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    /// A customer's second line before any answer changes no clock: the SLA record is not
+    /// rewritten. A reply that stops the first-reply clock is.
+    #[test]
+    fn an_input_that_changes_no_clock_leaves_the_record_alone() {
+        let mut desk = waiting();
+        let tenant = TenantId::new_v7();
+        let from = Identifier::email("ana@example.com").expect("valid");
+        let first = desk
+            .ingest(
+                Inbound::new(tenant, Channel::WebChat, from.clone(), "a1", "hello"),
+                t0(),
+            )
+            .expect("ingest");
+        let key = first.conversation.to_string();
+        let version = |desk: &Desk<FaultyStore<MemoryStore>>| {
+            desk.store()
+                .record(tenant, super::SLA_KIND, &key)
+                .expect("read")
+                .expect("clocks started")
+                .version
+        };
+        let v1 = version(&desk);
+        desk.ingest(
+            Inbound::new(tenant, Channel::WebChat, from, "a2", "are you there?"),
+            t0() + TimeDelta::seconds(20),
+        )
+        .expect("ingest");
+        assert_eq!(version(&desk), v1, "the second line changed nothing");
+        desk.reply(
+            first.conversation,
+            crate::AgentId::new_v7(),
+            "Hi Ana",
+            t0() + TimeDelta::minutes(1),
+        )
+        .expect("reply");
+        assert_eq!(version(&desk), v1 + 1, "the reply stopped the clock");
     }
 
     /// A tick writes each tenant's due clocks in one change set, not one per conversation.
