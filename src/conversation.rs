@@ -177,14 +177,19 @@ pub struct Conversation {
     /// The closed conversation of the same customer that this one follows up, if any.
     pub previous: Option<ConversationId>,
     /// When it was opened.
+    #[serde(with = "crate::serde_time::utc")]
     pub created_at: DateTime<Utc>,
     /// When anything last changed.
+    #[serde(with = "crate::serde_time::utc")]
     pub updated_at: DateTime<Utc>,
     /// When the customer last wrote.
+    #[serde(default, with = "crate::serde_time::utc_opt")]
     pub last_inbound_at: Option<DateTime<Utc>>,
     /// When it was last solved (cleared on reopen).
+    #[serde(default, with = "crate::serde_time::utc_opt")]
     pub solved_at: Option<DateTime<Utc>>,
     /// When it was closed.
+    #[serde(default, with = "crate::serde_time::utc_opt")]
     pub closed_at: Option<DateTime<Utc>>,
     /// How often it was reopened after being solved.
     pub reopen_count: u32,

@@ -101,6 +101,7 @@ pub mod message;
 pub mod metrics;
 pub mod privacy;
 pub mod routing;
+mod serde_time;
 pub mod sla;
 pub mod store;
 pub mod text;

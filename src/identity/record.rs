@@ -38,8 +38,10 @@ pub struct Customer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erased_at: Option<DateTime<Utc>>,
     /// When the customer was first seen.
+    #[serde(with = "crate::serde_time::utc")]
     pub created_at: DateTime<Utc>,
     /// When the profile last changed.
+    #[serde(with = "crate::serde_time::utc")]
     pub updated_at: DateTime<Utc>,
     /// Optimistic-concurrency version: 1 when created, +1 on every stored change.
     pub version: u64,
@@ -80,7 +82,9 @@ pub struct IdentifierRecord {
     /// Whether the host verified it (a confirmed e-mail, a logged-in user).
     pub verified: bool,
     /// First seen.
+    #[serde(with = "crate::serde_time::utc")]
     pub first_seen: DateTime<Utc>,
     /// Last seen on an inbound message.
+    #[serde(with = "crate::serde_time::utc")]
     pub last_seen: DateTime<Utc>,
 }

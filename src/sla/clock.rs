@@ -30,18 +30,22 @@ pub struct MetricClock {
     /// Its state.
     pub state: ClockState,
     /// When it was first activated.
+    #[serde(with = "crate::serde_time::utc")]
     pub started_at: DateTime<Utc>,
     /// Time counted (on the target's basis) before `since`.
     pub elapsed: TimeDelta,
     /// When it last started running, while active.
+    #[serde(default, with = "crate::serde_time::utc_opt")]
     pub since: Option<DateTime<Utc>>,
     /// The target in force.
     pub target: Target,
     /// When it breaches, while active.
+    #[serde(default, with = "crate::serde_time::utc_opt")]
     pub deadline: Option<DateTime<Utc>>,
     /// Warning thresholds still to fire, with their instants, while active.
     pub warnings: Vec<(f64, DateTime<Utc>)>,
     /// When it breached, if it did (never earlier than the change that made it due).
+    #[serde(default, with = "crate::serde_time::utc_opt")]
     pub breached_at: Option<DateTime<Utc>>,
 }
 
@@ -85,6 +89,7 @@ pub enum SlaEventKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SlaEvent {
     /// When.
+    #[serde(with = "crate::serde_time::utc")]
     pub at: DateTime<Utc>,
     /// Which metric (none for policy changes).
     pub metric: Option<Metric>,

@@ -23,6 +23,7 @@ struct Head {
     clocks: Vec<MetricClock>,
     events: Box<RawValue>,
     started: bool,
+    #[serde(default, with = "crate::serde_time::utc_opt")]
     not_before: Option<DateTime<Utc>>,
 }
 
