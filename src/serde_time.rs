@@ -1,13 +1,14 @@
-//! Reading stored times quickly.
+//! Reading and writing stored times quickly.
 //!
 //! Every time in a stored record is RFC 3339 text as chrono writes it
 //! (`2026-03-02T09:00:00Z`, with `.fff`, `.ffffff` or `.fffffffff` when there are fractional
-//! seconds). chrono reads it back through its general parser, which was about 7% of the
-//! simulated month's CPU. The fields of the hottest records (conversations, customers,
-//! identifiers, SLA clocks) read through [`FastUtc`] instead: that exact shape is parsed
+//! seconds). chrono's general parser and formatter were about 7% of the CPU samples of the
+//! default simulation. The fields of the hottest records (conversations, customers,
+//! identifiers, SLA clocks) go through this module instead: that exact shape is parsed
 //! directly, and anything else goes to chrono's own parser, so what is accepted and what it
-//! means does not change (a property test compares the two). Writing is chrono's, so the
-//! stored bytes do not change either.
+//! means does not change (a property test compares the two). Writing produces chrono's
+//! exact output directly, falling back to chrono outside years 0–9999 and for leap
+//! seconds (a property test compares the bytes), so stored records do not change.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Deserializer};
@@ -84,14 +85,66 @@ impl<'de> Deserialize<'de> for FastUtc {
     }
 }
 
+/// `t` as chrono's `Serialize` writes it, for years 0–9999 without a leap second (`None`
+/// otherwise: chrono then writes it).
+fn format_common(t: &DateTime<Utc>, buf: &mut [u8; 30]) -> Option<usize> {
+    use chrono::{Datelike, Timelike};
+    let year = t.year();
+    let nanos = t.nanosecond();
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        return None;
+    }
+    let put = |buf: &mut [u8; 30], at: usize, n: u32, width: usize| {
+        let mut n = n;
+        for i in (0..width).rev() {
+            buf[at + i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(buf, 0, year as u32, 4);
+    buf[4] = b'-';
+    put(buf, 5, t.month(), 2);
+    buf[7] = b'-';
+    put(buf, 8, t.day(), 2);
+    buf[10] = b'T';
+    put(buf, 11, t.hour(), 2);
+    buf[13] = b':';
+    put(buf, 14, t.minute(), 2);
+    buf[16] = b':';
+    put(buf, 17, t.second(), 2);
+    let mut len = 19;
+    // chrono's choice: no fraction, milliseconds, microseconds or nanoseconds.
+    let (value, width) = if nanos == 0 {
+        (0, 0)
+    } else if nanos % 1_000_000 == 0 {
+        (nanos / 1_000_000, 3)
+    } else if nanos % 1_000 == 0 {
+        (nanos / 1_000, 6)
+    } else {
+        (nanos, 9)
+    };
+    if width > 0 {
+        buf[len] = b'.';
+        put(buf, len + 1, value, width);
+        len += 1 + width;
+    }
+    buf[len] = b'Z';
+    Some(len + 1)
+}
+
 /// `#[serde(with = "crate::serde_time::utc")]` for a `DateTime<Utc>` field.
 pub(crate) mod utc {
-    use super::FastUtc;
+    use super::{format_common, FastUtc};
     use chrono::{DateTime, Utc};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     pub(crate) fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        t.serialize(s)
+        let mut buf = [0u8; 30];
+        match format_common(t, &mut buf) {
+            // Only ASCII digits and separators were written.
+            Some(len) => s.serialize_str(std::str::from_utf8(&buf[..len]).unwrap_or_default()),
+            None => t.serialize(s),
+        }
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
@@ -110,7 +163,13 @@ pub(crate) mod utc_opt {
         t: &Option<DateTime<Utc>>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
-        t.serialize(s)
+        struct Fast<'a>(&'a DateTime<Utc>);
+        impl Serialize for Fast<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                super::utc::serialize(self.0, s)
+            }
+        }
+        t.as_ref().map(Fast).serialize(s)
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
@@ -159,6 +218,35 @@ mod tests {
     }
 
     proptest! {
+        /// The fast writer writes exactly what chrono writes (the stored bytes do not
+        /// change), in and out of an `Option`.
+        #[test]
+        fn writes_what_chrono_writes(secs in -62_000_000_000i64..250_000_000_000i64, nanos in 0u32..1_000_000_000, round in 0u32..3) {
+            let nanos = match round { 0 => nanos, 1 => nanos / 1_000 * 1_000, _ => nanos / 1_000_000 * 1_000_000 };
+            let t = DateTime::from_timestamp(secs, nanos).expect("in range");
+            #[derive(serde::Serialize)]
+            struct Both {
+                #[serde(with = "super::utc")]
+                t: DateTime<Utc>,
+                #[serde(with = "super::utc_opt")]
+                o: Option<DateTime<Utc>>,
+            }
+            #[derive(serde::Serialize)]
+            struct Chrono {
+                t: DateTime<Utc>,
+                o: Option<DateTime<Utc>>,
+            }
+            prop_assert_eq!(
+                serde_json::to_string(&Both { t, o: Some(t) }).expect("encodes"),
+                serde_json::to_string(&Chrono { t, o: Some(t) }).expect("encodes")
+            );
+            let whole = DateTime::from_timestamp(secs, 0).expect("in range");
+            prop_assert_eq!(
+                serde_json::to_string(&Both { t: whole, o: None }).expect("encodes"),
+                serde_json::to_string(&Chrono { t: whole, o: None }).expect("encodes")
+            );
+        }
+
         /// Whatever chrono writes, the fast path reads back to the same time.
         #[test]
         fn reads_what_chrono_writes(secs in -62_000_000_000i64..250_000_000_000i64, nanos in 0u32..1_000_000_000) {
