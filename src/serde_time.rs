@@ -116,9 +116,9 @@ fn format_common(t: &DateTime<Utc>, buf: &mut [u8; 30]) -> Option<usize> {
     // chrono's choice: no fraction, milliseconds, microseconds or nanoseconds.
     let (value, width) = if nanos == 0 {
         (0, 0)
-    } else if nanos % 1_000_000 == 0 {
+    } else if nanos.is_multiple_of(1_000_000) {
         (nanos / 1_000_000, 3)
-    } else if nanos % 1_000 == 0 {
+    } else if nanos.is_multiple_of(1_000) {
         (nanos / 1_000, 6)
     } else {
         (nanos, 9)
