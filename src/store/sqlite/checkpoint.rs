@@ -98,10 +98,10 @@ impl Checkpointer {
         })
     }
 
-    /// Notes a commit (`pages_hint`: how many commits' worth it was); every
+    /// Notes a commit worth `commits` single commits (a batch is worth more); every
     /// [`COMMITS_PER_CHECKPOINT`] asks the thread for a checkpoint.
-    pub(super) fn committed(&mut self, pages_hint: u32) {
-        self.commits = self.commits.saturating_add(pages_hint);
+    pub(super) fn committed(&mut self, commits: u32) {
+        self.commits = self.commits.saturating_add(commits);
         if self.commits >= COMMITS_PER_CHECKPOINT {
             self.commits = 0;
             lock(&self.shared.state).pending = true;

@@ -112,6 +112,22 @@ impl SqliteStore {
     }
 
     fn message_rows(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Message>> {
+        let mut out = Vec::new();
+        self.walk_messages(sql, params, |m| {
+            out.push(m);
+            false
+        })?;
+        Ok(out)
+    }
+
+    /// Decodes the rows of a message query in order, until `stop` says so: the rows after
+    /// it are neither read nor decoded.
+    fn walk_messages(
+        &self,
+        sql: &str,
+        params: &[&dyn rusqlite::ToSql],
+        mut stop: impl FnMut(Message) -> bool,
+    ) -> Result<()> {
         let mut stmt = self
             .conn
             .prepare_cached(sql)
@@ -119,14 +135,15 @@ impl SqliteStore {
         let mut rows = stmt
             .query(params)
             .map_err(|e| sql_error("cannot read messages", e))?;
-        let mut out = Vec::new();
         while let Some(row) = rows
             .next()
             .map_err(|e| sql_error("cannot read messages", e))?
         {
-            out.push(message_of(row)?);
+            if stop(message_of(row)?) {
+                break;
+            }
         }
-        Ok(out)
+        Ok(())
     }
 
     fn record_rows(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Record>> {
@@ -316,31 +333,25 @@ impl Store for SqliteStore {
     ) -> Result<Option<Message>> {
         // Newest first through the conversation index, the channel filtered by its column;
         // only the rows walked are decoded, and the walk stops at the first inbound one.
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT tenant, id, conversation, external_id, sent, received, data \
-                 FROM messages WHERE tenant = ?1 AND conversation = ?2 AND channel = ?3 \
-                 ORDER BY sent DESC, received DESC, id DESC",
-            )
-            .map_err(|e| sql_error("cannot read messages", e))?;
-        let mut rows = stmt
-            .query(params![
-                blob(tenant.as_uuid()),
-                blob(conversation.as_uuid()),
-                channel.to_string()
-            ])
-            .map_err(|e| sql_error("cannot read messages", e))?;
-        while let Some(row) = rows
-            .next()
-            .map_err(|e| sql_error("cannot read messages", e))?
-        {
-            let m = message_of(row)?;
-            if m.direction == Direction::Inbound {
-                return Ok(Some(m));
-            }
-        }
-        Ok(None)
+        let mut found = None;
+        self.walk_messages(
+            "SELECT tenant, id, conversation, external_id, sent, received, data \
+             FROM messages WHERE tenant = ?1 AND conversation = ?2 AND channel = ?3 \
+             ORDER BY sent DESC, received DESC, id DESC",
+            &[
+                &blob(tenant.as_uuid()),
+                &blob(conversation.as_uuid()),
+                &channel.to_string(),
+            ],
+            |m| {
+                let inbound = m.direction == Direction::Inbound;
+                if inbound {
+                    found = Some(m);
+                }
+                inbound
+            },
+        )?;
+        Ok(found)
     }
 
     fn timeline(
