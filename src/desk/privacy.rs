@@ -145,7 +145,14 @@ impl<S: Store> Desk<S> {
         for c in &people {
             identifiers.extend(self.store.identifiers_of(tenant, c.id)?);
             for conv in self.store.conversations_of(tenant, c.id)? {
-                if let Some(r) = self.store.record(tenant, SLA_KIND, &conv.id.to_string())? {
+                if let Some(mut r) = self.store.record(tenant, SLA_KIND, &conv.id.to_string())? {
+                    // The export shows the clocks in their readable form, whatever the
+                    // stored format.
+                    let clocks =
+                        crate::sla::StoredClocks::decode_all(r.value.get()).map_err(|e| {
+                            crate::Error::store(format!("cannot decode sla record {}", r.key), e)
+                        })?;
+                    r.value = crate::store::raw_json(&clocks)?;
                     put(r);
                 }
                 let messages = self.store.messages_of(tenant, conv.id)?;

@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 
 use crate::conversation::Conversation;
-use crate::desk::identity::from_json;
 use crate::desk::pipeline::{Event, Step};
 use crate::desk::{ConversationRef, Desk};
 use crate::effect::Effect;
@@ -290,7 +289,9 @@ impl<S: Store> Desk<S> {
     ) -> Result<Option<SlaClocks>> {
         let c = self.load_conversation(conversation.into())?;
         match self.store.record(c.tenant, SLA_KIND, &c.id.to_string())? {
-            Some(r) => Ok(Some(from_json(&r)?)),
+            Some(r) => StoredClocks::decode_all(r.value.get())
+                .map(Some)
+                .map_err(|e| crate::Error::store(format!("cannot decode sla record {}", r.key), e)),
             None => Ok(None),
         }
     }

@@ -3,6 +3,7 @@
 
 mod calendar;
 mod clock;
+mod compact;
 mod policy;
 pub mod reference;
 mod stored;

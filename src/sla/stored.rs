@@ -1,21 +1,26 @@
-//! SLA clocks as the Desk stores them: the JSON of [`SlaClocks`], read and written on every
-//! operation of a conversation without parsing its event log.
+//! SLA clocks as the Desk stores them, read and written on every operation of a
+//! conversation without parsing its event log.
+//!
+//! Records are written in the compact format 2 (see `compact`), or in format 1 (the serde
+//! JSON of [`SlaClocks`]) for clocks format 2 cannot hold; both are read.
 //!
 //! The event log only grows (a long conversation's log is most of its record), and the
 //! clocks never read it back. So the hot path decodes everything but the log, which stays
 //! JSON text, runs the inputs on clocks with an empty log, and appends the new events'
-//! JSON to the old text. The result is byte for byte what encoding the whole
-//! [`SlaClocks`] gives (a test checks it), so the stored format does not change and
-//! [`SlaClocks`] decodes it as before.
+//! JSON to the old text. The result is byte for byte what encoding the whole clocks in
+//! that format gives (a property test checks it). A log in the other format than the one
+//! being written is converted once, by parsing it.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::conversation::Priority;
-use crate::sla::clock::{MetricClock, SlaClocks};
+use crate::sla::clock::{MetricClock, SlaClocks, SlaEvent};
+use crate::sla::compact;
 
-/// The stored JSON of [`SlaClocks`], field for field, with the event log as text.
+/// Format 1: the stored JSON of [`SlaClocks`], field for field, with the event log as
+/// text.
 #[derive(Deserialize)]
 struct Head {
     policy: Option<String>,
@@ -45,6 +50,8 @@ pub(crate) struct StoredClocks {
     pub(crate) clocks: SlaClocks,
     /// The log as stored (a JSON array).
     log: Box<RawValue>,
+    /// Whether `log` is in format 2.
+    compact: bool,
 }
 
 impl StoredClocks {
@@ -53,11 +60,35 @@ impl StoredClocks {
         StoredClocks {
             clocks: SlaClocks::default(),
             log: empty_log(),
+            compact: true,
         }
     }
 
-    /// Decodes a stored record's JSON; the event log is checked to be JSON, not parsed.
+    /// Decodes a stored record's JSON (either format); the event log is checked to be
+    /// JSON, not parsed.
     pub(crate) fn decode(json: &str) -> serde_json::Result<StoredClocks> {
+        if json.trim_start().starts_with('[') {
+            let r: compact::RecordIn = serde_json::from_str(json)?;
+            if r.0 != compact::FORMAT {
+                return Err(serde::de::Error::custom(format!(
+                    "unknown SLA record format {}",
+                    r.0
+                )));
+            }
+            let not_before = r.not_before();
+            return Ok(StoredClocks {
+                clocks: SlaClocks {
+                    policy: r.1,
+                    priority: r.2,
+                    clocks: r.5.into_iter().map(|c| c.0).collect(),
+                    events: Vec::new(),
+                    started: r.3,
+                    not_before,
+                },
+                log: r.6,
+                compact: true,
+            });
+        }
         let head: Head = serde_json::from_str(json)?;
         Ok(StoredClocks {
             clocks: SlaClocks {
@@ -69,16 +100,47 @@ impl StoredClocks {
                 not_before: head.not_before,
             },
             log: head.events,
+            compact: false,
         })
     }
 
-    /// Encodes the clocks with the stored log followed by the new events.
+    /// Decodes a stored record (either format) with its whole event log.
+    pub(crate) fn decode_all(json: &str) -> serde_json::Result<SlaClocks> {
+        let s = StoredClocks::decode(json)?;
+        let events = s.stored_events()?;
+        Ok(SlaClocks { events, ..s.clocks })
+    }
+
+    /// The stored log, parsed.
+    fn stored_events(&self) -> serde_json::Result<Vec<SlaEvent>> {
+        if self.compact {
+            compact::events(self.log.get())
+        } else {
+            serde_json::from_str(self.log.get())
+        }
+    }
+
+    /// Encodes the clocks with the stored log followed by the new events, in format 2
+    /// when it can hold them.
     pub(crate) fn encode(&self) -> serde_json::Result<Box<RawValue>> {
-        let appended;
-        let log: &RawValue = if self.clocks.events.is_empty() {
+        let compact = compact::fits(&self.clocks.clocks);
+        let encode_log = |events: &[SlaEvent]| {
+            if compact {
+                compact::log_text(events)
+            } else {
+                serde_json::to_string(events)
+            }
+        };
+        let rewritten;
+        let log: &RawValue = if compact != self.compact {
+            let mut all = self.stored_events()?;
+            all.extend(self.clocks.events.iter().cloned());
+            rewritten = RawValue::from_string(encode_log(&all)?)?;
+            &rewritten
+        } else if self.clocks.events.is_empty() {
             &self.log
         } else {
-            let new = serde_json::to_string(&self.clocks.events)?;
+            let new = encode_log(&self.clocks.events)?;
             // `new` is `[e1,...]`; the stored log is `[...]` (maybe empty, maybe spaced).
             let old = self.log.get().trim_end();
             let old_body = old
@@ -89,17 +151,46 @@ impl StoredClocks {
             } else {
                 format!("{old_body},{}", &new[1..])
             };
-            appended = RawValue::from_string(text)?;
-            &appended
+            rewritten = RawValue::from_string(text)?;
+            &rewritten
         };
-        serde_json::value::to_raw_value(&HeadOut {
-            policy: &self.clocks.policy,
-            priority: &self.clocks.priority,
-            clocks: &self.clocks.clocks,
-            events: log,
-            started: self.clocks.started,
-            not_before: &self.clocks.not_before,
+        if compact {
+            serde_json::value::to_raw_value(&compact::RecordOut {
+                policy: &self.clocks.policy,
+                priority: self.clocks.priority,
+                started: self.clocks.started,
+                not_before: &self.clocks.not_before,
+                clocks: &self.clocks.clocks,
+                log,
+            })
+        } else {
+            serde_json::value::to_raw_value(&HeadOut {
+                policy: &self.clocks.policy,
+                priority: &self.clocks.priority,
+                clocks: &self.clocks.clocks,
+                events: log,
+                started: self.clocks.started,
+                not_before: &self.clocks.not_before,
+            })
+        }
+    }
+}
+
+/// The whole clocks in the format [`StoredClocks::encode`] writes them.
+#[cfg(test)]
+pub(crate) fn encode_all(clocks: &SlaClocks) -> serde_json::Result<String> {
+    if compact::fits(&clocks.clocks) {
+        let log = RawValue::from_string(compact::log_text(&clocks.events)?)?;
+        serde_json::to_string(&compact::RecordOut {
+            policy: &clocks.policy,
+            priority: clocks.priority,
+            started: clocks.started,
+            not_before: &clocks.not_before,
+            clocks: &clocks.clocks,
+            log: &log,
         })
+    } else {
+        serde_json::to_string(clocks)
     }
 }
 
@@ -110,7 +201,7 @@ fn empty_log() -> Box<RawValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sla::{AuthorKind, Basis, ClockInput, Metric, SlaPolicies, SlaPolicy};
+    use crate::sla::{AuthorKind, Basis, ClockInput, Metric, SlaEventKind, SlaPolicies, SlaPolicy};
     use chrono::TimeDelta;
     use proptest::prelude::*;
 
@@ -161,13 +252,27 @@ mod tests {
         }
     }
 
+    /// Clocks after a few operations, with a warning and a breach in the log.
+    fn busy_clocks() -> SlaClocks {
+        let sla = policies();
+        let t0: DateTime<Utc> = "2026-03-02T09:00:00Z".parse().unwrap();
+        let mut c = SlaClocks::default();
+        c.apply(&sla, &input(5, t0));
+        c.apply(&sla, &input(0, t0));
+        c.poll(t0 + TimeDelta::minutes(7));
+        c.apply(&sla, &input(1, t0 + TimeDelta::minutes(8)));
+        c.apply(&sla, &input(0, t0 + TimeDelta::minutes(20)));
+        c
+    }
+
     proptest! {
         /// Operation after operation, each a decode, some inputs, a poll and an encode:
-        /// the text is exactly what the whole clocks encode to, and decodes to them.
+        /// the text is exactly what the whole clocks encode to, and decodes to them. Times
+        /// carry fractions of a second now and then.
         #[test]
         fn appending_to_the_text_equals_encoding_everything(
             ops in proptest::collection::vec(
-                (proptest::collection::vec(0u8..6, 0..4), 1i64..600),
+                (proptest::collection::vec(0u8..6, 0..4), 1i64..600, 0u32..3),
                 1..25,
             )
         ) {
@@ -175,7 +280,7 @@ mod tests {
             let mut whole = SlaClocks::default();
             let mut stored = StoredClocks::new().encode().unwrap();
             let mut now: DateTime<Utc> = "2026-03-02T09:00:00Z".parse().unwrap();
-            for (kinds, minutes) in ops {
+            for (kinds, minutes, fraction) in ops {
                 let mut s = StoredClocks::decode(stored.get()).unwrap();
                 // The Desk's first input of an inbound is always the policy.
                 for k in std::iter::once(5).chain(kinds) {
@@ -184,14 +289,93 @@ mod tests {
                     s.clocks.apply(&sla, &i);
                 }
                 now += TimeDelta::minutes(minutes);
+                if fraction == 2 {
+                    now += TimeDelta::milliseconds(250);
+                }
                 prop_assert_eq!(whole.poll(now), s.clocks.poll(now));
                 prop_assert_eq!(whole.next_due(), s.clocks.next_due());
                 stored = s.encode().unwrap();
-                prop_assert_eq!(stored.get(), serde_json::to_string(&whole).unwrap());
-                let back: SlaClocks = serde_json::from_str(stored.get()).unwrap();
+                prop_assert_eq!(stored.get(), encode_all(&whole).unwrap());
+                prop_assert!(stored.get().starts_with("[2,"));
+                let back = StoredClocks::decode_all(stored.get()).unwrap();
                 prop_assert_eq!(&back, &whole);
             }
         }
+    }
+
+    /// A record written in format 1 (the JSON of `SlaClocks`) is read, and written back
+    /// in format 2 with its whole log.
+    #[test]
+    fn a_format_1_record_is_read_and_rewritten_compactly() {
+        let sla = policies();
+        let mut whole = busy_clocks();
+        let v1 = serde_json::to_string(&whole).unwrap();
+        assert!(v1.starts_with('{'));
+        assert_eq!(StoredClocks::decode_all(&v1).unwrap(), whole);
+        let mut s = StoredClocks::decode(&v1).unwrap();
+        let at: DateTime<Utc> = "2026-03-02T10:00:00Z".parse().unwrap();
+        s.clocks.apply(&sla, &input(1, at));
+        whole.apply(&sla, &input(1, at));
+        let v2 = s.encode().unwrap();
+        assert_eq!(v2.get(), encode_all(&whole).unwrap());
+        assert_eq!(StoredClocks::decode_all(v2.get()).unwrap(), whole);
+        assert!(
+            v2.get().len() * 2 < v1.len(),
+            "format 2 ({} bytes) is less than half of format 1 ({} bytes)",
+            v2.get().len(),
+            v1.len()
+        );
+    }
+
+    /// Every event kind, sub-second instants and durations, and business-time targets
+    /// survive format 2.
+    #[test]
+    fn format_2_keeps_every_detail() {
+        let mut c = busy_clocks();
+        let odd: DateTime<Utc> = "2026-03-02T09:00:00.123456789Z".parse().unwrap();
+        c.not_before = Some(odd);
+        c.clocks[0].elapsed = TimeDelta::new(90, 5).unwrap();
+        c.clocks[0].since = Some(odd);
+        c.clocks[0].target.basis = Basis::Business("nl \"office\"".into());
+        c.clocks[0].warnings = vec![(0.5, odd), (0.9, odd + TimeDelta::hours(1))];
+        for kind in [
+            SlaEventKind::Pause,
+            SlaEventKind::Resume,
+            SlaEventKind::Stop,
+            SlaEventKind::Fulfil,
+            SlaEventKind::ApplyPolicy {
+                policy: None,
+                priority: Priority::Urgent,
+            },
+            SlaEventKind::Warn {
+                fraction: 0.1 + 0.2,
+                deadline: odd,
+            },
+        ] {
+            c.events.push(SlaEvent {
+                at: odd,
+                metric: None,
+                kind,
+            });
+        }
+        let text = encode_all(&c).unwrap();
+        assert!(text.starts_with("[2,"), "{text}");
+        assert_eq!(StoredClocks::decode_all(&text).unwrap(), c);
+    }
+
+    /// Clocks whose target measures another metric do not fit format 2: they are written
+    /// in format 1, converting a compact log.
+    #[test]
+    fn clocks_format_2_cannot_hold_are_written_in_format_1() {
+        let whole = busy_clocks();
+        let compact_text = encode_all(&whole).unwrap();
+        let mut s = StoredClocks::decode(&compact_text).unwrap();
+        s.clocks.clocks[0].target.metric = Metric::AgentWork;
+        let written = s.encode().unwrap();
+        assert!(written.get().starts_with('{'));
+        let back = StoredClocks::decode_all(written.get()).unwrap();
+        assert_eq!(back.events, whole.events);
+        assert_eq!(back.clocks[0].target.metric, Metric::AgentWork);
     }
 
     #[test]
@@ -208,8 +392,33 @@ mod tests {
                 priority: Priority::Normal,
             },
         );
-        let back: SlaClocks = serde_json::from_str(s.encode().unwrap().get()).unwrap();
+        let back = StoredClocks::decode_all(s.encode().unwrap().get()).unwrap();
         assert_eq!(back.events.len(), 1);
+        let spaced = r#"[2, "chat", "normal", true, null, [ ], [ ] ]"#;
+        let mut s = StoredClocks::decode(spaced).unwrap();
+        s.clocks.apply(&sla, &input(0, at));
+        let back = StoredClocks::decode_all(s.encode().unwrap().get()).unwrap();
+        assert!(!back.events.is_empty());
+    }
+
+    #[test]
+    fn broken_records_are_errors() {
         assert!(StoredClocks::decode(r#"{"events":"#).is_err());
+        assert!(
+            StoredClocks::decode(r#"[3,null,"normal",false,null,[],[]]"#)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown SLA record format 3")
+        );
+        assert!(
+            StoredClocks::decode_all(r#"[2,null,"normal",false,null,[],[[0,null,"nap"]]]"#)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown SLA event kind")
+        );
+        assert!(StoredClocks::decode_all(r#"[2,null,"normal",false,null,[],[[0,null]]]"#).is_err());
+        assert!(
+            StoredClocks::decode(r#"[2,null,"normal",false,99999999999999999,[],[]]"#).is_err()
+        );
     }
 }
