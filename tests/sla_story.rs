@@ -370,3 +370,90 @@ proptest! {
         }
     }
 }
+
+/// An agent answers and solves in one step ("submit as solved"): the conversation, its
+/// clocks, its messages and the effects are those of a reply followed by a status change
+/// at the same instant, written as one operation (the conversation's version moves once).
+#[test]
+fn a_reply_submitted_as_solved_equals_a_reply_then_solving_in_one_write() -> R {
+    let tn = TenantId::new_v7();
+    let t0 = at("2026-03-09T10:00:00Z");
+    let agent = AgentId::new_v7();
+    let who = Identifier::email("fay@example.com")?;
+    let first = Inbound::new(tn, Channel::Email, who.clone(), "e1", "My parcel is late");
+    let later = t0 + TimeDelta::minutes(30);
+
+    let mut two_steps = desk();
+    let a = two_steps.ingest(first.clone(), t0)?.conversation;
+    let mut expected = two_steps.reply(a, agent, "It arrives tomorrow.", later)?;
+    expected.extend(two_steps.set_status(a, Status::Solved, later)?);
+
+    let mut one_step = desk();
+    let b = one_step.ingest(first, t0)?.conversation;
+    let version = one_step.conversation(b)?.version;
+    let effects = one_step.reply_with(
+        b,
+        ReplyOptions::new(agent, "It arrives tomorrow.").submit_as(Status::Solved),
+        later,
+    )?;
+
+    // Both desks draw the same ids (the default seeded generator), so the effects compare
+    // whole: the reply's send, then the status change.
+    assert_eq!(effects, expected);
+    assert!(matches!(effects[0], Effect::Send(_)));
+    assert!(matches!(
+        effects.last(),
+        Some(Effect::StatusChanged {
+            to: Status::Solved,
+            ..
+        })
+    ));
+    let (ca, cb) = (two_steps.conversation(a)?, one_step.conversation(b)?);
+    assert_eq!(cb.status, Status::Solved);
+    assert_eq!(cb.solved_at, ca.solved_at);
+    assert_eq!(cb.message_count, ca.message_count);
+    assert_eq!(cb.version, version + 1, "one write");
+    assert_eq!(ca.version, version + 2, "two writes");
+    assert_eq!(
+        one_step.sla_clocks(b)?.unwrap(),
+        two_steps.sla_clocks(a)?.unwrap(),
+        "the clocks saw the reply, then the solve"
+    );
+    let msgs = one_step.messages(b)?;
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(msgs[1].body, "It arrives tomorrow.");
+    // The live metrics are those of the two operations, and what the store recomputes.
+    let all = throughline::metrics::Filter::default();
+    let live = one_step.report(tn, &all)?;
+    assert_eq!(live, two_steps.report(tn, &all)?);
+    assert_eq!(live, one_step.report_from_store(tn, &all)?);
+    // Nothing is due any more: the first reply was met and solving stopped the rest.
+    assert!(one_step.tick(t0 + TimeDelta::days(30))?.is_empty());
+    Ok(())
+}
+
+/// A status the lifecycle forbids fails the whole reply: no message, no change.
+#[test]
+fn a_reply_submitted_with_a_forbidden_status_writes_nothing() -> R {
+    let mut desk = desk();
+    let tn = TenantId::new_v7();
+    let t0 = at("2026-03-09T10:00:00Z");
+    let who = Identifier::email("gus@example.com")?;
+    let got = desk.ingest(Inbound::new(tn, Channel::Email, who, "e1", "Hello"), t0)?;
+    let before = desk.conversation(got.conversation)?;
+    let err = desk
+        .reply_with(
+            got.conversation,
+            ReplyOptions::new(AgentId::new_v7(), "Closing this.").submit_as(Status::New),
+            t0 + TimeDelta::minutes(1),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, throughline::Error::InvalidTransition { .. }),
+        "{err}"
+    );
+    assert_eq!(desk.conversation(got.conversation)?, before);
+    assert_eq!(desk.messages(got.conversation)?.len(), 1);
+    assert!(desk.outbox(tn)?.is_empty());
+    Ok(())
+}

@@ -27,8 +27,8 @@ use throughline::routing::RoutingConfig;
 use throughline::store::{MemoryStore, SqliteStore, Store};
 use throughline::triage::TriageConfig;
 use throughline::{
-    AgentId, Channel, ConversationId, Desk, DeskConfig, Effect, Identifier, Inbound, Status,
-    TenantId,
+    AgentId, Channel, ConversationId, Desk, DeskConfig, Effect, Identifier, Inbound, ReplyOptions,
+    Status, TenantId,
 };
 
 /// A small seeded generator (xorshift*), so a run is reproducible.
@@ -407,16 +407,12 @@ impl<S: Store> Sim<S> {
                 if let Ok(conv) = self.desk.conversation(conversation) {
                     if conv.assignee == Some(agent) && conv.status.is_active() {
                         let created = conv.created_at;
-                        let _ = self.desk.reply(
+                        // The answer and the solve in one operation ("submit as solved").
+                        if let Ok(effects) = self.desk.reply_with(
                             conversation,
-                            agent,
-                            "Thanks for waiting, this is sorted now.",
+                            ReplyOptions::new(agent, "Thanks for waiting, this is sorted now.")
+                                .submit_as(Status::Solved),
                             now,
-                        );
-                        if let Ok(effects) = self.desk.set_status(
-                            conversation,
-                            Status::Solved,
-                            now + TimeDelta::minutes(1),
                         ) {
                             self.react(&effects, now);
                         }

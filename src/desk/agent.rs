@@ -26,6 +26,9 @@ pub struct ReplyOptions {
     pub channel: Option<Channel>,
     /// Attachment references.
     pub attachments: Vec<Attachment>,
+    /// A status the conversation takes with the reply, in the same operation ("submit as
+    /// solved"); `None` keeps it.
+    pub submit_as: Option<Status>,
 }
 
 impl ReplyOptions {
@@ -36,6 +39,7 @@ impl ReplyOptions {
             body: body.into(),
             channel: None,
             attachments: Vec::new(),
+            submit_as: None,
         }
     }
 
@@ -58,6 +62,35 @@ impl ReplyOptions {
         self.attachments.push(attachment);
         self
     }
+
+    /// Sets the conversation's status with the reply, in one operation, as an agent's
+    /// "submit as solved" does: the reply and the status change are written together (one
+    /// transaction), and the effects, SLA clocks and metrics are those of the reply
+    /// followed by [`Desk::set_status`] at the same instant. A status the lifecycle does
+    /// not allow from where the reply leaves the conversation fails the whole operation
+    /// with [`Error::InvalidTransition`], and nothing is written.
+    ///
+    /// ```
+    /// use throughline::{AgentId, Channel, Desk, DeskConfig, Effect, Identifier, Inbound, ReplyOptions, Status, TenantId};
+    /// let mut desk = Desk::in_memory(DeskConfig::default());
+    /// let tenant = TenantId::new_v7();
+    /// let t0 = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")?.to_utc();
+    /// let from = Identifier::email("ana@example.com")?;
+    /// let got = desk.ingest(Inbound::new(tenant, Channel::Email, from, "m1", "Where is my parcel?"), t0)?;
+    /// let agent = AgentId::new_v7();
+    /// let effects = desk.reply_with(
+    ///     got.conversation,
+    ///     ReplyOptions::new(agent, "It arrives tomorrow.").submit_as(Status::Solved),
+    ///     t0,
+    /// )?;
+    /// assert!(matches!(effects[0], Effect::Send(_)));
+    /// assert_eq!(desk.conversation(got.conversation)?.status, Status::Solved);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn submit_as(mut self, status: Status) -> Self {
+        self.submit_as = Some(status);
+        self
+    }
 }
 
 impl<S: Store> Desk<S> {
@@ -67,7 +100,7 @@ impl<S: Store> Desk<S> {
     /// host confirms delivery with [`Desk::mark_sent`] or [`Desk::mark_failed`].
     ///
     /// A new conversation becomes open; other statuses are kept (set them with
-    /// [`Desk::set_status`]).
+    /// [`Desk::set_status`], or with the reply through [`ReplyOptions::submit_as`]).
     ///
     /// # Errors
     ///
@@ -108,7 +141,22 @@ impl<S: Store> Desk<S> {
             &options.attachments,
             self.config.max_body_bytes,
         )?;
-        self.retrying(|desk| desk.reply_once(r, &options, now))
+        let mut effects = self.retrying(|desk| desk.reply_once(r, &options, now))?;
+        let submitted = options.submit_as.and_then(|to| {
+            effects.iter().rev().find_map(|e| match e {
+                Effect::StatusChanged {
+                    tenant,
+                    conversation,
+                    to: t,
+                    ..
+                } if *t == to => Some((*tenant, *conversation, to)),
+                _ => None,
+            })
+        });
+        if let Some((tenant, conversation, to)) = submitted {
+            effects.extend(self.routing_after_status(tenant, conversation, to, now)?);
+        }
+        Ok(effects)
     }
 
     fn reply_once(
@@ -190,6 +238,20 @@ impl<S: Store> Desk<S> {
                 to: Status::Open,
             });
         }
+        // The status submitted with the reply, checked before anything is prepared.
+        let submitted = match options.submit_as {
+            Some(to) if to != conv.status => {
+                if !conv.status.can_become(to) {
+                    return Err(Error::InvalidTransition {
+                        conversation: conv.id.to_string(),
+                        from: conv.status.to_string(),
+                        to: to.to_string(),
+                    });
+                }
+                Some((conv.status, to))
+            }
+            _ => None,
+        };
         if !conv.channels.contains(&channel) {
             conv.channels.push(channel);
         }
@@ -207,11 +269,33 @@ impl<S: Store> Desk<S> {
             changes: &mut changes,
             effects: &mut effects,
         })?;
+        let replied = effects.len();
+        if let Some((from, to)) = submitted {
+            conv.set_status(to, now);
+            effects.push(Effect::StatusChanged {
+                tenant,
+                conversation: conv.id,
+                from,
+                to,
+            });
+            self.run_steps(&mut Step {
+                tenant,
+                now,
+                event: Event::Status { from, to },
+                conversation: &mut conv,
+                changes: &mut changes,
+                effects: &mut effects,
+            })?;
+        }
         let id = conv.id;
         changes.push(Op::PutConversation(conv));
         changes.push(Op::InsertMessage(message.clone()));
         self.store.apply(changes)?;
-        self.metrics_after(tenant, id, now, Some(&message), &effects, None);
+        // The live metrics see the reply, then the status change, as two operations would.
+        self.metrics_after(tenant, id, now, Some(&message), &effects[..replied], None);
+        if submitted.is_some() {
+            self.metrics_after(tenant, id, now, None, &effects[replied..], None);
+        }
         Ok(effects)
     }
 

@@ -54,7 +54,17 @@ impl<S: Store> Desk<S> {
             return Ok(());
         }
         let key = step.conversation.id.to_string();
-        let stored = self.read_record(step.tenant, SLA_KIND, &key)?;
+        // An earlier step of the same operation (a reply submitted with a status change)
+        // may have written the clocks already: continue from that write, which keeps the
+        // stored version it expects.
+        let pending =
+            step.changes.ops.iter().position(
+                |op| matches!(op, Op::PutRecord(r) if r.kind == SLA_KIND && r.key == key),
+            );
+        let (stored, bump) = match pending.map(|i| step.changes.ops.remove(i)) {
+            Some(Op::PutRecord(r)) => (Some(r), 0),
+            _ => (self.read_record(step.tenant, SLA_KIND, &key)?, 1),
+        };
         let mut clocks = match &stored {
             Some(r) => decode_clocks(r)?,
             None => StoredClocks::new(),
@@ -100,20 +110,20 @@ impl<S: Store> Desk<S> {
             clocks.clocks.apply(&sla, i);
         }
         let value = encode_clocks(&clocks)?;
-        if stored
-            .as_ref()
-            .is_some_and(|r| r.value.get() == value.get())
-        {
+        if let Some(r) = stored.as_ref().filter(|r| r.value.get() == value.get()) {
             // Nothing changed (a customer's second line before any answer, say): the
             // record stays as it is. The conversation this step belongs to is written with
             // its version checked, so concurrent operations are still serialised.
+            if bump == 0 {
+                step.changes.push(Op::PutRecord(r.clone()));
+            }
             return Ok(());
         }
         let record = match stored {
             Some(r) => Record {
                 value,
                 due: clocks.clocks.next_due(),
-                version: r.version + 1,
+                version: r.version + bump,
                 ..r
             },
             None => {
