@@ -72,7 +72,7 @@ impl ReplyOptions {
     ///
     /// ```
     /// use throughline::{AgentId, Channel, Desk, DeskConfig, Effect, Identifier, Inbound, ReplyOptions, Status, TenantId};
-    /// let mut desk = Desk::in_memory(DeskConfig::default());
+    /// let mut desk = Desk::new(throughline::store::MemoryStore::new(), DeskConfig::default());
     /// let tenant = TenantId::new_v7();
     /// let t0 = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")?.to_utc();
     /// let from = Identifier::email("ana@example.com")?;
