@@ -279,18 +279,13 @@ impl<S: Store> Desk<S> {
                     text,
                     then_pending,
                 } => {
-                    effects.extend(self.reply_with(
-                        (tenant, conversation),
-                        ReplyOptions::bot(bot, text),
-                        now,
-                    )?);
+                    // The answer and, when the bot waits on the customer, the pending
+                    // status: one operation.
+                    let mut reply = ReplyOptions::bot(bot, text);
                     if then_pending {
-                        effects.extend(self.set_status(
-                            (tenant, conversation),
-                            Status::Pending,
-                            now,
-                        )?);
+                        reply = reply.submit_as(Status::Pending);
                     }
+                    effects.extend(self.reply_with((tenant, conversation), reply, now)?);
                 }
                 FollowUp::Route {
                     tenant,
