@@ -145,18 +145,28 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
 
 #[test]
 fn two_desks_on_one_file_store_a_concurrent_webhook_once() {
+    two_desks_store_a_concurrent_webhook_once(SqliteOptions::default());
+}
+
+/// The same with stores that own the file for the process: they still share it.
+#[test]
+fn two_exclusive_desks_in_one_process_store_a_concurrent_webhook_once() {
+    two_desks_store_a_concurrent_webhook_once(SqliteOptions::default().exclusive(true));
+}
+
+fn two_desks_store_a_concurrent_webhook_once(options: SqliteOptions) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("two.db");
-    drop(SqliteStore::open(&db).unwrap());
+    drop(SqliteStore::open_with(&db, options.clone()).unwrap());
     for round in 0..20u64 {
         let barrier = std::sync::Barrier::new(2);
         let results: Vec<_> = std::thread::scope(|s| {
             let hs: Vec<_> = (0..2)
                 .map(|w| {
-                    let (db, barrier) = (&db, &barrier);
+                    let (db, barrier, options) = (&db, &barrier, options.clone());
                     s.spawn(move || {
                         let mut desk = Desk::new(
-                            SqliteStore::open(db).unwrap(),
+                            SqliteStore::open_with(db, options).unwrap(),
                             DeskConfig::default().id_seed(w * 1000 + round),
                         );
                         barrier.wait();
@@ -175,12 +185,68 @@ fn two_desks_on_one_file_store_a_concurrent_webhook_once() {
             1,
             "round {round}: one is the duplicate"
         );
-        let store = SqliteStore::open(&db).unwrap();
+        let store = SqliteStore::open_with(&db, options.clone()).unwrap();
         let tenant: TenantId = TENANT.parse().unwrap();
         let m = inbound(10_000 + round);
         let customer = store.identifier(tenant, &m.from).unwrap().unwrap().customer;
         assert_eq!(store.conversations_of(tenant, customer).unwrap().len(), 1);
     }
+}
+
+/// Child mode: hold the file with an exclusive store, say so, and wait to be killed.
+#[test]
+fn exclusive_holder_child() {
+    let Ok(db) = std::env::var("THROUGHLINE_EXCLUSIVE_DB") else {
+        return; // not a child
+    };
+    let mut desk = Desk::new(
+        SqliteStore::open_with(&db, SqliteOptions::default().exclusive(true)).unwrap(),
+        DeskConfig::default(),
+    );
+    desk.ingest(inbound(1), t0()).unwrap();
+    println!("holding");
+    std::thread::sleep(Duration::from_secs(120));
+}
+
+/// A store that owns the file keeps other processes out with a clear `Busy` error (and
+/// nothing is lost); once it is gone, the file opens as usual.
+#[test]
+fn an_exclusive_store_keeps_other_processes_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("excl.db");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "exclusive_holder_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("THROUGHLINE_EXCLUSIVE_DB", &db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(
+        lines.any(|l| l.is_ok_and(|l| l.contains("holding"))),
+        "the child holds the file"
+    );
+    let quick = SqliteOptions::default().busy_timeout(Duration::from_millis(50));
+    for options in [quick.clone(), quick.clone().exclusive(true)] {
+        let err = SqliteStore::open_with(&db, options.clone())
+            .and_then(|s| s.message_by_external_id(TENANT.parse().unwrap(), &Channel::Sms, "x"))
+            .unwrap_err();
+        assert!(matches!(err, Error::Busy(_)), "{options:?}: {err}");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let store = SqliteStore::open_with(&db, quick).unwrap();
+    assert_eq!(store.integrity_check().unwrap(), vec!["ok".to_string()]);
+    let m = inbound(1);
+    assert!(store
+        .message_by_external_id(m.tenant, &m.channel, &m.external_id)
+        .unwrap()
+        .is_some());
 }
 
 #[test]

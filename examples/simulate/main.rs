@@ -10,7 +10,8 @@
 //!
 //! Options: `--messages N`, `--customers N`, `--agents N`, `--days N`, `--seed N`,
 //! `--db PATH` (default `target/simulate.db`, recreated), `--memory` (MemoryStore),
-//! `--html PATH` (default `target/simulate-report.html`), `--full`.
+//! `--html PATH` (default `target/simulate-report.html`), `--full`, `--exclusive` (the
+//! SQLite store owns its file for the process: `SqliteOptions::exclusive`).
 
 mod html;
 mod timing;
@@ -24,7 +25,7 @@ use std::time::Instant;
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use throughline::metrics::{Csat, Filter};
 use throughline::routing::RoutingConfig;
-use throughline::store::{MemoryStore, SqliteStore, Store};
+use throughline::store::{MemoryStore, SqliteOptions, SqliteStore, Store};
 use throughline::triage::TriageConfig;
 use throughline::{
     AgentId, Channel, ConversationId, Desk, DeskConfig, Effect, Identifier, Inbound, ReplyOptions,
@@ -56,6 +57,7 @@ struct Options {
     seed: u64,
     db: Option<String>,
     html: String,
+    exclusive: bool,
 }
 
 fn options() -> Result<Options, String> {
@@ -67,6 +69,7 @@ fn options() -> Result<Options, String> {
         seed: 42,
         db: Some("target/simulate.db".into()),
         html: "target/simulate-report.html".into(),
+        exclusive: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -82,6 +85,7 @@ fn options() -> Result<Options, String> {
                 o.customers = 100_000;
             }
             "--memory" => o.db = None,
+            "--exclusive" => o.exclusive = true,
             "--messages" => {
                 o.messages = num(args.get(i + 1), "--messages")?;
                 i += 1;
@@ -702,8 +706,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             if let Some(dir) = std::path::Path::new(path).parent() {
                 std::fs::create_dir_all(dir).ok();
             }
-            eprintln!("store: SQLite file {path}");
-            run(timing.store(SqliteStore::open(path)?), &o, &timing, started)
+            let options = SqliteOptions::default().exclusive(o.exclusive);
+            eprintln!(
+                "store: SQLite file {path}{}",
+                if o.exclusive { " (exclusive)" } else { "" }
+            );
+            run(
+                timing.store(SqliteStore::open_with(path, options)?),
+                &o,
+                &timing,
+                started,
+            )
         }
         None => {
             eprintln!("store: memory");

@@ -72,10 +72,15 @@ impl Checkpointer {
     ///
     /// [`Error::Store`](crate::Error::Store) when the connection cannot be opened or the
     /// thread cannot be started.
-    pub(super) fn start(path: &Path, busy_timeout: Duration) -> Result<Checkpointer> {
-        let conn = Connection::open_with_flags(
+    pub(super) fn start(
+        path: &Path,
+        busy_timeout: Duration,
+        vfs: Option<&std::ffi::CStr>,
+    ) -> Result<Checkpointer> {
+        let conn = super::open_connection(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            vfs,
         )
         .map_err(|e| sql_error(format!("cannot open {} to checkpoint", path.display()), e))?;
         conn.busy_timeout(busy_timeout)
