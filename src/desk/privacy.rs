@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::desk::identity::{from_json, to_json, MERGE_KIND, SUGGESTION_KIND};
 use crate::desk::knowledge::ACTIVITY_KIND;
 use crate::desk::language::LANG_KIND;
-use crate::desk::sla::SLA_KIND;
+use crate::desk::sla::{decode_all_clocks, SLA_KIND};
 use crate::desk::Desk;
 use crate::error::{Error, Result};
 use crate::id::{CustomerId, TenantId};
@@ -148,11 +148,7 @@ impl<S: Store> Desk<S> {
                 if let Some(mut r) = self.store.record(tenant, SLA_KIND, &conv.id.to_string())? {
                     // The export shows the clocks in their readable form, whatever the
                     // stored format.
-                    let clocks =
-                        crate::sla::StoredClocks::decode_all(r.value.get()).map_err(|e| {
-                            crate::Error::store(format!("cannot decode sla record {}", r.key), e)
-                        })?;
-                    r.value = crate::store::raw_json(&clocks)?;
+                    r.value = crate::store::raw_json(&decode_all_clocks(&r)?)?;
                     put(r);
                 }
                 let messages = self.store.messages_of(tenant, conv.id)?;

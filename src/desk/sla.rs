@@ -299,9 +299,7 @@ impl<S: Store> Desk<S> {
     ) -> Result<Option<SlaClocks>> {
         let c = self.load_conversation(conversation.into())?;
         match self.store.record(c.tenant, SLA_KIND, &c.id.to_string())? {
-            Some(r) => StoredClocks::decode_all(r.value.get())
-                .map(Some)
-                .map_err(|e| crate::Error::store(format!("cannot decode sla record {}", r.key), e)),
+            Some(r) => decode_all_clocks(&r).map(Some),
             None => Ok(None),
         }
     }
@@ -309,8 +307,17 @@ impl<S: Store> Desk<S> {
 
 /// A stored clock record, its event log left as text (see [`StoredClocks`]).
 fn decode_clocks(r: &Record) -> Result<StoredClocks> {
-    StoredClocks::decode(r.value.get())
-        .map_err(|e| crate::Error::store(format!("cannot decode sla record {}", r.key), e))
+    StoredClocks::decode(r.value.get()).map_err(|e| undecodable(r, e))
+}
+
+/// A stored clock record with its whole event log, in either stored format.
+pub(crate) fn decode_all_clocks(r: &Record) -> Result<SlaClocks> {
+    StoredClocks::decode_all(r.value.get()).map_err(|e| undecodable(r, e))
+}
+
+/// The error for a clock record that does not decode, naming it.
+fn undecodable(r: &Record, e: serde_json::Error) -> crate::Error {
+    crate::Error::store(format!("cannot decode sla record {}", r.key), e)
 }
 
 fn encode_clocks(c: &StoredClocks) -> Result<Box<serde_json::value::RawValue>> {

@@ -41,6 +41,20 @@ pub(crate) fn fits(clocks: &[MetricClock]) -> bool {
     clocks.iter().all(|c| c.target.metric == c.metric)
 }
 
+/// Seconds read as an unsigned JSON number, as the signed count the types hold.
+fn signed_seconds<E: de::Error>(secs: u64) -> Result<i64, E> {
+    i64::try_from(secs).map_err(|_| E::custom(format!("{secs} seconds is out of range")))
+}
+
+/// A slice written as a JSON array of `wrap(item)`, without collecting the wrappers.
+struct SeqOf<'a, T, W>(&'a [T], fn(&'a T) -> W);
+
+impl<'a, T, W: Serialize> Serialize for SeqOf<'a, T, W> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(self.1))
+    }
+}
+
 /// An instant: Unix seconds when whole, else RFC 3339 text.
 struct At<'a>(&'a DateTime<Utc>);
 
@@ -83,9 +97,7 @@ impl<'de> Deserialize<'de> for AtIn {
                     .ok_or_else(|| E::custom(format!("{secs} seconds is out of range")))
             }
             fn visit_u64<E: de::Error>(self, secs: u64) -> Result<AtIn, E> {
-                let secs = i64::try_from(secs)
-                    .map_err(|_| E::custom(format!("{secs} seconds is out of range")))?;
-                self.visit_i64(secs)
+                self.visit_i64(signed_seconds(secs)?)
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<AtIn, E> {
                 crate::serde_time::parse(s).map(AtIn).map_err(E::custom)
@@ -125,9 +137,7 @@ impl<'de> Deserialize<'de> for SpanIn {
                     .ok_or_else(|| E::custom(format!("{secs} seconds is out of range")))
             }
             fn visit_u64<E: de::Error>(self, secs: u64) -> Result<SpanIn, E> {
-                let secs = i64::try_from(secs)
-                    .map_err(|_| E::custom(format!("{secs} seconds is out of range")))?;
-                self.visit_i64(secs)
+                self.visit_i64(signed_seconds(secs)?)
             }
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<SpanIn, A::Error> {
                 TimeDelta::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(SpanIn)
@@ -138,7 +148,7 @@ impl<'de> Deserialize<'de> for SpanIn {
 }
 
 /// One clock, written.
-pub(crate) struct ClockOut<'a>(pub(crate) &'a MetricClock);
+struct ClockOut<'a>(&'a MetricClock);
 
 impl Serialize for ClockOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -147,7 +157,6 @@ impl Serialize for ClockOut<'_> {
             Basis::Calendar => None,
             Basis::Business(name) => Some(name),
         };
-        let warnings: Vec<(f64, At<'_>)> = c.warnings.iter().map(|(f, t)| (*f, At(t))).collect();
         let mut t = s.serialize_tuple(9)?;
         t.serialize_element(&c.metric)?;
         t.serialize_element(&c.state)?;
@@ -156,7 +165,7 @@ impl Serialize for ClockOut<'_> {
         t.serialize_element(&AtOpt(&c.since))?;
         t.serialize_element(&(Span(&c.target.within), basis, c.target.priority))?;
         t.serialize_element(&AtOpt(&c.deadline))?;
-        t.serialize_element(&warnings)?;
+        t.serialize_element(&SeqOf(&c.warnings, |(f, at)| (*f, At(at))))?;
         t.serialize_element(&AtOpt(&c.breached_at))?;
         t.end()
     }
@@ -217,7 +226,7 @@ impl<'de> Deserialize<'de> for ClockIn {
 }
 
 /// One logged event, written.
-pub(crate) struct EventOut<'a>(pub(crate) &'a SlaEvent);
+struct EventOut<'a>(&'a SlaEvent);
 
 impl Serialize for EventOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -251,7 +260,7 @@ impl Serialize for EventOut<'_> {
 }
 
 /// One logged event, read.
-pub(crate) struct EventIn(pub(crate) SlaEvent);
+struct EventIn(SlaEvent);
 
 impl<'de> Deserialize<'de> for EventIn {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -321,14 +330,13 @@ pub(crate) struct RecordOut<'a> {
 
 impl Serialize for RecordOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let clocks: Vec<ClockOut<'_>> = self.clocks.iter().map(ClockOut).collect();
         let mut t = s.serialize_tuple(7)?;
         t.serialize_element(&FORMAT)?;
         t.serialize_element(self.policy)?;
         t.serialize_element(&self.priority)?;
         t.serialize_element(&self.started)?;
         t.serialize_element(&AtOpt(self.not_before))?;
-        t.serialize_element(&clocks)?;
+        t.serialize_element(&SeqOf(self.clocks, ClockOut))?;
         t.serialize_element(self.log)?;
         t.end()
     }
@@ -361,6 +369,5 @@ pub(crate) fn events(log: &str) -> serde_json::Result<Vec<SlaEvent>> {
 
 /// The events as a format 2 log (a JSON array).
 pub(crate) fn log_text(events: &[SlaEvent]) -> serde_json::Result<String> {
-    let out: Vec<EventOut<'_>> = events.iter().map(EventOut).collect();
-    serde_json::to_string(&out)
+    serde_json::to_string(&SeqOf(events, EventOut))
 }

@@ -154,44 +154,50 @@ impl StoredClocks {
             rewritten = RawValue::from_string(text)?;
             &rewritten
         };
-        if compact {
-            serde_json::value::to_raw_value(&compact::RecordOut {
-                policy: &self.clocks.policy,
-                priority: self.clocks.priority,
-                started: self.clocks.started,
-                not_before: &self.clocks.not_before,
-                clocks: &self.clocks.clocks,
-                log,
-            })
-        } else {
-            serde_json::value::to_raw_value(&HeadOut {
-                policy: &self.clocks.policy,
-                priority: &self.clocks.priority,
-                clocks: &self.clocks.clocks,
-                events: log,
-                started: self.clocks.started,
-                not_before: &self.clocks.not_before,
-            })
-        }
+        with_log(&self.clocks, log, compact)
+    }
+}
+
+/// `clocks` (all but their `events`) with `log` as their event log, in format 2
+/// (`compact`) or 1.
+fn with_log(
+    clocks: &SlaClocks,
+    log: &RawValue,
+    compact: bool,
+) -> serde_json::Result<Box<RawValue>> {
+    if compact {
+        serde_json::value::to_raw_value(&compact::RecordOut {
+            policy: &clocks.policy,
+            priority: clocks.priority,
+            started: clocks.started,
+            not_before: &clocks.not_before,
+            clocks: &clocks.clocks,
+            log,
+        })
+    } else {
+        serde_json::value::to_raw_value(&HeadOut {
+            policy: &clocks.policy,
+            priority: &clocks.priority,
+            clocks: &clocks.clocks,
+            events: log,
+            started: clocks.started,
+            not_before: &clocks.not_before,
+        })
     }
 }
 
 /// The whole clocks in the format [`StoredClocks::encode`] writes them.
 #[cfg(test)]
 pub(crate) fn encode_all(clocks: &SlaClocks) -> serde_json::Result<String> {
-    if compact::fits(&clocks.clocks) {
-        let log = RawValue::from_string(compact::log_text(&clocks.events)?)?;
-        serde_json::to_string(&compact::RecordOut {
-            policy: &clocks.policy,
-            priority: clocks.priority,
-            started: clocks.started,
-            not_before: &clocks.not_before,
-            clocks: &clocks.clocks,
-            log: &log,
-        })
+    let compact = compact::fits(&clocks.clocks);
+    let log = if compact {
+        compact::log_text(&clocks.events)?
     } else {
-        serde_json::to_string(clocks)
-    }
+        serde_json::to_string(&clocks.events)?
+    };
+    Ok(with_log(clocks, &RawValue::from_string(log)?, compact)?
+        .get()
+        .to_string())
 }
 
 fn empty_log() -> Box<RawValue> {
