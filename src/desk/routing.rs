@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::conversation::Status;
+use crate::conversation::{Conversation, Status};
 use crate::desk::{ConversationRef, Desk};
 use crate::effect::Effect;
 use crate::error::{Error, Result};
@@ -72,6 +72,16 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
     ) -> Result<(Decision, Vec<Effect>)> {
         let conv = self.load_conversation(conversation.into())?;
+        self.route_loaded(conv, requirements, now)
+    }
+
+    /// [`Desk::route`] for a conversation the caller has just read.
+    fn route_loaded(
+        &mut self,
+        conv: Conversation,
+        requirements: Requirements,
+        now: DateTime<Utc>,
+    ) -> Result<(Decision, Vec<Effect>)> {
         let previous_agent = match conv.assignee {
             Some(a) => Some(a),
             None => self.previous_agent(conv.tenant, conv.customer, conv.id)?,
@@ -85,7 +95,7 @@ impl<S: Store> Desk<S> {
             steps_applied: 0,
         };
         let decision = self.router_mut()?.route(item, now);
-        let effects = self.apply_decisions(vec![decision.clone()], now)?;
+        let effects = self.apply_decisions_from(vec![decision.clone()], now, Some(conv))?;
         Ok((decision, effects))
     }
 
@@ -125,7 +135,7 @@ impl<S: Store> Desk<S> {
         if let Some(l) = &conv.language {
             req = req.language(l.clone());
         }
-        let (_, effects) = self.route((tenant, conversation), req, now)?;
+        let (_, effects) = self.route_loaded(conv, req, now)?;
         Ok(effects)
     }
 
@@ -151,10 +161,24 @@ impl<S: Store> Desk<S> {
         decisions: Vec<Decision>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
+        self.apply_decisions_from(decisions, now, None)
+    }
+
+    /// [`Desk::apply_decisions`], with the conversation of one decision already read
+    /// (`known`), so that it is not read again.
+    fn apply_decisions_from(
+        &mut self,
+        decisions: Vec<Decision>,
+        now: DateTime<Utc>,
+        mut known: Option<Conversation>,
+    ) -> Result<Vec<Effect>> {
         let mut effects = Vec::new();
         for d in decisions {
             // One read names the tenant and serves the first attempt; a retry re-reads.
-            let mut read = self.store.conversation_by_id(d.conversation)?;
+            let mut read = match known.take_if(|c| c.id == d.conversation) {
+                Some(c) => Some(c),
+                None => self.store.conversation_by_id(d.conversation)?,
+            };
             let Some(tenant) = read.as_ref().map(|c| c.tenant) else {
                 continue;
             };
