@@ -43,8 +43,9 @@ pub struct SqliteOptions {
     /// [`Error::Busy`] (default 5 s).
     pub busy_timeout: Duration,
     /// SQLite's own page cache, in KiB (default 8,192). The operating system caches the
-    /// file too; a larger cache costs time at every commit (SQLite sweeps it), so bigger
-    /// is not faster for write-heavy desks.
+    /// file too; and while the database is under 1 GiB, a commit after a b-tree page
+    /// split scans the whole cache (see `docs/storage.md`), so bigger is not faster for
+    /// write-heavy desks.
     pub cache_kib: u32,
     /// Checkpoint the write-ahead log on a background thread with its own connection
     /// (default `true`, for databases on a file), so that no commit waits for the log to
