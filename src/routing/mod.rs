@@ -7,7 +7,8 @@
 //!   built-ins [`SkillsMatch`], [`LeastLoaded`], [`RoundRobin`], [`Sticky`].
 //! * [`Router`]: eligibility through indexes by skill, language and channel (intersected
 //!   smallest first, never a scan of all agents), queues ordered by priority then age
-//!   (O(log n)), TaskRouter-style [`EscalationStep`]s with cumulative timeouts, and a
+//!   (O(log n)), TaskRouter-style [`EscalationStep`]s with cumulative timeouts (waiting
+//!   work indexed by when its next step comes due, so a tick touches only the due), and a
 //!   [`Decision`] for every choice: candidates with scores, exclusions and what nobody
 //!   has. Deterministic: the same state gives the same decision (ties: smaller agent id).
 //!

@@ -439,8 +439,13 @@ impl Router {
             item.enqueued_at,
             self.seq,
         );
+        // Beyond the calendar's end: never due.
+        let escalates = self
+            .escalation
+            .get(item.steps_applied)
+            .and_then(|s| item.enqueued_at.checked_add_signed(s.after));
         let pool = self.pools.entry(item.tenant).or_default();
-        pool.waiting.insert(key, item);
+        pool.waiting.insert(key, item, escalates);
     }
 
     /// Records an assignment made before a restart (capacity counted, no decision).
@@ -528,12 +533,7 @@ impl Router {
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
         self.pools
             .values()
-            .flat_map(|p| p.waiting.items().map(|(_, w)| w))
-            .filter_map(|w| {
-                self.escalation
-                    .get(w.steps_applied)
-                    .map(|s| w.enqueued_at + s.after)
-            })
+            .filter_map(|p| p.waiting.next_escalation())
             .min()
     }
 
@@ -581,15 +581,7 @@ impl Router {
     fn escalate(&mut self, now: DateTime<Utc>) -> Vec<(WorkItem, usize, Decision)> {
         let mut due: Vec<(TenantId, ConversationId)> = Vec::new();
         for (t, p) in &self.pools {
-            for (_, w) in p.waiting.items() {
-                if self
-                    .escalation
-                    .get(w.steps_applied)
-                    .is_some_and(|s| w.enqueued_at + s.after <= now)
-                {
-                    due.push((*t, w.conversation));
-                }
-            }
+            due.extend(p.waiting.escalations_due(now).map(|c| (*t, c)));
         }
         due.sort();
         let mut out = Vec::new();
@@ -602,7 +594,11 @@ impl Router {
             };
             let mut last = item.steps_applied;
             while let Some(step) = self.escalation.get(item.steps_applied) {
-                if item.enqueued_at + step.after > now {
+                if item
+                    .enqueued_at
+                    .checked_add_signed(step.after)
+                    .is_none_or(|at| at > now)
+                {
                     break;
                 }
                 step.apply(&mut item.requirements);

@@ -1,6 +1,8 @@
 //! The work waiting in one tenant's queues, in offer order, indexed by channel, language
 //! and required skills, so that an agent who frees up finds the first item they can take
-//! without passing over every item in a channel, language or skill they do not serve.
+//! without passing over every item in a channel, language or skill they do not serve;
+//! and by the time its next escalation step comes due, so that a tick finds the items
+//! due without passing over every waiting item.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -29,8 +31,11 @@ pub(super) struct Waiting {
     items: BTreeMap<QueueKey, WorkItem>,
     /// Each queue's keys.
     queues: BTreeMap<String, BTreeSet<QueueKey>>,
-    places: HashMap<ConversationId, QueueKey>,
+    /// Where each conversation waits, and when its next escalation step comes due.
+    places: HashMap<ConversationId, (QueueKey, Option<DateTime<Utc>>)>,
     buckets: HashMap<Bucket, BTreeSet<QueueKey>>,
+    /// Items with an escalation step ahead, by the time it comes due.
+    escalations: BTreeSet<(DateTime<Utc>, QueueKey)>,
 }
 
 fn bucket(item: &WorkItem) -> Bucket {
@@ -46,9 +51,18 @@ fn bucket(item: &WorkItem) -> Bucket {
 }
 
 impl Waiting {
-    /// Adds `item` at `key` (a conversation already waiting must be removed first).
-    pub(super) fn insert(&mut self, key: QueueKey, item: WorkItem) {
-        self.places.insert(item.conversation, key);
+    /// Adds `item` at `key`, its next escalation step due at `escalates` (a conversation
+    /// already waiting must be removed first).
+    pub(super) fn insert(
+        &mut self,
+        key: QueueKey,
+        item: WorkItem,
+        escalates: Option<DateTime<Utc>>,
+    ) {
+        self.places.insert(item.conversation, (key, escalates));
+        if let Some(at) = escalates {
+            self.escalations.insert((at, key));
+        }
         self.buckets.entry(bucket(&item)).or_default().insert(key);
         self.queues
             .entry(item.requirements.queue.clone())
@@ -59,7 +73,10 @@ impl Waiting {
 
     /// Takes a conversation's item out of its queue.
     pub(super) fn remove(&mut self, conversation: ConversationId) -> Option<WorkItem> {
-        let key = self.places.remove(&conversation)?;
+        let (key, escalates) = self.places.remove(&conversation)?;
+        if let Some(at) = escalates {
+            self.escalations.remove(&(at, key));
+        }
         let item = self.items.remove(&key)?;
         let queue = &item.requirements.queue;
         if let Some(q) = self.queues.get_mut(queue) {
@@ -100,6 +117,22 @@ impl Waiting {
     /// Every waiting item, in offer order.
     pub(super) fn items(&self) -> impl Iterator<Item = (&QueueKey, &WorkItem)> {
         self.items.iter()
+    }
+
+    /// When the earliest escalation step of a waiting item comes due.
+    pub(super) fn next_escalation(&self) -> Option<DateTime<Utc>> {
+        self.escalations.first().map(|(at, _)| *at)
+    }
+
+    /// The conversations whose next escalation step is due at `now`, earliest first.
+    pub(super) fn escalations_due(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Iterator<Item = ConversationId> + '_ {
+        self.escalations
+            .iter()
+            .take_while(move |(at, _)| *at <= now)
+            .filter_map(|(_, key)| self.items.get(key).map(|i| i.conversation))
     }
 
     /// The first item in offer order, across queues, whose needs `takes` accepts. It is
@@ -184,13 +217,16 @@ mod tests {
         ) {
             let mut w = Waiting::default();
             let mut seq = 0;
+            let step = chrono::TimeDelta::seconds(15);
             for (n, ch, lang, prio, q, insert) in ops {
                 let it = item(n, ch, lang, prio, q);
                 w.remove(it.conversation);
                 if insert {
                     seq += 1;
                     let key = (Reverse(it.requirements.priority), it.enqueued_at, seq);
-                    w.insert(key, it);
+                    // Every third item has no escalation step left.
+                    let escalates = (n % 3 != 0).then(|| it.enqueued_at + step);
+                    w.insert(key, it, escalates);
                 }
             }
             // An agent: some channel, some language, skill s2 missing, level 4 in the
@@ -217,6 +253,29 @@ mod tests {
             prop_assert_eq!(w.items().count(), w.places.len());
             let queued: usize = w.queues.values().map(|q| q.len()).sum();
             prop_assert_eq!(queued, w.places.len());
+            // The escalation index finds what a scan finds.
+            let due_at = |i: &WorkItem| {
+                let n = i.conversation.as_uuid().as_u128();
+                (n % 3 != 0).then(|| i.enqueued_at + step)
+            };
+            let now = DateTime::from_timestamp(1_772_442_000 + 30, 0).expect("valid");
+            let mut scanned: Vec<ConversationId> = w
+                .items()
+                .filter(|(_, i)| due_at(i).is_some_and(|at| at <= now))
+                .map(|(_, i)| i.conversation)
+                .collect();
+            scanned.sort();
+            let mut indexed: Vec<ConversationId> = w.escalations_due(now).collect();
+            indexed.sort();
+            prop_assert_eq!(indexed, scanned);
+            prop_assert_eq!(
+                w.next_escalation(),
+                w.items().filter_map(|(_, i)| due_at(i)).min()
+            );
+            prop_assert_eq!(
+                w.escalations.len(),
+                w.items().filter(|(_, i)| due_at(i).is_some()).count()
+            );
         }
     }
 }
