@@ -225,7 +225,7 @@ mod tests {
                     seq += 1;
                     let key = (Reverse(it.requirements.priority), it.enqueued_at, seq);
                     // Every third item has no escalation step left.
-                    let escalates = (n % 3 != 0).then(|| it.enqueued_at + step);
+                    let escalates = (!n.is_multiple_of(3)).then(|| it.enqueued_at + step);
                     w.insert(key, it, escalates);
                 }
             }
@@ -256,7 +256,7 @@ mod tests {
             // The escalation index finds what a scan finds.
             let due_at = |i: &WorkItem| {
                 let n = i.conversation.as_uuid().as_u128();
-                (n % 3 != 0).then(|| i.enqueued_at + step)
+                (!n.is_multiple_of(3)).then(|| i.enqueued_at + step)
             };
             let now = DateTime::from_timestamp(1_772_442_000 + 30, 0).expect("valid");
             let mut scanned: Vec<ConversationId> = w

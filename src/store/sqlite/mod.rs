@@ -42,11 +42,17 @@ pub struct SqliteOptions {
     /// How long a writer waits for another writer's lock before the operation fails with
     /// [`Error::Busy`] (default 5 s).
     pub busy_timeout: Duration,
-    /// SQLite's own page cache, in KiB (default 8,192). The operating system caches the
-    /// file too; and while the database is under 1 GiB, a commit after a b-tree page
-    /// split scans the whole cache (see `docs/storage.md`), so bigger is not faster for
-    /// write-heavy desks.
+    /// SQLite's own page cache, in KiB, while the database is under 1 GiB (default
+    /// 8,192). The operating system caches the file too; and in that range a commit
+    /// after a b-tree page split scans the whole cache (see `docs/storage.md`), so bigger
+    /// is not faster for write-heavy desks.
     pub cache_kib: u32,
+    /// The page cache, in KiB, once the database is past 1 GiB (default 65,536), where
+    /// that scan no longer happens and a larger cache saves reads of a file too large to
+    /// stay in it. The store checks the size when it opens and every 1,024 commits; the
+    /// larger cache stays for the life of the store. Set it to `cache_kib` to keep one
+    /// size throughout.
+    pub large_cache_kib: u32,
     /// Checkpoint the write-ahead log on a background thread with its own connection
     /// (default `true`, for databases on a file), so that no commit waits for the log to
     /// be copied into the database file and synced. With `false`, SQLite's automatic
@@ -70,6 +76,7 @@ impl Default for SqliteOptions {
             synchronous: Synchronous::Normal,
             busy_timeout: Duration::from_secs(5),
             cache_kib: 8192,
+            large_cache_kib: 65_536,
             background_checkpoint: true,
             exclusive: false,
         }
@@ -111,6 +118,12 @@ impl SqliteOptions {
         self.cache_kib = kib.max(64);
         self
     }
+
+    /// Sets [`SqliteOptions::large_cache_kib`] (at least 64).
+    pub fn large_cache_kib(mut self, kib: u32) -> Self {
+        self.large_cache_kib = kib.max(64);
+        self
+    }
 }
 
 /// The embedded SQLite store.
@@ -142,7 +155,27 @@ pub struct SqliteStore {
     /// Inside [`Store::begin_batch`](crate::store::Store::begin_batch): applies become
     /// savepoints of one outer transaction.
     in_batch: bool,
+    /// The page cache still to switch to once the database passes 1 GiB (`None` once
+    /// switched, or when there is nothing to switch).
+    large_cache: Option<LargeCache>,
 }
+
+/// When and to what the page cache grows (see [`SqliteOptions::large_cache_kib`]).
+#[derive(Debug, Clone, Copy)]
+struct LargeCache {
+    kib: u32,
+    /// The database size, in pages, from which it applies.
+    from_pages: i64,
+    /// Commits until the next size check.
+    countdown: u32,
+}
+
+/// Commits between two checks of the database size.
+const COMMITS_PER_SIZE_CHECK: u32 = 1024;
+
+/// The page that holds SQLite's file locks, 1 GiB into the file: past it, a commit no
+/// longer scans the whole page cache (see `docs/storage.md`).
+const LOCK_BYTE_OFFSET: i64 = 1 << 30;
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -242,12 +275,49 @@ impl SqliteStore {
             )?),
             _ => None,
         };
-        Ok(SqliteStore {
+        let page_size: i64 = conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .map_err(|e| sql_error("cannot read the page size", e))?;
+        let large_cache =
+            (options.large_cache_kib != options.cache_kib.max(64)).then(|| LargeCache {
+                kib: options.large_cache_kib.max(64),
+                from_pages: LOCK_BYTE_OFFSET / page_size.max(512) + 1,
+                countdown: 0,
+            });
+        let mut store = SqliteStore {
             checkpointer,
             conn,
             path,
             in_batch: false,
-        })
+            large_cache,
+        };
+        store.grow_cache_if_large()?;
+        Ok(store)
+    }
+
+    /// Switches to [`SqliteOptions::large_cache_kib`] once the database is past 1 GiB;
+    /// checks the size every [`COMMITS_PER_SIZE_CHECK`] calls.
+    fn grow_cache_if_large(&mut self) -> Result<()> {
+        let Some(large) = &mut self.large_cache else {
+            return Ok(());
+        };
+        if large.countdown > 0 {
+            large.countdown -= 1;
+            return Ok(());
+        }
+        large.countdown = COMMITS_PER_SIZE_CHECK - 1;
+        let (kib, from_pages) = (large.kib, large.from_pages);
+        let pages: i64 = self
+            .conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .map_err(|e| sql_error("cannot read the database size", e))?;
+        if pages > from_pages {
+            self.conn
+                .execute_batch(&format!("PRAGMA cache_size = -{kib};"))
+                .map_err(|e| sql_error("cannot resize the page cache", e))?;
+            self.large_cache = None;
+        }
+        Ok(())
     }
 
     /// The database file, or `None` for an in-memory database.
@@ -350,4 +420,72 @@ fn json<T: serde::Serialize>(v: &T) -> Result<Vec<u8>> {
 fn unjson<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(bytes)
         .map_err(|e| Error::store(format!("cannot decode a {what} row"), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::{CustomerId, TenantId};
+    use crate::identity::Customer;
+    use crate::store::{ChangeSet, Op, Store};
+
+    fn cache_kib(store: &SqliteStore) -> i64 {
+        let pages: i64 = store
+            .conn
+            .query_row("PRAGMA cache_size", [], |r| r.get(0))
+            .expect("cache_size");
+        -pages
+    }
+
+    /// The page cache stays small while the database is small, and grows once it passes
+    /// the size where commits stop scanning it (lowered here to the file's own size).
+    #[test]
+    fn the_page_cache_grows_once_the_database_passes_the_threshold() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = SqliteStore::open(dir.path().join("grow.db")).expect("open");
+        assert_eq!(cache_kib(&store), 8192);
+        let large = store.large_cache.as_ref().expect("a larger cache to come");
+        assert_eq!(large.from_pages, (1 << 30) / 4096 + 1, "the lock-byte page");
+
+        let tenant = TenantId::new_v7();
+        let now = chrono::DateTime::from_timestamp(1_772_442_000, 0).expect("time");
+        let commit = |store: &mut SqliteStore, n: u128| {
+            let mut c = Customer::new(CustomerId::from_uuid(uuid::Uuid::from_u128(n)), tenant, now);
+            c.version = 1;
+            let mut changes = ChangeSet::new(tenant);
+            changes.push(Op::PutCustomer(c));
+            store.apply(changes).expect("commit");
+        };
+        for n in 0..(2 * COMMITS_PER_SIZE_CHECK as u128) {
+            commit(&mut store, n);
+        }
+        assert_eq!(
+            cache_kib(&store),
+            8192,
+            "a small database keeps the small cache"
+        );
+
+        // Pretend 1 GiB is where the file is now: the next check switches.
+        let large = store.large_cache.as_mut().expect("still to come");
+        large.from_pages = 1;
+        let wait = large.countdown;
+        for n in 0..u128::from(wait) {
+            commit(&mut store, 10_000 + n);
+        }
+        assert_eq!(cache_kib(&store), 8192, "not before the check");
+        commit(&mut store, 20_000);
+        assert_eq!(cache_kib(&store), 65_536);
+        assert!(store.large_cache.is_none(), "switched once, for good");
+    }
+
+    #[test]
+    fn one_cache_size_throughout_when_both_are_the_same() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let options = SqliteOptions::default()
+            .cache_kib(4096)
+            .large_cache_kib(4096);
+        let store = SqliteStore::open_with(dir.path().join("one.db"), options).expect("open");
+        assert!(store.large_cache.is_none());
+        assert_eq!(cache_kib(&store), 4096);
+    }
 }

@@ -80,11 +80,14 @@ impl SqliteStore {
         }
     }
 
-    /// Tells the background checkpointer (if any) about a commit worth `commits`.
+    /// Tells the background checkpointer (if any) about a commit worth `commits`, and
+    /// lets the page cache grow once the database is large.
     fn committed(&mut self, commits: u32) {
         if let Some(c) = &mut self.checkpointer {
             c.committed(commits);
         }
+        // Only a tuning: a failed check leaves the cache as it was and the commit stands.
+        let _ = self.grow_cache_if_large();
     }
 
     fn changed(&self, what: &str, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<usize> {
