@@ -173,8 +173,8 @@ struct LargeCache {
 /// Commits between two checks of the database size.
 const COMMITS_PER_SIZE_CHECK: u32 = 1024;
 
-/// The page that holds SQLite's file locks, 1 GiB into the file: past it, a commit no
-/// longer scans the whole page cache (see `docs/storage.md`).
+/// Where SQLite's lock-byte page sits, 1 GiB into the file: once the database is past
+/// it, a commit no longer scans the whole page cache (see `docs/storage.md`).
 const LOCK_BYTE_OFFSET: i64 = 1 << 30;
 
 impl std::fmt::Debug for SqliteStore {
