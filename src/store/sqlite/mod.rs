@@ -278,12 +278,13 @@ impl SqliteStore {
         let page_size: i64 = conn
             .query_row("PRAGMA page_size", [], |r| r.get(0))
             .map_err(|e| sql_error("cannot read the page size", e))?;
-        let large_cache =
-            (options.large_cache_kib != options.cache_kib.max(64)).then(|| LargeCache {
-                kib: options.large_cache_kib.max(64),
-                from_pages: LOCK_BYTE_OFFSET / page_size.max(512) + 1,
-                countdown: 0,
-            });
+        // Both sizes as SQLite gets them (at least 64 KiB): equal sizes never switch.
+        let (small, large) = (options.cache_kib.max(64), options.large_cache_kib.max(64));
+        let large_cache = (large != small).then(|| LargeCache {
+            kib: large,
+            from_pages: LOCK_BYTE_OFFSET / page_size.max(512) + 1,
+            countdown: 0,
+        });
         let mut store = SqliteStore {
             checkpointer,
             conn,
