@@ -191,6 +191,27 @@ fn writes(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    g.bench_function("desk_ingest_batch_1000_pass_through", |b| {
+        let (_dir, path) = temp_db();
+        let mut desk = Desk::new(
+            SqliteStore::open(&path).unwrap(),
+            DeskConfig::pass_through(),
+        );
+        let mut n = 0u64;
+        b.iter_batched(
+            || {
+                let batch: Vec<Inbound> = (n..n + 1000).map(|i| inbound(i, 1000)).collect();
+                n += 1000;
+                (batch, t0() + TimeDelta::seconds(n as i64))
+            },
+            |(batch, now)| {
+                for r in desk.ingest_batch(batch, now) {
+                    r.unwrap();
+                }
+            },
+            BatchSize::PerIteration,
+        )
+    });
     g.finish();
 }
 

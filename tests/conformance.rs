@@ -126,3 +126,41 @@ fn a_store_with_only_the_required_methods_conforms() {
         required_only::RequiredOnly(throughline::store::MemoryStore::new())
     });
 }
+
+/// On a store without batches, a desk's batch commits every operation as it runs, and
+/// discarding it is refused rather than pretended.
+#[test]
+fn a_desk_batch_on_a_store_without_batches_commits_as_it_goes() {
+    use throughline::store::Store;
+    use throughline::{Channel, Desk, DeskConfig, Error, Identifier, Inbound, TenantId};
+    let t0 = chrono::DateTime::from_timestamp(1_772_442_000, 0).unwrap();
+    let tenant: TenantId = "01900000-0000-7000-8000-0000000ba7c5".parse().unwrap();
+    let mut desk = Desk::new(
+        required_only::RequiredOnly(throughline::store::MemoryStore::new()),
+        DeskConfig::default(),
+    );
+    assert!(!desk.store().supports_batches());
+    let ana = Identifier::email("ana@example.com").unwrap();
+    desk.begin_batch().unwrap();
+    desk.ingest(
+        Inbound::new(tenant, Channel::Sms, ana.clone(), "s-1", "Hello?"),
+        t0,
+    )
+    .unwrap();
+    let refused = desk.end_batch(false).unwrap_err();
+    assert!(
+        matches!(refused, Error::Invalid { field: "batch", .. }),
+        "{refused}"
+    );
+    assert!(!desk.in_batch());
+    assert!(desk
+        .store()
+        .message_by_external_id(tenant, &Channel::Sms, "s-1")
+        .unwrap()
+        .is_some());
+    let filter = throughline::metrics::Filter::period(t0, t0 + chrono::TimeDelta::days(1));
+    assert_eq!(
+        desk.report(tenant, &filter).unwrap(),
+        desk.report_from_store(tenant, &filter).unwrap()
+    );
+}

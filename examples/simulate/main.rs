@@ -11,7 +11,9 @@
 //! Options: `--messages N`, `--customers N`, `--agents N`, `--days N`, `--seed N`,
 //! `--db PATH` (default `target/simulate.db`, recreated), `--memory` (MemoryStore),
 //! `--html PATH` (default `target/simulate-report.html`), `--full`, `--exclusive` (the
-//! SQLite store owns its file for the process: `SqliteOptions::exclusive`).
+//! SQLite store owns its file for the process: `SqliteOptions::exclusive`), `--batch N`
+//! (commit every N events together with `Desk::begin_batch`/`end_batch`, as a host
+//! draining a queue would; default 1, every operation commits alone).
 
 mod html;
 mod timing;
@@ -58,6 +60,7 @@ struct Options {
     db: Option<String>,
     html: String,
     exclusive: bool,
+    batch: u64,
 }
 
 fn options() -> Result<Options, String> {
@@ -70,6 +73,7 @@ fn options() -> Result<Options, String> {
         db: Some("target/simulate.db".into()),
         html: "target/simulate-report.html".into(),
         exclusive: false,
+        batch: 1,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -86,6 +90,10 @@ fn options() -> Result<Options, String> {
             }
             "--memory" => o.db = None,
             "--exclusive" => o.exclusive = true,
+            "--batch" => {
+                o.batch = num(args.get(i + 1), "--batch")?.max(1);
+                i += 1;
+            }
             "--messages" => {
                 o.messages = num(args.get(i + 1), "--messages")?;
                 i += 1;
@@ -564,11 +572,22 @@ fn run<S: Store>(
     sim.at(start, Event::Tick);
     let mut last_print = Instant::now();
     let mut out = std::io::stderr();
+    // With `--batch N`, the desk commits every N events together, the way a host that
+    // drains a queue of webhooks and agent actions would (`Desk::begin_batch`).
+    let mut batched = 0;
     while let Some(Reverse((now, _, e))) = sim.queue.pop() {
         if sim.ingested >= o.messages && !matches!(e, Event::AgentWork { .. } | Event::Tick) {
             continue;
         }
+        if o.batch > 1 && batched == 0 {
+            sim.desk.begin_batch()?;
+        }
         sim.step(now, e, end);
+        batched += 1;
+        if batched >= o.batch {
+            sim.desk.end_batch(true)?;
+            batched = 0;
+        }
         if last_print.elapsed().as_millis() > 200 {
             last_print = Instant::now();
             let done = sim.ingested.min(o.messages);
@@ -595,6 +614,7 @@ fn run<S: Store>(
         o.messages,
         " ".repeat(40)
     );
+    sim.desk.end_batch(true)?;
     let elapsed = started.elapsed();
     // Taken now: the recomputation below reads the store too, outside the timed month.
     let split = timing.split(elapsed);
@@ -715,8 +735,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             let options = SqliteOptions::default().exclusive(o.exclusive);
             eprintln!(
-                "store: SQLite file {path}{}",
-                if o.exclusive { " (exclusive)" } else { "" }
+                "store: SQLite file {path}{}{}",
+                if o.exclusive { " (exclusive)" } else { "" },
+                if o.batch > 1 {
+                    format!(", batches of {} events", o.batch)
+                } else {
+                    String::new()
+                }
             );
             run(
                 timing.store(SqliteStore::open_with(path, options)?),

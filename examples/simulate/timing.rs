@@ -180,11 +180,16 @@ impl<S: Store> Store for TimedStore<S> {
         let ns = self.ns.clone();
         timed(&ns, || self.inner.apply(changes))
     }
+    fn supports_batches(&self) -> bool {
+        self.inner.supports_batches()
+    }
     fn begin_batch(&mut self) -> R<()> {
-        self.inner.begin_batch()
+        let ns = self.ns.clone();
+        timed(&ns, || self.inner.begin_batch())
     }
     fn end_batch(&mut self, commit: bool) -> R<()> {
-        self.inner.end_batch(commit)
+        let ns = self.ns.clone();
+        timed(&ns, || self.inner.end_batch(commit))
     }
     fn scrub(&mut self) -> R<()> {
         self.inner.scrub()

@@ -290,7 +290,7 @@ impl<S: Store> Desk<S> {
         let id = conv.id;
         changes.push(Op::PutConversation(conv));
         changes.push(Op::InsertMessage(message.clone()));
-        self.store.apply(changes)?;
+        self.apply_changes(changes)?;
         // The live metrics see the reply, then the status change, as two operations would.
         self.metrics_after(tenant, id, now, Some(&message), &effects[..replied], None);
         if submitted.is_some() {
@@ -374,7 +374,7 @@ impl<S: Store> Desk<S> {
             let mut changes = ChangeSet::new(conv.tenant);
             changes.push(Op::PutConversation(conv));
             changes.push(Op::InsertMessage(message.clone()));
-            desk.store.apply(changes)?;
+            desk.apply_changes(changes)?;
             Ok(message)
         })
     }
@@ -427,7 +427,7 @@ impl<S: Store> Desk<S> {
             })?;
             let id = conv.id;
             changes.push(Op::PutConversation(conv));
-            desk.store.apply(changes)?;
+            desk.apply_changes(changes)?;
             desk.metrics_after(tenant, id, now, None, &effects, None);
             Ok(effects)
         })
@@ -531,7 +531,7 @@ impl<S: Store> Desk<S> {
             }
             m.delivery = Some(delivery.clone());
             changes.push(Op::UpdateMessage(m));
-            desk.store.apply(changes)
+            desk.apply_changes(changes)
         })
     }
 
@@ -587,7 +587,7 @@ impl<S: Store> Desk<S> {
                 record,
                 expected_owner: existing.map(|r| r.customer),
             });
-            desk.store.apply(changes)
+            desk.apply_changes(changes)
         })
     }
 }

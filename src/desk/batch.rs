@@ -1,11 +1,30 @@
-//! Group commit: many inbound messages in one store transaction.
+//! Group commit: many Desk operations in one store transaction.
+//!
+//! A batch is the store's group commit ([`Store::begin_batch`]) seen from the Desk: every
+//! operation inside stays atomic on its own (a failing one leaves no trace), and they all
+//! land together when the batch commits. If the batch does not land, the Desk's in-memory
+//! state must forget what it learned from the batch: the live metrics of the tenants it
+//! wrote to are recomputed from the store, and a router the batch changed no longer
+//! matches the store, so the desk refuses further writes until it is rebuilt.
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
 use crate::desk::{Desk, Ingested};
 use crate::error::{Error, Result};
+use crate::id::TenantId;
 use crate::message::Inbound;
-use crate::store::Store;
+use crate::store::{ChangeSet, Store};
+
+/// What an open batch has touched so far.
+#[derive(Debug, Default)]
+pub(crate) struct OpenBatch {
+    /// Tenants whose change sets the batch applied.
+    tenants: HashSet<TenantId>,
+    /// The router was changed (an assignment, a queue, a load, an agent).
+    router_touched: bool,
+}
 
 /// The same failure, for every message it affects.
 fn repeat(e: &Error) -> Error {
@@ -19,6 +38,173 @@ fn repeat(e: &Error) -> Error {
 }
 
 impl<S: Store> Desk<S> {
+    /// Applies one operation's change set: the single place where the desk writes.
+    pub(crate) fn apply_changes(&mut self, changes: ChangeSet) -> Result<()> {
+        if let Some(why) = &self.poisoned {
+            return Err(Error::Store {
+                message: why.clone(),
+                source: None,
+            });
+        }
+        if let Some(open) = &mut self.batch {
+            open.tenants.insert(changes.tenant);
+        }
+        self.store.apply(changes)
+    }
+
+    /// Notes that the current operation changes the router.
+    pub(crate) fn router_touched(&mut self) {
+        if let Some(open) = &mut self.batch {
+            open.router_touched = true;
+        }
+    }
+
+    /// Refuses an operation that must commit on its own (erasures scrub the log after
+    /// their commit, which cannot happen inside a batch).
+    pub(crate) fn outside_batch(&self, what: &str) -> Result<()> {
+        if self.batch.is_some() {
+            return Err(Error::invalid(
+                "batch",
+                format!(
+                    "{what} cannot run inside a batch: it checkpoints the log after its own \
+                     commit so that no erased byte remains; end the batch first"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// True while a batch is open ([`Desk::begin_batch`] without its
+    /// [`Desk::end_batch`]).
+    pub fn in_batch(&self) -> bool {
+        self.batch.is_some()
+    }
+
+    /// Opens a batch (group commit): every operation until [`Desk::end_batch`] is still
+    /// atomic on its own (one that fails leaves no trace and the others stay), but they
+    /// land together, in one store transaction, when the batch commits. Nothing in the
+    /// batch is durable, or visible to other connections, before then: acknowledge what
+    /// the batch did (a webhook's `200`, an agent's "sent") only after `end_batch(true)`
+    /// returned `Ok`.
+    ///
+    /// This is for hosts that drain a queue of work (webhooks, agent actions, ticks):
+    /// one commit per batch instead of one per operation writes each hot page once.
+    /// Erasures ([`Desk::erase_customer`], [`Desk::erase_identifier`],
+    /// [`Desk::purge_expired`]) are refused inside a batch, since they scrub the
+    /// write-ahead log after their own commit. A batch left open when the desk is dropped
+    /// is rolled back by the store. [`Desk::batch`] does the same around a closure.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] when a batch is already open; the store's error when it cannot
+    /// start one (a locked database); [`Error::Store`] after a failed batch that changed
+    /// routing (see [`Desk::end_batch`]).
+    pub fn begin_batch(&mut self) -> Result<()> {
+        if let Some(why) = &self.poisoned {
+            return Err(Error::Store {
+                message: why.clone(),
+                source: None,
+            });
+        }
+        if self.batch.is_some() {
+            return Err(Error::invalid(
+                "batch",
+                "a batch is already open on this desk",
+            ));
+        }
+        self.store.begin_batch()?;
+        self.batch = Some(OpenBatch::default());
+        Ok(())
+    }
+
+    /// Ends the open batch: `commit` makes its operations durable together, `false`
+    /// discards all of them. Without an open batch it does nothing.
+    ///
+    /// When the batch does not land (rolled back, or its commit failed), none of its
+    /// operations is stored, and the desk forgets what it learned from them: the live
+    /// metrics of the tenants the batch wrote to are dropped, and their reports are
+    /// computed from the store until [`Desk::load_metrics`] reloads them. If the batch
+    /// changed the router (assignments, queues, agents), the router no longer matches the
+    /// store; the desk then refuses every further write with [`Error::Store`], and the
+    /// host creates a new desk on the store and rebuilds routing with
+    /// [`Desk::upsert_agent`] and [`Desk::restore_routing`], as after a restart.
+    ///
+    /// On a store whose [`Store::supports_batches`] is `false` (the trait's default, for
+    /// a host's own store), every operation commits alone as it runs, and `end_batch(false)`
+    /// cannot undo them.
+    ///
+    /// # Errors
+    ///
+    /// The commit's failure; then none of the batch's operations landed.
+    /// [`Error::Invalid`] for `end_batch(false)` on a store that does not support batches
+    /// (its operations stay).
+    pub fn end_batch(&mut self, commit: bool) -> Result<()> {
+        let Some(open) = self.batch.take() else {
+            return Ok(());
+        };
+        if !commit && !self.store.supports_batches() {
+            let _ = self.store.end_batch(false);
+            return Err(Error::invalid(
+                "batch",
+                "this store does not group applies (Store::supports_batches is false): the \
+                 batch's operations landed one by one and cannot be discarded",
+            ));
+        }
+        let ended = self.store.end_batch(commit);
+        if commit && ended.is_ok() {
+            return Ok(());
+        }
+        for tenant in open.tenants {
+            self.metrics_forget(tenant);
+        }
+        if open.router_touched && self.router.is_some() {
+            self.poisoned = Some(
+                "a batch that changed routing did not land, so the router no longer matches \
+                 the store: create a new Desk on the store, register the agents and call \
+                 Desk::restore_routing"
+                    .into(),
+            );
+        }
+        ended
+    }
+
+    /// Runs `work` inside a batch and commits it: [`Desk::begin_batch`], `work`,
+    /// [`Desk::end_batch`]`(true)`. Inside an open batch, `work` joins it (the outer
+    /// batch's end decides). `work`'s own results are only worth acknowledging when this
+    /// returns `Ok`.
+    ///
+    /// ```
+    /// use throughline::{Channel, Desk, DeskConfig, Identifier, Inbound, Status, TenantId};
+    /// use throughline::store::SqliteStore;
+    /// let t0 = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")?.to_utc();
+    /// let tenant = TenantId::new_v7();
+    /// let mut desk = Desk::new(SqliteStore::open_in_memory()?, DeskConfig::default());
+    /// let ana = Identifier::email("ana@example.com")?;
+    /// // A worker drains what arrived since its last round and commits once.
+    /// let (first, solved) = desk.batch(|d| {
+    ///     let first = d.ingest(Inbound::new(tenant, Channel::Email, ana.clone(), "m-1", "Where is my parcel?"), t0)?;
+    ///     d.ingest(Inbound::new(tenant, Channel::WebChat, ana.clone(), "c-1", "Any news?"), t0)?;
+    ///     let solved = d.set_status(first.conversation, Status::Solved, t0);
+    ///     Ok::<_, throughline::Error>((first, solved))
+    /// })??;
+    /// assert!(solved.is_ok());
+    /// assert_eq!(desk.messages(first.conversation)?.len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Desk::begin_batch`] and [`Desk::end_batch`]; when the commit fails, `work`'s
+    /// result is dropped and nothing of it landed.
+    pub fn batch<T>(&mut self, work: impl FnOnce(&mut Self) -> T) -> Result<T> {
+        if self.batch.is_some() {
+            return Ok(work(self));
+        }
+        self.begin_batch()?;
+        let out = work(self);
+        self.end_batch(true).map(|()| out)
+    }
+
     /// Ingests many inbound messages in one store transaction (group commit), with one
     /// result per message, in order.
     ///
@@ -26,7 +212,8 @@ impl<S: Store> Desk<S> {
     /// earlier messages of the batch left (a redelivery within the batch is a duplicate).
     /// A bad message fails alone: its writes are rolled back (a savepoint on SQLite) and
     /// the rest land. If the final commit fails, every message's result is that error and
-    /// none of them is stored.
+    /// none of them is stored (see [`Desk::end_batch`] for what the desk forgets then).
+    /// Inside an open batch ([`Desk::begin_batch`]) the messages join it.
     ///
     /// ```
     /// use throughline::{Channel, Desk, DeskConfig, Identifier, Inbound, TenantId, store::MemoryStore};
@@ -49,28 +236,22 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
     ) -> Vec<Result<Ingested>> {
         let batch: Vec<Inbound> = batch.into_iter().collect();
-        if let Err(e) = self.store.begin_batch() {
-            return batch.iter().map(|_| Err(repeat(&e))).collect();
+        let joined = self.batch.is_some();
+        if !joined {
+            if let Err(e) = self.begin_batch() {
+                return batch.iter().map(|_| Err(repeat(&e))).collect();
+            }
         }
         let results: Vec<Result<Ingested>> = batch
             .into_iter()
             .map(|inbound| self.ingest(inbound, now))
             .collect();
-        match self.store.end_batch(true) {
+        if joined {
+            return results;
+        }
+        match self.end_batch(true) {
             Ok(()) => results,
-            Err(e) => {
-                // The live metrics counted what did not land: recompute those conversations.
-                let touched: Vec<_> = results
-                    .iter()
-                    .filter_map(|r| r.as_ref().ok())
-                    .filter(|r| !r.duplicate)
-                    .map(|r| (r.message.tenant, r.conversation))
-                    .collect();
-                for (tenant, conversation) in touched {
-                    let _ = self.metrics_refresh(tenant, &[conversation]);
-                }
-                results.iter().map(|_| Err(repeat(&e))).collect()
-            }
+            Err(e) => results.iter().map(|_| Err(repeat(&e))).collect(),
         }
     }
 }

@@ -211,7 +211,7 @@ impl<S: Store> Desk<S> {
                 version: s.version,
             });
         }
-        self.store.apply(changes)?;
+        self.apply_changes(changes)?;
         Ok((
             id,
             vec![Effect::CustomersMerged {
@@ -514,7 +514,7 @@ impl<S: Store> Desk<S> {
             version: rec.version + 1,
             ..rec
         }));
-        self.store.apply(changes)?;
+        self.apply_changes(changes)?;
         Ok(vec![Effect::MergeUndone {
             tenant,
             merge,
@@ -600,7 +600,7 @@ impl<S: Store> Desk<S> {
                 key: r.key,
                 version: r.version,
             });
-            desk.store.apply(changes)
+            desk.apply_changes(changes)
         })
     }
 

@@ -496,7 +496,7 @@ impl<S: Store> Desk<S> {
         changes.push(Op::InsertMessage(message.clone()));
         // What was read ahead is stale once the changes land.
         self.forget_read_ahead();
-        self.store.apply(changes)?;
+        self.apply_changes(changes)?;
         self.metrics_after(tenant, conversation, now, Some(&message), &effects, opened);
         Ok(Ingested {
             customer: customer.id,

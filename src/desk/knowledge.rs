@@ -128,7 +128,7 @@ impl<S: Store> Desk<S> {
             let mut record = Record::encode(ACTIVITY_KIND, key, &activity)?;
             record.secondary = Some(customer.to_string());
             changes.push(Op::PutRecord(record));
-            desk.store.apply(changes)?;
+            desk.apply_changes(changes)?;
             Ok(customer)
         })
     }

@@ -52,6 +52,14 @@ impl<S: Store> Desk<S> {
         self.metrics.untrusted.insert(tenant);
     }
 
+    /// After a batch that did not land: the tenant's cached facts may count its work, so
+    /// they go, and reports come from the store until [`Desk::load_metrics`].
+    pub(crate) fn metrics_forget(&mut self, tenant: TenantId) {
+        self.metrics.facts.remove(&tenant);
+        self.metrics.stale.remove(&tenant);
+        self.metrics.untrusted.insert(tenant);
+    }
+
     fn facts_from_store(
         &self,
         tenant: TenantId,
@@ -249,7 +257,7 @@ impl<S: Store> Desk<S> {
                     }
                 },
             ));
-            desk.store.apply(changes)?;
+            desk.apply_changes(changes)?;
             Ok((conv.tenant, conv.id))
         })?;
         if let Some(f) = self
@@ -289,7 +297,7 @@ impl<S: Store> Desk<S> {
             rec.secondary = Some(c.id.to_string());
             let mut changes = ChangeSet::new(tenant);
             changes.push(Op::PutRecord(rec));
-            desk.store.apply(changes)
+            desk.apply_changes(changes)
         })
     }
 

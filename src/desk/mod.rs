@@ -87,6 +87,10 @@ pub struct Desk<S: Store> {
     router: Option<crate::routing::Router>,
     /// The current ingest's read-ahead, for its tenant (see [`crate::store::ReadPlan`]).
     ahead: Option<(TenantId, crate::store::ReadAhead)>,
+    /// The open batch, if any (see [`Desk::begin_batch`]).
+    batch: Option<batch::OpenBatch>,
+    /// Why the desk refuses writes: a batch that changed routing did not land.
+    poisoned: Option<String>,
 }
 
 impl<S: Store> Desk<S> {
@@ -119,6 +123,8 @@ impl<S: Store> Desk<S> {
             followups: Vec::new(),
             router: None,
             ahead: None,
+            batch: None,
+            poisoned: None,
         })
     }
 

@@ -196,13 +196,14 @@ impl<S: Store> Desk<S> {
     /// # Errors
     ///
     /// [`Error::NotFound`] for a customer the tenant does not have; store failures
-    /// (nothing erased).
+    /// (nothing erased); [`Error::Invalid`] inside a batch ([`Desk::begin_batch`]).
     pub fn erase_customer(
         &mut self,
         tenant: TenantId,
         customer: CustomerId,
         now: DateTime<Utc>,
     ) -> Result<ErasureReport> {
+        self.outside_batch("erase_customer")?;
         let (report, touched) = self.retrying(|desk| desk.erase_once(tenant, customer, now))?;
         if self.metrics_refresh(tenant, &touched).is_err() {
             self.metrics_untrusted(tenant);
@@ -286,7 +287,7 @@ impl<S: Store> Desk<S> {
             changes.push(delete(r));
             report.records += 1;
         }
-        self.store.apply(changes)?;
+        self.apply_changes(changes)?;
         Ok((report, touched))
     }
 
@@ -295,7 +296,8 @@ impl<S: Store> Desk<S> {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] when the tenant has no such identifier.
+    /// [`Error::NotFound`] when the tenant has no such identifier; [`Error::Invalid`]
+    /// inside a batch ([`Desk::begin_batch`]).
     pub fn erase_identifier(
         &mut self,
         tenant: TenantId,
@@ -303,6 +305,7 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let _ = now;
+        self.outside_batch("erase_identifier")?;
         self.retrying(|desk| {
             let rec = desk
                 .store
@@ -349,7 +352,7 @@ impl<S: Store> Desk<S> {
                     }
                 }
             }
-            desk.store.apply(changes)
+            desk.apply_changes(changes)
         })?;
         self.store.scrub()
     }
@@ -414,7 +417,7 @@ impl<S: Store> Desk<S> {
             c.version += 1;
             let mut changes = ChangeSet::new(tenant);
             changes.push(Op::PutCustomer(c));
-            desk.store.apply(changes)
+            desk.apply_changes(changes)
         })
     }
 }

@@ -249,7 +249,7 @@ impl<S: Store> Desk<S> {
             c.version += 1;
             let mut changes = ChangeSet::new(tenant);
             changes.push(Op::PutCustomer(c.clone()));
-            desk.store.apply(changes)?;
+            desk.apply_changes(changes)?;
             Ok(c)
         })
     }

@@ -61,7 +61,7 @@ impl<S: Store> Desk<S> {
                 }
             };
             changes.push(Op::PutRecord(record));
-            desk.store.apply(changes)
+            desk.apply_changes(changes)
         })
     }
 
@@ -86,8 +86,10 @@ impl<S: Store> Desk<S> {
     ///
     /// # Errors
     ///
-    /// Store failures (what was purged before stays purged).
+    /// Store failures (what was purged before stays purged); [`Error::Invalid`] inside a
+    /// batch ([`Desk::begin_batch`]).
     pub fn purge_expired(&mut self, now: DateTime<Utc>) -> Result<PurgeReport> {
+        self.outside_batch("purge_expired")?;
         let mut report = PurgeReport::default();
         for (tenant, record) in self.store.due_records(RETENTION_KIND, now, 10_000)? {
             let policy: RetentionPolicy = from_json(&record)?;
@@ -117,7 +119,7 @@ impl<S: Store> Desk<S> {
                 version: record.version + 1,
                 ..record
             }));
-            match self.store.apply(changes) {
+            match self.apply_changes(changes) {
                 Ok(()) | Err(Error::Conflict(_)) => {}
                 Err(e) => return Err(e),
             }
@@ -149,7 +151,7 @@ impl<S: Store> Desk<S> {
         conv.updated_at = now;
         conv.version += 1;
         changes.push(Op::PutConversation(conv));
-        self.store.apply(changes)?;
+        self.apply_changes(changes)?;
         Ok(n)
     }
 }

@@ -21,6 +21,7 @@ impl<S: Store> Desk<S> {
                 "routing is off: set DeskConfig::routing".into(),
             ));
         };
+        self.router_touched();
         Ok(self.router.get_or_insert_with(|| Router::new(&cfg)))
     }
 
@@ -203,7 +204,7 @@ impl<S: Store> Desk<S> {
                         conv.version += 1;
                         let mut changes = ChangeSet::new(tenant);
                         changes.push(Op::PutConversation(conv));
-                        desk.store.apply(changes)?;
+                        desk.apply_changes(changes)?;
                         Ok(true)
                     });
                     match written {
@@ -250,6 +251,7 @@ impl<S: Store> Desk<S> {
 
     /// Escalation steps that fell due (from `tick`).
     pub(crate) fn routing_tick(&mut self, now: DateTime<Utc>) -> Result<Vec<Effect>> {
+        self.router_touched();
         let Some(router) = self.router.as_mut() else {
             return Ok(Vec::new());
         };

@@ -252,14 +252,14 @@ impl<S: Store> Desk<S> {
         };
         let mut all = ChangeSet::new(tenant);
         all.ops = group.iter().flat_map(|u| u.ops.iter().cloned()).collect();
-        let landed: Vec<ClockUpdate> = match self.store.apply(all) {
+        let landed: Vec<ClockUpdate> = match self.apply_changes(all) {
             Ok(()) => group,
             Err(crate::Error::Conflict(_)) => {
                 let mut landed = Vec::new();
                 for u in group {
                     let mut one = ChangeSet::new(tenant);
                     one.ops = u.ops.clone();
-                    match self.store.apply(one) {
+                    match self.apply_changes(one) {
                         Ok(()) => landed.push(u),
                         Err(crate::Error::Conflict(_)) => {}
                         Err(e) => {
@@ -281,6 +281,9 @@ impl<S: Store> Desk<S> {
     /// What committed clock updates tell the router and the host.
     fn release(&mut self, landed: Vec<ClockUpdate>, effects: &mut Vec<Effect>) {
         for mut u in landed {
+            if u.raised.is_some() {
+                self.router_touched();
+            }
             if let (Some(p), Some(router)) = (u.raised, self.router.as_mut()) {
                 router.reprioritize(u.tenant, u.conversation, p);
             }

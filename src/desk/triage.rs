@@ -355,7 +355,7 @@ impl<S: Store> Desk<S> {
                 version: rec.version + 1,
                 ..rec
             }));
-            desk.store.apply(changes)?;
+            desk.apply_changes(changes)?;
             desk.followups.push(FollowUp::Route {
                 tenant: conv.tenant,
                 conversation: conv.id,

@@ -42,6 +42,7 @@ pub fn run<S: Store>(mut make: impl FnMut() -> S) {
     erasure_ops_delete_and_redact(make());
     desk_erasure_story(make());
     read_ahead_agrees_with_reads(make());
+    batches_land_together_or_not_at_all(make());
 }
 
 fn t(secs: i64) -> DateTime<Utc> {
@@ -1230,4 +1231,82 @@ pub fn read_ahead_agrees_with_reads<S: Store>(mut s: S) {
         foreign.records.iter().all(|(_, r)| r.is_none()),
         "another tenant's records leaked"
     );
+}
+
+/// A batch's applies land together at its end; an apply that fails inside it leaves no
+/// trace and the others stay; reads inside see the batch's writes. For a store that
+/// supports batches ([`Store::supports_batches`]): a discarded batch leaves nothing, and
+/// one batch is open at a time.
+pub fn batches_land_together_or_not_at_all<S: Store>(mut s: S) {
+    let tn = tenant(1);
+    let c1 = customer(tn, 1, 1);
+    let c2 = customer(tn, 2, 1);
+    let conv = conversation(tn, 10, c1.id, 1);
+    s.begin_batch().expect("a batch opens");
+    if s.supports_batches() {
+        assert!(s.begin_batch().is_err(), "one batch at a time");
+    }
+    s.apply(set(
+        tn,
+        vec![
+            Op::PutCustomer(c1.clone()),
+            Op::PutConversation(conv.clone()),
+            Op::InsertMessage(message(tn, 100, conv.id, Some("b-1"), 1)),
+        ],
+    ))
+    .expect("the first apply");
+    assert!(
+        s.message_by_external_id(tn, &Channel::Email, "b-1")
+            .expect("read")
+            .is_some(),
+        "reads inside the batch see its writes"
+    );
+    assert!(
+        is_conflict(s.apply(set(
+            tn,
+            vec![
+                Op::PutCustomer(c2.clone()),
+                Op::InsertMessage(message(tn, 101, conv.id, Some("b-1"), 2)),
+            ],
+        ))),
+        "a redelivered provider id conflicts inside a batch too"
+    );
+    assert!(
+        s.customer(tn, c2.id).expect("read").is_none(),
+        "the failed apply left no trace"
+    );
+    s.apply(set(
+        tn,
+        vec![Op::InsertMessage(message(tn, 102, conv.id, Some("b-2"), 3))],
+    ))
+    .expect("an apply after the failed one");
+    s.end_batch(true).expect("the batch commits");
+    assert_eq!(s.messages_of(tn, conv.id).expect("read").len(), 2);
+    assert!(s.customer(tn, c2.id).expect("read").is_none());
+
+    if !s.supports_batches() {
+        return;
+    }
+    s.begin_batch().expect("a new batch");
+    s.apply(set(tn, vec![Op::PutCustomer(c2.clone())]))
+        .expect("a customer");
+    s.apply(set(
+        tn,
+        vec![Op::InsertMessage(message(tn, 103, conv.id, Some("b-3"), 4))],
+    ))
+    .expect("a message");
+    s.end_batch(false).expect("the batch is discarded");
+    assert!(
+        s.customer(tn, c2.id).expect("read").is_none(),
+        "a discarded batch leaves nothing"
+    );
+    assert!(s
+        .message_by_external_id(tn, &Channel::Email, "b-3")
+        .expect("read")
+        .is_none());
+    assert_eq!(s.messages_of(tn, conv.id).expect("read").len(), 2);
+    s.end_batch(true).expect("without a batch: nothing to do");
+    s.apply(set(tn, vec![Op::PutCustomer(c2.clone())]))
+        .expect("applies commit alone again");
+    assert!(s.customer(tn, c2.id).expect("read").is_some());
 }

@@ -233,6 +233,9 @@ impl<S: Store> Store for FaultyStore<S> {
         self.tick("apply")?;
         self.inner.apply(changes)
     }
+    fn supports_batches(&self) -> bool {
+        self.inner.supports_batches()
+    }
     fn begin_batch(&mut self) -> Result<()> {
         self.tick("begin_batch")?;
         self.inner.begin_batch()

@@ -17,7 +17,9 @@ use crate::store::{ChangeSet, Op, Record, Store};
 
 /// A [`Store`] that keeps everything in memory: for tests, simulations and hosts that
 /// persist elsewhere. `apply` validates a whole change set before touching anything, so it
-/// is atomic like the database stores.
+/// is atomic like the database stores. A batch ([`Store::begin_batch`]) copies the whole
+/// state when it begins, so that discarding it can put that state back: O(size) per
+/// batch, fine for tests, costly for a large store.
 ///
 /// ```
 /// use throughline::{Desk, DeskConfig, store::MemoryStore};
@@ -32,6 +34,16 @@ pub struct MemoryStore {
     due: BTreeSet<(String, DateTime<Utc>, TenantId, String)>,
     /// Whether [`Store::read_ahead`] answers (see [`MemoryStore::reading_ahead`]).
     reads_ahead: bool,
+    /// The state when the open batch began, put back if the batch is discarded.
+    before_batch: Option<Box<Snapshot>>,
+}
+
+/// What a discarded batch restores.
+#[derive(Debug, Clone)]
+struct Snapshot {
+    tenants: HashMap<TenantId, TenantData>,
+    conversation_tenants: HashMap<ConversationId, TenantId>,
+    due: DueIndex,
 }
 
 type DueIndex = BTreeSet<(String, DateTime<Utc>, TenantId, String)>;
@@ -649,6 +661,41 @@ impl Store for MemoryStore {
             .iter()
             .filter_map(|(_, id)| t.messages.get(id).cloned())
             .collect())
+    }
+
+    fn supports_batches(&self) -> bool {
+        true
+    }
+
+    fn begin_batch(&mut self) -> Result<()> {
+        if self.before_batch.is_some() {
+            return Err(Error::Store {
+                message: "a batch is already open on this store".into(),
+                source: None,
+            });
+        }
+        self.before_batch = Some(Box::new(Snapshot {
+            tenants: self.tenants.clone(),
+            conversation_tenants: self.conversation_tenants.clone(),
+            due: self.due.clone(),
+        }));
+        Ok(())
+    }
+
+    fn end_batch(&mut self, commit: bool) -> Result<()> {
+        if let Some(before) = self.before_batch.take() {
+            if !commit {
+                let Snapshot {
+                    tenants,
+                    conversation_tenants,
+                    due,
+                } = *before;
+                self.tenants = tenants;
+                self.conversation_tenants = conversation_tenants;
+                self.due = due;
+            }
+        }
+        Ok(())
     }
 
     fn apply(&mut self, changes: ChangeSet) -> Result<()> {

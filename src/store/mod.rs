@@ -475,6 +475,15 @@ pub trait Store: Send {
     /// nothing was written.
     fn apply(&mut self, changes: ChangeSet) -> Result<()>;
 
+    /// Whether [`Store::begin_batch`] … [`Store::end_batch`] really groups applies (one
+    /// transaction, discarded by `end_batch(false)`). The default is `false`: the batch
+    /// methods do nothing and every apply commits alone. `MemoryStore`, `SqliteStore` and
+    /// `PostgresStore` say `true`, and the conformance suite then checks that a discarded
+    /// batch leaves nothing.
+    fn supports_batches(&self) -> bool {
+        false
+    }
+
     /// Starts a batch (group commit): the applies until [`Store::end_batch`] land
     /// together, each still atomic on its own (a failing apply leaves no trace and the
     /// others stay). The default does nothing: every apply commits alone.
@@ -607,6 +616,10 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn apply(&mut self, changes: ChangeSet) -> Result<()> {
         (**self).apply(changes)
+    }
+
+    fn supports_batches(&self) -> bool {
+        (**self).supports_batches()
     }
 
     fn begin_batch(&mut self) -> Result<()> {

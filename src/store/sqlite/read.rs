@@ -496,6 +496,10 @@ impl Store for SqliteStore {
         self.apply_changes(changes)
     }
 
+    fn supports_batches(&self) -> bool {
+        true
+    }
+
     fn begin_batch(&mut self) -> Result<()> {
         self.start_batch()
     }
