@@ -84,8 +84,9 @@ impl<S: Store> Desk<S> {
     /// atomic on its own (one that fails leaves no trace and the others stay), but they
     /// land together, in one store transaction, when the batch commits. Nothing in the
     /// batch is durable, or visible to other connections, before then: acknowledge what
-    /// the batch did (a webhook's `200`, an agent's "sent") only after `end_batch(true)`
-    /// returned `Ok`.
+    /// the batch did (a webhook's `200`, an agent's "sent") and carry out its effects
+    /// (hand an [`Effect::Send`](crate::Effect::Send) to the transport) only after
+    /// `end_batch(true)` returned `Ok`.
     ///
     /// This is for hosts that drain a queue of work (webhooks, agent actions, ticks):
     /// one commit per batch instead of one per operation writes each hot page once.
