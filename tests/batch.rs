@@ -27,6 +27,10 @@ fn ana() -> Identifier {
     Identifier::email("ana@example.com").unwrap()
 }
 
+fn bob() -> Identifier {
+    Identifier::email("bob@example.com").unwrap()
+}
+
 fn msg(channel: Channel, who: Identifier, id: &str, body: &str) -> Inbound {
     Inbound::new(tenant(), channel, who, id, body)
 }
@@ -101,12 +105,7 @@ fn a_rolled_back_batch_leaves_nothing_and_the_reports_follow_the_store() {
         .unwrap();
     desk.begin_batch().unwrap();
     desk.ingest(
-        msg(
-            Channel::Email,
-            Identifier::email("bob@example.com").unwrap(),
-            "m-1",
-            "My invoice is wrong",
-        ),
+        msg(Channel::Email, bob(), "m-1", "My invoice is wrong"),
         t(1),
     )
     .unwrap();
@@ -137,16 +136,8 @@ fn a_failed_commit_loses_the_whole_batch_and_nothing_committed_before() {
     desk.begin_batch().unwrap();
     desk.ingest(msg(Channel::Sms, ana(), "s-1", "Any news?"), t(1))
         .unwrap();
-    desk.ingest(
-        msg(
-            Channel::Line,
-            Identifier::email("bob@example.com").unwrap(),
-            "l-1",
-            "Hi",
-        ),
-        t(2),
-    )
-    .unwrap();
+    desk.ingest(msg(Channel::Line, bob(), "l-1", "Hi"), t(2))
+        .unwrap();
     desk.store().fail_after(1, FaultMode::Once); // the commit
     let err = desk.end_batch(true).unwrap_err();
     assert!(matches!(err, Error::Store { .. }), "{err}");
@@ -165,12 +156,7 @@ fn a_failed_commit_loses_the_whole_batch_and_nothing_committed_before() {
     let results = desk.ingest_batch(
         [
             msg(Channel::Sms, ana(), "s-1", "Any news?"),
-            msg(
-                Channel::Line,
-                Identifier::email("bob@example.com").unwrap(),
-                "l-1",
-                "Hi",
-            ),
+            msg(Channel::Line, bob(), "l-1", "Hi"),
         ],
         t(3),
     );
@@ -198,16 +184,8 @@ fn an_operation_that_fails_inside_a_batch_fails_alone_at_every_store_call() {
         if failed {
             desk.ingest(second, t(1)).unwrap();
         }
-        desk.ingest(
-            msg(
-                Channel::WhatsApp,
-                Identifier::email("bob@example.com").unwrap(),
-                "w-3",
-                "Hi",
-            ),
-            t(2),
-        )
-        .unwrap();
+        desk.ingest(msg(Channel::WhatsApp, bob(), "w-3", "Hi"), t(2))
+            .unwrap();
         desk.end_batch(true).unwrap();
         for (ch, id) in [
             (Channel::Sms, "s-1"),
@@ -254,17 +232,8 @@ fn a_failed_batch_that_routed_work_stops_the_desk_until_routing_is_rebuilt() {
 
     // The router still counts Sanne busy with a conversation that does not exist: the
     // desk refuses to write on that state.
-    let refused = desk
-        .ingest(
-            msg(
-                Channel::WebChat,
-                Identifier::email("bob@example.com").unwrap(),
-                "c-2",
-                "Hi",
-            ),
-            t(2),
-        )
-        .unwrap_err();
+    let bob_chat = || msg(Channel::WebChat, bob(), "c-2", "Hi");
+    let refused = desk.ingest(bob_chat(), t(2)).unwrap_err();
     assert!(refused.to_string().contains("restore_routing"), "{refused}");
     assert!(desk.begin_batch().is_err());
 
@@ -274,17 +243,7 @@ fn a_failed_batch_that_routed_work_stops_the_desk_until_routing_is_rebuilt() {
     desk.upsert_agent(sanne(), t(3)).unwrap();
     desk.restore_routing(tenant(), t(3)).unwrap();
     assert_eq!(desk.router().unwrap().load(tenant(), agent()), Some(0));
-    let got = desk
-        .ingest(
-            msg(
-                Channel::WebChat,
-                Identifier::email("bob@example.com").unwrap(),
-                "c-2",
-                "Hi",
-            ),
-            t(4),
-        )
-        .unwrap();
+    let got = desk.ingest(bob_chat(), t(4)).unwrap();
     assert_eq!(
         desk.assignment_of((tenant(), got.conversation)).unwrap(),
         Some(agent()),
