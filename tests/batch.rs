@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use throughline::metrics::Filter;
 use throughline::privacy::RetentionPolicy;
 use throughline::routing::{Agent, RoutingConfig};
-use throughline::store::{FaultMode, FaultyStore, SqliteStore, Store};
+use throughline::store::{FaultMode, FaultyStore, MemoryStore, SqliteStore, Store};
 use throughline::{
     AgentId, Channel, Desk, DeskConfig, Error, Identifier, Inbound, Status, TenantId,
 };
@@ -97,10 +97,12 @@ fn a_worker_commits_a_customers_chat_email_and_the_agents_answer_together() {
 
 #[test]
 fn a_rolled_back_batch_leaves_nothing_and_the_reports_follow_the_store() {
-    let mut desk = Desk::new(
-        SqliteStore::open_in_memory().unwrap(),
-        DeskConfig::default(),
-    );
+    rolled_back(SqliteStore::open_in_memory().unwrap());
+    rolled_back(MemoryStore::new());
+}
+
+fn rolled_back<S: Store>(store: S) {
+    let mut desk = Desk::new(store, DeskConfig::default());
     desk.ingest(msg(Channel::Sms, ana(), "s-0", "Hello?"), t(0))
         .unwrap();
     desk.begin_batch().unwrap();
@@ -329,4 +331,47 @@ fn batches_join_an_open_batch_and_are_not_opened_twice() {
     assert!(!stored(&desk, Channel::Sms, "s-1"));
     assert!(!stored(&desk, Channel::Sms, "s-2"));
     assert!(desk.end_batch(true).is_ok(), "no batch open: nothing to do");
+}
+
+#[test]
+fn a_failed_batch_whose_tick_moved_the_queues_stops_the_desk_too() {
+    let store = FaultyStore::new(SqliteStore::open_in_memory().unwrap(), 0, FaultMode::Once);
+    let mut desk = Desk::new(
+        store,
+        DeskConfig::default().routing(RoutingConfig::default()),
+    );
+    desk.upsert_agent(
+        Agent::new(agent(), tenant(), "Sanne").channel(Channel::WebChat),
+        t(0),
+    )
+    .unwrap();
+    desk.begin_batch().unwrap();
+    desk.tick(t(1)).unwrap();
+    desk.store().fail_after(1, FaultMode::Once);
+    assert!(desk.end_batch(true).is_err());
+    let refused = desk
+        .ingest(msg(Channel::WebChat, bob(), "c-1", "Hi"), t(2))
+        .unwrap_err();
+    assert!(matches!(refused, Error::Store { .. }), "{refused}");
+}
+
+#[test]
+fn a_store_taken_back_from_a_desk_has_no_batch_open() {
+    let mut desk = Desk::new(
+        SqliteStore::open_in_memory().unwrap(),
+        DeskConfig::default(),
+    );
+    desk.begin_batch().unwrap();
+    desk.ingest(msg(Channel::Sms, ana(), "s-1", "Hello?"), t(0))
+        .unwrap();
+    let mut desk = Desk::new(desk.into_store(), DeskConfig::default());
+    assert!(
+        !stored(&desk, Channel::Sms, "s-1"),
+        "the open batch was rolled back"
+    );
+    desk.begin_batch().unwrap();
+    desk.ingest(msg(Channel::Sms, ana(), "s-2", "Anyone?"), t(1))
+        .unwrap();
+    desk.end_batch(true).unwrap();
+    assert!(stored(&desk, Channel::Sms, "s-2"));
 }

@@ -1,27 +1,28 @@
 //! Group commit: many Desk operations in one store transaction.
 //!
 //! A batch is the store's group commit ([`Store::begin_batch`]) seen from the Desk: every
-//! operation inside stays atomic on its own (a failing one leaves no trace), and they all
-//! land together when the batch commits. If the batch does not land, the Desk's in-memory
-//! state must forget what it learned from the batch: the live metrics of the tenants it
-//! wrote to are recomputed from the store, and a router the batch changed no longer
-//! matches the store, so the desk refuses further writes until it is rebuilt.
+//! store write (an operation's change set) inside stays atomic on its own (a failing one
+//! leaves no trace), and they all land together when the batch commits. If the batch does
+//! not land, the Desk's in-memory state must forget what it learned from the batch: the
+//! live metrics of the conversations it changed are recomputed from the store, and a
+//! router the batch changed no longer matches the store, so the desk refuses further
+//! writes until it is rebuilt.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
 use crate::desk::{Desk, Ingested};
 use crate::error::{Error, Result};
-use crate::id::TenantId;
+use crate::id::{ConversationId, TenantId};
 use crate::message::Inbound;
 use crate::store::{ChangeSet, Store};
 
 /// What an open batch has touched so far.
 #[derive(Debug, Default)]
 pub(crate) struct OpenBatch {
-    /// Tenants whose change sets the batch applied.
-    tenants: HashSet<TenantId>,
+    /// Conversations whose live metrics the batch changed.
+    conversations: BTreeSet<(TenantId, ConversationId)>,
     /// The router was changed (an assignment, a queue, a load, an agent).
     router_touched: bool,
 }
@@ -46,10 +47,14 @@ impl<S: Store> Desk<S> {
                 source: None,
             });
         }
-        if let Some(open) = &mut self.batch {
-            open.tenants.insert(changes.tenant);
-        }
         self.store.apply(changes)
+    }
+
+    /// Notes that the current operation changes a conversation's live metrics.
+    pub(crate) fn batch_touched(&mut self, tenant: TenantId, conversation: ConversationId) {
+        if let Some(open) = &mut self.batch {
+            open.conversations.insert((tenant, conversation));
+        }
     }
 
     /// Notes that the current operation changes the router.
@@ -80,9 +85,11 @@ impl<S: Store> Desk<S> {
         self.batch.is_some()
     }
 
-    /// Opens a batch (group commit): every operation until [`Desk::end_batch`] is still
-    /// atomic on its own (one that fails leaves no trace and the others stay), but they
-    /// land together, in one store transaction, when the batch commits. Nothing in the
+    /// Opens a batch (group commit): every store write until [`Desk::end_batch`] (an
+    /// operation's change set) is still atomic on its own (one that fails leaves no trace
+    /// and the others stay), but they land together, in one store transaction, when the
+    /// batch commits. An operation made of several writes (an ingest, then the routing of
+    /// its conversation) can land in part, exactly as outside a batch. Nothing in the
     /// batch is durable, or visible to other connections, before then: acknowledge what
     /// the batch did (a webhook's `200`, an agent's "sent") and carry out its effects
     /// (hand an [`Effect::Send`](crate::Effect::Send) to the transport) only after
@@ -93,7 +100,8 @@ impl<S: Store> Desk<S> {
     /// Erasures ([`Desk::erase_customer`], [`Desk::erase_identifier`],
     /// [`Desk::purge_expired`]) are refused inside a batch, since they scrub the
     /// write-ahead log after their own commit. A batch left open when the desk is dropped
-    /// is rolled back by the store. [`Desk::batch`] does the same around a closure.
+    /// is rolled back by the store, and [`Desk::into_store`] rolls it back before handing
+    /// the store over. [`Desk::batch`] does the same around a closure.
     ///
     /// # Errors
     ///
@@ -123,8 +131,9 @@ impl<S: Store> Desk<S> {
     ///
     /// When the batch does not land (rolled back, or its commit failed), none of its
     /// operations is stored, and the desk forgets what it learned from them: the live
-    /// metrics of the tenants the batch wrote to are dropped, and their reports are
-    /// computed from the store until [`Desk::load_metrics`] reloads them. If the batch
+    /// metrics of the conversations the batch changed are recomputed from the store (if
+    /// that read fails too, the tenant's reports come from the store until
+    /// [`Desk::load_metrics`] reloads them). If the batch
     /// changed the router (assignments, queues, agents), the router no longer matches the
     /// store; the desk then refuses every further write with [`Error::Store`], and the
     /// host creates a new desk on the store and rebuilds routing with
@@ -144,7 +153,8 @@ impl<S: Store> Desk<S> {
             return Ok(());
         };
         if !commit && !self.store.supports_batches() {
-            let _ = self.store.end_batch(false);
+            // The operations landed one by one; a store that says so only commits here.
+            let _ = self.store.end_batch(true);
             return Err(Error::invalid(
                 "batch",
                 "this store does not group applies (Store::supports_batches is false): the \
@@ -155,8 +165,16 @@ impl<S: Store> Desk<S> {
         if commit && ended.is_ok() {
             return Ok(());
         }
-        for tenant in open.tenants {
-            self.metrics_forget(tenant);
+        let mut touched: BTreeMap<TenantId, Vec<ConversationId>> = BTreeMap::new();
+        for (tenant, conversation) in open.conversations {
+            touched.entry(tenant).or_default().push(conversation);
+        }
+        for (tenant, conversations) in touched {
+            // Back to what the store holds; if even that cannot be read, reports come
+            // from the store until the metrics are loaded again.
+            if self.metrics_refresh(tenant, &conversations).is_err() {
+                self.metrics_forget(tenant);
+            }
         }
         if open.router_touched && self.router.is_some() {
             self.poisoned = Some(
@@ -172,7 +190,9 @@ impl<S: Store> Desk<S> {
     /// Runs `work` inside a batch and commits it: [`Desk::begin_batch`], `work`,
     /// [`Desk::end_batch`]`(true)`. Inside an open batch, `work` joins it (the outer
     /// batch's end decides). `work`'s own results are only worth acknowledging when this
-    /// returns `Ok`.
+    /// returns `Ok`. The batch commits whatever `work` returns: what it did before
+    /// returning an error still lands. To discard the work on a failure, use
+    /// [`Desk::begin_batch`] and [`Desk::end_batch`]`(false)`.
     ///
     /// ```
     /// use throughline::{Channel, Desk, DeskConfig, Identifier, Inbound, Status, TenantId};

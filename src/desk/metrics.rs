@@ -97,6 +97,15 @@ impl<S: Store> Desk<S> {
         effects: &[Effect],
         opened: Option<ConversationFacts>,
     ) {
+        self.batch_touched(tenant, conversation);
+        for e in effects {
+            if let Effect::StatusChanged {
+                conversation: c, ..
+            } = e
+            {
+                self.batch_touched(tenant, *c);
+            }
+        }
         if self
             .metrics_update(tenant, conversation, at, message, effects, opened)
             .is_err()
@@ -190,6 +199,7 @@ impl<S: Store> Desk<S> {
         conversations: &[ConversationId],
     ) -> Result<()> {
         for &c in conversations {
+            self.batch_touched(tenant, c);
             self.metrics.fresh(tenant, c);
             match self.facts_from_store(tenant, c)? {
                 Some(f) => {
@@ -260,6 +270,7 @@ impl<S: Store> Desk<S> {
             desk.apply_changes(changes)?;
             Ok((conv.tenant, conv.id))
         })?;
+        self.batch_touched(tenant, id);
         if let Some(f) = self
             .metrics
             .facts

@@ -133,8 +133,13 @@ impl<S: Store> Desk<S> {
         &self.store
     }
 
-    /// Consumes the desk and returns its store.
-    pub fn into_store(self) -> S {
+    /// Consumes the desk and returns its store. An open batch ([`Desk::begin_batch`]) is
+    /// rolled back first, so the store comes back with no transaction open.
+    pub fn into_store(mut self) -> S {
+        if self.batch.take().is_some() {
+            // Only a discard: if it fails, the store's own drop rolls the transaction back.
+            let _ = self.store.end_batch(false);
+        }
         self.store
     }
 
