@@ -133,15 +133,15 @@ impl<S: Store> Desk<S> {
     /// operations is stored, and the desk forgets what it learned from them: the live
     /// metrics of the conversations the batch changed are recomputed from the store (if
     /// that read fails too, the tenant's reports come from the store until
-    /// [`Desk::load_metrics`] reloads them). If the batch
-    /// changed the router (assignments, queues, agents), the router no longer matches the
-    /// store; the desk then refuses every further write with [`Error::Store`], and the
-    /// host creates a new desk on the store and rebuilds routing with
-    /// [`Desk::upsert_agent`] and [`Desk::restore_routing`], as after a restart.
+    /// [`Desk::load_metrics`] reloads them). If the batch changed the router
+    /// (assignments, queues, agents), the router no longer matches the store; the desk
+    /// then refuses every further write with [`Error::Store`], and the host creates a new
+    /// desk on the store and rebuilds routing with [`Desk::upsert_agent`] and
+    /// [`Desk::restore_routing`], as after a restart.
     ///
     /// On a store whose [`Store::supports_batches`] is `false` (the trait's default, for
-    /// a host's own store), every operation commits alone as it runs, and `end_batch(false)`
-    /// cannot undo them.
+    /// a host's own store), every operation commits alone as it runs, and
+    /// `end_batch(false)` cannot undo them.
     ///
     /// # Errors
     ///
