@@ -85,6 +85,32 @@ fn raw_insert(c: &rusqlite::Connection, n: u64) {
     .unwrap();
 }
 
+/// `Desk::ingest_batch` of 1,000 messages per iteration, with `config`.
+fn ingest_batch_1000(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    config: fn() -> DeskConfig,
+) {
+    g.bench_function(name, |b| {
+        let (_dir, path) = temp_db();
+        let mut desk = Desk::new(SqliteStore::open(&path).unwrap(), config());
+        let mut n = 0u64;
+        b.iter_batched(
+            || {
+                let batch: Vec<Inbound> = (n..n + 1000).map(|i| inbound(i, 1000)).collect();
+                n += 1000;
+                (batch, t0() + TimeDelta::seconds(n as i64))
+            },
+            |(batch, now)| {
+                for r in desk.ingest_batch(batch, now) {
+                    r.unwrap();
+                }
+            },
+            BatchSize::PerIteration,
+        )
+    });
+}
+
 fn writes(c: &mut Criterion) {
     let mut g = c.benchmark_group("sqlite_ingest");
     g.sample_size(10);
@@ -173,45 +199,12 @@ fn writes(c: &mut Criterion) {
             c.execute_batch("COMMIT").unwrap();
         })
     });
-    g.bench_function("desk_ingest_batch_1000", |b| {
-        let (_dir, path) = temp_db();
-        let mut desk = Desk::new(SqliteStore::open(&path).unwrap(), DeskConfig::default());
-        let mut n = 0u64;
-        b.iter_batched(
-            || {
-                let batch: Vec<Inbound> = (n..n + 1000).map(|i| inbound(i, 1000)).collect();
-                n += 1000;
-                (batch, t0() + TimeDelta::seconds(n as i64))
-            },
-            |(batch, now)| {
-                for r in desk.ingest_batch(batch, now) {
-                    r.unwrap();
-                }
-            },
-            BatchSize::PerIteration,
-        )
-    });
-    g.bench_function("desk_ingest_batch_1000_pass_through", |b| {
-        let (_dir, path) = temp_db();
-        let mut desk = Desk::new(
-            SqliteStore::open(&path).unwrap(),
-            DeskConfig::pass_through(),
-        );
-        let mut n = 0u64;
-        b.iter_batched(
-            || {
-                let batch: Vec<Inbound> = (n..n + 1000).map(|i| inbound(i, 1000)).collect();
-                n += 1000;
-                (batch, t0() + TimeDelta::seconds(n as i64))
-            },
-            |(batch, now)| {
-                for r in desk.ingest_batch(batch, now) {
-                    r.unwrap();
-                }
-            },
-            BatchSize::PerIteration,
-        )
-    });
+    ingest_batch_1000(&mut g, "desk_ingest_batch_1000", DeskConfig::default);
+    ingest_batch_1000(
+        &mut g,
+        "desk_ingest_batch_1000_pass_through",
+        DeskConfig::pass_through,
+    );
     g.finish();
 }
 

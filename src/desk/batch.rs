@@ -8,7 +8,7 @@
 //! router the batch changed no longer matches the store, so the desk refuses further
 //! writes until it is rebuilt.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
@@ -27,6 +27,11 @@ pub(crate) struct OpenBatch {
     router_touched: bool,
 }
 
+/// Why a desk refuses writes after a batch that changed routing did not land.
+const POISONED: &str = "a batch that changed routing did not land, so the router no longer \
+     matches the store: create a new Desk on the store, register the agents and call \
+     Desk::restore_routing";
+
 /// The same failure, for every message it affects.
 fn repeat(e: &Error) -> Error {
     match e {
@@ -41,13 +46,19 @@ fn repeat(e: &Error) -> Error {
 impl<S: Store> Desk<S> {
     /// Applies one operation's change set: the single place where the desk writes.
     pub(crate) fn apply_changes(&mut self, changes: ChangeSet) -> Result<()> {
-        if let Some(why) = &self.poisoned {
+        self.refuse_if_poisoned()?;
+        self.store.apply(changes)
+    }
+
+    /// Refuses to write on a router that no longer matches the store.
+    fn refuse_if_poisoned(&self) -> Result<()> {
+        if self.poisoned {
             return Err(Error::Store {
-                message: why.clone(),
+                message: POISONED.into(),
                 source: None,
             });
         }
-        self.store.apply(changes)
+        Ok(())
     }
 
     /// Notes that the current operation changes a conversation's live metrics.
@@ -109,12 +120,7 @@ impl<S: Store> Desk<S> {
     /// start one (a locked database); [`Error::Store`] after a failed batch that changed
     /// routing (see [`Desk::end_batch`]).
     pub fn begin_batch(&mut self) -> Result<()> {
-        if let Some(why) = &self.poisoned {
-            return Err(Error::Store {
-                message: why.clone(),
-                source: None,
-            });
-        }
+        self.refuse_if_poisoned()?;
         if self.batch.is_some() {
             return Err(Error::invalid(
                 "batch",
@@ -165,25 +171,18 @@ impl<S: Store> Desk<S> {
         if commit && ended.is_ok() {
             return Ok(());
         }
-        let mut touched: BTreeMap<TenantId, Vec<ConversationId>> = BTreeMap::new();
-        for (tenant, conversation) in open.conversations {
-            touched.entry(tenant).or_default().push(conversation);
-        }
-        for (tenant, conversations) in touched {
-            // Back to what the store holds; if even that cannot be read, reports come
-            // from the store until the metrics are loaded again.
+        // Sorted by tenant: one refresh per tenant. Back to what the store holds; if even
+        // that cannot be read, reports come from the store until the metrics are loaded
+        // again.
+        let touched: Vec<(TenantId, ConversationId)> = open.conversations.into_iter().collect();
+        for group in touched.chunk_by(|a, b| a.0 == b.0) {
+            let tenant = group[0].0;
+            let conversations: Vec<ConversationId> = group.iter().map(|&(_, c)| c).collect();
             if self.metrics_refresh(tenant, &conversations).is_err() {
                 self.metrics_forget(tenant);
             }
         }
-        if open.router_touched && self.router.is_some() {
-            self.poisoned = Some(
-                "a batch that changed routing did not land, so the router no longer matches \
-                 the store: create a new Desk on the store, register the agents and call \
-                 Desk::restore_routing"
-                    .into(),
-            );
-        }
+        self.poisoned |= open.router_touched && self.router.is_some();
         ended
     }
 
@@ -257,22 +256,15 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
     ) -> Vec<Result<Ingested>> {
         let batch: Vec<Inbound> = batch.into_iter().collect();
-        let joined = self.batch.is_some();
-        if !joined {
-            if let Err(e) = self.begin_batch() {
-                return batch.iter().map(|_| Err(repeat(&e))).collect();
-            }
-        }
-        let results: Vec<Result<Ingested>> = batch
-            .into_iter()
-            .map(|inbound| self.ingest(inbound, now))
-            .collect();
-        if joined {
-            return results;
-        }
-        match self.end_batch(true) {
-            Ok(()) => results,
-            Err(e) => results.iter().map(|_| Err(repeat(&e))).collect(),
+        let n = batch.len();
+        match self.batch(|desk| {
+            batch
+                .into_iter()
+                .map(|inbound| desk.ingest(inbound, now))
+                .collect()
+        }) {
+            Ok(results) => results,
+            Err(e) => (0..n).map(|_| Err(repeat(&e))).collect(),
         }
     }
 }

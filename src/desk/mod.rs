@@ -89,8 +89,8 @@ pub struct Desk<S: Store> {
     ahead: Option<(TenantId, crate::store::ReadAhead)>,
     /// The open batch, if any (see [`Desk::begin_batch`]).
     batch: Option<batch::OpenBatch>,
-    /// Why the desk refuses writes: a batch that changed routing did not land.
-    poisoned: Option<String>,
+    /// The desk refuses writes: a batch that changed routing did not land.
+    poisoned: bool,
 }
 
 impl<S: Store> Desk<S> {
@@ -124,7 +124,7 @@ impl<S: Store> Desk<S> {
             router: None,
             ahead: None,
             batch: None,
-            poisoned: None,
+            poisoned: false,
         })
     }
 
