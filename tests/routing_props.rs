@@ -44,6 +44,11 @@ enum Step {
         tenant: u8,
         conv: u8,
     },
+    /// The host could not record an assignment.
+    Unassign {
+        tenant: u8,
+        conv: u8,
+    },
     Presence {
         tenant: u8,
         agent: u8,
@@ -58,6 +63,7 @@ fn step() -> impl Strategy<Value = Step> {
         4 => (0..2u8, 0..40u8, proptest::option::of((0..3usize, 1..10u8)), proptest::option::of(0..3usize), 0..3usize, 1..4u32, 0..4usize)
             .prop_map(|(tenant, conv, skill, lang, channel, units, prio)| Step::Route { tenant, conv, skill, lang, channel, units, prio }),
         2 => (0..2u8, 0..40u8).prop_map(|(tenant, conv)| Step::Release { tenant, conv }),
+        1 => (0..2u8, 0..40u8).prop_map(|(tenant, conv)| Step::Unassign { tenant, conv }),
         1 => (0..2u8, 0..8u8, 0..4usize).prop_map(|(tenant, agent, presence)| Step::Presence { tenant, agent, presence }),
         1 => Just(Step::Tick),
         1 => (1..600u16).prop_map(Step::Wait),
@@ -139,6 +145,28 @@ proptest! {
                     vec![(tenant(*tn), d)]
                 }
                 Step::Release { tenant: tn, conv } => router.release(tenant(*tn), conv_id(*tn, *conv), now).into_iter().map(|d| (tenant(*tn), d)).collect(),
+                Step::Unassign { tenant: tn, conv } => {
+                    let (t, c) = (tenant(*tn), conv_id(*tn, *conv));
+                    let holder = router.assignment(t, c);
+                    let loads_before: Vec<(String, u32)> = router.agents(t).into_iter().map(|(a, l)| (a.name.clone(), l)).collect();
+                    let waiting_before = router.waiting(t).len();
+                    prop_assert_eq!(router.unassign(t, c, now), holder.is_some());
+                    prop_assert_eq!(router.assignment(t, c), None);
+                    if let Some(a) = holder {
+                        // Back in the queue, the capacity back with its agent, nothing offered.
+                        prop_assert!(router.is_waiting(t, c));
+                        prop_assert_eq!(router.waiting(t).len(), waiting_before + 1);
+                        prop_assert_eq!(router.next_due().map(|d| d <= now), Some(true));
+                        let units = router.waiting(t).into_iter().find(|w| w.conversation == c).unwrap().requirements.units;
+                        for ((name, before), (agent, after)) in loads_before.iter().zip(router.agents(t)) {
+                            let want = if agent.id == a { before - units } else { *before };
+                            prop_assert_eq!(after, want, "load of {}", name);
+                        }
+                    } else {
+                        prop_assert_eq!(router.waiting(t).len(), waiting_before);
+                    }
+                    Vec::new()
+                }
                 Step::Presence { tenant: tn, agent, presence } => match router.set_presence(tenant(*tn), agent_id(*tn, *agent), PRESENCES[*presence], now) {
                     Ok(ds) => ds.into_iter().map(|d| (tenant(*tn), d)).collect(),
                     Err(_) => Vec::new(),
@@ -159,6 +187,9 @@ proptest! {
                 }
             }
             for tn in [tenant(0), tenant(1)] {
+                for w in router.waiting(tn) {
+                    prop_assert_eq!(router.assignment(tn, w.conversation), None, "waiting and assigned");
+                }
                 for (agent, load) in router.agents(tn) {
                     prop_assert!(load <= agent.capacity, "{} has {} of {}", agent.name, load, agent.capacity);
                     prop_assert_eq!(agent.tenant, tn);

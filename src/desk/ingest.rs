@@ -55,6 +55,11 @@ impl<S: Store> Desk<S> {
     ///    recorded, not a new ticket;
     /// 4. *persist*: everything in one atomic change set.
     ///
+    /// After the commit come its follow-ups: the triage bot's answer and routing. They
+    /// cannot undo the message. When the store fails during them, `ingest` still returns
+    /// the stored message (without their effects), and the next [`Desk::tick`], which
+    /// [`Desk::next_wakeup`] reports as due at once, runs them.
+    ///
     /// # Errors
     ///
     /// Nothing is stored on any error. [`Error::Invalid`] or [`Error::BodyTooLarge`] for
@@ -91,8 +96,9 @@ impl<S: Store> Desk<S> {
             desk.forget_read_ahead();
             got
         })?;
-        if !got.duplicate {
-            self.run_followups(now, &mut got.effects)?;
+        // The message has landed: follow-ups that fail are deferred to the next tick.
+        if !got.duplicate && self.run_followups(now, &mut got.effects).is_err() {
+            debug_assert!(self.deferred_due().is_some());
         }
         Ok(got)
     }

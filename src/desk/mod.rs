@@ -83,6 +83,10 @@ pub struct Desk<S: Store> {
     metrics: metrics::MetricsCache,
     /// Work the current operation's steps queued for after its commit.
     followups: Vec<triage::FollowUp>,
+    /// Follow-ups of ingests that committed while the follow-ups themselves failed: run
+    /// by the next `tick`, due from `deferred_since`.
+    deferred: Vec<triage::FollowUp>,
+    deferred_since: Option<DateTime<Utc>>,
     /// The routing engine (in memory; created on first use when routing is on).
     router: Option<crate::routing::Router>,
     /// The current ingest's read-ahead, for its tenant (see [`crate::store::ReadPlan`]).
@@ -121,6 +125,8 @@ impl<S: Store> Desk<S> {
             ids,
             metrics: metrics::MetricsCache::default(),
             followups: Vec::new(),
+            deferred: Vec::new(),
+            deferred_since: None,
             router: None,
             ahead: None,
             batch: None,

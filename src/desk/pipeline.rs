@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::conversation::{Conversation, Status};
 use crate::desk::Desk;
 use crate::effect::Effect;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::id::TenantId;
 use crate::identity::Customer;
 use crate::message::{Inbound, Message};
@@ -61,8 +61,10 @@ impl<S: Store> Desk<S> {
     }
 
     /// The earliest instant at which [`Desk::tick`] has something to do (an SLA warning
-    /// or breach, a routing escalation), or `None` when nothing is scheduled. Hosts sleep
-    /// until then (or until the next message), then call `tick`.
+    /// or breach, a routing escalation, capacity given back by an assignment that could
+    /// not be written, follow-ups of an ingest deferred by a store failure), or `None`
+    /// when nothing is scheduled. Hosts sleep until then (or until the next message), then
+    /// call `tick`.
     ///
     /// # Errors
     ///
@@ -70,23 +72,44 @@ impl<S: Store> Desk<S> {
     pub fn next_wakeup(&self) -> Result<Option<DateTime<Utc>>> {
         let sla = self.sla_next_due()?;
         let routing = self.router.as_ref().and_then(|r| r.next_due());
-        Ok(match (sla, routing) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        })
+        Ok([sla, routing, self.deferred_due()]
+            .into_iter()
+            .flatten()
+            .min())
     }
 
-    /// Does what fell due by `now` and returns the effects. The cost is proportional to
-    /// what is due (deadline indexes), not to the number of open conversations. Calling it
-    /// early or twice does nothing extra. When the store fails midway, the effects of what
-    /// was committed are returned and the rest stays due for the next call.
+    /// Does what fell due by `now` and returns the effects: first the follow-ups of
+    /// ingests that a store failure deferred (the triage bot's answer, routing), then SLA
+    /// warnings and breaches, then routing escalations and waiting work offered to agents.
+    /// The cost is proportional to what is due (deadline indexes), not to the number of
+    /// open conversations. Calling it early or twice does nothing extra. When the store
+    /// fails midway, the effects of what was committed are returned and the rest stays
+    /// due for the next call.
     ///
     /// # Errors
     ///
     /// Store failures before anything was committed.
     pub fn tick(&mut self, now: DateTime<Utc>) -> Result<Vec<Effect>> {
-        let mut effects = self.sla_tick(now)?;
-        effects.extend(self.routing_tick(now)?);
+        let mut effects = Vec::new();
+        // A failure after some effects returns them; the rest stays due.
+        let stop = |effects: Vec<Effect>, e: Error| {
+            if effects.is_empty() {
+                Err(e)
+            } else {
+                Ok(effects)
+            }
+        };
+        if let Err(e) = self.run_deferred(now, &mut effects) {
+            return stop(effects, e);
+        }
+        match self.sla_tick(now) {
+            Ok(more) => effects.extend(more),
+            Err(e) => return stop(effects, e),
+        }
+        match self.routing_tick(now) {
+            Ok(more) => effects.extend(more),
+            Err(e) => return stop(effects, e),
+        }
         Ok(effects)
     }
 }

@@ -4,6 +4,8 @@
 //! written to `Conversation::assignee`, and `Desk::restore_routing` rebuilds loads and
 //! queues from the store after a restart.
 
+use std::collections::VecDeque;
+
 use chrono::{DateTime, Utc};
 
 use crate::conversation::{Conversation, Status};
@@ -36,8 +38,9 @@ impl<S: Store> Desk<S> {
     ///
     /// [`Error::Config`] when routing is off; [`Error::Invalid`] for a bad agent.
     pub fn upsert_agent(&mut self, agent: Agent, now: DateTime<Utc>) -> Result<Vec<Effect>> {
+        let tenant = agent.tenant;
         let decisions = self.router_mut()?.upsert_agent(agent, now)?;
-        self.apply_decisions(decisions, now)
+        self.apply_decisions(tenant, decisions, now)
     }
 
     /// Changes an agent's presence; an agent who comes online gets the oldest
@@ -56,7 +59,7 @@ impl<S: Store> Desk<S> {
         let decisions = self
             .router_mut()?
             .set_presence(tenant, agent, presence, now)?;
-        self.apply_decisions(decisions, now)
+        self.apply_decisions(tenant, decisions, now)
     }
 
     /// Routes a conversation with explicit requirements (an agent's transfer, a host's
@@ -95,8 +98,19 @@ impl<S: Store> Desk<S> {
             enqueued_at: now,
             steps_applied: 0,
         };
+        // An assignment the router already held was recorded before: a failure to record
+        // it again does not take it back.
+        let fresh = self
+            .router
+            .as_ref()
+            .is_none_or(|r| r.assignment(conv.tenant, conv.id).is_none());
         let decision = self.router_mut()?.route(item, now);
-        let effects = self.apply_decisions_from(vec![decision.clone()], now, Some(conv))?;
+        let todo = vec![ToRecord {
+            tenant: conv.tenant,
+            decision: decision.clone(),
+            fresh,
+        }];
+        let effects = self.record_decisions(todo, now, Some(conv))?;
         Ok((decision, effects))
     }
 
@@ -156,82 +170,111 @@ impl<S: Store> Desk<S> {
             .find_map(|c| c.assignee))
     }
 
-    /// Writes the decisions' assignments to the conversations and reports them.
+    /// Records decisions the router made for `tenant` (see [`Desk::record_decisions`]).
     fn apply_decisions(
         &mut self,
+        tenant: TenantId,
         decisions: Vec<Decision>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
-        self.apply_decisions_from(decisions, now, None)
+        let todo = decisions
+            .into_iter()
+            .map(|decision| ToRecord {
+                tenant,
+                decision,
+                fresh: true,
+            })
+            .collect();
+        self.record_decisions(todo, now, None)
     }
 
-    /// [`Desk::apply_decisions`], with the conversation of one decision already read
-    /// (`known`), so that it is not read again.
-    fn apply_decisions_from(
+    /// Writes the decisions' assignments to the conversations and reports them; the
+    /// conversation of one decision may come already read (`known`). A conversation that
+    /// is gone gives its agent's capacity back to waiting work, whose decisions are
+    /// recorded too. When a write fails, the router takes back every fresh assignment not
+    /// yet recorded ([`Router::unassign`]): router and store agree again, the work waits
+    /// in its queue, and the next `tick` offers the capacity again.
+    fn record_decisions(
         &mut self,
-        decisions: Vec<Decision>,
+        todo: Vec<ToRecord>,
         now: DateTime<Utc>,
         mut known: Option<Conversation>,
     ) -> Result<Vec<Effect>> {
+        let mut todo = VecDeque::from(todo);
         let mut effects = Vec::new();
-        for d in decisions {
-            // One read names the tenant and serves the first attempt; a retry re-reads.
-            let mut read = match known.take_if(|c| c.id == d.conversation) {
-                Some(c) => Some(c),
-                None => self.store.conversation_by_id(d.conversation)?,
-            };
-            let Some(tenant) = read.as_ref().map(|c| c.tenant) else {
+        while let Some(next) = todo.pop_front() {
+            let (tenant, conversation) = (next.tenant, next.decision.conversation);
+            let Some(agent) = next.decision.agent else {
+                effects.push(Effect::Queued {
+                    tenant,
+                    conversation,
+                    explanation: next.decision.explain(),
+                });
                 continue;
             };
-            match d.agent {
-                Some(agent) => {
-                    let written = self.retrying(|desk| {
-                        let conv = match read.take() {
-                            Some(c) => Some(c),
-                            None => desk.store.conversation(tenant, d.conversation)?,
-                        };
-                        let Some(mut conv) = conv else {
-                            return Ok(false);
-                        };
-                        if conv.assignee == Some(agent) {
-                            return Ok(true);
-                        }
-                        conv.assignee = Some(agent);
-                        if conv.status == Status::New {
-                            conv.set_status(Status::Open, now);
-                        }
-                        conv.updated_at = now;
-                        conv.version += 1;
-                        let mut changes = ChangeSet::new(tenant);
-                        changes.push(Op::PutConversation(conv));
-                        desk.apply_changes(changes)?;
-                        Ok(true)
-                    });
-                    match written {
-                        Ok(true) => effects.push(Effect::Assigned {
-                            tenant,
-                            conversation: d.conversation,
-                            agent,
-                            explanation: d.explain(),
-                        }),
-                        Ok(false) => {
-                            self.router_mut()?.release(tenant, d.conversation, now);
-                        }
-                        Err(e) => {
-                            // Not written: give the capacity back, keep the work waiting.
-                            self.router_mut()?.release(tenant, d.conversation, now);
-                            return Err(e);
+            let read = known.take_if(|c| c.tenant == tenant && c.id == conversation);
+            match self.record_assignment(tenant, conversation, agent, now, read) {
+                Ok(true) => effects.push(Effect::Assigned {
+                    tenant,
+                    conversation,
+                    agent,
+                    explanation: next.decision.explain(),
+                }),
+                Ok(false) => {
+                    let freed = self.router_mut()?.release(tenant, conversation, now);
+                    todo.extend(freed.into_iter().map(|decision| ToRecord {
+                        tenant,
+                        decision,
+                        fresh: true,
+                    }));
+                }
+                Err(e) => {
+                    let router = self.router_mut()?;
+                    for r in std::iter::once(next).chain(todo) {
+                        if r.fresh && r.decision.agent.is_some() {
+                            router.unassign(r.tenant, r.decision.conversation, now);
                         }
                     }
+                    return Err(e);
                 }
-                None => effects.push(Effect::Queued {
-                    tenant,
-                    conversation: d.conversation,
-                    explanation: d.explain(),
-                }),
             }
         }
         Ok(effects)
+    }
+
+    /// Writes `agent` as the conversation's assignee (opening a new one); `false` when
+    /// the conversation does not exist.
+    fn record_assignment(
+        &mut self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        agent: AgentId,
+        now: DateTime<Utc>,
+        mut read: Option<Conversation>,
+    ) -> Result<bool> {
+        // The conversation the caller read serves the first attempt; a retry re-reads.
+        self.retrying(|desk| {
+            let conv = match read.take() {
+                Some(c) => Some(c),
+                None => desk.store.conversation(tenant, conversation)?,
+            };
+            let Some(mut conv) = conv else {
+                return Ok(false);
+            };
+            if conv.assignee == Some(agent) {
+                return Ok(true);
+            }
+            conv.assignee = Some(agent);
+            if conv.status == Status::New {
+                conv.set_status(Status::Open, now);
+            }
+            conv.updated_at = now;
+            conv.version += 1;
+            let mut changes = ChangeSet::new(tenant);
+            changes.push(Op::PutConversation(conv));
+            desk.apply_changes(changes)?;
+            Ok(true)
+        })
     }
 
     /// After a status change: a solved or closed conversation frees its agent.
@@ -246,7 +289,7 @@ impl<S: Store> Desk<S> {
             return Ok(Vec::new());
         }
         let decisions = self.router_mut()?.release(tenant, conversation, now);
-        self.apply_decisions(decisions, now)
+        self.apply_decisions(tenant, decisions, now)
     }
 
     /// Escalation steps that fell due (from `tick`).
@@ -257,8 +300,8 @@ impl<S: Store> Desk<S> {
         };
         let fired = router.tick(now);
         let mut effects = Vec::new();
-        let mut decisions = Vec::new();
-        for (item, step, d) in fired {
+        let mut todo = Vec::new();
+        for (item, step, decision) in fired {
             if step != usize::MAX {
                 effects.push(Effect::Escalated {
                     tenant: item.tenant,
@@ -266,11 +309,15 @@ impl<S: Store> Desk<S> {
                     step,
                 });
             }
-            if d.agent.is_some() {
-                decisions.push(d);
+            if decision.agent.is_some() {
+                todo.push(ToRecord {
+                    tenant: item.tenant,
+                    decision,
+                    fresh: true,
+                });
             }
         }
-        effects.extend(self.apply_decisions(decisions, now)?);
+        effects.extend(self.record_decisions(todo, now, None)?);
         Ok(effects)
     }
 
@@ -335,4 +382,13 @@ impl<S: Store> Desk<S> {
     ) -> Result<Option<AgentId>> {
         Ok(self.load_conversation(conversation.into())?.assignee)
     }
+}
+
+/// A routing decision to record in the store.
+struct ToRecord {
+    tenant: TenantId,
+    decision: Decision,
+    /// Made by the router in this call (not an assignment it already held): taken back
+    /// if it cannot be recorded.
+    fresh: bool,
 }

@@ -264,37 +264,80 @@ impl<S: Store> Desk<S> {
     }
 
     /// Runs the work queued by the operation's steps, after it committed: bot messages
-    /// (and pending status), then routing. Their effects are appended.
+    /// (and pending status), then routing. Their effects are appended. When one fails,
+    /// it and the ones after it are deferred to the next `tick` (the operation itself has
+    /// landed; a retry would find it done) and the error is returned.
     pub(crate) fn run_followups(
         &mut self,
         now: DateTime<Utc>,
         effects: &mut Vec<Effect>,
     ) -> Result<()> {
-        let bot = self.config.triage.bot;
-        for f in std::mem::take(&mut self.followups) {
-            match f {
-                FollowUp::Bot {
-                    tenant,
-                    conversation,
-                    text,
-                    then_pending,
-                } => {
-                    // The answer and, when the bot waits on the customer, the pending
-                    // status: one operation.
-                    let mut reply = ReplyOptions::bot(bot, text);
-                    if then_pending {
-                        reply = reply.submit_as(Status::Pending);
-                    }
-                    effects.extend(self.reply_with((tenant, conversation), reply, now)?);
-                }
-                FollowUp::Route {
-                    tenant,
-                    conversation,
-                    skills,
-                } => {
-                    effects.extend(self.route_automatically(tenant, conversation, &skills, now)?)
+        let mut todo = std::mem::take(&mut self.followups).into_iter();
+        while let Some(f) = todo.next() {
+            if let Err(e) = self.run_followup(&f, now, effects) {
+                self.deferred.push(f);
+                self.deferred.extend(todo);
+                self.deferred_since = Some(self.deferred_since.map_or(now, |d| d.min(now)));
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// At `tick`: the follow-ups deferred by a store failure, in order. One whose
+    /// conversation is gone (a batch that did not land) is dropped; on another failure it
+    /// and the rest stay deferred.
+    pub(crate) fn run_deferred(
+        &mut self,
+        now: DateTime<Utc>,
+        effects: &mut Vec<Effect>,
+    ) -> Result<()> {
+        let since = self.deferred_since.take();
+        let mut todo = std::mem::take(&mut self.deferred).into_iter();
+        while let Some(f) = todo.next() {
+            match self.run_followup(&f, now, effects) {
+                Ok(()) | Err(Error::NotFound { .. }) => {}
+                Err(e) => {
+                    self.deferred = std::iter::once(f).chain(todo).collect();
+                    self.deferred_since = since;
+                    return Err(e);
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// When deferred follow-ups are due (see [`Desk::next_wakeup`]).
+    pub(crate) fn deferred_due(&self) -> Option<DateTime<Utc>> {
+        self.deferred_since
+    }
+
+    fn run_followup(
+        &mut self,
+        f: &FollowUp,
+        now: DateTime<Utc>,
+        effects: &mut Vec<Effect>,
+    ) -> Result<()> {
+        match f {
+            FollowUp::Bot {
+                tenant,
+                conversation,
+                text,
+                then_pending,
+            } => {
+                // The answer and, when the bot waits on the customer, the pending status:
+                // one operation.
+                let mut reply = ReplyOptions::bot(self.config.triage.bot, text.clone());
+                if *then_pending {
+                    reply = reply.submit_as(Status::Pending);
+                }
+                effects.extend(self.reply_with((*tenant, *conversation), reply, now)?);
+            }
+            FollowUp::Route {
+                tenant,
+                conversation,
+                skills,
+            } => effects.extend(self.route_automatically(*tenant, *conversation, skills, now)?),
         }
         Ok(())
     }

@@ -12,6 +12,8 @@ use super::policy::{better, Candidate, RoutingPolicy};
 use super::waiting::{Needs, Waiting};
 use super::work::{Decision, EscalationStep, Exclusion, Requirements, Scored, WorkItem};
 use super::RoutingConfig;
+
+mod tick;
 use crate::channel::Channel;
 use crate::conversation::Priority;
 use crate::error::{Error, Result};
@@ -38,7 +40,15 @@ struct Pool {
     /// Agents who list no language: they take any.
     all_languages: BTreeSet<AgentId>,
     waiting: Waiting,
-    assigned: HashMap<ConversationId, (AgentId, u32)>,
+    assigned: HashMap<ConversationId, Assignment>,
+}
+
+/// Assigned work: who has it, and the item (to put it back in its queue if the
+/// assignment cannot be recorded).
+#[derive(Debug, Clone)]
+struct Assignment {
+    agent: AgentId,
+    item: WorkItem,
 }
 
 impl Pool {
@@ -77,6 +87,13 @@ impl Pool {
         }
         for c in &a.channels {
             self.by_channel.entry(c.clone()).or_default().insert(a.id);
+        }
+    }
+
+    /// The capacity an assignment held goes back to its agent.
+    fn give_back(&mut self, a: &Assignment) {
+        if let Some(st) = self.agents.get_mut(&a.agent) {
+            st.load = st.load.saturating_sub(a.item.requirements.units);
         }
     }
 
@@ -186,6 +203,10 @@ pub struct Router {
     seq: u64,
     /// The previous `tick`, to notice shifts that started since.
     last_tick: Option<DateTime<Utc>>,
+    /// Agents whose capacity came back through [`Router::unassign`]: offered waiting
+    /// work at the next `tick`, due from the earliest of those calls.
+    reoffer: BTreeSet<(TenantId, AgentId)>,
+    reoffer_due: Option<DateTime<Utc>>,
 }
 
 impl Router {
@@ -197,6 +218,8 @@ impl Router {
             pools: HashMap::new(),
             seq: 0,
             last_tick: None,
+            reoffer: BTreeSet::new(),
+            reoffer_due: None,
         }
     }
 
@@ -279,7 +302,7 @@ impl Router {
             .get(&tenant)?
             .assigned
             .get(&conversation)
-            .map(|a| a.0)
+            .map(|a| a.agent)
     }
 
     /// Gives a waiting conversation a new priority (its place in the queue follows);
@@ -329,10 +352,10 @@ impl Router {
     pub fn route(&mut self, mut item: WorkItem, now: DateTime<Utc>) -> Decision {
         let tenant = item.tenant;
         let pool = self.pools.entry(tenant).or_default();
-        if let Some((agent, _)) = pool.assigned.get(&item.conversation) {
+        if let Some(a) = pool.assigned.get(&item.conversation) {
             return Decision {
                 conversation: item.conversation,
-                agent: Some(*agent),
+                agent: Some(a.agent),
                 queue: item.requirements.queue.clone(),
                 policy: "already assigned".into(),
                 candidates: Vec::new(),
@@ -346,7 +369,7 @@ impl Router {
         }
         let decision = self.decide(&item, now);
         match decision.agent {
-            Some(agent) => self.assign(&item, agent, now),
+            Some(agent) => self.assign(item, agent, now),
             None => self.enqueue(item),
         }
         decision
@@ -422,14 +445,14 @@ impl Router {
         d
     }
 
-    fn assign(&mut self, item: &WorkItem, agent: AgentId, now: DateTime<Utc>) {
+    fn assign(&mut self, item: WorkItem, agent: AgentId, now: DateTime<Utc>) {
         let pool = self.pools.entry(item.tenant).or_default();
         if let Some(st) = pool.agents.get_mut(&agent) {
             st.load += item.requirements.units;
             st.last_assigned = Some(now);
         }
         pool.assigned
-            .insert(item.conversation, (agent, item.requirements.units));
+            .insert(item.conversation, Assignment { agent, item });
     }
 
     fn enqueue(&mut self, item: WorkItem) {
@@ -458,7 +481,7 @@ impl Router {
             st.load += item.requirements.units;
         }
         pool.assigned
-            .insert(item.conversation, (agent, item.requirements.units));
+            .insert(item.conversation, Assignment { agent, item });
     }
 
     /// The conversation is done (solved, closed, transferred away): its agent's capacity
@@ -475,13 +498,68 @@ impl Router {
         if pool.waiting.remove(conversation).is_some() {
             return Vec::new();
         }
-        let Some((agent, units)) = pool.assigned.remove(&conversation) else {
+        let Some(a) = pool.assigned.remove(&conversation) else {
             return Vec::new();
         };
-        if let Some(st) = pool.agents.get_mut(&agent) {
-            st.load = st.load.saturating_sub(units);
-        }
-        self.offer(tenant, agent, now)
+        pool.give_back(&a);
+        self.offer(tenant, a.agent, now)
+    }
+
+    /// Takes back an assignment the host could not record (the write of the assignee
+    /// failed): the agent's capacity comes back without being offered to other work, and
+    /// the conversation waits in its queue again, with the time it started waiting and
+    /// the escalation steps it had. The agent is offered waiting work at the next
+    /// [`Router::tick`], which [`Router::next_due`] says is due from `now`. Returns
+    /// whether the conversation was assigned. The agent's
+    /// last-assignment time (for round robin) stays as the decision set it.
+    ///
+    /// ```
+    /// use chrono::Utc;
+    /// use throughline::routing::{Agent, Requirements, Router, RoutingConfig, WorkItem};
+    /// use throughline::{AgentId, Channel, ConversationId, TenantId};
+    ///
+    /// let (tenant, now) = (TenantId::new_v7(), Utc::now());
+    /// let mut router = Router::new(&RoutingConfig::default());
+    /// let agent = Agent::new(AgentId::new_v7(), tenant, "Ana").capacity(1);
+    /// router.upsert_agent(agent.clone(), now)?;
+    /// let item = WorkItem {
+    ///     tenant,
+    ///     conversation: ConversationId::new_v7(),
+    ///     requirements: Requirements::new(Channel::Email),
+    ///     previous_agent: None,
+    ///     enqueued_at: now,
+    ///     steps_applied: 0,
+    /// };
+    /// assert_eq!(router.route(item.clone(), now).agent, Some(agent.id));
+    ///
+    /// // The store refused the assignment: the work waits again and Ana is free.
+    /// assert!(router.unassign(tenant, item.conversation, now));
+    /// assert!(router.is_waiting(tenant, item.conversation));
+    /// assert_eq!(router.load(tenant, agent.id), Some(0));
+    ///
+    /// // The next tick, due now, offers it to her again.
+    /// assert_eq!(router.next_due(), Some(now));
+    /// let offered = router.tick(now);
+    /// assert_eq!(offered[0].2.agent, Some(agent.id));
+    /// # Ok::<(), throughline::Error>(())
+    /// ```
+    pub fn unassign(
+        &mut self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        now: DateTime<Utc>,
+    ) -> bool {
+        let Some(pool) = self.pools.get_mut(&tenant) else {
+            return false;
+        };
+        let Some(a) = pool.assigned.remove(&conversation) else {
+            return false;
+        };
+        pool.give_back(&a);
+        self.reoffer.insert((tenant, a.agent));
+        self.reoffer_due = Some(self.reoffer_due.map_or(now, |d| d.min(now)));
+        self.enqueue(a.item);
+        true
     }
 
     /// Offers an agent the oldest highest-priority waiting work they can take, until
@@ -523,94 +601,8 @@ impl Router {
             // The freed agent takes it (the policy ranked all who qualify; if another
             // agent scores higher they would have been offered it already).
             d.agent = Some(agent);
-            self.assign(&item, agent, now);
+            self.assign(item, agent, now);
             out.push(d);
-        }
-        out
-    }
-
-    /// The earliest instant an escalation step comes due.
-    pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        self.pools
-            .values()
-            .filter_map(|p| p.waiting.next_escalation())
-            .min()
-    }
-
-    /// Applies the escalation steps that fell due (each widens the target of an item that
-    /// waited long enough) and routes the widened items again; agents whose shift started
-    /// since the previous tick are offered waiting work (those decisions come with step
-    /// `usize::MAX`). Call it regularly (the Desk's `tick`), at least as often as shifts
-    /// start.
-    pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<(WorkItem, usize, Decision)> {
-        let mut out = self.escalate(now);
-        // Agents whose shift started since the last tick are offered waiting work.
-        let since = self.last_tick.replace(now);
-        if let Some(since) = since {
-            let mut starting: Vec<(TenantId, AgentId)> = Vec::new();
-            for (t, p) in &self.pools {
-                if p.waiting.is_empty() {
-                    continue;
-                }
-                for (id, st) in &p.agents {
-                    if let Some(shift) = &st.agent.shift {
-                        if shift.covers(now) && !shift.covers(since) {
-                            starting.push((*t, *id));
-                        }
-                    }
-                }
-            }
-            starting.sort();
-            for (t, a) in starting {
-                for d in self.offer(t, a, now) {
-                    let item = WorkItem {
-                        tenant: t,
-                        conversation: d.conversation,
-                        requirements: Requirements::new(Channel::Email),
-                        previous_agent: None,
-                        enqueued_at: now,
-                        steps_applied: 0,
-                    };
-                    out.push((item, usize::MAX, d));
-                }
-            }
-        }
-        out
-    }
-
-    fn escalate(&mut self, now: DateTime<Utc>) -> Vec<(WorkItem, usize, Decision)> {
-        let mut due: Vec<(TenantId, ConversationId)> = Vec::new();
-        for (t, p) in &self.pools {
-            due.extend(p.waiting.escalations_due(now).map(|c| (*t, c)));
-        }
-        due.sort();
-        let mut out = Vec::new();
-        for (t, c) in due {
-            let Some(pool) = self.pools.get_mut(&t) else {
-                continue;
-            };
-            let Some(mut item) = pool.waiting.remove(c) else {
-                continue;
-            };
-            let mut last = item.steps_applied;
-            while let Some(step) = self.escalation.get(item.steps_applied) {
-                if item
-                    .enqueued_at
-                    .checked_add_signed(step.after)
-                    .is_none_or(|at| at > now)
-                {
-                    break;
-                }
-                step.apply(&mut item.requirements);
-                last = item.steps_applied;
-                item.steps_applied += 1;
-            }
-            let d = self.decide(&item, now);
-            match d.agent {
-                Some(a) => self.assign(&item, a, now),
-                None => self.enqueue(item.clone()),
-            }
-            out.push((item, last, d));
         }
         out
     }

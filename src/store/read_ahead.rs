@@ -20,7 +20,9 @@ use crate::identity::{Customer, Identifier, IdentifierRecord};
 use crate::message::Message;
 use crate::store::{Record, Store};
 
-/// What an operation is about to read (see the [module](self) documentation).
+/// What an operation is about to read: the reads an inbound message's ingest needs,
+/// answered at once by [`Store::read_ahead`] (on a database server, one round trip
+/// instead of one per read). A store that does not override it reads nothing ahead.
 ///
 /// ```
 /// use throughline::store::{read_by_parts, MemoryStore, ReadPlan};

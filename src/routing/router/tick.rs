@@ -1,0 +1,100 @@
+//! The router's clock: escalation steps that fall due, and waiting work offered to
+//! agents whose shift starts or whose capacity came back.
+
+use chrono::{DateTime, Utc};
+
+use super::Router;
+use crate::channel::Channel;
+use crate::id::{ConversationId, TenantId};
+use crate::routing::{Decision, Requirements, WorkItem};
+
+impl Router {
+    /// The earliest instant an escalation step comes due, or capacity that
+    /// [`Router::unassign`] gave back is to be offered.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.pools
+            .values()
+            .filter_map(|p| p.waiting.next_escalation())
+            .chain(self.reoffer_due)
+            .min()
+    }
+
+    /// Applies the escalation steps that fell due (each widens the target of an item that
+    /// waited long enough) and routes the widened items again; agents whose shift started
+    /// since the previous tick, and agents whose capacity [`Router::unassign`] gave back,
+    /// are offered waiting work (those decisions come with step `usize::MAX`). Call it regularly (the Desk's `tick`), at least as often as shifts
+    /// start.
+    pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<(WorkItem, usize, Decision)> {
+        let mut out = self.escalate(now);
+        // Agents whose capacity an unrecorded assignment gave back, and agents whose
+        // shift started since the last tick, are offered waiting work.
+        let mut offered = std::mem::take(&mut self.reoffer);
+        self.reoffer_due = None;
+        let since = self.last_tick.replace(now);
+        if let Some(since) = since {
+            for (t, p) in &self.pools {
+                if p.waiting.is_empty() {
+                    continue;
+                }
+                for (id, st) in &p.agents {
+                    if let Some(shift) = &st.agent.shift {
+                        if shift.covers(now) && !shift.covers(since) {
+                            offered.insert((*t, *id));
+                        }
+                    }
+                }
+            }
+        }
+        for (t, a) in offered {
+            for d in self.offer(t, a, now) {
+                let item = WorkItem {
+                    tenant: t,
+                    conversation: d.conversation,
+                    requirements: Requirements::new(Channel::Email),
+                    previous_agent: None,
+                    enqueued_at: now,
+                    steps_applied: 0,
+                };
+                out.push((item, usize::MAX, d));
+            }
+        }
+        out
+    }
+
+    fn escalate(&mut self, now: DateTime<Utc>) -> Vec<(WorkItem, usize, Decision)> {
+        let mut due: Vec<(TenantId, ConversationId)> = Vec::new();
+        for (t, p) in &self.pools {
+            due.extend(p.waiting.escalations_due(now).map(|c| (*t, c)));
+        }
+        due.sort();
+        let mut out = Vec::new();
+        for (t, c) in due {
+            let Some(pool) = self.pools.get_mut(&t) else {
+                continue;
+            };
+            let Some(mut item) = pool.waiting.remove(c) else {
+                continue;
+            };
+            let mut last = item.steps_applied;
+            while let Some(step) = self.escalation.get(item.steps_applied) {
+                if item
+                    .enqueued_at
+                    .checked_add_signed(step.after)
+                    .is_none_or(|at| at > now)
+                {
+                    break;
+                }
+                step.apply(&mut item.requirements);
+                last = item.steps_applied;
+                item.steps_applied += 1;
+            }
+            let d = self.decide(&item, now);
+            match d.agent {
+                Some(a) => self.assign(item.clone(), a, now),
+                None => self.enqueue(item.clone()),
+            }
+            out.push((item, last, d));
+        }
+        out
+    }
+}
