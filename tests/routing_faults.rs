@@ -4,9 +4,13 @@
 //! each of its calls in turn (once, or from then on), then healed.
 
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
+use throughline::message::Direction;
 use throughline::routing::{Agent, Presence, RoutingConfig, Shift};
 use throughline::store::{FaultMode, FaultyStore, MemoryStore, Store};
-use throughline::{AgentId, Channel, Desk, DeskConfig, Identifier, Inbound, Status, TenantId};
+use throughline::triage::{Intent, IntentCatalogue, TriageConfig, Value};
+use throughline::{
+    AgentId, Channel, Desk, DeskConfig, Effect, Identifier, Inbound, Status, TenantId,
+};
 
 type D = Desk<FaultyStore<Box<dyn Store>>>;
 
@@ -269,4 +273,100 @@ fn routing_survives_a_store_failure_at_every_call_memory() {
 #[test]
 fn routing_survives_a_store_failure_at_every_call_sqlite() {
     run_all(&|| Box::new(throughline::store::SqliteStore::open_in_memory().unwrap()));
+}
+
+/// A customer asks where her order is; the bot answers with the article. The store fails
+/// at each call of the ingest in turn: the answer is sent exactly once in the end, by the
+/// ingest or by the next tick, never twice and never lost.
+fn the_bot_answers_once(make: &dyn Fn() -> Box<dyn Store>) {
+    let catalogue = IntentCatalogue::new()
+        .with(
+            Intent::new("order_status", Value::High, Value::Low)
+                .article("kb/where-is-my-order")
+                .phrases("en", &["where is my order"]),
+        )
+        .unwrap();
+    let fresh = || {
+        Desk::new(
+            FaultyStore::new(make(), 0, FaultMode::Once),
+            DeskConfig::default()
+                .id_seed(5)
+                .triage(TriageConfig::new(catalogue.clone())),
+        )
+    };
+    let question = || {
+        Inbound::new(
+            tenant(),
+            Channel::Email,
+            Identifier::email("bo@example.com").unwrap(),
+            "<o1@x>",
+            "Hi, where is my order? It has been a week.",
+        )
+    };
+    let sent = |effects: &[Effect]| {
+        effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Send(_)))
+            .count()
+    };
+    let calls = {
+        let mut d = fresh();
+        let got = d.ingest(question(), t(0)).unwrap();
+        assert_eq!(sent(&got.effects), 1, "the clean ingest sends the answer");
+        d.store().calls()
+    };
+    let mut deferred = 0;
+    for mode in [FaultMode::Once, FaultMode::FromThenOn] {
+        for k in 1..=calls {
+            let what = format!("fault at call {k} ({mode:?})");
+            let mut d = fresh();
+            d.store().fail_after(k, mode);
+            let first = d.ingest(question(), t(0));
+            d.store().disarm();
+            let mut sends = first.as_ref().map_or(0, |g| sent(&g.effects));
+            let conversation = match first {
+                Ok(got) => got.conversation,
+                // Nothing landed: the host retries.
+                Err(_) => {
+                    let got = d.ingest(question(), t(0)).unwrap();
+                    sends += sent(&got.effects);
+                    got.conversation
+                }
+            };
+            let due = d.next_wakeup().unwrap();
+            if sends == 0 {
+                deferred += 1;
+                assert!(
+                    due.is_some_and(|w| w <= t(0)),
+                    "{what}: the answer is due at once"
+                );
+            }
+            sends += sent(&d.tick(t(1)).unwrap());
+            assert_eq!(sends, 1, "{what}: the answer is sent once");
+            let messages = d.messages((tenant(), conversation)).unwrap();
+            let outbound = messages
+                .iter()
+                .filter(|m| m.direction == Direction::Outbound)
+                .count();
+            assert_eq!(outbound, 1, "{what}: one answer stored");
+            assert_eq!(messages.len(), 2, "{what}: the question and the answer");
+            assert_eq!(
+                d.conversation((tenant(), conversation)).unwrap().status,
+                Status::Pending,
+                "{what}: the bot waits on the customer"
+            );
+        }
+    }
+    assert!(deferred > 0, "some faults fell after the message's commit");
+}
+
+#[test]
+fn a_deferred_bot_answer_is_sent_once_memory() {
+    the_bot_answers_once(&|| Box::new(MemoryStore::new()));
+}
+
+#[cfg(feature = "sqlite")]
+#[test]
+fn a_deferred_bot_answer_is_sent_once_sqlite() {
+    the_bot_answers_once(&|| Box::new(throughline::store::SqliteStore::open_in_memory().unwrap()));
 }

@@ -96,9 +96,9 @@ impl<S: Store> Desk<S> {
             desk.forget_read_ahead();
             got
         })?;
-        // The message has landed: follow-ups that fail are deferred to the next tick.
-        if !got.duplicate && self.run_followups(now, &mut got.effects).is_err() {
-            debug_assert!(self.deferred_due().is_some());
+        if !got.duplicate {
+            // The message has landed: follow-ups that fail wait for the next tick.
+            let _deferred = self.run_followups(now, &mut got.effects);
         }
         Ok(got)
     }
