@@ -39,8 +39,10 @@ impl<S: Store> Desk<S> {
     /// that was already merged away (on either side: merge into the live customer
     /// instead), or when the two hold different identifiers of a kind limited to one per
     /// customer (a strong identifier: two different host user ids are two people; larger
-    /// per-kind limits only bound what ingest attaches, never an explicit merge). [`Error::NotFound`] for an
-    /// id that is not a customer of this tenant.
+    /// per-kind limits only bound what ingest attaches, never an explicit merge), for an
+    /// erased customer (a merge would put personal data back on the erased profile), and
+    /// for a restricted one (merging is processing: lift the restriction first).
+    /// [`Error::NotFound`] for an id that is not a customer of this tenant.
     ///
     /// # Example
     ///
@@ -129,6 +131,21 @@ impl<S: Store> Desk<S> {
             return Err(Error::MergeRefused(format!(
                 "customer {into} was merged into {x}; merge into the live customer {live} instead"
             )));
+        }
+        for c in [&f, &i] {
+            // An erased profile keeps only ids and times: a merge would put personal data
+            // back on it.
+            if c.erased_at.is_some() {
+                return Err(Error::MergeRefused(format!("customer {} was erased", c.id)));
+            }
+            // Restricted data is kept, not processed (GDPR art. 18): merging is
+            // processing.
+            if c.restricted_at.is_some() {
+                return Err(Error::MergeRefused(format!(
+                    "customer {} is restricted; lift the restriction first",
+                    c.id
+                )));
+            }
         }
         let f_ids = self.store.identifiers_of(tenant, from)?;
         let i_ids = self.store.identifiers_of(tenant, into)?;

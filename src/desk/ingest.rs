@@ -131,7 +131,13 @@ impl<S: Store> Desk<S> {
                 None => return Ok(None),
             },
         };
-        if message.counterpart.as_ref() != Some(&inbound.from) {
+        // A message whose sender was erased (`erase_identifier`) has no counterpart left
+        // to compare: its redelivery is a duplicate too.
+        if message
+            .counterpart
+            .as_ref()
+            .is_some_and(|c| c != &inbound.from)
+        {
             return Err(Error::invalid(
                 "external_id",
                 format!(

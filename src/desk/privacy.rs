@@ -12,7 +12,7 @@ use crate::desk::sla::{decode_all_clocks, SLA_KIND};
 use crate::desk::Desk;
 use crate::error::{Error, Result};
 use crate::id::{CustomerId, TenantId};
-use crate::identity::{Customer, Identifier, MergeRecord};
+use crate::identity::{Customer, Identifier, MergeRecord, MergeSuggestion};
 use crate::message::{Inbound, Message};
 use crate::privacy::{dedup_hash, ConversationExport, CustomerExport, ErasureReport};
 use crate::store::{ChangeSet, Op, Record, Store};
@@ -85,7 +85,9 @@ impl<S: Store> Desk<S> {
     }
 
     /// The person: the live customer, then everyone merged into it (not undone), oldest
-    /// merge first; and the merge records involved.
+    /// merge first; and every merge record that names one of them, on either side (an
+    /// undone merge's record still holds the merged-away profile). Cost: one pass over
+    /// the tenant's merge records.
     fn person(&self, tenant: TenantId, customer: CustomerId) -> Result<Person> {
         let live = self.live_customer(tenant, customer)?;
         let mut people = vec![live];
@@ -105,8 +107,40 @@ impl<S: Store> Desk<S> {
             }
             i += 1;
         }
+        // Merges that took one of them away and were undone: found by `from`.
+        let found: BTreeSet<String> = merges.iter().map(|(r, _)| r.key.clone()).collect();
+        for r in self.store.records(tenant, MERGE_KIND)? {
+            if found.contains(&r.key) {
+                continue;
+            }
+            let m: MergeRecord = from_json(&r)?;
+            if seen.contains(&m.from) {
+                merges.push((r, m));
+            }
+        }
         merges.sort_by_key(|(_, m)| (m.at, m.id));
         Ok((people, merges))
+    }
+
+    /// The records of kinds that hold a person's personal content (self-service
+    /// activity, merge suggestions), whichever side of a suggestion they are on. Cost:
+    /// one pass over the tenant's merge suggestions.
+    fn personal_records(&self, tenant: TenantId, people: &[Customer]) -> Result<Vec<Record>> {
+        let mut out: BTreeMap<(String, String), Record> = BTreeMap::new();
+        for c in people {
+            for kind in PERSONAL_KINDS {
+                for r in self.store.records_by(tenant, kind, &c.id.to_string())? {
+                    out.insert((r.kind.clone(), r.key.clone()), r);
+                }
+            }
+        }
+        for r in self.store.records(tenant, SUGGESTION_KIND)? {
+            let s: MergeSuggestion = from_json(&r)?;
+            if people.iter().any(|c| c.id == s.other || c.id == s.primary) {
+                out.insert((r.kind.clone(), r.key.clone()), r);
+            }
+        }
+        Ok(out.into_values().collect())
     }
 
     /// Everything stored about a person (the customer, everyone merged into it, every
@@ -160,11 +194,14 @@ impl<S: Store> Desk<S> {
             if let Some(r) = self.store.record(tenant, LANG_KIND, &c.id.to_string())? {
                 put(r);
             }
-            for kind in PERSONAL_KINDS.iter().chain(ANSWER_KINDS) {
+            for kind in ANSWER_KINDS {
                 for r in self.store.records_by(tenant, kind, &c.id.to_string())? {
                     put(r);
                 }
             }
+        }
+        for r in self.personal_records(tenant, &people)? {
+            put(r);
         }
         identifiers.sort_by(|a, b| {
             (a.first_seen, a.identifier.to_string()).cmp(&(b.first_seen, b.identifier.to_string()))
@@ -247,6 +284,10 @@ impl<S: Store> Desk<S> {
                     changes.push(Op::RedactMessage(redacted(m, Some(&secret))));
                     report.messages += 1;
                 }
+                // Thread hints' keys name no message: deleted by conversation.
+                changes.push(Op::DeleteThreadKeysOf {
+                    conversation: conv.id,
+                });
                 conv.subject = None;
                 conv.updated_at = now;
                 conv.version += 1;
@@ -257,12 +298,6 @@ impl<S: Store> Desk<S> {
             if let Some(r) = self.store.record(tenant, LANG_KIND, &c.id.to_string())? {
                 changes.push(delete(&r));
                 report.records += 1;
-            }
-            for kind in PERSONAL_KINDS {
-                for r in self.store.records_by(tenant, kind, &c.id.to_string())? {
-                    changes.push(delete(&r));
-                    report.records += 1;
-                }
             }
             for kind in ANSWER_KINDS {
                 for r in self.store.records_by(tenant, kind, &c.id.to_string())? {
@@ -282,6 +317,10 @@ impl<S: Store> Desk<S> {
             anon.updated_at = now;
             anon.version = c.version + 1;
             changes.push(Op::PutCustomer(anon));
+        }
+        for r in self.personal_records(tenant, &people)? {
+            changes.push(delete(&r));
+            report.records += 1;
         }
         for (r, _) in &merges {
             changes.push(delete(r));
@@ -335,13 +374,9 @@ impl<S: Store> Desk<S> {
                     }));
                 }
             }
-            for c in &people {
-                for kind in PERSONAL_KINDS {
-                    for r in desk.store.records_by(tenant, kind, &c.id.to_string())? {
-                        if r.value.get().contains(value) {
-                            changes.push(delete(&r));
-                        }
-                    }
+            for r in desk.personal_records(tenant, &people)? {
+                if r.value.get().contains(value) {
+                    changes.push(delete(&r));
                 }
             }
             for conv in desk.store.conversations_of(tenant, live.id)? {

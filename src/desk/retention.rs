@@ -146,6 +146,8 @@ impl<S: Store> Desk<S> {
             changes.push(Op::RedactMessage(redacted(m, Some(&secret))));
             n += 1;
         }
+        // The thread index holds provider ids in plain text.
+        changes.push(Op::DeleteThreadKeysOf { conversation: id });
         conv.subject = None;
         conv.tags.push(PURGED_TAG.to_string());
         conv.updated_at = now;

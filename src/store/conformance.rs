@@ -450,6 +450,43 @@ pub fn thread_keys_keep_their_first_conversation<S: Store>(mut s: S) {
     ))
     .expect("a second pointer to a key is not an error");
     assert_eq!(s.thread(tn, "k").expect("read"), Some(x.id));
+    // A conversation's keys go together; other conversations' and tenants' stay.
+    let other = tenant(2);
+    let oc = customer(other, 1, 1);
+    let ox = conversation(other, 12, oc.id, 1);
+    s.apply(set(
+        other,
+        vec![
+            Op::PutCustomer(oc),
+            Op::PutConversation(ox.clone()),
+            Op::PutThreadKey {
+                key: "k".into(),
+                conversation: ox.id,
+            },
+        ],
+    ))
+    .expect("another tenant's key");
+    let keys = |conversation| {
+        ["k2", "k3"].map(|key| Op::PutThreadKey {
+            key: key.into(),
+            conversation,
+        })
+    };
+    let mut ops: Vec<Op> = keys(x.id).into();
+    ops.push(Op::PutThreadKey {
+        key: "k4".into(),
+        conversation: y.id,
+    });
+    s.apply(set(tn, ops)).expect("more keys");
+    s.apply(set(tn, vec![Op::DeleteThreadKeysOf { conversation: x.id }]))
+        .expect("delete a conversation's keys");
+    for key in ["k", "k2", "k3"] {
+        assert_eq!(s.thread(tn, key).expect("read"), None, "{key} deleted");
+    }
+    assert_eq!(s.thread(tn, "k4").expect("read"), Some(y.id));
+    assert_eq!(s.thread(other, "k").expect("read"), Some(ox.id));
+    s.apply(set(tn, vec![Op::DeleteThreadKeysOf { conversation: x.id }]))
+        .expect("none left is not an error");
 }
 
 /// Messages are returned by `(sent_at, received_at, id)`, whatever the insertion order;
@@ -968,7 +1005,8 @@ pub fn desk_merge_and_unmerge_round_trip<S: Store>(store: S) {
     }
 }
 
-/// `DeleteIdentifier` needs the right owner; `DeleteThreadKey` forgets a key;
+/// `DeleteIdentifier` needs the right owner; `DeleteThreadKey` forgets a key
+/// (`DeleteThreadKeysOf`, all of a conversation's: see the thread-key check);
 /// `RedactMessage` may change the provider id and the deduplication index follows.
 pub fn erasure_ops_delete_and_redact<S: Store>(mut s: S) {
     let tn = tenant(1);

@@ -292,7 +292,9 @@ impl TenantData {
                         }
                     }
                 }
-                Op::PutThreadKey { .. } | Op::DeleteThreadKey { .. } => {}
+                Op::PutThreadKey { .. }
+                | Op::DeleteThreadKey { .. }
+                | Op::DeleteThreadKeysOf { .. } => {}
                 Op::DeleteIdentifier { identifier, owner } => {
                     let current = owners
                         .get(identifier)
@@ -451,6 +453,9 @@ impl TenantData {
                 }
                 Op::DeleteThreadKey { key } => {
                     self.threads.remove(&key);
+                }
+                Op::DeleteThreadKeysOf { conversation } => {
+                    self.threads.retain(|_, c| *c != conversation);
                 }
                 Op::DeleteIdentifier { identifier, .. } => {
                     self.identifiers.remove(&identifier);

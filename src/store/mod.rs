@@ -222,6 +222,13 @@ pub enum Op {
         /// The key.
         key: String,
     },
+    /// Delete every thread key that leads to the conversation (erasure, retention: a
+    /// thread hint's key names no message, so it cannot be deleted by key); none is not
+    /// an error.
+    DeleteThreadKeysOf {
+        /// The conversation.
+        conversation: ConversationId,
+    },
     /// Delete a record; `version` must be the stored version.
     DeleteRecord {
         /// Its kind.
@@ -245,7 +252,8 @@ impl Op {
             | Op::PutRecord(_)
             | Op::DeleteRecord { .. }
             | Op::DeleteIdentifier { .. }
-            | Op::DeleteThreadKey { .. } => return None,
+            | Op::DeleteThreadKey { .. }
+            | Op::DeleteThreadKeysOf { .. } => return None,
         })
     }
 }

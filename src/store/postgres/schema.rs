@@ -270,6 +270,8 @@ const MIGRATIONS: &[&str] = &[
     END
     $fn$;
     "#,
+    // 3: a conversation's thread keys, for erasure and retention.
+    "CREATE INDEX threads_conversation ON threads (tenant, conversation);",
 ];
 
 /// The schema version this library writes.

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::read::id;
 use super::{pg_error, PostgresStore};
 use crate::error::{Error, Result};
+use crate::id::ConversationId;
 use crate::message::{Delivery, Message};
 use crate::store::{ChangeSet, Op};
 
@@ -41,8 +42,9 @@ fn message_op(k: &str, m: &Message, conflict: String) -> Result<Value> {
     }))
 }
 
-/// The change set as the JSON array `throughline_apply` runs.
-fn encode(changes: &ChangeSet) -> Result<String> {
+/// The change set as the JSON array `throughline_apply` runs; `thread_keys` holds the
+/// keys of the conversations a `DeleteThreadKeysOf` names (read before).
+fn encode(changes: &ChangeSet, thread_keys: &[(ConversationId, Vec<String>)]) -> Result<String> {
     let mut ops = Vec::with_capacity(changes.ops.len() + 1);
     for op in &changes.ops {
         match op {
@@ -113,6 +115,13 @@ fn encode(changes: &ChangeSet) -> Result<String> {
                 "k": "thread+", "key": key, "conversation": hex(conversation.as_uuid()),
             })),
             Op::DeleteThreadKey { key } => ops.push(json!({"k": "thread-", "key": key})),
+            Op::DeleteThreadKeysOf { conversation } => {
+                for (_, keys) in thread_keys.iter().filter(|(c, _)| c == conversation) {
+                    for key in keys {
+                        ops.push(json!({"k": "thread-", "key": key}));
+                    }
+                }
+            }
             Op::DeleteIdentifier { identifier, owner } => ops.push(json!({
                 "k": "identifier-",
                 "ident": identifier.to_string(),
@@ -180,8 +189,24 @@ impl PostgresStore {
         if changes.ops.is_empty() {
             return Ok(());
         }
-        let ops = encode(&changes)?;
         let tenant = id(changes.tenant.as_uuid());
+        // A conversation's thread keys are deleted by key, read first. A key added in
+        // between comes with a conversation update, which the change set's version check
+        // on that conversation (erasure and retention write it) turns into a conflict.
+        let mut thread_keys = Vec::new();
+        for op in &changes.ops {
+            if let Op::DeleteThreadKeysOf { conversation } = op {
+                let conv = id(conversation.as_uuid());
+                let rows = self
+                    .with(
+                        "SELECT key FROM threads WHERE tenant = $1 AND conversation = $2",
+                        |c, s| c.query(s, &[&tenant, &conv]),
+                    )
+                    .map_err(|e| pg_error("cannot read a conversation's thread keys", e))?;
+                thread_keys.push((*conversation, rows.iter().map(|r| r.get(0)).collect()));
+            }
+        }
+        let ops = encode(&changes, &thread_keys)?;
         let row = self
             .with("SELECT throughline_apply($1, $2)", |c, s| {
                 c.query_one(s, &[&tenant, &ops])

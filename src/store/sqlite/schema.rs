@@ -109,6 +109,8 @@ const MIGRATIONS: &[&str] = &[
         WHERE secondary IS NOT NULL;
     CREATE INDEX records_due ON records (kind, due, tenant, key) WHERE due IS NOT NULL;
     ",
+    // 3: a conversation's thread keys, for erasure and retention.
+    "CREATE INDEX threads_conversation ON threads (tenant, conversation);",
 ];
 
 /// The schema version this library writes.

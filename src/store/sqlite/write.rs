@@ -262,6 +262,13 @@ impl SqliteStore {
                         &[&tenant, key],
                     )?;
                 }
+                Op::DeleteThreadKeysOf { conversation } => {
+                    self.changed(
+                        "thread keys",
+                        "DELETE FROM threads WHERE tenant = ?1 AND conversation = ?2",
+                        &[&tenant, &blob(conversation.as_uuid())],
+                    )?;
+                }
                 Op::PutRecord(r) => {
                     let value = r.value.get().as_bytes();
                     let due = r.due.map(ts).transpose()?;
