@@ -78,10 +78,22 @@ impl<S: Store> Desk<S> {
                 ..
             } => {
                 let policy = self.policy_for(step.conversation, &customer.attributes);
+                // SLA pressure raises the priority to draw an agent's attention, not to
+                // shorten the targets it warned about: the clocks keep the priority the
+                // raise started from.
+                let conv = &step.conversation;
+                let pressed = conv.tags.iter().any(|t| t == PRESSURE_TAG)
+                    && stored.is_some()
+                    && raise(clocks.clocks.priority) == conv.priority;
+                let priority = if pressed {
+                    clocks.clocks.priority
+                } else {
+                    conv.priority
+                };
                 inputs.push(ClockInput::Policy {
                     at: now,
                     policy,
-                    priority: step.conversation.priority,
+                    priority,
                 });
                 if *status_before != step.conversation.status {
                     inputs.push(ClockInput::Status {
@@ -92,10 +104,15 @@ impl<S: Store> Desk<S> {
                 }
                 inputs.push(ClockInput::Inbound { at: now });
             }
-            Event::Reply { message } => inputs.push(ClockInput::Reply {
-                at: now,
-                by: author_kind(&message.author),
-            }),
+            // On a solved or closed conversation every clock has stopped: a reply (an
+            // afterthought, an invoice) starts none.
+            Event::Reply { message } if step.conversation.status.is_active() => {
+                inputs.push(ClockInput::Reply {
+                    at: now,
+                    by: author_kind(&message.author),
+                })
+            }
+            Event::Reply { .. } => {}
             Event::Status { from, to } => inputs.push(ClockInput::Status {
                 at: now,
                 from: *from,
@@ -105,6 +122,19 @@ impl<S: Store> Desk<S> {
         if stored.is_none() && !matches!(step.event, Event::Inbound { .. }) {
             // No clocks were ever started for this conversation (no policy at the time).
             return Ok(());
+        }
+        // Deadlines that passed since the last tick, before this operation: breaches the
+        // operation reports (a late reply does not erase the breach it ends).
+        for e in clocks.clocks.overdue(now) {
+            if let (Some(metric), SlaEventKind::Breach { deadline }) = (e.metric, e.kind) {
+                step.effects.push(Effect::SlaBreached {
+                    tenant: step.tenant,
+                    conversation: step.conversation.id,
+                    metric,
+                    deadline,
+                    at: e.at,
+                });
+            }
         }
         for i in &inputs {
             clocks.clocks.apply(&sla, i);

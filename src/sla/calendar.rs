@@ -537,7 +537,8 @@ impl BusinessCalendar {
         let mut push = |(s, e): Span| {
             let (us, ue) = (convert(s), convert(e));
             if ue > us {
-                out.push((us * NANOS, ue * NANOS));
+                // Saturating: past 2262 every instant is the last representable one.
+                out.push((us.saturating_mul(NANOS), ue.saturating_mul(NANOS)));
             }
         };
         match self.rule(day) {
@@ -708,17 +709,17 @@ impl BusinessCalendar {
                 continue;
             }
             if e - a >= left {
-                return Ok(instant(a + left));
+                return Ok(instant(a.saturating_add(left)));
             }
             left -= e - a;
         }
-        let target = self.cum(ds + 1) + left;
+        let target = self.cum(ds + 1).saturating_add(left);
         let b = self.find_day(ds, target).ok_or_else(never_open)?;
         let day = b - 1;
         let mut left = target - self.cum(day);
         for &(a, e) in &self.day_spans(day) {
             if e - a >= left {
-                return Ok(instant(a + left));
+                return Ok(instant(a.saturating_add(left)));
             }
             left -= e - a;
         }

@@ -304,8 +304,11 @@ impl SlaClocks {
     }
 
     /// Applies one input. Inputs must come in time order; use [`SlaClocks::replay`] for a
-    /// set in any order.
+    /// set in any order. A deadline that passed before the input is first recorded as a
+    /// breach ([`SlaClocks::overdue`]): a late reply does not erase the breach it ends,
+    /// whether or not anyone polled in between. A deadline at the input's instant is met.
     pub fn apply(&mut self, sla: &SlaPolicies, input: &ClockInput) {
+        self.overdue(input.at());
         match input {
             ClockInput::Policy {
                 at,
@@ -451,6 +454,34 @@ impl SlaClocks {
             .filter(|c| c.state == ClockState::Active && c.breached_at.is_none())
             .flat_map(|c| c.warnings.iter().map(|w| w.1).chain(c.deadline))
             .min()
+    }
+
+    /// Breaches of running clocks whose deadline passed before `at` (strictly), as a poll
+    /// at the deadline would have recorded them; each returned once. Warnings still
+    /// pending are left to [`SlaClocks::poll`]. [`SlaClocks::apply`] calls this first;
+    /// call it yourself before `apply` to act on what it finds (the Desk reports these
+    /// breaches as effects of the operation that found them).
+    pub fn overdue(&mut self, at: DateTime<Utc>) -> Vec<SlaEvent> {
+        let mut out = Vec::new();
+        let not_before = self.not_before;
+        for c in &mut self.clocks {
+            if c.state != ClockState::Active || c.breached_at.is_some() {
+                continue;
+            }
+            let Some(deadline) = c.deadline.filter(|d| *d < at) else {
+                continue;
+            };
+            let when = not_before.map_or(deadline, |n| deadline.max(n));
+            c.breached_at = Some(when);
+            c.warnings.clear();
+            out.push(SlaEvent {
+                at: when,
+                metric: Some(c.metric),
+                kind: SlaEventKind::Breach { deadline },
+            });
+        }
+        self.events.extend(out.iter().cloned());
+        out
     }
 
     /// Warnings and breaches that fell due by `now`, each returned once. A breach is dated

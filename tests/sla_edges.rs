@@ -1,0 +1,231 @@
+//! SLA clocks at their edges: a late reply with no tick in between, the pressure raise
+//! that must not shorten the target it warned about, a reply on a solved conversation,
+//! and calendar arithmetic past the year 2262.
+
+use chrono::{DateTime, TimeDelta, Utc, Weekday};
+use throughline::sla::{
+    AuthorKind, Basis, BusinessCalendar, ClockInput, ClockState, Metric, SlaClocks, SlaEventKind,
+    SlaPolicies, SlaPolicy,
+};
+use throughline::store::MemoryStore;
+use throughline::{
+    AgentId, Channel, Desk, DeskConfig, Effect, Identifier, Inbound, Priority, Status, TenantId,
+};
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn mins(n: i64) -> TimeDelta {
+    TimeDelta::minutes(n)
+}
+
+/// First reply within 5 minutes, around the clock.
+fn chat5() -> SlaPolicies {
+    SlaPolicies::new()
+        .policy(SlaPolicy::new("chat").target_all(Metric::FirstReply, mins(5), Basis::Calendar))
+        .build()
+        .unwrap()
+}
+
+fn breaches(effects: &[Effect]) -> Vec<(Metric, DateTime<Utc>)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::SlaBreached {
+                metric, deadline, ..
+            } => Some((*metric, *deadline)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_late_reply_records_the_breach_it_ends_even_without_a_poll() {
+    let sla = chat5();
+    let t0 = at("2026-03-09T10:00:00Z");
+    let started = |clocks: &mut SlaClocks| {
+        clocks.apply(
+            &sla,
+            &ClockInput::Policy {
+                at: t0,
+                policy: Some("chat".into()),
+                priority: Priority::Normal,
+            },
+        );
+        clocks.apply(&sla, &ClockInput::Inbound { at: t0 });
+    };
+    let first_reply = |c: &SlaClocks| {
+        c.clocks
+            .iter()
+            .find(|k| k.metric == Metric::FirstReply)
+            .cloned()
+            .unwrap()
+    };
+    // Ten minutes against five: breached at the deadline, then fulfilled.
+    let mut late = SlaClocks::default();
+    started(&mut late);
+    late.apply(
+        &sla,
+        &ClockInput::Reply {
+            at: t0 + mins(10),
+            by: AuthorKind::Agent,
+        },
+    );
+    let fr = first_reply(&late);
+    assert_eq!(fr.breached_at, Some(t0 + mins(5)));
+    assert_eq!(fr.state, ClockState::Fulfilled);
+    assert!(late.events.iter().any(|e| matches!(
+        e.kind,
+        SlaEventKind::Breach { deadline } if deadline == t0 + mins(5)
+    )));
+    assert!(late.poll(t0 + mins(11)).is_empty(), "reported once");
+    // A reply at the deadline itself meets it.
+    let mut on_time = SlaClocks::default();
+    started(&mut on_time);
+    on_time.apply(
+        &sla,
+        &ClockInput::Reply {
+            at: t0 + mins(5),
+            by: AuthorKind::Agent,
+        },
+    );
+    assert_eq!(first_reply(&on_time).breached_at, None);
+}
+
+#[test]
+fn the_desk_reports_a_breach_found_by_a_late_reply() {
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default().sla(chat5()));
+    let t0 = at("2026-03-09T10:00:00Z");
+    let tenant = TenantId::new_v7();
+    let who = Identifier::email("a@example.com").unwrap();
+    let got = desk
+        .ingest(Inbound::new(tenant, Channel::WebChat, who, "c1", "Hi"), t0)
+        .unwrap();
+    // No tick between the message and the reply ten minutes later.
+    let replied = desk
+        .reply(got.conversation, AgentId::new_v7(), "Hello", t0 + mins(10))
+        .unwrap();
+    assert_eq!(
+        breaches(&replied),
+        vec![(Metric::FirstReply, t0 + mins(5))],
+        "the reply reports the breach"
+    );
+    assert!(
+        breaches(&desk.tick(t0 + mins(11)).unwrap()).is_empty(),
+        "once"
+    );
+    let clocks = desk.sla_clocks(got.conversation).unwrap().unwrap();
+    let fr = clocks
+        .clocks
+        .iter()
+        .find(|c| c.metric == Metric::FirstReply)
+        .unwrap();
+    assert_eq!(fr.breached_at, Some(t0 + mins(5)));
+}
+
+#[test]
+fn sla_pressure_does_not_shorten_the_target_it_warned_about() {
+    // The default policies: a chat's first reply within 5 minutes at normal priority,
+    // sooner at high. The warning at 75% raises the priority.
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+    let tenant = TenantId::new_v7();
+    let who = Identifier::email("b@example.com").unwrap();
+    let t0 = at("2026-03-09T10:00:00Z");
+    let got = desk
+        .ingest(
+            Inbound::new(tenant, Channel::WebChat, who.clone(), "c1", "Hi"),
+            t0,
+        )
+        .unwrap();
+    let warned = desk.tick(t0 + TimeDelta::seconds(225)).unwrap();
+    let deadline = warned
+        .iter()
+        .find_map(|e| match e {
+            Effect::SlaWarning { deadline, .. } => Some(*deadline),
+            _ => None,
+        })
+        .expect("a warning at 75%");
+    assert_eq!(
+        desk.conversation(got.conversation).unwrap().priority,
+        Priority::High,
+        "the warning raised the priority"
+    );
+    // The customer writes again before the deadline the warning announced.
+    desk.ingest(
+        Inbound::new(tenant, Channel::WebChat, who, "c2", "hello?"),
+        t0 + mins(4),
+    )
+    .unwrap();
+    let before = desk.tick(deadline - TimeDelta::seconds(1)).unwrap();
+    assert!(breaches(&before).is_empty(), "no breach before {deadline}");
+    let after = desk.tick(deadline).unwrap();
+    assert_eq!(breaches(&after), vec![(Metric::FirstReply, deadline)]);
+}
+
+#[test]
+fn a_reply_on_a_solved_conversation_starts_no_clock() {
+    let sla = SlaPolicies::new()
+        .policy(
+            SlaPolicy::new("p")
+                .target_all(Metric::FirstReply, TimeDelta::hours(1), Basis::Calendar)
+                .target_all(Metric::PeriodicUpdate, TimeDelta::hours(2), Basis::Calendar),
+        )
+        .build()
+        .unwrap();
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default().sla(sla));
+    let t0 = at("2026-03-09T10:00:00Z");
+    let agent = AgentId::new_v7();
+    let got = desk
+        .ingest(
+            Inbound::new(
+                TenantId::new_v7(),
+                Channel::Email,
+                Identifier::email("c@example.com").unwrap(),
+                "e1",
+                "Hi",
+            ),
+            t0,
+        )
+        .unwrap();
+    desk.reply(got.conversation, agent, "Done", t0 + mins(10))
+        .unwrap();
+    desk.set_status(got.conversation, Status::Solved, t0 + mins(11))
+        .unwrap();
+    desk.reply(got.conversation, agent, "PS: your invoice", t0 + mins(20))
+        .unwrap();
+    assert_eq!(
+        desk.conversation(got.conversation).unwrap().status,
+        Status::Solved
+    );
+    let later = desk.tick(t0 + TimeDelta::days(1)).unwrap();
+    assert!(breaches(&later).is_empty(), "{later:?}");
+    let clocks = desk.sla_clocks(got.conversation).unwrap().unwrap();
+    assert!(
+        clocks.clocks.iter().all(|c| c.state != ClockState::Active),
+        "{:?}",
+        clocks.clocks
+    );
+}
+
+#[test]
+fn calendar_arithmetic_past_2262_saturates_without_panicking() {
+    let mut b = BusinessCalendar::builder("Europe/Amsterdam");
+    for d in [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+    ] {
+        b = b.hours(d, "09:00", "17:00");
+    }
+    let office = b.build().unwrap();
+    let _ = office.is_open(at("3000-01-06T12:00:00Z"));
+    let late = at("2262-04-01T00:00:00Z");
+    let counted = office.elapsed(late, at("2262-05-01T00:00:00Z"));
+    assert!(counted >= TimeDelta::zero());
+    if let Ok(end) = office.add(late, TimeDelta::days(30)) {
+        assert!(end >= late);
+    }
+}
