@@ -141,6 +141,12 @@ fn a_small_simulated_month_reports_numbers_equal_to_the_store() {
         out.contains("live metrics equal the metrics recomputed from the store: true"),
         "{out}"
     );
+    assert!(
+        out.contains(
+            "conversations with a breach reported as an effect equal those the stored clocks show: true"
+        ),
+        "{out}"
+    );
     assert!(out.contains("Volume by opening channel"), "{out}");
     assert!(out.contains("Irritants (volume × cost)"), "{out}");
     assert!(out.contains("Queue wait before an agent"), "{out}");

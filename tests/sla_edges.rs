@@ -229,3 +229,79 @@ fn calendar_arithmetic_past_2262_saturates_without_panicking() {
         assert!(end >= late);
     }
 }
+
+#[test]
+fn sla_attainment_counts_each_conversation_per_metric_and_policy() {
+    let sla = SlaPolicies::new()
+        .policy(
+            SlaPolicy::new("chat")
+                .channels(&[Channel::WebChat])
+                .target_all(Metric::FirstReply, mins(5), Basis::Calendar),
+        )
+        .policy(
+            SlaPolicy::new("mail")
+                .target_all(Metric::FirstReply, TimeDelta::hours(1), Basis::Calendar)
+                .target_all(
+                    Metric::TotalResolution,
+                    TimeDelta::hours(8),
+                    Basis::Calendar,
+                ),
+        )
+        .build()
+        .unwrap();
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default().sla(sla));
+    let tenant = TenantId::new_v7();
+    let agent = AgentId::new_v7();
+    let t0 = at("2026-03-09T10:00:00Z");
+    let open = |desk: &mut Desk<MemoryStore>, n: u32, channel: Channel| {
+        let who = Identifier::email(&format!("c{n}@example.com")).unwrap();
+        desk.ingest(
+            Inbound::new(tenant, channel, who, format!("m{n}"), "Hello"),
+            t0,
+        )
+        .unwrap()
+        .conversation
+    };
+    // Chats: answered in 3 minutes, in 9 (late), and not yet.
+    let quick = open(&mut desk, 1, Channel::WebChat);
+    let late = open(&mut desk, 2, Channel::WebChat);
+    open(&mut desk, 3, Channel::WebChat);
+    // An e-mail answered in 30 minutes and solved within the day.
+    let mail = open(&mut desk, 4, Channel::Email);
+    desk.reply(quick, agent, "Hi", t0 + mins(3)).unwrap();
+    desk.reply(late, agent, "Hi", t0 + mins(9)).unwrap();
+    desk.reply(mail, agent, "Hi", t0 + mins(30)).unwrap();
+    desk.set_status(mail, Status::Solved, t0 + TimeDelta::hours(2))
+        .unwrap();
+    desk.tick(t0 + mins(10)).unwrap();
+
+    let all = desk
+        .sla_attainment(tenant, &throughline::metrics::Filter::default())
+        .unwrap();
+    assert_eq!(all.conversations, 4);
+    assert_eq!(
+        all.all_met, 2,
+        "the quick chat and the e-mail met every target"
+    );
+    let row = |policy: &str, metric| {
+        all.metrics
+            .iter()
+            .find(|m| m.policy.as_deref() == Some(policy) && m.metric == metric)
+            .map(|m| (m.met, m.breached, m.running))
+    };
+    // The unanswered chat breached at minute 5 (the tick at minute 10 saw it).
+    assert_eq!(row("chat", Metric::FirstReply), Some((1, 2, 0)));
+    assert_eq!(row("mail", Metric::FirstReply), Some((1, 0, 0)));
+    assert_eq!(row("mail", Metric::TotalResolution), Some((1, 0, 0)));
+    let first = all.metric(Metric::FirstReply).unwrap();
+    assert_eq!((first.met, first.breached), (2, 2));
+    assert_eq!(first.rate(), Some(0.5));
+
+    let mails = desk
+        .sla_attainment(
+            tenant,
+            &throughline::metrics::Filter::default().channel(Channel::Email),
+        )
+        .unwrap();
+    assert_eq!((mails.conversations, mails.all_met), (1, 1));
+}

@@ -27,6 +27,7 @@ use std::time::Instant;
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use throughline::metrics::{Csat, Filter};
 use throughline::routing::RoutingConfig;
+use throughline::sla::Metric;
 use throughline::store::{MemoryStore, SqliteOptions, SqliteStore, Store};
 use throughline::triage::TriageConfig;
 use throughline::{
@@ -626,6 +627,7 @@ fn run<S: Store>(
     let irritants = sim
         .desk
         .irritant_report(tenant, start, end + TimeDelta::days(3))?;
+    let attainment = sim.desk.sla_attainment(tenant, &filter)?;
     let mut text = String::new();
     let secs = |d: Option<i64>| d.map_or("-".to_string(), |s| format!("{}m{:02}s", s / 60, s % 60));
     text += &format!(
@@ -678,6 +680,21 @@ fn run<S: Store>(
         sim.breaches,
         100.0 * (1.0 - sim.breached.len() as f64 / live.conversations.max(1) as f64)
     );
+    // Attainment per metric, whatever the policy, from the stored clocks.
+    let attained: Vec<String> = Metric::ALL
+        .iter()
+        .filter_map(|m| attainment.metric(*m))
+        .filter_map(|a| {
+            a.rate()
+                .map(|r| format!("{:?} {:.1}%", a.metric, r * 100.0))
+        })
+        .collect();
+    text += &format!(
+        "SLA attainment (stored clocks, {} conversations): {}; every target met: {:.1}%\n",
+        attainment.conversations,
+        attained.join(", "),
+        100.0 * attainment.all_met as f64 / attainment.conversations.max(1) as f64
+    );
     text += &format!(
         "FCR: {}  CSAT: {} ({} answers)  reopen rate: {}\n",
         live.fcr_rate
@@ -713,6 +730,10 @@ fn run<S: Store>(
     text += &format!(
         "live metrics equal the metrics recomputed from the store: {}\n",
         format!("{live:?}") == format!("{stored:?}")
+    );
+    text += &format!(
+        "conversations with a breach reported as an effect equal those the stored clocks show: {}\n",
+        sim.breached.len() == attainment.conversations - attainment.all_met
     );
     println!("{text}");
     html::write(&o.html, &text, &live, &irritants, &sim.by_hour, &w)?;

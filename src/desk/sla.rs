@@ -8,9 +8,12 @@ use crate::desk::pipeline::{Event, Step};
 use crate::desk::{ConversationRef, Desk};
 use crate::effect::Effect;
 use crate::error::Result;
-use crate::id::ConversationId;
+use crate::id::{ConversationId, TenantId};
 use crate::message::Author;
-use crate::sla::{AuthorKind, ClockInput, PolicyInput, SlaClocks, SlaEventKind, StoredClocks};
+use crate::metrics::{ConversationFacts, Filter};
+use crate::sla::{
+    AuthorKind, ClockInput, PolicyInput, SlaAttainment, SlaClocks, SlaEventKind, StoredClocks,
+};
 use crate::store::{ChangeSet, Op, Record, Store};
 
 pub(crate) const SLA_KIND: &str = "sla";
@@ -335,6 +338,29 @@ impl<S: Store> Desk<S> {
             Some(r) => decode_all_clocks(&r).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// SLA attainment of the tenant's conversations that `filter` covers (opened in its
+    /// period, on its channel, language, intent and team), per policy and metric, read
+    /// from the stored clocks. Cost: one read of the period's conversations and one of
+    /// each one's clocks, like [`Desk::report_from_store`].
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub fn sla_attainment(&self, tenant: TenantId, filter: &Filter) -> Result<SlaAttainment> {
+        let from = filter.from.unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let to = filter.to.unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let mut out = SlaAttainment::default();
+        for conv in self.store.conversations_in(tenant, from, to)? {
+            if !filter.matches(&ConversationFacts::new(&conv)) {
+                continue;
+            }
+            if let Some(r) = self.store.record(tenant, SLA_KIND, &conv.id.to_string())? {
+                out.add(&decode_all_clocks(&r)?);
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -1,6 +1,7 @@
 //! SLA clocks: business calendars, policies with targets per priority and metric, and
 //! per-conversation clocks with warnings and breaches. See `docs/sla.md`.
 
+mod attainment;
 mod calendar;
 mod clock;
 mod compact;
@@ -8,6 +9,7 @@ mod policy;
 pub mod reference;
 mod stored;
 
+pub use attainment::{MetricAttainment, SlaAttainment, Standing};
 pub use calendar::{BusinessCalendar, CalendarBuilder, Endpoint};
 pub use clock::{ClockInput, ClockState, MetricClock, SlaClocks, SlaEvent, SlaEventKind};
 pub use policy::{
