@@ -278,6 +278,49 @@ fn erased_and_restricted_customers_are_not_merged<S: Probe>() {
         .unwrap();
 }
 
+/// While Zed is restricted, tick reports no SLA warning or breach of his conversation
+/// (replies to him would be refused); Bob's still breaches. After the lift, the next tick
+/// reports Zed's breach, dated at its deadline.
+fn a_restricted_customers_clocks_are_not_watched<S: Probe>() {
+    let (mut d, _dir) = desk::<S>();
+    let (zed, bob) = zed_and_bob(&mut d);
+    d.restrict_customer(tenant(), zed.customer, t(2)).unwrap();
+    let breached = |effects: &[throughline::Effect]| -> Vec<throughline::ConversationId> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                throughline::Effect::SlaBreached { conversation, .. } => Some(*conversation),
+                _ => None,
+            })
+            .collect()
+    };
+    // An agent solves the conversation and reopens it: the resolution clock resumes,
+    // still unwatched.
+    d.set_status(zed.conversation, Status::Solved, t(3))
+        .unwrap();
+    d.set_status(zed.conversation, Status::Open, t(4)).unwrap();
+    let later = 60 * 24 * 30;
+    let during = d.tick(t(later)).unwrap();
+    assert!(
+        !during.iter().any(|e| matches!(
+            e,
+            throughline::Effect::SlaWarning { conversation, .. }
+                | throughline::Effect::SlaBreached { conversation, .. }
+                if *conversation == zed.conversation
+        )),
+        "{during:?}"
+    );
+    assert!(
+        breached(&during).contains(&bob.conversation),
+        "Bob's clocks still run"
+    );
+    d.lift_restriction(tenant(), zed.customer, t(later + 1))
+        .unwrap();
+    let after = d.tick(t(later + 2)).unwrap();
+    assert!(breached(&after).contains(&zed.conversation), "{after:?}");
+    assert!(!breached(&after).contains(&bob.conversation), "Bob's once");
+}
+
 macro_rules! on_both_stores {
     ($($story:ident),* $(,)?) => {
         mod memory {
@@ -296,4 +339,5 @@ on_both_stores!(
     thread_keys_go_with_the_content,
     a_redelivery_after_an_identifier_erasure_is_a_duplicate,
     erased_and_restricted_customers_are_not_merged,
+    a_restricted_customers_clocks_are_not_watched,
 );

@@ -394,8 +394,10 @@ impl<S: Store> Desk<S> {
 
     /// Restricts processing of a customer's data (GDPR art. 18): the data is kept and new
     /// messages are still stored (nothing is lost), but replies to the customer are
-    /// refused with [`Error::Restricted`] and no language detection or SLA clock runs on
-    /// their messages until [`Desk::lift_restriction`].
+    /// refused with [`Error::Restricted`], no language detection or SLA clock runs on
+    /// their messages, and `tick` reports no SLA warning or breach of their conversations
+    /// until [`Desk::lift_restriction`] (the next tick after it reports what fell due
+    /// meanwhile, dated at its deadline).
     ///
     /// # Errors
     ///
@@ -451,6 +453,12 @@ impl<S: Store> Desk<S> {
             c.updated_at = now;
             c.version += 1;
             let mut changes = ChangeSet::new(tenant);
+            // The clocks of their conversations are not watched while restricted (no
+            // warnings or breaches asking for replies that would be refused); after the
+            // lift, the next tick reports what fell due meanwhile.
+            for conv in desk.store.conversations_of(tenant, c.id)? {
+                desk.sla_watch(tenant, conv.id, at.is_none(), &mut changes)?;
+            }
             changes.push(Op::PutCustomer(c));
             desk.apply_changes(changes)
         })

@@ -152,16 +152,27 @@ impl<S: Store> Desk<S> {
             }
             return Ok(());
         }
+        let mut due = clocks.clocks.next_due();
+        // Clocks re-armed by an agent's operation (a reopen, say) on a restricted
+        // customer's conversation stay unwatched (see `Desk::restrict_customer`); their
+        // own messages skip this step.
+        let rearmed = due.is_some() && stored.as_ref().is_some_and(|r| r.due.is_none());
+        if rearmed
+            && !matches!(step.event, Event::Inbound { .. })
+            && self.is_restricted(step.tenant, step.conversation.customer)?
+        {
+            due = None;
+        }
         let record = match stored {
             Some(r) => Record {
                 value,
-                due: clocks.clocks.next_due(),
+                due,
                 version: r.version + bump,
                 ..r
             },
             None => {
                 let mut r = Record::raw(SLA_KIND, key, value);
-                r.due = clocks.clocks.next_due();
+                r.due = due;
                 r
             }
         };
@@ -338,6 +349,36 @@ impl<S: Store> Desk<S> {
             Some(r) => decode_all_clocks(&r).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// Whether `tick` watches a conversation's clocks: a restricted customer's are not
+    /// watched (their record loses its due time) until the restriction is lifted.
+    pub(crate) fn sla_watch(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        watch: bool,
+        changes: &mut ChangeSet,
+    ) -> Result<()> {
+        let Some(r) = self
+            .store
+            .record(tenant, SLA_KIND, &conversation.to_string())?
+        else {
+            return Ok(());
+        };
+        let due = if watch {
+            decode_clocks(&r)?.clocks.next_due()
+        } else {
+            None
+        };
+        if due != r.due {
+            changes.push(Op::PutRecord(Record {
+                due,
+                version: r.version + 1,
+                ..r
+            }));
+        }
+        Ok(())
     }
 
     /// SLA attainment of the tenant's conversations that `filter` covers (opened in its
