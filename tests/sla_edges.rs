@@ -305,3 +305,43 @@ fn sla_attainment_counts_each_conversation_per_metric_and_policy() {
         .unwrap();
     assert_eq!((mails.conversations, mails.all_met), (1, 1));
 }
+
+#[test]
+fn a_clock_survives_a_policy_without_its_target() {
+    // "full" waits on the requester for 24 hours; "lite" sets no such target.
+    let sla = SlaPolicies::new()
+        .policy(
+            SlaPolicy::new("full")
+                .target_all(Metric::FirstReply, TimeDelta::hours(1), Basis::Calendar)
+                .target_all(Metric::RequesterWait, TimeDelta::hours(24), Basis::Calendar),
+        )
+        .policy(SlaPolicy::new("lite").target_all(
+            Metric::FirstReply,
+            TimeDelta::hours(1),
+            Basis::Calendar,
+        ))
+        .build()
+        .unwrap();
+    let t0 = at("2026-03-09T10:00:00Z");
+    let policy = |at, name: &str| ClockInput::Policy {
+        at,
+        policy: Some(name.into()),
+        priority: Priority::Normal,
+    };
+    let mut clocks = SlaClocks::default();
+    clocks.apply(&sla, &policy(t0, "full"));
+    clocks.apply(&sla, &ClockInput::Inbound { at: t0 });
+    clocks.apply(&sla, &policy(t0 + TimeDelta::hours(3), "lite"));
+    let wait = |c: &SlaClocks| {
+        c.clocks
+            .iter()
+            .find(|k| k.metric == Metric::RequesterWait)
+            .cloned()
+    };
+    let kept = wait(&clocks).expect("kept under a policy without its target");
+    assert_eq!((kept.state, kept.deadline), (ClockState::Active, None));
+    // Back on "full": the customer has waited since t0, and the deadline says so.
+    clocks.apply(&sla, &policy(t0 + TimeDelta::hours(4), "full"));
+    let back = wait(&clocks).unwrap();
+    assert_eq!(back.deadline, Some(t0 + TimeDelta::hours(24)));
+}

@@ -332,7 +332,9 @@ impl SlaClocks {
                         priority: *priority,
                     },
                 );
-                // Running clocks keep what they counted and take the new targets.
+                // Running clocks keep what they counted and take the new targets. A clock
+                // the new policy has no target for keeps counting without a deadline, and
+                // takes a target again when a policy with one returns.
                 let metrics: Vec<Metric> = self.clocks.iter().map(|c| c.metric).collect();
                 for m in metrics {
                     let target = self.target(sla, m);
@@ -353,9 +355,6 @@ impl SlaClocks {
                         }
                     }
                 }
-                self.clocks.retain(|c| {
-                    c.deadline.is_some() || c.state != ClockState::Active || c.breached_at.is_some()
-                });
             }
             ClockInput::Inbound { at } => {
                 if !self.started {
