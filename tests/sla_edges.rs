@@ -345,3 +345,51 @@ fn a_clock_survives_a_policy_without_its_target() {
     let back = wait(&clocks).unwrap();
     assert_eq!(back.deadline, Some(t0 + TimeDelta::hours(24)));
 }
+
+#[test]
+fn a_tightened_target_fires_the_warnings_it_puts_in_the_past() {
+    // Eight hours at normal priority, one hour when urgent.
+    let sla = SlaPolicies::new()
+        .policy(
+            SlaPolicy::new("p")
+                .target(
+                    Metric::FirstReply,
+                    Priority::Normal,
+                    TimeDelta::hours(8),
+                    Basis::Calendar,
+                )
+                .target(
+                    Metric::FirstReply,
+                    Priority::Urgent,
+                    TimeDelta::hours(1),
+                    Basis::Calendar,
+                ),
+        )
+        .build()
+        .unwrap();
+    let t0 = at("2026-03-09T08:00:00Z");
+    let policy = |at, priority| ClockInput::Policy {
+        at,
+        policy: Some("p".into()),
+        priority,
+    };
+    let mut clocks = SlaClocks::default();
+    clocks.apply(&sla, &policy(t0, Priority::Normal));
+    clocks.apply(&sla, &ClockInput::Inbound { at: t0 });
+    // Urgent after 50 minutes: 75% of the hour has passed, 90% has not.
+    let change = t0 + mins(50);
+    clocks.apply(&sla, &policy(change, Priority::Urgent));
+    let fired: Vec<(f64, DateTime<Utc>)> = clocks
+        .poll(t0 + TimeDelta::hours(2))
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            SlaEventKind::Warn { fraction, .. } => Some((fraction, e.at)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        fired,
+        vec![(0.75, change), (0.9, t0 + mins(54))],
+        "the passed threshold at the change, the other when due"
+    );
+}

@@ -345,8 +345,19 @@ impl SlaClocks {
                                     c.elapsed = c.counted(sla, *at);
                                     c.since = Some(*at);
                                 }
+                                // Thresholds not fired yet that the new target puts in the
+                                // past fire at the change, like a deadline it passes.
+                                let pending: Vec<f64> = c.warnings.iter().map(|w| w.0).collect();
                                 c.target = t;
                                 c.schedule(sla);
+                                if c.deadline.is_some() {
+                                    let passed: Vec<(f64, DateTime<Utc>)> = pending
+                                        .into_iter()
+                                        .filter(|f| !c.warnings.iter().any(|w| w.0 == *f))
+                                        .map(|f| (f, *at))
+                                        .collect();
+                                    c.warnings.splice(0..0, passed);
+                                }
                             }
                             None => {
                                 c.deadline = None;
