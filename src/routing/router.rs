@@ -12,12 +12,12 @@ use super::policy::{better, Candidate, RoutingPolicy};
 use super::waiting::{Needs, Waiting};
 use super::work::{Decision, EscalationStep, Exclusion, Requirements, Scored, WorkItem};
 use super::RoutingConfig;
-
-mod tick;
 use crate::channel::Channel;
 use crate::conversation::Priority;
 use crate::error::{Error, Result};
 use crate::id::{AgentId, ConversationId, TenantId};
+
+mod tick;
 
 /// How many candidates and exclusions a decision lists (the rest are counted).
 const LISTED: usize = 5;
@@ -510,8 +510,8 @@ impl Router {
     /// the conversation waits in its queue again, with the time it started waiting and
     /// the escalation steps it had. The agent is offered waiting work at the next
     /// [`Router::tick`], which [`Router::next_due`] says is due from `now`. Returns
-    /// whether the conversation was assigned. The agent's
-    /// last-assignment time (for round robin) stays as the decision set it.
+    /// whether the conversation was assigned. The agent's last-assignment time (for round
+    /// robin) stays as the decision set it.
     ///
     /// ```
     /// use chrono::Utc;
