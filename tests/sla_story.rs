@@ -273,9 +273,9 @@ fn reopening_resumes_total_resolution_and_never_restarts_it() -> R {
     Ok(())
 }
 
-#[test]
-fn a_priority_change_applies_from_the_change_and_breaches_are_not_back_dated() {
-    let sla = SlaPolicies::new()
+/// First reply within eight hours, or one hour when urgent.
+fn eight_hours_or_one_when_urgent() -> SlaPolicies {
+    SlaPolicies::new()
         .policy(
             SlaPolicy::new("p")
                 .target(
@@ -292,7 +292,12 @@ fn a_priority_change_applies_from_the_change_and_breaches_are_not_back_dated() {
                 ),
         )
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn a_priority_change_applies_from_the_change_and_breaches_are_not_back_dated() {
+    let sla = eight_hours_or_one_when_urgent();
     let t0 = at("2026-03-09T08:00:00Z");
     let mut c = SlaClocks::default();
     c.apply(
@@ -322,6 +327,36 @@ fn a_priority_change_applies_from_the_change_and_breaches_are_not_back_dated() {
     assert_eq!(
         breach.at, t3,
         "recorded at the change, not back-dated to 09:00"
+    );
+}
+
+#[test]
+fn a_tightened_target_fires_the_warnings_it_puts_in_the_past() {
+    let sla = eight_hours_or_one_when_urgent();
+    let t0 = at("2026-03-09T08:00:00Z");
+    let policy = |at, priority| ClockInput::Policy {
+        at,
+        policy: Some("p".into()),
+        priority,
+    };
+    let mut clocks = SlaClocks::default();
+    clocks.apply(&sla, &policy(t0, Priority::Normal));
+    clocks.apply(&sla, &ClockInput::Inbound { at: t0 });
+    // Urgent after 50 minutes: 75% of the hour has passed, 90% has not.
+    let change = t0 + TimeDelta::minutes(50);
+    clocks.apply(&sla, &policy(change, Priority::Urgent));
+    let fired: Vec<(f64, DateTime<Utc>)> = clocks
+        .poll(t0 + TimeDelta::hours(2))
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            throughline::sla::SlaEventKind::Warn { fraction, .. } => Some((fraction, e.at)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        fired,
+        vec![(0.75, change), (0.9, t0 + TimeDelta::minutes(54))],
+        "the passed threshold at the change, the other when due"
     );
 }
 
