@@ -71,3 +71,62 @@ fn the_agent_sees_the_returns_article_was_read_twice_before_the_chat(
     assert!(desk.searched(tn, &other, &"q".repeat(2000), t0()).is_err());
     Ok(())
 }
+
+fn tenant() -> TenantId {
+    "01900000-0000-7000-8000-00000000c0de".parse().unwrap()
+}
+
+fn email(name: &str) -> Identifier {
+    Identifier::email(&format!("{name}@example.com")).unwrap()
+}
+
+fn at(mins: i64) -> DateTime<Utc> {
+    t0() + TimeDelta::minutes(mins)
+}
+
+#[test]
+fn a_reader_merged_with_another_counts_once_in_the_article_report() {
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+    let a = desk
+        .article_viewed(tenant(), &email("a"), "returns", None, at(0))
+        .unwrap();
+    let b = desk
+        .article_viewed(tenant(), &email("b"), "returns", None, at(1))
+        .unwrap();
+    desk.merge_customers(tenant(), a, b, "same person", at(2))
+        .unwrap();
+    desk.ingest(
+        Inbound::new(tenant(), Channel::Email, email("b"), "b1", "Return?"),
+        at(3),
+    )
+    .unwrap();
+    let report = desk
+        .article_report(tenant(), at(-60), at(60), TimeDelta::hours(1))
+        .unwrap();
+    assert_eq!((report[0].readers, report[0].contacted_after), (1, 1));
+}
+
+#[test]
+fn an_undone_merge_takes_its_activity_out_of_the_agents_context() {
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+    // A into B, then B into C; undoing the second leaves C with nothing of A's or B's.
+    let a = desk
+        .article_viewed(tenant(), &email("a"), "a-private", None, at(0))
+        .unwrap();
+    let b = desk
+        .article_viewed(tenant(), &email("b"), "b-article", None, at(0))
+        .unwrap();
+    let c = desk
+        .ingest(
+            Inbound::new(tenant(), Channel::Email, email("c"), "c1", "Hi"),
+            at(5),
+        )
+        .unwrap();
+    desk.merge_customers(tenant(), a, b, "same", at(1)).unwrap();
+    let bc = desk
+        .merge_customers(tenant(), b, c.customer, "same", at(2))
+        .unwrap();
+    assert_eq!(desk.self_service_context(c.conversation).unwrap().len(), 2);
+    desk.unmerge(tenant(), bc, at(3)).unwrap();
+    assert!(desk.self_service_context(c.conversation).unwrap().is_empty());
+}

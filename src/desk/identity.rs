@@ -565,6 +565,26 @@ impl<S: Store> Desk<S> {
         Ok(out)
     }
 
+    /// The live customer `live` and everyone merged into it by merges still in effect (an
+    /// undone merge, and everything merged into its `from` before, are not part of it).
+    pub(crate) fn person_ids(&self, tenant: TenantId, live: CustomerId) -> Result<Vec<CustomerId>> {
+        let mut out = vec![live];
+        let mut i = 0;
+        while i < out.len() {
+            for r in self
+                .store
+                .records_by(tenant, MERGE_KIND, &out[i].to_string())?
+            {
+                let m: MergeRecord = from_json(&r)?;
+                if m.undone_at.is_none() && !out.contains(&m.from) {
+                    out.push(m.from);
+                }
+            }
+            i += 1;
+        }
+        Ok(out)
+    }
+
     /// A merge record.
     ///
     /// # Errors

@@ -136,13 +136,7 @@ impl<S: Store> Desk<S> {
     /// Every activity of a customer (and of the customers merged into it), oldest first.
     fn activities_of(&self, tenant: TenantId, customer: CustomerId) -> Result<Vec<Activity>> {
         let live = self.live_customer(tenant, customer)?.id;
-        let mut who = vec![live];
-        who.extend(
-            self.merges(tenant, live)?
-                .into_iter()
-                .filter(|m| m.undone_at.is_none())
-                .map(|m| m.from),
-        );
+        let who = self.person_ids(tenant, live)?;
         let mut out = Vec::new();
         for c in who {
             for r in self
@@ -188,7 +182,7 @@ impl<S: Store> Desk<S> {
         to: DateTime<Utc>,
         window: TimeDelta,
     ) -> Result<Vec<ArticleStats>> {
-        let views: Vec<Activity> = self
+        let mut views: Vec<Activity> = self
             .store
             .records(tenant, ACTIVITY_KIND)?
             .iter()
@@ -199,13 +193,25 @@ impl<S: Store> Desk<S> {
                 a.at >= from && a.at < to && matches!(a.kind, ActivityKind::ArticleViewed { .. })
             })
             .collect();
-        let mut readers: Vec<CustomerId> = views.iter().map(|v| v.customer).collect();
+        // A reader is a person: views of customers merged since count as one reader's.
+        let mut live: std::collections::HashMap<CustomerId, CustomerId> = Default::default();
+        for v in &mut views {
+            let id = match live.get(&v.customer) {
+                Some(id) => *id,
+                None => {
+                    let id = self.live_customer(tenant, v.customer)?.id;
+                    live.insert(v.customer, id);
+                    id
+                }
+            };
+            v.customer = id;
+        }
+        let mut readers: Vec<CustomerId> = live.into_values().collect();
         readers.sort();
         readers.dedup();
         let mut contacts = Vec::new();
         for r in readers {
-            let live = self.live_customer(tenant, r)?.id;
-            for c in self.store.conversations_of(tenant, live)? {
+            for c in self.store.conversations_of(tenant, r)? {
                 contacts.push((r, c.created_at, c.id));
             }
         }
