@@ -114,7 +114,38 @@ fn tag(conv: &Conversation, prefix: &str) -> Option<String> {
         .find_map(|t| t.strip_prefix(prefix).map(str::to_string))
 }
 
+/// What reports slice a conversation by besides its opening: its language, and the
+/// intent and team of its tags, as the conversation holds them now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Labels {
+    /// The conversation's language.
+    pub language: Option<String>,
+    /// Its `intent:<name>` tag.
+    pub intent: Option<String>,
+    /// Its `team:<name>` tag.
+    pub team: Option<String>,
+}
+
+impl Labels {
+    /// A conversation's labels.
+    pub fn of(conv: &Conversation) -> Labels {
+        Labels {
+            language: conv.language.clone(),
+            intent: tag(conv, "intent:"),
+            team: tag(conv, "team:"),
+        }
+    }
+}
+
 impl ConversationFacts {
+    /// Takes the conversation's current labels (a later message can settle its language,
+    /// triage can name its intent). Constant work.
+    pub fn relabel(&mut self, labels: Labels) {
+        self.language = labels.language;
+        self.intent = labels.intent;
+        self.team = labels.team;
+    }
+
     /// Facts of a new conversation. The intent and team come from the conversation's
     /// `intent:<name>` and `team:<name>` tags (triage sets the intent tag).
     pub fn new(conv: &Conversation) -> Self {

@@ -128,5 +128,8 @@ fn an_undone_merge_takes_its_activity_out_of_the_agents_context() {
         .unwrap();
     assert_eq!(desk.self_service_context(c.conversation).unwrap().len(), 2);
     desk.unmerge(tenant(), bc, at(3)).unwrap();
-    assert!(desk.self_service_context(c.conversation).unwrap().is_empty());
+    assert!(desk
+        .self_service_context(c.conversation)
+        .unwrap()
+        .is_empty());
 }

@@ -187,3 +187,66 @@ proptest! {
         prop_assert_eq!(desk.report(tn, &filter).unwrap(), desk.report_from_store(tn, &filter).unwrap());
     }
 }
+
+fn tenant_m() -> TenantId {
+    "01900000-0000-7000-8000-00000000e7a1".parse().unwrap()
+}
+
+fn mail_from(name: &str) -> Identifier {
+    Identifier::email(&format!("{name}@example.com")).unwrap()
+}
+
+#[test]
+fn a_repeat_contact_after_a_late_solve_counts_in_the_store_report_too() -> R {
+    let mut d = Desk::new(MemoryStore::new(), DeskConfig::default());
+    let agent = AgentId::new_v7();
+    let day = 24 * 60;
+    let a = d.ingest(
+        Inbound::new(tenant_m(), Channel::Email, mail_from("a"), "a1", "Help"),
+        t(0),
+    )?;
+    d.reply(a.conversation, agent, "On it", t(5))?;
+    // Solved and closed on day 20, the customer calls on day 21 (a new conversation): not
+    // a first-contact resolution.
+    d.set_status(a.conversation, Status::Solved, t(20 * day))?;
+    d.set_status(a.conversation, Status::Closed, t(20 * day + 1))?;
+    d.ingest(
+        Inbound::new(
+            tenant_m(),
+            Channel::Voice,
+            mail_from("a"),
+            "a2",
+            "Still broken",
+        ),
+        t(21 * day),
+    )?;
+    let day_one = Filter::period(t(-60), t(day));
+    let live = d.report(tenant_m(), &day_one)?;
+    assert_eq!(live.fcr, 0);
+    assert_eq!(d.report_from_store(tenant_m(), &day_one)?, live);
+    Ok(())
+}
+
+#[test]
+fn a_language_settled_by_a_later_message_reaches_the_live_report() -> R {
+    let mut d = Desk::new(MemoryStore::new(), DeskConfig::default());
+    d.ingest(
+        Inbound::new(tenant_m(), Channel::WebChat, mail_from("l"), "l1", "123"),
+        t(0),
+    )?;
+    d.ingest(
+        Inbound::new(
+            tenant_m(),
+            Channel::WebChat,
+            mail_from("l"),
+            "l2",
+            "Guten Tag, wo ist meine Bestellung? Ich warte schon seit einer Woche.",
+        ),
+        t(1),
+    )?;
+    let german = Filter::period(t(-60), t(60)).language("de");
+    let live = d.report(tenant_m(), &german)?;
+    assert_eq!(live.conversations, 1);
+    assert_eq!(d.report_from_store(tenant_m(), &german)?, live);
+    Ok(())
+}

@@ -504,12 +504,14 @@ impl<S: Store> Desk<S> {
         // come from what is stored here, not from reading it back.
         let opened = is_new
             .then(|| ConversationFacts::from_messages(&conv, std::slice::from_ref(&message), None));
+        let labels = crate::metrics::Labels::of(&conv);
         changes.push(Op::PutConversation(conv));
         changes.push(Op::InsertMessage(message.clone()));
         // What was read ahead is stale once the changes land.
         self.forget_read_ahead();
         self.apply_changes(changes)?;
         self.metrics_after(tenant, conversation, now, Some(&message), &effects, opened);
+        self.metrics_relabel(tenant, conversation, labels);
         Ok(Ingested {
             customer: customer.id,
             conversation,

@@ -124,6 +124,24 @@ impl<S: Store> Desk<S> {
         }
     }
 
+    /// Gives the cached facts of a conversation its current labels (after an ingest that
+    /// may have settled its language or named its intent).
+    pub(crate) fn metrics_relabel(
+        &mut self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        labels: crate::metrics::Labels,
+    ) {
+        if let Some(f) = self
+            .metrics
+            .facts
+            .get_mut(&tenant)
+            .and_then(|m| m.get_mut(&conversation))
+        {
+            f.relabel(labels);
+        }
+    }
+
     fn metrics_update(
         &mut self,
         tenant: TenantId,
@@ -400,11 +418,36 @@ impl<S: Store> Desk<S> {
             t.checked_add_signed(self.config.fcr_window).unwrap_or(t)
         });
         let mut facts = Vec::new();
+        self.facts_of_period(tenant, from, to, &mut facts)?;
+        // A conversation solved long after the period needs the repeat contacts of its
+        // own window, however late that is.
+        let window = self.config.fcr_window;
+        let latest = facts
+            .iter()
+            .filter(|f| filter.matches(f))
+            .filter_map(|f| f.solved_at)
+            .max();
+        if let Some(end) = latest.and_then(|s| s.checked_add_signed(window)) {
+            if end > to {
+                self.facts_of_period(tenant, to, end, &mut facts)?;
+            }
+        }
+        Ok(report(facts.iter(), filter, window))
+    }
+
+    /// The facts of the conversations opened in `[from, to)`, rebuilt from the store.
+    fn facts_of_period(
+        &self,
+        tenant: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        facts: &mut Vec<ConversationFacts>,
+    ) -> Result<()> {
         for conv in self.store.conversations_in(tenant, from, to)? {
             let messages = self.store.messages_of(tenant, conv.id)?;
             let csat = self.csat_of(tenant, conv.id)?;
             facts.push(ConversationFacts::from_messages(&conv, &messages, csat));
         }
-        Ok(report(facts.iter(), filter, self.config.fcr_window))
+        Ok(())
     }
 }
