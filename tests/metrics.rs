@@ -250,3 +250,35 @@ fn a_language_settled_by_a_later_message_reaches_the_live_report() -> R {
     assert_eq!(d.report_from_store(tenant_m(), &german)?, live);
     Ok(())
 }
+
+#[test]
+fn a_message_delivered_late_counts_in_timeline_order_live_too() -> R {
+    let mut d = Desk::new(MemoryStore::new(), DeskConfig::default());
+    let agent = AgentId::new_v7();
+    let a = d.ingest(
+        Inbound::new(tenant_m(), Channel::Email, mail_from("o"), "o1", "Help"),
+        t(0),
+    )?;
+    d.reply(a.conversation, agent, "On it", t(10))?;
+    // Sent at minute 5, before the reply, but delivered at minute 20.
+    d.ingest(
+        Inbound::new(
+            tenant_m(),
+            Channel::Email,
+            mail_from("o"),
+            "o2",
+            "Also this",
+        )
+        .sent_at(t(5)),
+        t(20),
+    )?;
+    d.set_status(a.conversation, Status::Solved, t(30))?;
+    let all = Filter::default();
+    let live = d.report(tenant_m(), &all)?;
+    assert_eq!(
+        live.fcr, 1,
+        "the customer wrote before the reply, not after it"
+    );
+    assert_eq!(d.report_from_store(tenant_m(), &all)?, live);
+    Ok(())
+}

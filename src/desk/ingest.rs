@@ -378,6 +378,9 @@ impl<S: Store> Desk<S> {
                 )
             }
         };
+        // Every stored message of a joined conversation was sent by its last update: one
+        // sent before that may sort before some of them (a late delivery).
+        let maybe_late = !is_new && sent_at < conv.updated_at;
         if is_new && !customer_written {
             // Opening a conversation writes the customer (a version bump): two desks that
             // both saw no open conversation for this customer conflict, and the loser's
@@ -512,6 +515,13 @@ impl<S: Store> Desk<S> {
         self.apply_changes(changes)?;
         self.metrics_after(tenant, conversation, now, Some(&message), &effects, opened);
         self.metrics_relabel(tenant, conversation, labels);
+        if maybe_late {
+            // The live facts take messages in arrival order, the store's in timeline
+            // order: rebuild them from the store so both agree.
+            if self.metrics_refresh(tenant, &[conversation]).is_err() {
+                self.metrics_untrusted(tenant);
+            }
+        }
         Ok(Ingested {
             customer: customer.id,
             conversation,
