@@ -345,3 +345,71 @@ fn a_clock_survives_a_policy_without_its_target() {
     let back = wait(&clocks).unwrap();
     assert_eq!(back.deadline, Some(t0 + TimeDelta::hours(24)));
 }
+
+#[test]
+fn next_reply_starts_only_after_a_reply_even_without_a_first_reply_target() {
+    let sla = SlaPolicies::new()
+        .policy(SlaPolicy::new("n").target_all(Metric::NextReply, mins(10), Basis::Calendar))
+        .build()
+        .unwrap();
+    let t0 = at("2026-03-09T10:00:00Z");
+    let mut clocks = SlaClocks::default();
+    clocks.apply(
+        &sla,
+        &ClockInput::Policy {
+            at: t0,
+            policy: Some("n".into()),
+            priority: Priority::Normal,
+        },
+    );
+    let next = |c: &SlaClocks| {
+        c.clocks
+            .iter()
+            .find(|k| k.metric == Metric::NextReply)
+            .map(|k| k.state)
+    };
+    clocks.apply(&sla, &ClockInput::Inbound { at: t0 });
+    clocks.apply(&sla, &ClockInput::Inbound { at: t0 + mins(1) });
+    assert_eq!(next(&clocks), None, "no reply yet: nothing to be next to");
+    clocks.apply(
+        &sla,
+        &ClockInput::Reply {
+            at: t0 + mins(5),
+            by: AuthorKind::Agent,
+        },
+    );
+    clocks.apply(&sla, &ClockInput::Inbound { at: t0 + mins(6) });
+    assert_eq!(next(&clocks), Some(ClockState::Active));
+}
+
+#[test]
+fn whether_a_reply_came_survives_the_store() {
+    // Through the Desk, so the clocks go through the stored record between operations.
+    let sla = SlaPolicies::new()
+        .policy(SlaPolicy::new("n").target_all(Metric::NextReply, mins(10), Basis::Calendar))
+        .build()
+        .unwrap();
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default().sla(sla));
+    let t0 = at("2026-03-09T10:00:00Z");
+    let tenant = TenantId::new_v7();
+    let who = Identifier::email("n@example.com").unwrap();
+    let msg = |id: &str| Inbound::new(tenant, Channel::WebChat, who.clone(), id, "Hello");
+    let got = desk.ingest(msg("n1"), t0).unwrap();
+    desk.ingest(msg("n2"), t0 + mins(1)).unwrap();
+    let clocks = desk.sla_clocks(got.conversation).unwrap();
+    assert!(
+        clocks.is_none_or(|c| c.clocks.is_empty()),
+        "no clock before a reply"
+    );
+    desk.reply(got.conversation, AgentId::new_v7(), "Hi", t0 + mins(5))
+        .unwrap();
+    desk.ingest(msg("n3"), t0 + mins(6)).unwrap();
+    let clocks = desk.sla_clocks(got.conversation).unwrap().unwrap();
+    assert!(clocks.replied);
+    let next = clocks
+        .clocks
+        .iter()
+        .find(|c| c.metric == Metric::NextReply)
+        .unwrap();
+    assert_eq!(next.state, ClockState::Active);
+}

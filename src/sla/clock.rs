@@ -177,6 +177,10 @@ pub struct SlaClocks {
     pub started: bool,
     /// Breaches are never dated before this (the latest policy change).
     pub not_before: Option<DateTime<Utc>>,
+    /// Whether a fulfilling reply came after the first customer message: next-reply
+    /// clocks start only after one, whether or not the policy has a first-reply target.
+    #[serde(default)]
+    pub replied: bool,
 }
 
 fn measure(sla: &SlaPolicies, basis: &Basis, from: DateTime<Utc>, to: DateTime<Utc>) -> TimeDelta {
@@ -380,11 +384,12 @@ impl SlaClocks {
                     }
                     return;
                 }
-                let first_done = self
-                    .clocks
-                    .iter()
-                    .find(|c| c.metric == Metric::FirstReply)
-                    .is_none_or(|c| c.state != ClockState::Active && c.state != ClockState::Paused);
+                // After the first reply: its clock finished (fulfilled, or stopped by a
+                // solve), or, without a first-reply target, a fulfilling reply came.
+                let first_done = match self.clocks.iter().find(|c| c.metric == Metric::FirstReply) {
+                    Some(c) => c.state != ClockState::Active && c.state != ClockState::Paused,
+                    None => self.replied,
+                };
                 let next_running = self.clocks.iter().any(|c| {
                     c.metric == Metric::NextReply
                         && matches!(c.state, ClockState::Active | ClockState::Paused)
@@ -396,6 +401,9 @@ impl SlaClocks {
             ClockInput::Reply { at, by } => {
                 if !sla.fulfils(*by) {
                     return;
+                }
+                if self.started {
+                    self.replied = true;
                 }
                 for m in [
                     Metric::FirstReply,

@@ -9,7 +9,7 @@
 //! as Unix seconds, about a third of the size:
 //!
 //! ```text
-//! [2, policy, priority, started, not_before, [clock, ...], [event, ...]]
+//! [2, policy, priority, started, not_before, [clock, ...], [event, ...], replied?]
 //! clock: [metric, state, started_at, elapsed, since, [within, basis, target priority],
 //!         deadline, [[fraction, at], ...], breached_at]
 //! event: [at, metric, kind, ...]   kind "apply_policy" policy priority | "warn" fraction
@@ -19,7 +19,8 @@
 //! An instant is an integer (Unix seconds) when it has no fraction of a second, else the
 //! RFC 3339 text of format 1; a duration is an integer of seconds, else format 1's
 //! `[seconds, nanoseconds]`; `basis` is `null` for calendar time or the business
-//! calendar's name. A clock's target measures the clock's own metric (the format relies
+//! calendar's name. `replied` is there only when true (older records have seven
+//! elements). A clock's target measures the clock's own metric (the format relies
 //! on it; clocks that break that rule are written in format 1). Both formats are read;
 //! a format 1 record becomes format 2 the next time it is written.
 
@@ -326,11 +327,13 @@ pub(crate) struct RecordOut<'a> {
     pub(crate) not_before: &'a Option<DateTime<Utc>>,
     pub(crate) clocks: &'a [MetricClock],
     pub(crate) log: &'a RawValue,
+    /// Written as an eighth element only when set (records before it have seven).
+    pub(crate) replied: bool,
 }
 
 impl Serialize for RecordOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut t = s.serialize_tuple(7)?;
+        let mut t = s.serialize_tuple(if self.replied { 8 } else { 7 })?;
         t.serialize_element(&FORMAT)?;
         t.serialize_element(self.policy)?;
         t.serialize_element(&self.priority)?;
@@ -338,6 +341,9 @@ impl Serialize for RecordOut<'_> {
         t.serialize_element(&AtOpt(self.not_before))?;
         t.serialize_element(&SeqOf(self.clocks, ClockOut))?;
         t.serialize_element(self.log)?;
+        if self.replied {
+            t.serialize_element(&true)?;
+        }
         t.end()
     }
 }
@@ -352,6 +358,7 @@ pub(crate) struct RecordIn(
     pub(crate) Option<AtIn>,
     pub(crate) Vec<ClockIn>,
     pub(crate) Box<RawValue>,
+    #[serde(default)] pub(crate) bool,
 );
 
 impl RecordIn {

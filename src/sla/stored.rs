@@ -30,6 +30,8 @@ struct Head {
     started: bool,
     #[serde(default, with = "crate::serde_time::utc_opt")]
     not_before: Option<DateTime<Utc>>,
+    #[serde(default)]
+    replied: bool,
 }
 
 /// The same, for writing (the field order of [`SlaClocks`]).
@@ -41,6 +43,7 @@ struct HeadOut<'a> {
     events: &'a RawValue,
     started: bool,
     not_before: &'a Option<DateTime<Utc>>,
+    replied: bool,
 }
 
 /// A conversation's clocks with their stored event log left as JSON text.
@@ -84,6 +87,7 @@ impl StoredClocks {
                     events: Vec::new(),
                     started: r.3,
                     not_before,
+                    replied: r.7,
                 },
                 log: r.6,
                 compact: true,
@@ -98,6 +102,7 @@ impl StoredClocks {
                 events: Vec::new(),
                 started: head.started,
                 not_before: head.not_before,
+                replied: head.replied,
             },
             log: head.events,
             compact: false,
@@ -173,6 +178,7 @@ fn with_log(
             not_before: &clocks.not_before,
             clocks: &clocks.clocks,
             log,
+            replied: clocks.replied,
         })
     } else {
         serde_json::value::to_raw_value(&HeadOut {
@@ -182,6 +188,7 @@ fn with_log(
             events: log,
             started: clocks.started,
             not_before: &clocks.not_before,
+            replied: clocks.replied,
         })
     }
 }
@@ -400,11 +407,23 @@ mod tests {
         );
         let back = StoredClocks::decode_all(s.encode().unwrap().get()).unwrap();
         assert_eq!(back.events.len(), 1);
-        let spaced = r#"[2, "chat", "normal", true, null, [ ], [ ] ]"#;
+        // Replied already (the eighth element): the next message starts a next-reply clock.
+        let spaced = r#"[2, "chat", "normal", true, null, [ ], [ ], true ]"#;
         let mut s = StoredClocks::decode(spaced).unwrap();
         s.clocks.apply(&sla, &input(0, at));
         let back = StoredClocks::decode_all(s.encode().unwrap().get()).unwrap();
         assert!(!back.events.is_empty());
+    }
+
+    #[test]
+    fn a_record_without_the_replied_element_reads_as_not_replied() {
+        let old = StoredClocks::decode(r#"[2,"chat","normal",true,null,[],[]]"#).unwrap();
+        assert!(!old.clocks.replied);
+        let mut s = old;
+        s.clocks.replied = true;
+        let text = s.encode().unwrap();
+        assert!(text.get().ends_with(",true]"), "{}", text.get());
+        assert!(StoredClocks::decode(text.get()).unwrap().clocks.replied);
     }
 
     #[test]
