@@ -164,3 +164,28 @@ fn us_dst_week_in_new_york() {
     assert_eq!(cal.add(sun, TimeDelta::hours(23)).unwrap(), mon);
     assert_eq!(reference::elapsed(&cal, sun, mon), TimeDelta::hours(23));
 }
+
+#[test]
+fn the_reference_crosses_a_skipped_date() {
+    // Samoa skipped 30 December 2011 (from UTC-10 to UTC+14). Open 09:00-17:00 every day:
+    // from the 29th 00:00 to the 31st 24:00 local, two days were open (the 29th and the
+    // 31st), 16 hours, by both the fast calendar and the reference.
+    let mut b = BusinessCalendar::builder("Pacific/Apia");
+    for d in [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ] {
+        b = b.hours(d, "09:00", "17:00");
+    }
+    let cal = b.build().unwrap();
+    // 29th 00:00 at UTC-10, and 1 January 00:00 at UTC+14.
+    let from: DateTime<Utc> = "2011-12-29T10:00:00Z".parse().unwrap();
+    let to: DateTime<Utc> = "2011-12-31T10:00:00Z".parse().unwrap();
+    assert_eq!(cal.elapsed(from, to), TimeDelta::hours(16));
+    assert_eq!(reference::elapsed(&cal, from, to), TimeDelta::hours(16));
+}

@@ -15,9 +15,10 @@ fn to_utc(tz: Tz, date: NaiveDate, secs: u32) -> DateTime<Utc> {
         LocalResult::Ambiguous(a, _) => a.with_timezone(&Utc),
         LocalResult::None => {
             // In a gap: the first local minute that exists after it (hours are whole
-            // minutes, and every gap in the zone database ends on a whole minute).
+            // minutes, and every gap in the zone database ends on a whole minute). The
+            // longest gap is a skipped date (Pacific/Apia, 2011-12-30): walk two days.
             let mut l = local;
-            for _ in 0..(6 * 60) {
+            for _ in 0..(48 * 60) {
                 l += Duration::minutes(1);
                 if let LocalResult::Single(t) | LocalResult::Ambiguous(t, _) =
                     tz.from_local_datetime(&l)
