@@ -302,6 +302,18 @@ impl Filter {
         self
     }
 
+    /// Only conversations whose intent (their `intent:<name>` tag) is `intent`.
+    pub fn intent(mut self, intent: impl Into<String>) -> Self {
+        self.intent = Some(intent.into());
+        self
+    }
+
+    /// Only conversations of `team` (their `team:<name>` tag, see `Desk::tag`).
+    pub fn team(mut self, team: impl Into<String>) -> Self {
+        self.team = Some(team.into());
+        self
+    }
+
     /// Whether a conversation is covered.
     pub fn matches(&self, f: &ConversationFacts) -> bool {
         self.from.is_none_or(|t| f.created_at >= t)

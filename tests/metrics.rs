@@ -282,3 +282,50 @@ fn a_message_delivered_late_counts_in_timeline_order_live_too() -> R {
     assert_eq!(d.report_from_store(tenant_m(), &all)?, live);
     Ok(())
 }
+
+#[test]
+fn a_team_tag_slices_the_reports_live_and_from_the_store() -> R {
+    let mut d = Desk::new(MemoryStore::new(), DeskConfig::default());
+    let a = d.ingest(
+        Inbound::new(
+            tenant_m(),
+            Channel::Email,
+            mail_from("p"),
+            "p1",
+            "Invoice wrong",
+        ),
+        t(0),
+    )?;
+    d.ingest(
+        Inbound::new(
+            tenant_m(),
+            Channel::Email,
+            mail_from("q"),
+            "q1",
+            "Where is it",
+        ),
+        t(1),
+    )?;
+    assert!(d.tag(a.conversation, "team:billing", t(2))?);
+    assert!(
+        !d.tag(a.conversation, "team:billing", t(3))?,
+        "already tagged"
+    );
+    let billing = Filter::default().team("billing");
+    let live = d.report(tenant_m(), &billing)?;
+    assert_eq!(live.conversations, 1);
+    assert_eq!(d.report_from_store(tenant_m(), &billing)?, live);
+    assert!(d.untag(a.conversation, "team:billing", t(4))?);
+    assert_eq!(d.report(tenant_m(), &billing)?.conversations, 0);
+    assert_eq!(d.report_from_store(tenant_m(), &billing)?.conversations, 0);
+    for bad in ["", "two words", "tab\there"] {
+        assert!(
+            matches!(
+                d.tag(a.conversation, bad, t(5)),
+                Err(throughline::Error::Invalid { .. })
+            ),
+            "{bad:?}"
+        );
+    }
+    Ok(())
+}

@@ -18,6 +18,7 @@ mod profile;
 mod retention;
 mod routing;
 mod sla;
+mod tags;
 mod triage;
 
 pub use agent::ReplyOptions;
