@@ -171,16 +171,8 @@ fn the_reference_crosses_a_skipped_date() {
     // from the 29th 00:00 to the 31st 24:00 local, two days were open (the 29th and the
     // 31st), 16 hours, by both the fast calendar and the reference.
     let mut b = BusinessCalendar::builder("Pacific/Apia");
-    for d in [
-        Weekday::Mon,
-        Weekday::Tue,
-        Weekday::Wed,
-        Weekday::Thu,
-        Weekday::Fri,
-        Weekday::Sat,
-        Weekday::Sun,
-    ] {
-        b = b.hours(d, "09:00", "17:00");
+    for d in 0..7u8 {
+        b = b.hours(Weekday::try_from(d).unwrap(), "09:00", "17:00");
     }
     let cal = b.build().unwrap();
     // 29th 00:00 at UTC-10, and 1 January 00:00 at UTC+14.

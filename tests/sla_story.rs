@@ -492,3 +492,15 @@ fn a_reply_submitted_with_a_forbidden_status_writes_nothing() -> R {
     assert!(desk.outbox(tn)?.is_empty());
     Ok(())
 }
+
+#[test]
+fn calendar_arithmetic_past_2262_saturates_without_panicking() {
+    let office = office();
+    let _ = office.is_open(at("3000-01-06T12:00:00Z"));
+    let late = at("2262-04-01T00:00:00Z");
+    let counted = office.elapsed(late, at("2262-05-01T00:00:00Z"));
+    assert!(counted >= TimeDelta::zero());
+    if let Ok(end) = office.add(late, TimeDelta::days(30)) {
+        assert!(end >= late);
+    }
+}
