@@ -149,6 +149,11 @@ impl ConversationFacts {
     /// Facts of a new conversation. The intent and team come from the conversation's
     /// `intent:<name>` and `team:<name>` tags (triage sets the intent tag).
     pub fn new(conv: &Conversation) -> Self {
+        let Labels {
+            language,
+            intent,
+            team,
+        } = Labels::of(conv);
         ConversationFacts {
             conversation: conv.id,
             customer: conv.customer,
@@ -157,9 +162,9 @@ impl ConversationFacts {
             channels: Vec::new(),
             channel_switches: 0,
             last_channel: None,
-            language: conv.language.clone(),
-            intent: tag(conv, "intent:"),
-            team: tag(conv, "team:"),
+            language,
+            intent,
+            team,
             agent: None,
             inbound: 0,
             human_replies: 0,

@@ -15,6 +15,9 @@ use crate::message::Direction;
 use crate::store::{ChangeSet, Op, Record, Store};
 
 /// Record kind of merge logs (secondary key: the receiving customer).
+/// Merge records with their stored form.
+pub(crate) type MergeRecords = Vec<(Record, MergeRecord)>;
+
 pub(crate) const MERGE_KIND: &str = "merge";
 /// Record kind of merge suggestions (secondary key: the primary customer).
 pub(crate) const SUGGESTION_KIND: &str = "merge_suggestion";
@@ -568,21 +571,33 @@ impl<S: Store> Desk<S> {
     /// The live customer `live` and everyone merged into it by merges still in effect (an
     /// undone merge, and everything merged into its `from` before, are not part of it).
     pub(crate) fn person_ids(&self, tenant: TenantId, live: CustomerId) -> Result<Vec<CustomerId>> {
-        let mut out = vec![live];
+        Ok(self.merge_tree(tenant, live)?.0)
+    }
+
+    /// [`Desk::person_ids`], with every merge record found on the way: those of merges
+    /// into any of them, undone or not.
+    pub(crate) fn merge_tree(
+        &self,
+        tenant: TenantId,
+        live: CustomerId,
+    ) -> Result<(Vec<CustomerId>, MergeRecords)> {
+        let mut ids = vec![live];
+        let mut records = Vec::new();
         let mut i = 0;
-        while i < out.len() {
+        while i < ids.len() {
             for r in self
                 .store
-                .records_by(tenant, MERGE_KIND, &out[i].to_string())?
+                .records_by(tenant, MERGE_KIND, &ids[i].to_string())?
             {
                 let m: MergeRecord = from_json(&r)?;
-                if m.undone_at.is_none() && !out.contains(&m.from) {
-                    out.push(m.from);
+                if m.undone_at.is_none() && !ids.contains(&m.from) {
+                    ids.push(m.from);
                 }
+                records.push((r, m));
             }
             i += 1;
         }
-        Ok(out)
+        Ok((ids, records))
     }
 
     /// A merge record.

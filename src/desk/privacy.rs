@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::desk::identity::{from_json, to_json, MERGE_KIND, SUGGESTION_KIND};
+use crate::desk::identity::{from_json, to_json, MergeRecords, MERGE_KIND, SUGGESTION_KIND};
 use crate::desk::knowledge::ACTIVITY_KIND;
 use crate::desk::language::LANG_KIND;
 use crate::desk::sla::{decode_all_clocks, SLA_KIND};
@@ -18,7 +18,7 @@ use crate::privacy::{dedup_hash, ConversationExport, CustomerExport, ErasureRepo
 use crate::store::{ChangeSet, Op, Record, Store};
 
 /// A person: the live customer and everyone merged into it; the merge records involved.
-type Person = (Vec<Customer>, Vec<(Record, MergeRecord)>);
+type Person = (Vec<Customer>, MergeRecords);
 
 /// Per-tenant privacy state: the secret of the keyed dedup hash.
 pub(crate) const PRIVACY_KIND: &str = "privacy";
@@ -90,23 +90,14 @@ impl<S: Store> Desk<S> {
     /// the tenant's merge records.
     fn person(&self, tenant: TenantId, customer: CustomerId) -> Result<Person> {
         let live = self.live_customer(tenant, customer)?;
+        let (ids, mut merges) = self.merge_tree(tenant, live.id)?;
         let mut people = vec![live];
-        let mut merges = Vec::new();
-        let mut seen = BTreeSet::from([people[0].id]);
-        let mut i = 0;
-        while i < people.len() {
-            let id = people[i].id;
-            for r in self.store.records_by(tenant, MERGE_KIND, &id.to_string())? {
-                let m: MergeRecord = from_json(&r)?;
-                if m.undone_at.is_none() && seen.insert(m.from) {
-                    if let Some(c) = self.store.customer(tenant, m.from)? {
-                        people.push(c);
-                    }
-                }
-                merges.push((r, m));
+        for id in &ids[1..] {
+            if let Some(c) = self.store.customer(tenant, *id)? {
+                people.push(c);
             }
-            i += 1;
         }
+        let seen: BTreeSet<CustomerId> = ids.into_iter().collect();
         // Merges that took one of them away and were undone: found by `from`.
         let found: BTreeSet<String> = merges.iter().map(|(r, _)| r.key.clone()).collect();
         for r in self.store.records(tenant, MERGE_KIND)? {

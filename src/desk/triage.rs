@@ -272,16 +272,13 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
         effects: &mut Vec<Effect>,
     ) -> Result<()> {
-        let mut todo = std::mem::take(&mut self.followups).into_iter();
-        while let Some(f) = todo.next() {
-            if let Err(e) = self.run_followup(&f, now, effects) {
-                self.deferred.push(f);
-                self.deferred.extend(todo);
+        let todo = std::mem::take(&mut self.followups);
+        self.run_in_order(todo, now, effects, false)
+            .map_err(|(e, rest)| {
+                self.deferred.extend(rest);
                 self.deferred_since = Some(self.deferred_since.map_or(now, |d| d.min(now)));
-                return Err(e);
-            }
-        }
-        Ok(())
+                e
+            })
     }
 
     /// At `tick`: the follow-ups deferred by a store failure, in order. One whose
@@ -293,15 +290,30 @@ impl<S: Store> Desk<S> {
         effects: &mut Vec<Effect>,
     ) -> Result<()> {
         let since = self.deferred_since.take();
-        let mut todo = std::mem::take(&mut self.deferred).into_iter();
+        let todo = std::mem::take(&mut self.deferred);
+        self.run_in_order(todo, now, effects, true)
+            .map_err(|(e, rest)| {
+                self.deferred = rest;
+                self.deferred_since = since;
+                e
+            })
+    }
+
+    /// Runs follow-ups in order (skipping, with `drop_missing`, one whose conversation is
+    /// gone); on a failure, the error and the follow-ups not done, the failed one first.
+    fn run_in_order(
+        &mut self,
+        todo: Vec<FollowUp>,
+        now: DateTime<Utc>,
+        effects: &mut Vec<Effect>,
+        drop_missing: bool,
+    ) -> std::result::Result<(), (Error, Vec<FollowUp>)> {
+        let mut todo = todo.into_iter();
         while let Some(f) = todo.next() {
             match self.run_followup(&f, now, effects) {
-                Ok(()) | Err(Error::NotFound { .. }) => {}
-                Err(e) => {
-                    self.deferred = std::iter::once(f).chain(todo).collect();
-                    self.deferred_since = since;
-                    return Err(e);
-                }
+                Ok(()) => {}
+                Err(Error::NotFound { .. }) if drop_missing => {}
+                Err(e) => return Err((e, std::iter::once(f).chain(todo).collect())),
             }
         }
         Ok(())

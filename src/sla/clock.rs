@@ -219,6 +219,19 @@ impl MetricClock {
         }
     }
 
+    /// Records the breach of `deadline`, dated no earlier than `not_before` (breaches are
+    /// not back-dated before a policy change), and returns its event.
+    fn breach(&mut self, deadline: DateTime<Utc>, not_before: Option<DateTime<Utc>>) -> SlaEvent {
+        let at = not_before.map_or(deadline, |n| deadline.max(n));
+        self.breached_at = Some(at);
+        self.warnings.clear();
+        SlaEvent {
+            at,
+            metric: Some(self.metric),
+            kind: SlaEventKind::Breach { deadline },
+        }
+    }
+
     /// Recomputes the deadline and warning instants of a running clock.
     fn schedule(&mut self, sla: &SlaPolicies) {
         self.deadline = None;
@@ -486,17 +499,9 @@ impl SlaClocks {
             if c.state != ClockState::Active || c.breached_at.is_some() {
                 continue;
             }
-            let Some(deadline) = c.deadline.filter(|d| *d < at) else {
-                continue;
-            };
-            let when = not_before.map_or(deadline, |n| deadline.max(n));
-            c.breached_at = Some(when);
-            c.warnings.clear();
-            out.push(SlaEvent {
-                at: when,
-                metric: Some(c.metric),
-                kind: SlaEventKind::Breach { deadline },
-            });
+            if let Some(deadline) = c.deadline.filter(|d| *d < at) {
+                out.push(c.breach(deadline, not_before));
+            }
         }
         self.events.extend(out.iter().cloned());
         out
@@ -524,14 +529,7 @@ impl SlaClocks {
                 });
             }
             if deadline <= now {
-                let at = not_before.map_or(deadline, |n| deadline.max(n));
-                c.breached_at = Some(at);
-                c.warnings.clear();
-                out.push(SlaEvent {
-                    at,
-                    metric: Some(c.metric),
-                    kind: SlaEventKind::Breach { deadline },
-                });
+                out.push(c.breach(deadline, not_before));
             }
         }
         self.events.extend(out.iter().cloned());

@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 use super::read::id;
 use super::{pg_error, PostgresStore};
 use crate::error::{Error, Result};
-use crate::id::ConversationId;
 use crate::message::{Delivery, Message};
 use crate::store::{ChangeSet, Op};
 
@@ -43,8 +42,9 @@ fn message_op(k: &str, m: &Message, conflict: String) -> Result<Value> {
 }
 
 /// The change set as the JSON array `throughline_apply` runs; `thread_keys` holds the
-/// keys of the conversations a `DeleteThreadKeysOf` names (read before).
-fn encode(changes: &ChangeSet, thread_keys: &[(ConversationId, Vec<String>)]) -> Result<String> {
+/// (conversation id bytes, key) pairs of the conversations a `DeleteThreadKeysOf` names
+/// (read before).
+fn encode(changes: &ChangeSet, thread_keys: &[(Vec<u8>, String)]) -> Result<String> {
     let mut ops = Vec::with_capacity(changes.ops.len() + 1);
     for op in &changes.ops {
         match op {
@@ -116,10 +116,9 @@ fn encode(changes: &ChangeSet, thread_keys: &[(ConversationId, Vec<String>)]) ->
             })),
             Op::DeleteThreadKey { key } => ops.push(json!({"k": "thread-", "key": key})),
             Op::DeleteThreadKeysOf { conversation } => {
-                for (_, keys) in thread_keys.iter().filter(|(c, _)| c == conversation) {
-                    for key in keys {
-                        ops.push(json!({"k": "thread-", "key": key}));
-                    }
+                let conv = id(conversation.as_uuid());
+                for (_, key) in thread_keys.iter().filter(|(c, _)| *c == conv) {
+                    ops.push(json!({"k": "thread-", "key": key}));
                 }
             }
             Op::DeleteIdentifier { identifier, owner } => ops.push(json!({
@@ -193,18 +192,25 @@ impl PostgresStore {
         // A conversation's thread keys are deleted by key, read first. A key added in
         // between comes with a conversation update, which the change set's version check
         // on that conversation (erasure and retention write it) turns into a conflict.
-        let mut thread_keys = Vec::new();
-        for op in &changes.ops {
-            if let Op::DeleteThreadKeysOf { conversation } = op {
-                let conv = id(conversation.as_uuid());
-                let rows = self
-                    .with(
-                        "SELECT key FROM threads WHERE tenant = $1 AND conversation = $2",
-                        |c, s| c.query(s, &[&tenant, &conv]),
-                    )
-                    .map_err(|e| pg_error("cannot read a conversation's thread keys", e))?;
-                thread_keys.push((*conversation, rows.iter().map(|r| r.get(0)).collect()));
-            }
+        // One round trip for all of them.
+        let convs: Vec<Vec<u8>> = changes
+            .ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::DeleteThreadKeysOf { conversation } => Some(id(conversation.as_uuid())),
+                _ => None,
+            })
+            .collect();
+        let mut thread_keys: Vec<(Vec<u8>, String)> = Vec::new();
+        if !convs.is_empty() {
+            let rows = self
+                .with(
+                    "SELECT conversation, key FROM threads \
+                     WHERE tenant = $1 AND conversation = ANY($2)",
+                    |c, s| c.query(s, &[&tenant, &convs]),
+                )
+                .map_err(|e| pg_error("cannot read conversations' thread keys", e))?;
+            thread_keys = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
         }
         let ops = encode(&changes, &thread_keys)?;
         let row = self
