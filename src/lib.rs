@@ -100,6 +100,7 @@ pub mod lang;
 pub mod message;
 pub mod metrics;
 pub mod privacy;
+pub mod probe;
 pub mod routing;
 mod serde_time;
 pub mod sla;

@@ -505,10 +505,8 @@ fn run<S: Store>(
     let end = start + TimeDelta::days(o.days);
     let config = DeskConfig::default()
         .id_seed(o.seed)
-        .triage(
-            TriageConfig::new(world::catalogue()).classifier(timing.classifier(world::catalogue())),
-        )
-        .language(timing.detector())
+        .triage(TriageConfig::new(world::catalogue()))
+        .probe(timing.stages.clone())
         .routing(
             RoutingConfig::default()
                 .escalate(

@@ -1,15 +1,13 @@
-//! Where the time goes: wrappers that time the store, the language detector and the
-//! intent classifier; the rest (identity, threading, SLA, routing, metrics, the
-//! simulation itself) is what remains of the wall time.
+//! Where the time goes: the desk's stage probe ([`StageTimes`]) times each stage of its
+//! work, and a store wrapper reports every store call to it, so each stage's time splits
+//! into its own work and the store's; what no stage covers is the simulation itself.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use throughline::lang::{Detection, Language, LanguageDetector, WhatlangDetector};
+use throughline::probe::{Stage, StageTimes};
 use throughline::store::{ChangeSet, ReadAhead, ReadPlan, Record, Store};
-use throughline::triage::{Classification, IntentCatalogue, IntentClassifier, KeywordClassifier};
 use throughline::{
     conversation::Conversation,
     identity::{Customer, Identifier, IdentifierRecord},
@@ -19,104 +17,93 @@ use throughline::{Channel, ConversationId, CustomerId, MessageId, TenantId};
 
 #[derive(Debug, Default, Clone)]
 pub struct Timing {
-    store: Arc<AtomicU64>,
-    language: Arc<AtomicU64>,
-    triage: Arc<AtomicU64>,
-}
-
-fn timed<T>(counter: &AtomicU64, f: impl FnOnce() -> T) -> T {
-    let s = Instant::now();
-    let v = f();
-    counter.fetch_add(s.elapsed().as_nanos() as u64, Ordering::Relaxed);
-    v
+    pub stages: Arc<StageTimes>,
 }
 
 impl Timing {
     pub fn store<S: Store>(&self, inner: S) -> TimedStore<S> {
         TimedStore {
             inner,
-            ns: self.store.clone(),
+            times: self.stages.clone(),
         }
     }
 
-    pub fn detector(&self) -> TimedDetector {
-        TimedDetector {
-            inner: WhatlangDetector::new(),
-            ns: self.language.clone(),
-        }
-    }
-
-    pub fn classifier(&self, catalogue: IntentCatalogue) -> TimedClassifier {
-        TimedClassifier {
-            inner: KeywordClassifier::new(&catalogue),
-            ns: self.triage.clone(),
-        }
-    }
-
+    /// The split of `total` (the month's wall time): per stage its own time and its
+    /// store time, then the store calls outside any stage and the rest.
     pub fn split(&self, total: Duration) -> String {
-        let ms = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e6;
-        let t = total.as_secs_f64() * 1e3;
-        let (s, l, c) = (ms(&self.store), ms(&self.language), ms(&self.triage));
-        format!(
-            "Time split: store {:.0} ms ({:.0}%), language {:.0} ms ({:.0}%), triage classification {:.0} ms ({:.0}%), \
-             the rest — identity, threading, SLA, routing, metrics and the simulation itself — {:.0} ms ({:.0}%)",
-            s, 100.0 * s / t, l, 100.0 * l / t, c, 100.0 * c / t, t - s - l - c, 100.0 * (t - s - l - c) / t
-        )
-    }
-}
-
-#[derive(Debug)]
-pub struct TimedDetector {
-    inner: WhatlangDetector,
-    ns: Arc<AtomicU64>,
-}
-
-impl LanguageDetector for TimedDetector {
-    fn detect(&self, text: &str) -> Option<Detection> {
-        timed(&self.ns, || self.inner.detect(text))
-    }
-}
-
-#[derive(Debug)]
-pub struct TimedClassifier {
-    inner: KeywordClassifier,
-    ns: Arc<AtomicU64>,
-}
-
-impl IntentClassifier for TimedClassifier {
-    fn classify(&self, text: &str, language: Option<Language>) -> Option<Classification> {
-        timed(&self.ns, || self.inner.classify(text, language))
+        let t = self.stages.as_ref();
+        let secs = |d: Duration| d.as_secs_f64();
+        let pct = |d: Duration| 100.0 * d.as_secs_f64() / total.as_secs_f64();
+        let mut out = format!(
+            "Time split of {:.1} s (stage: own work + store calls made in it)\n",
+            secs(total)
+        );
+        let mut staged = Duration::ZERO;
+        let mut store = Duration::ZERO;
+        for stage in Stage::ALL {
+            let (own, st) = (t.own_time(stage), t.store_time(stage));
+            staged += own + st;
+            store += st;
+            out += &format!(
+                "  {:<10} {:7.1} s {:5.1}%   own {:7.1} s   store {:7.1} s\n",
+                stage.name(),
+                secs(own + st),
+                pct(own + st),
+                secs(own),
+                secs(st)
+            );
+        }
+        let outside = t.store_time_outside();
+        store += outside;
+        let rest = total.saturating_sub(staged + outside);
+        out += &format!(
+            "  {:<10} {:7.1} s {:5.1}%   (store calls outside the stages: reads by the simulation and the desk's lookups before a stage)\n",
+            "unstaged",
+            secs(outside),
+            pct(outside)
+        );
+        out += &format!(
+            "  {:<10} {:7.1} s {:5.1}%   (the simulation itself, and desk work outside the stages)\n",
+            "rest",
+            secs(rest),
+            pct(rest)
+        );
+        out += &format!("  store in all: {:.1} s ({:.0}%)", secs(store), pct(store));
+        out
     }
 }
 
 pub struct TimedStore<S> {
     inner: S,
-    ns: Arc<AtomicU64>,
+    times: Arc<StageTimes>,
 }
 
 type R<T> = throughline::Result<T>;
 
 impl<S: Store> Store for TimedStore<S> {
     fn customer(&self, t: TenantId, id: CustomerId) -> R<Option<Customer>> {
-        timed(&self.ns, || self.inner.customer(t, id))
+        self.times.measure_store(|| self.inner.customer(t, id))
     }
     fn identifier(&self, t: TenantId, i: &Identifier) -> R<Option<IdentifierRecord>> {
-        timed(&self.ns, || self.inner.identifier(t, i))
+        self.times.measure_store(|| self.inner.identifier(t, i))
     }
     fn identifiers_of(&self, t: TenantId, c: CustomerId) -> R<Vec<IdentifierRecord>> {
-        timed(&self.ns, || self.inner.identifiers_of(t, c))
+        self.times.measure_store(|| self.inner.identifiers_of(t, c))
     }
     fn conversation(&self, t: TenantId, id: ConversationId) -> R<Option<Conversation>> {
-        timed(&self.ns, || self.inner.conversation(t, id))
+        self.times.measure_store(|| self.inner.conversation(t, id))
     }
     fn conversation_tenant(&self, id: ConversationId) -> R<Option<TenantId>> {
-        timed(&self.ns, || self.inner.conversation_tenant(id))
+        self.times
+            .measure_store(|| self.inner.conversation_tenant(id))
     }
     fn conversation_by_id(&self, id: ConversationId) -> R<Option<Conversation>> {
-        timed(&self.ns, || self.inner.conversation_by_id(id))
+        self.times
+            .measure_store(|| self.inner.conversation_by_id(id))
     }
     fn conversations_of(&self, t: TenantId, c: CustomerId) -> R<Vec<Conversation>> {
-        timed(&self.ns, || self.inner.conversations_of(t, c))
+        self.times
+            .measure_store(|| self.inner.conversations_of(t, c))
     }
     fn conversations_in(
         &self,
@@ -124,46 +111,53 @@ impl<S: Store> Store for TimedStore<S> {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> R<Vec<Conversation>> {
-        timed(&self.ns, || self.inner.conversations_in(t, from, to))
+        self.times
+            .measure_store(|| self.inner.conversations_in(t, from, to))
     }
     fn open_conversation(&self, t: TenantId, c: CustomerId) -> R<Option<Conversation>> {
-        timed(&self.ns, || self.inner.open_conversation(t, c))
+        self.times
+            .measure_store(|| self.inner.open_conversation(t, c))
     }
     fn message(&self, t: TenantId, id: MessageId) -> R<Option<Message>> {
-        timed(&self.ns, || self.inner.message(t, id))
+        self.times.measure_store(|| self.inner.message(t, id))
     }
     fn message_by_external_id(&self, t: TenantId, ch: &Channel, ext: &str) -> R<Option<Message>> {
-        timed(&self.ns, || self.inner.message_by_external_id(t, ch, ext))
+        self.times
+            .measure_store(|| self.inner.message_by_external_id(t, ch, ext))
     }
     fn messages_of(&self, t: TenantId, c: ConversationId) -> R<Vec<Message>> {
-        timed(&self.ns, || self.inner.messages_of(t, c))
+        self.times.measure_store(|| self.inner.messages_of(t, c))
     }
     fn recent_messages(&self, t: TenantId, c: ConversationId, limit: usize) -> R<Vec<Message>> {
-        timed(&self.ns, || self.inner.recent_messages(t, c, limit))
+        self.times
+            .measure_store(|| self.inner.recent_messages(t, c, limit))
     }
     fn latest_inbound(&self, t: TenantId, c: ConversationId, ch: &Channel) -> R<Option<Message>> {
-        timed(&self.ns, || self.inner.latest_inbound(t, c, ch))
+        self.times
+            .measure_store(|| self.inner.latest_inbound(t, c, ch))
     }
     fn read_ahead(&self, t: TenantId, plan: &ReadPlan<'_>) -> R<ReadAhead> {
-        timed(&self.ns, || self.inner.read_ahead(t, plan))
+        self.times.measure_store(|| self.inner.read_ahead(t, plan))
     }
     fn timeline(&self, t: TenantId, c: CustomerId, limit: Option<usize>) -> R<Vec<Message>> {
-        timed(&self.ns, || self.inner.timeline(t, c, limit))
+        self.times
+            .measure_store(|| self.inner.timeline(t, c, limit))
     }
     fn thread(&self, t: TenantId, key: &str) -> R<Option<ConversationId>> {
-        timed(&self.ns, || self.inner.thread(t, key))
+        self.times.measure_store(|| self.inner.thread(t, key))
     }
     fn outbox(&self, t: TenantId) -> R<Vec<Message>> {
-        timed(&self.ns, || self.inner.outbox(t))
+        self.times.measure_store(|| self.inner.outbox(t))
     }
     fn record(&self, t: TenantId, kind: &str, key: &str) -> R<Option<Record>> {
-        timed(&self.ns, || self.inner.record(t, kind, key))
+        self.times.measure_store(|| self.inner.record(t, kind, key))
     }
     fn records(&self, t: TenantId, kind: &str) -> R<Vec<Record>> {
-        timed(&self.ns, || self.inner.records(t, kind))
+        self.times.measure_store(|| self.inner.records(t, kind))
     }
     fn records_by(&self, t: TenantId, kind: &str, secondary: &str) -> R<Vec<Record>> {
-        timed(&self.ns, || self.inner.records_by(t, kind, secondary))
+        self.times
+            .measure_store(|| self.inner.records_by(t, kind, secondary))
     }
     fn due_records(
         &self,
@@ -171,25 +165,26 @@ impl<S: Store> Store for TimedStore<S> {
         until: DateTime<Utc>,
         limit: usize,
     ) -> R<Vec<(TenantId, Record)>> {
-        timed(&self.ns, || self.inner.due_records(kind, until, limit))
+        self.times
+            .measure_store(|| self.inner.due_records(kind, until, limit))
     }
     fn next_due(&self, kind: &str) -> R<Option<DateTime<Utc>>> {
-        timed(&self.ns, || self.inner.next_due(kind))
+        self.times.measure_store(|| self.inner.next_due(kind))
     }
     fn apply(&mut self, changes: ChangeSet) -> R<()> {
-        let ns = self.ns.clone();
-        timed(&ns, || self.inner.apply(changes))
+        let times = self.times.clone();
+        times.measure_store(|| self.inner.apply(changes))
     }
     fn supports_batches(&self) -> bool {
         self.inner.supports_batches()
     }
     fn begin_batch(&mut self) -> R<()> {
-        let ns = self.ns.clone();
-        timed(&ns, || self.inner.begin_batch())
+        let times = self.times.clone();
+        times.measure_store(|| self.inner.begin_batch())
     }
     fn end_batch(&mut self, commit: bool) -> R<()> {
-        let ns = self.ns.clone();
-        timed(&ns, || self.inner.end_batch(commit))
+        let times = self.times.clone();
+        times.measure_store(|| self.inner.end_batch(commit))
     }
     fn scrub(&mut self) -> R<()> {
         self.inner.scrub()

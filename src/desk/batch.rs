@@ -47,6 +47,7 @@ impl<S: Store> Desk<S> {
     /// Applies one operation's change set: the single place where the desk writes.
     pub(crate) fn apply_changes(&mut self, changes: ChangeSet) -> Result<()> {
         self.refuse_if_poisoned()?;
+        let _stage = self.stage(crate::probe::Stage::Write);
         self.store.apply(changes)
     }
 
@@ -127,7 +128,10 @@ impl<S: Store> Desk<S> {
                 "a batch is already open on this desk",
             ));
         }
-        self.store.begin_batch()?;
+        {
+            let _stage = self.stage(crate::probe::Stage::Write);
+            self.store.begin_batch()?;
+        }
         self.batch = Some(OpenBatch::default());
         Ok(())
     }
@@ -167,7 +171,9 @@ impl<S: Store> Desk<S> {
                  batch's operations landed one by one and cannot be discarded",
             ));
         }
+        let stage = self.stage(crate::probe::Stage::Write);
         let ended = self.store.end_batch(commit);
+        drop(stage);
         if commit && ended.is_ok() {
             return Ok(());
         }

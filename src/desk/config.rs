@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::id::{IdGen, SeededIdGen};
 use crate::identity::IdentityRules;
 use crate::lang::{LanguageDetector, WhatlangDetector};
+use crate::probe::StageProbe;
 use crate::routing::RoutingConfig;
 use crate::sla::SlaPolicies;
 use crate::triage::TriageConfig;
@@ -53,6 +54,9 @@ pub struct DeskConfig {
     pub triage: std::sync::Arc<TriageConfig>,
     /// Routing to agents (default: off; see `crate::routing`).
     pub routing: Option<std::sync::Arc<RoutingConfig>>,
+    /// Told when the Desk enters and leaves each stage of its work (default: none; see
+    /// [`crate::probe`]).
+    pub probe: Option<std::sync::Arc<dyn StageProbe>>,
 }
 
 impl Default for DeskConfig {
@@ -70,6 +74,7 @@ impl Default for DeskConfig {
             language: std::sync::Arc::new(WhatlangDetector::new()),
             triage: std::sync::Arc::new(TriageConfig::default()),
             routing: None,
+            probe: None,
         }
     }
 }
@@ -94,6 +99,13 @@ impl DeskConfig {
     /// Sets [`DeskConfig::routing`] (turns routing on).
     pub fn routing(mut self, routing: RoutingConfig) -> Self {
         self.routing = Some(std::sync::Arc::new(routing));
+        self
+    }
+
+    /// Sets [`DeskConfig::probe`]: the probe (a [`crate::probe::StageTimes`], say) learns
+    /// where the Desk's time goes.
+    pub fn probe(mut self, probe: std::sync::Arc<dyn StageProbe>) -> Self {
+        self.probe = Some(probe);
         self
     }
 

@@ -88,6 +88,7 @@ impl<S: Store> Desk<S> {
         actor: Option<AgentId>,
         now: DateTime<Utc>,
     ) -> Result<MergeId> {
+        let _stage = self.stage(crate::probe::Stage::Identity);
         let reason = reason.into();
         if reason.len() > 4096 {
             return Err(Error::invalid(
@@ -263,6 +264,7 @@ impl<S: Store> Desk<S> {
         merge: MergeId,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
+        let _stage = self.stage(crate::probe::Stage::Identity);
         let effects = self.retrying(|desk| desk.unmerge_once(tenant, merge, now))?;
         // Committed. Conversations of both sides may have changed owner or messages:
         // refresh their live metrics; a failure there must not report the unmerge failed.

@@ -90,9 +90,10 @@ impl<S: Store> Desk<S> {
         self.followups.clear();
         let mut got = self.retrying(|desk| {
             desk.followups.clear();
-            let got = desk
-                .read_ahead_for(&inbound)
-                .and_then(|()| desk.ingest_once(&inbound, now));
+            let stage = desk.stage(crate::probe::Stage::Dedup);
+            let ahead = desk.read_ahead_for(&inbound);
+            drop(stage);
+            let got = ahead.and_then(|()| desk.ingest_once(&inbound, now));
             desk.forget_read_ahead();
             got
         })?;
@@ -164,9 +165,12 @@ impl<S: Store> Desk<S> {
     }
 
     fn ingest_once(&mut self, inbound: &Inbound, now: DateTime<Utc>) -> Result<Ingested> {
+        let stage = self.stage(crate::probe::Stage::Dedup);
         if let Some(dup) = self.duplicate_of(inbound)? {
             return Ok(dup);
         }
+        drop(stage);
+        let stage = self.stage(crate::probe::Stage::Identity);
         let tenant = inbound.tenant;
         let mut changes = ChangeSet::new(tenant);
         let mut effects = Vec::new();
@@ -308,6 +312,8 @@ impl<S: Store> Desk<S> {
         }
 
         // Thread.
+        drop(stage);
+        let stage = self.stage(crate::probe::Stage::Threading);
         let reopen_window = self.config.reopen_window;
         let mut hinted = None;
         if let Some(hint) = &inbound.thread_hint {
@@ -459,6 +465,9 @@ impl<S: Store> Desk<S> {
                 conversation: conv.id,
             });
         }
+        drop(stage);
+        // Merge suggestions are identity work (rare: the identifiers named two customers).
+        let stage = (!others.is_empty()).then(|| self.stage(crate::probe::Stage::Identity));
         for (other, evidence) in others {
             let key = MergeSuggestion::key(customer.id, other);
             if self.store.record(tenant, SUGGESTION_KIND, &key)?.is_some() {
@@ -483,6 +492,7 @@ impl<S: Store> Desk<S> {
                 other,
             });
         }
+        drop(stage);
         let mut message = message;
         let reopened = effects
             .iter()

@@ -97,6 +97,7 @@ impl<S: Store> Desk<S> {
         effects: &[Effect],
         opened: Option<ConversationFacts>,
     ) {
+        let _stage = self.stage(crate::probe::Stage::Metrics);
         self.batch_touched(tenant, conversation);
         for e in effects {
             if let Effect::StatusChanged {
@@ -132,6 +133,7 @@ impl<S: Store> Desk<S> {
         conversation: ConversationId,
         labels: crate::metrics::Labels,
     ) {
+        let _stage = self.stage(crate::probe::Stage::Metrics);
         if let Some(f) = self
             .metrics
             .facts
@@ -216,6 +218,7 @@ impl<S: Store> Desk<S> {
         tenant: TenantId,
         conversations: &[ConversationId],
     ) -> Result<()> {
+        let _stage = self.stage(crate::probe::Stage::Metrics);
         for &c in conversations {
             self.batch_touched(tenant, c);
             self.metrics.fresh(tenant, c);

@@ -165,6 +165,11 @@ impl<S: Store> Desk<S> {
         self.ids = ids;
     }
 
+    /// Enters `stage` for the configured probe, if any, until the guard drops.
+    pub(crate) fn stage(&self, stage: crate::probe::Stage) -> crate::probe::StageGuard {
+        crate::probe::StageGuard::enter(self.config.probe.as_ref(), stage)
+    }
+
     pub(crate) fn next_uuid(&mut self, now: DateTime<Utc>) -> uuid::Uuid {
         self.ids.next_uuid(now)
     }

@@ -54,10 +54,16 @@ impl<S: Store> Desk<S> {
                 return Ok(());
             }
         }
-        self.language_step(step)?;
-        self.triage_step(step)?;
-        self.sla_step(step)?;
-        Ok(())
+        {
+            let _stage = self.stage(crate::probe::Stage::Language);
+            self.language_step(step)?;
+        }
+        {
+            let _stage = self.stage(crate::probe::Stage::Triage);
+            self.triage_step(step)?;
+        }
+        let _stage = self.stage(crate::probe::Stage::Sla);
+        self.sla_step(step)
     }
 
     /// The earliest instant at which [`Desk::tick`] has something to do (an SLA warning
@@ -102,7 +108,10 @@ impl<S: Store> Desk<S> {
         if let Err(e) = self.run_deferred(now, &mut effects) {
             return stop(effects, e);
         }
-        match self.sla_tick(now) {
+        let stage = self.stage(crate::probe::Stage::Sla);
+        let sla = self.sla_tick(now);
+        drop(stage);
+        match sla {
             Ok(more) => effects.extend(more),
             Err(e) => return stop(effects, e),
         }

@@ -38,6 +38,7 @@ impl<S: Store> Desk<S> {
     ///
     /// [`Error::Config`] when routing is off; [`Error::Invalid`] for a bad agent.
     pub fn upsert_agent(&mut self, agent: Agent, now: DateTime<Utc>) -> Result<Vec<Effect>> {
+        let _stage = self.stage(crate::probe::Stage::Routing);
         let tenant = agent.tenant;
         let decisions = self.router_mut()?.upsert_agent(agent, now)?;
         self.apply_decisions(tenant, decisions, now)
@@ -56,6 +57,7 @@ impl<S: Store> Desk<S> {
         presence: Presence,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
+        let _stage = self.stage(crate::probe::Stage::Routing);
         let decisions = self
             .router_mut()?
             .set_presence(tenant, agent, presence, now)?;
@@ -75,6 +77,7 @@ impl<S: Store> Desk<S> {
         requirements: Requirements,
         now: DateTime<Utc>,
     ) -> Result<(Decision, Vec<Effect>)> {
+        let _stage = self.stage(crate::probe::Stage::Routing);
         let conv = self.load_conversation(conversation.into())?;
         self.route_loaded(conv, requirements, now)
     }
@@ -285,6 +288,7 @@ impl<S: Store> Desk<S> {
         to: Status,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
+        let _stage = self.stage(crate::probe::Stage::Routing);
         if self.router.is_none() || to.is_active() {
             return Ok(Vec::new());
         }
@@ -294,6 +298,7 @@ impl<S: Store> Desk<S> {
 
     /// Escalation steps that fell due (from `tick`).
     pub(crate) fn routing_tick(&mut self, now: DateTime<Utc>) -> Result<Vec<Effect>> {
+        let _stage = self.stage(crate::probe::Stage::Routing);
         self.router_touched();
         let Some(router) = self.router.as_mut() else {
             return Ok(Vec::new());
@@ -331,6 +336,7 @@ impl<S: Store> Desk<S> {
     ///
     /// [`Error::Config`] when routing is off; store failures.
     pub fn restore_routing(&mut self, tenant: TenantId, now: DateTime<Utc>) -> Result<Vec<Effect>> {
+        let _stage = self.stage(crate::probe::Stage::Routing);
         let cfg = self
             .config
             .routing

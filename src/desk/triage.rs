@@ -339,6 +339,7 @@ impl<S: Store> Desk<S> {
             } => {
                 // The answer and, when the bot waits on the customer, the pending status:
                 // one operation.
+                let _stage = self.stage(crate::probe::Stage::Triage);
                 let mut reply = ReplyOptions::bot(self.config.triage.bot, text.clone());
                 if *then_pending {
                     reply = reply.submit_as(Status::Pending);
@@ -349,7 +350,10 @@ impl<S: Store> Desk<S> {
                 tenant,
                 conversation,
                 skills,
-            } => effects.extend(self.route_automatically(*tenant, *conversation, skills, now)?),
+            } => {
+                let _stage = self.stage(crate::probe::Stage::Routing);
+                effects.extend(self.route_automatically(*tenant, *conversation, skills, now)?);
+            }
         }
         Ok(())
     }
