@@ -49,9 +49,11 @@ pub struct SqliteOptions {
     pub cache_kib: u32,
     /// The page cache, in KiB, once the database is past 1 GiB (default 65,536), where
     /// that scan no longer happens and a larger cache saves reads of a file too large to
-    /// stay in it. The store checks the size when it opens and every 1,024 commits; the
-    /// larger cache stays for the life of the store. Set it to `cache_kib` to keep one
-    /// size throughout.
+    /// stay in it; and from the first batch ([`Store::begin_batch`](crate::store::Store::begin_batch)) on,
+    /// whatever the size, because a batch pays the scan once for all its operations. The
+    /// store checks the size when it opens and every 1,024 commits; the larger cache
+    /// stays for the life of the store. Set it to `cache_kib` to keep one size
+    /// throughout.
     pub large_cache_kib: u32,
     /// Checkpoint the write-ahead log on a background thread with its own connection
     /// (default `true`, for databases on a file), so that no commit waits for the log to
@@ -158,6 +160,39 @@ pub struct SqliteStore {
     /// The page cache still to switch to once the database passes 1 GiB (`None` once
     /// switched, or when there is nothing to switch).
     large_cache: Option<LargeCache>,
+    /// Per record kind, whether updates of that kind usually keep their due time and
+    /// secondary key (see [`UpdateHabits`]).
+    record_updates: std::cell::RefCell<UpdateHabits>,
+}
+
+/// Which of the two record `UPDATE` statements to try first, per record kind: the one
+/// that leaves the record's indexes alone fails (changes no row) when the due time or the
+/// secondary key changed, and then the full one runs; for a kind whose updates nearly
+/// always move the due time (SLA clocks) trying the narrow one first only costs a
+/// statement. A score per kind, moved by each outcome and bounded, picks the order. Only
+/// the speed depends on it: either order writes the same row.
+#[derive(Debug, Default)]
+pub(super) struct UpdateHabits {
+    kinds: Vec<(String, i8)>,
+}
+
+impl UpdateHabits {
+    /// Whether the narrow statement is worth trying first for `kind`.
+    pub(super) fn narrow_first(&self, kind: &str) -> bool {
+        self.kinds
+            .iter()
+            .find(|(k, _)| k == kind)
+            .is_none_or(|(_, score)| *score >= 0)
+    }
+
+    /// Notes whether an update of `kind` kept its indexed columns.
+    pub(super) fn observe(&mut self, kind: &str, kept: bool) {
+        let step = if kept { 1 } else { -1 };
+        match self.kinds.iter_mut().find(|(k, _)| k == kind) {
+            Some((_, score)) => *score = (*score + step).clamp(-8, 8),
+            None => self.kinds.push((kind.to_string(), step)),
+        }
+    }
 }
 
 /// When and to what the page cache grows (see [`SqliteOptions::large_cache_kib`]).
@@ -291,9 +326,24 @@ impl SqliteStore {
             path,
             in_batch: false,
             large_cache,
+            record_updates: std::cell::RefCell::default(),
         };
         store.grow_cache_if_large()?;
         Ok(store)
+    }
+
+    /// Switches to [`SqliteOptions::large_cache_kib`] now (the first batch begins).
+    fn grow_cache(&mut self) -> Result<()> {
+        if let Some(large) = self.large_cache.take() {
+            if let Err(e) = self
+                .conn
+                .execute_batch(&format!("PRAGMA cache_size = -{};", large.kib))
+            {
+                self.large_cache = Some(large);
+                return Err(sql_error("cannot resize the page cache", e));
+            }
+        }
+        Ok(())
     }
 
     /// Switches to [`SqliteOptions::large_cache_kib`] once the database is past 1 GiB;
@@ -488,5 +538,68 @@ mod tests {
         let store = SqliteStore::open_with(dir.path().join("one.db"), options).expect("open");
         assert!(store.large_cache.is_none());
         assert_eq!(cache_kib(&store), 4096);
+    }
+
+    #[test]
+    fn record_updates_land_whichever_statement_a_kind_tries_first() {
+        let mut store = SqliteStore::open_in_memory().expect("open");
+        let tenant = TenantId::from_uuid(uuid::Uuid::from_u128(9));
+        let t0 = chrono::DateTime::from_timestamp(1_772_442_000, 0).expect("time");
+        let mut r = crate::store::Record::new("clock", "c-1", serde_json::json!(0));
+        r.version = 1;
+        let put = |store: &mut SqliteStore, r: &crate::store::Record| {
+            let mut c = ChangeSet::new(tenant);
+            c.push(Op::PutRecord(r.clone()));
+            store.apply(c)
+        };
+        put(&mut store, &r).expect("insert");
+        // Twenty updates that move the due time teach the kind to try the full statement
+        // first; then ten that keep it, then a mix: every one lands as written.
+        let dues = (0..20)
+            .map(|i| Some(t0 + chrono::TimeDelta::minutes(i)))
+            .chain((0..10).map(|_| Some(t0)))
+            .chain([None, None, Some(t0), None]);
+        for (i, due) in dues.enumerate() {
+            r.version += 1;
+            r.due = due;
+            r.secondary = (i % 7 == 0).then(|| format!("s-{i}"));
+            r.set(&i).expect("value");
+            put(&mut store, &r).expect("update");
+            let got = store.record(tenant, "clock", "c-1").expect("read").expect("there");
+            assert_eq!((got.version, got.due, &got.secondary), (r.version, r.due, &r.secondary));
+            assert_eq!(got.value.get(), i.to_string());
+            let listed = store.due_records("clock", t0 + chrono::TimeDelta::days(1), 10).expect("due");
+            assert_eq!(listed.len(), usize::from(due.is_some()), "the due index follows");
+        }
+        // A stale version matches neither statement.
+        r.version -= 1;
+        assert!(matches!(put(&mut store, &r), Err(crate::Error::Conflict(_))));
+    }
+
+    #[test]
+    fn an_update_habit_follows_what_a_kind_does() {
+        let mut h = UpdateHabits::default();
+        assert!(h.narrow_first("sla"), "narrow first until told otherwise");
+        for _ in 0..20 {
+            h.observe("sla", false);
+        }
+        assert!(!h.narrow_first("sla"));
+        assert!(h.narrow_first("language"), "per kind");
+        for _ in 0..8 {
+            h.observe("sla", true);
+        }
+        assert!(h.narrow_first("sla"), "bounded: a few kept updates turn it back");
+    }
+
+    #[test]
+    fn the_first_batch_grows_the_page_cache() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = SqliteStore::open(dir.path().join("batch.db")).expect("open");
+        assert_eq!(cache_kib(&store), 8192);
+        store.begin_batch().expect("begin");
+        assert_eq!(cache_kib(&store), 65_536, "a batch pays the commit's scan once");
+        store.end_batch(true).expect("commit");
+        assert_eq!(cache_kib(&store), 65_536, "for the life of the store");
+        assert!(store.large_cache.is_none());
     }
 }

@@ -58,6 +58,8 @@ impl SqliteStore {
         }
         self.exec("BEGIN IMMEDIATE")?;
         self.in_batch = true;
+        // Only a tuning: the batch stands whether or not the cache grew.
+        let _ = self.grow_cache();
         Ok(())
     }
 
@@ -284,7 +286,9 @@ impl SqliteStore {
                         // SQLite rewrites the entries of every index whose columns the SET
                         // clause names, changed or not: when the due time and secondary key
                         // stay (a customer's second message before any reply, say), the
-                        // first statement leaves both indexes alone.
+                        // narrow statement leaves both indexes alone. Exactly one of the
+                        // two matches (unless the version does not follow); the kind's
+                        // habit says which to try first.
                         let params: [&dyn rusqlite::ToSql; 7] = [
                             &tenant,
                             &r.kind,
@@ -294,21 +298,29 @@ impl SqliteStore {
                             &version,
                             &value,
                         ];
-                        match self.changed(
-                            "a record",
-                            "UPDATE records SET version = ?6, value = ?7 \
+                        const NARROW: &str = "UPDATE records SET version = ?6, value = ?7 \
                              WHERE tenant = ?1 AND kind = ?2 AND key = ?3 AND version = ?6 - 1 \
-                             AND secondary IS ?4 AND due IS ?5",
-                            &params,
-                        )? {
-                            0 => self.changed(
-                                "a record",
-                                "UPDATE records SET secondary = ?4, due = ?5, version = ?6, value = ?7 \
-                                 WHERE tenant = ?1 AND kind = ?2 AND key = ?3 AND version = ?6 - 1",
-                                &params,
-                            )?,
-                            n => n,
+                             AND secondary IS ?4 AND due IS ?5";
+                        const MOVING: &str =
+                            "UPDATE records SET secondary = ?4, due = ?5, version = ?6, value = ?7 \
+                             WHERE tenant = ?1 AND kind = ?2 AND key = ?3 AND version = ?6 - 1 \
+                             AND (secondary IS NOT ?4 OR due IS NOT ?5)";
+                        let narrow_first = self.record_updates.borrow().narrow_first(&r.kind);
+                        let order = if narrow_first {
+                            [NARROW, MOVING]
+                        } else {
+                            [MOVING, NARROW]
+                        };
+                        let mut n = 0;
+                        for sql in order {
+                            n = self.changed("a record", sql, &params)?;
+                            if n != 0 {
+                                let kept = sql == NARROW;
+                                self.record_updates.borrow_mut().observe(&r.kind, kept);
+                                break;
+                            }
                         }
+                        n
                     };
                     if n != 1 {
                         return Err(conflict(format!(
