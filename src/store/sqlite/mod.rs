@@ -565,15 +565,30 @@ mod tests {
             r.secondary = (i % 7 == 0).then(|| format!("s-{i}"));
             r.set(&i).expect("value");
             put(&mut store, &r).expect("update");
-            let got = store.record(tenant, "clock", "c-1").expect("read").expect("there");
-            assert_eq!((got.version, got.due, &got.secondary), (r.version, r.due, &r.secondary));
+            let got = store
+                .record(tenant, "clock", "c-1")
+                .expect("read")
+                .expect("there");
+            assert_eq!(
+                (got.version, got.due, &got.secondary),
+                (r.version, r.due, &r.secondary)
+            );
             assert_eq!(got.value.get(), i.to_string());
-            let listed = store.due_records("clock", t0 + chrono::TimeDelta::days(1), 10).expect("due");
-            assert_eq!(listed.len(), usize::from(due.is_some()), "the due index follows");
+            let listed = store
+                .due_records("clock", t0 + chrono::TimeDelta::days(1), 10)
+                .expect("due");
+            assert_eq!(
+                listed.len(),
+                usize::from(due.is_some()),
+                "the due index follows"
+            );
         }
         // A stale version matches neither statement.
         r.version -= 1;
-        assert!(matches!(put(&mut store, &r), Err(crate::Error::Conflict(_))));
+        assert!(matches!(
+            put(&mut store, &r),
+            Err(crate::Error::Conflict(_))
+        ));
     }
 
     #[test]
@@ -588,7 +603,10 @@ mod tests {
         for _ in 0..8 {
             h.observe("sla", true);
         }
-        assert!(h.narrow_first("sla"), "bounded: a few kept updates turn it back");
+        assert!(
+            h.narrow_first("sla"),
+            "bounded: a few kept updates turn it back"
+        );
     }
 
     #[test]
@@ -597,7 +615,11 @@ mod tests {
         let mut store = SqliteStore::open(dir.path().join("batch.db")).expect("open");
         assert_eq!(cache_kib(&store), 8192);
         store.begin_batch().expect("begin");
-        assert_eq!(cache_kib(&store), 65_536, "a batch pays the commit's scan once");
+        assert_eq!(
+            cache_kib(&store),
+            65_536,
+            "a batch pays the commit's scan once"
+        );
         store.end_batch(true).expect("commit");
         assert_eq!(cache_kib(&store), 65_536, "for the life of the store");
         assert!(store.large_cache.is_none());
