@@ -32,6 +32,37 @@ fn sqlite_store_on_a_file_conforms() {
     });
 }
 
+/// The timing wrapper forwards every call, the optional ones too: wrapped around the
+/// read-ahead memory store and around SQLite, the Desk behaves as without it.
+#[test]
+fn timed_memory_store_reading_ahead_conforms() {
+    let times = std::sync::Arc::new(throughline::probe::StageTimes::new());
+    throughline::store::conformance::run(|| {
+        throughline::store::TimedStore::new(
+            throughline::store::MemoryStore::reading_ahead(),
+            times.clone(),
+        )
+    });
+    assert!(
+        times.store_time_outside() > std::time::Duration::ZERO,
+        "the calls were timed"
+    );
+}
+
+#[cfg(feature = "sqlite")]
+#[test]
+fn timed_sqlite_store_on_a_file_conforms() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let times = std::sync::Arc::new(throughline::probe::StageTimes::new());
+    let mut n = 0;
+    throughline::store::conformance::run(|| {
+        n += 1;
+        let store = throughline::store::SqliteStore::open(dir.path().join(format!("t{n}.db")))
+            .expect("database file");
+        throughline::store::TimedStore::new(store, times.clone())
+    });
+}
+
 /// A store that implements only the methods `Store` requires, over a `MemoryStore`: the
 /// trait's default methods (`conversation_by_id`, `recent_messages`, `latest_inbound`,
 /// `timeline`, ...) must be correct on their own, for hosts writing their own store.

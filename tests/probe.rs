@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeDelta, Utc};
 use throughline::probe::{Stage, StageProbe, StageTimes};
 use throughline::routing::{Agent, RoutingConfig};
-use throughline::store::{FaultMode, FaultyStore, MemoryStore};
+use throughline::store::{FaultMode, FaultyStore, MemoryStore, Store, TimedStore};
 use throughline::triage::{Intent, IntentCatalogue, TriageConfig, Value};
 use throughline::{AgentId, Channel, Desk, DeskConfig, Identifier, Inbound, TenantId};
 
@@ -185,4 +185,31 @@ fn stage_times_add_up_what_each_stage_and_the_store_took() {
         times.own_time(Stage::Identity) - before < std::time::Duration::from_millis(2),
         "the store's share is not counted as the stage's own time"
     );
+}
+
+#[test]
+fn a_timed_store_charges_each_call_to_the_stage_that_made_it() {
+    let times = Arc::new(StageTimes::new());
+    let store = TimedStore::new(MemoryStore::new(), times.clone());
+    let mut desk = Desk::new(store, config().probe(times.clone()));
+    for n in 0..5 {
+        desk.ingest(refund(n), t(i64::from(n))).unwrap();
+    }
+    let zero = std::time::Duration::ZERO;
+    // The sender's lookup is identity's, the open conversation threading's, the change
+    // set's apply the write stage's.
+    for stage in [
+        Stage::Dedup,
+        Stage::Identity,
+        Stage::Threading,
+        Stage::Write,
+    ] {
+        assert!(times.store_time(stage) > zero, "{stage} made store calls");
+    }
+    // Metrics are kept in memory: no store call is charged to them.
+    assert_eq!(times.store_time(Stage::Metrics), zero);
+    // A host's own read, outside every stage.
+    let before = times.store_time_outside();
+    desk.store().outbox(tenant()).unwrap();
+    assert!(times.store_time_outside() > before);
 }

@@ -40,6 +40,7 @@ mod postgres;
 mod read_ahead;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod timed;
 
 #[cfg(feature = "postgres")]
 pub use self::postgres::{PostgresStore, PG_SCHEMA_VERSION};
@@ -48,6 +49,7 @@ pub use memory::MemoryStore;
 pub use read_ahead::{read_by_parts, ReadAhead, ReadPlan};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, SCHEMA_VERSION};
+pub use timed::TimedStore;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
