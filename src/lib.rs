@@ -140,8 +140,8 @@ pub mod guide {
 pub use channel::{Channel, ChannelProfile, ChannelRegistry, Reach};
 pub use conversation::{Conversation, Priority, Status};
 pub use desk::{
-    ConversationRef, ConversationSummary, CustomerView, Desk, DeskConfig, Ingested, ProfileUpdate,
-    RecentContact, ReplyOptions,
+    ConversationRef, ConversationSummary, CustomerView, Desk, DeskConfig, Ingested, Prepared,
+    Preparer, ProfileUpdate, RecentContact, ReplyOptions,
 };
 pub use effect::Effect;
 pub use error::{Error, Result};

@@ -14,6 +14,7 @@ use crate::id::{ConversationId, CustomerId, MessageId};
 use crate::identity::{
     profile_diff, Customer, Identifier, IdentifierKind, IdentifierRecord, MergeSuggestion,
 };
+use crate::lang::Detection;
 use crate::message::{Author, Direction, Inbound, Message};
 use crate::metrics::ConversationFacts;
 use crate::store::{ChangeSet, Op, Record, Store};
@@ -83,6 +84,16 @@ impl<S: Store> Desk<S> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn ingest(&mut self, inbound: Inbound, now: DateTime<Utc>) -> Result<Ingested> {
+        self.ingest_detected(inbound, None, now)
+    }
+
+    /// [`Desk::ingest`] with the language detection made ahead (`Some`), or to make.
+    pub(crate) fn ingest_detected(
+        &mut self,
+        inbound: Inbound,
+        detected: Option<Option<Detection>>,
+        now: DateTime<Utc>,
+    ) -> Result<Ingested> {
         inbound.validate(self.config.max_body_bytes)?;
         self.config
             .channels
@@ -93,7 +104,7 @@ impl<S: Store> Desk<S> {
             let stage = desk.stage(crate::probe::Stage::Dedup);
             let ahead = desk.read_ahead_for(&inbound);
             drop(stage);
-            let got = ahead.and_then(|()| desk.ingest_once(&inbound, now));
+            let got = ahead.and_then(|()| desk.ingest_once(&inbound, detected, now));
             desk.forget_read_ahead();
             got
         })?;
@@ -164,7 +175,12 @@ impl<S: Store> Desk<S> {
         }))
     }
 
-    fn ingest_once(&mut self, inbound: &Inbound, now: DateTime<Utc>) -> Result<Ingested> {
+    fn ingest_once(
+        &mut self,
+        inbound: &Inbound,
+        detected: Option<Option<Detection>>,
+        now: DateTime<Utc>,
+    ) -> Result<Ingested> {
         let stage = self.stage(crate::probe::Stage::Dedup);
         if let Some(dup) = self.duplicate_of(inbound)? {
             return Ok(dup);
@@ -502,6 +518,7 @@ impl<S: Store> Desk<S> {
             now,
             event: Event::Inbound {
                 inbound,
+                detected,
                 message: &mut message,
                 customer: &customer,
                 opened: is_new,

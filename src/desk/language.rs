@@ -20,6 +20,7 @@ impl<S: Store> Desk<S> {
     pub(crate) fn language_step(&mut self, step: &mut Step<'_>) -> Result<()> {
         let Event::Inbound {
             inbound,
+            detected,
             message,
             customer,
             ..
@@ -38,7 +39,10 @@ impl<S: Store> Desk<S> {
         if let Some(hint) = inbound.locale.as_deref().and_then(Language::from_code) {
             evidence.locale = Some(hint);
         }
-        let detection = self.config.language.detect(&message.body);
+        let detection = match detected {
+            Some(made_ahead) => *made_ahead,
+            None => self.config.language.detect(&message.body),
+        };
         if detection.is_none()
             && stored.is_none()
             && customer.language.is_none()

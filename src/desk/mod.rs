@@ -13,6 +13,7 @@ mod knowledge;
 mod language;
 mod metrics;
 mod pipeline;
+mod prepare;
 mod privacy;
 mod profile;
 mod retention;
@@ -24,6 +25,7 @@ mod triage;
 pub use agent::ReplyOptions;
 pub use config::DeskConfig;
 pub use ingest::Ingested;
+pub use prepare::{Prepared, Preparer};
 pub use profile::{ConversationSummary, CustomerView, ProfileUpdate, RecentContact};
 
 use chrono::{DateTime, Utc};

@@ -11,6 +11,7 @@ use crate::effect::Effect;
 use crate::error::{Error, Result};
 use crate::id::TenantId;
 use crate::identity::Customer;
+use crate::lang::Detection;
 use crate::message::{Inbound, Message};
 use crate::store::{ChangeSet, Store};
 
@@ -21,6 +22,8 @@ pub(crate) enum Event<'a> {
     /// reopened a solved one).
     Inbound {
         inbound: &'a Inbound,
+        /// The language detection made ahead ([`crate::Prepared`]), if any.
+        detected: Option<Option<Detection>>,
         message: &'a mut Message,
         customer: &'a Customer,
         opened: bool,
