@@ -165,8 +165,10 @@ mod tests {
     #[test]
     fn a_prepared_message_keeps_the_detection_made_ahead() {
         let detector = Arc::new(AlwaysFinnish::default());
-        let mut config = DeskConfig::default();
-        config.language = detector.clone();
+        let config = DeskConfig {
+            language: detector.clone(),
+            ..DeskConfig::default()
+        };
         let mut desk = Desk::new(MemoryStore::new(), config);
         let prepared = desk
             .preparer()
