@@ -156,3 +156,43 @@ fn a_small_simulated_month_reports_numbers_equal_to_the_store() {
         "charts in the HTML report"
     );
 }
+
+/// The simulation prepares webhooks on a thread of their own, ahead of delivery; on the
+/// Desk's thread (`--single-thread`) the month is the same, only slower.
+#[test]
+fn a_simulated_month_is_the_same_whichever_thread_prepares_its_webhooks() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let month = |name: &str, extra: &[&str]| {
+        let db = dir.path().join(format!("{name}.db"));
+        let html = dir.path().join(format!("{name}.html"));
+        let mut args = vec![
+            "--messages",
+            "1500",
+            "--customers",
+            "300",
+            "--agents",
+            "12",
+            "--db",
+            db.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let out = run("simulate", &args);
+        // What the month did, without how long it took.
+        out.split("Time split of")
+            .next()
+            .unwrap()
+            .lines()
+            .map(|l| l.split("wall time").next().unwrap().to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let threaded = month("threaded", &[]);
+    let single = month("single", &["--single-thread"]);
+    assert!(
+        threaded.contains("inbound messages ingested: "),
+        "{threaded}"
+    );
+    assert_eq!(threaded, single);
+}

@@ -13,44 +13,31 @@
 //! `--html PATH` (default `target/simulate-report.html`), `--full`, `--exclusive` (the
 //! SQLite store owns its file for the process: `SqliteOptions::exclusive`), `--batch N`
 //! (commit every N events together with `Desk::begin_batch`/`end_batch`, as a host
-//! draining a queue would; default 1, every operation commits alone).
+//! draining a queue would; default 1, every operation commits alone), `--single-thread`
+//! (prepare each webhook on the Desk's thread when it is delivered, instead of on a
+//! webhook thread ahead of time: the same report, from one core).
 
+mod front;
 mod html;
+mod month;
 mod timing;
 mod world;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::io::Write;
 use std::time::Instant;
 
-use chrono::{DateTime, TimeDelta, Timelike, Utc};
-use throughline::metrics::{Csat, Filter};
+use chrono::{DateTime, TimeDelta, Utc};
+use throughline::metrics::Filter;
 use throughline::routing::RoutingConfig;
 use throughline::sla::Metric;
 use throughline::store::{MemoryStore, SqliteOptions, SqliteStore, Store};
 use throughline::triage::TriageConfig;
-use throughline::{
-    AgentId, Channel, ConversationId, Desk, DeskConfig, Effect, Identifier, Inbound, ReplyOptions,
-    Status, TenantId,
-};
+use throughline::{Desk, DeskConfig, TenantId};
 
-/// A small seeded generator (xorshift*), so a run is reproducible.
-pub struct Rng(u64);
-impl Rng {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-    fn chance(&mut self, per_mille: u64) -> bool {
-        self.below(1000) < per_mille
-    }
-}
+use front::Front;
+use month::{Event, Rng, Sim};
 
 struct Options {
     messages: u64,
@@ -62,6 +49,7 @@ struct Options {
     html: String,
     exclusive: bool,
     batch: u64,
+    single_thread: bool,
 }
 
 fn options() -> Result<Options, String> {
@@ -75,6 +63,7 @@ fn options() -> Result<Options, String> {
         html: "target/simulate-report.html".into(),
         exclusive: false,
         batch: 1,
+        single_thread: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -91,6 +80,7 @@ fn options() -> Result<Options, String> {
             }
             "--memory" => o.db = None,
             "--exclusive" => o.exclusive = true,
+            "--single-thread" => o.single_thread = true,
             "--batch" => {
                 o.batch = num(args.get(i + 1), "--batch")?.max(1);
                 i += 1;
@@ -130,363 +120,6 @@ fn options() -> Result<Options, String> {
     Ok(o)
 }
 
-/// What happens next in the simulated month.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Event {
-    /// A customer starts a contact.
-    Contact { customer: u64 },
-    /// The customer writes again in the same case (`insist`: after a bot answer).
-    FollowUp {
-        customer: u64,
-        conversation: ConversationId,
-        intent: usize,
-        insist: bool,
-    },
-    /// An e-mail still unanswered after a day: most customers call.
-    PhoneFallback {
-        customer: u64,
-        conversation: ConversationId,
-        intent: usize,
-        /// When the e-mail arrived: only a reply after it answers it.
-        sent: DateTime<Utc>,
-    },
-    /// The agent answers and solves.
-    AgentWork {
-        conversation: ConversationId,
-        agent: AgentId,
-    },
-    /// Two days after a bot answer without a reply: the host closes the case as solved.
-    BotSolve { conversation: ConversationId },
-    /// The desk's scheduler.
-    Tick,
-}
-
-struct Sim<S: Store> {
-    desk: Desk<S>,
-    tenant: TenantId,
-    rng: Rng,
-    queue: BinaryHeap<Reverse<(DateTime<Utc>, u64, Event)>>,
-    seq: u64,
-    customers: Vec<world::Customer>,
-    ingested: u64,
-    duplicates: u64,
-    ext: u64,
-    assigned_at: HashMap<ConversationId, DateTime<Utc>>,
-    waiting_since: HashMap<ConversationId, DateTime<Utc>>,
-    waits: Vec<i64>,
-    breaches: BTreeMap<String, u64>,
-    breached: std::collections::HashSet<ConversationId>,
-    reopened: u64,
-    warnings: u64,
-    handovers: u64,
-    phone_fallbacks: u64,
-    by_hour: [u64; 24],
-    conversation_intent: HashMap<ConversationId, usize>,
-}
-
-impl<S: Store> Sim<S> {
-    fn at(&mut self, when: DateTime<Utc>, e: Event) {
-        self.seq += 1;
-        self.queue.push(Reverse((when, self.seq, e)));
-    }
-
-    fn identifier(&self, customer: u64, channel: &Channel) -> Identifier {
-        match channel {
-            Channel::Sms | Channel::Voice => {
-                Identifier::phone(&format!("+3161{:07}", customer % 10_000_000), None)
-            }
-            Channel::WhatsApp => {
-                Identifier::whatsapp(&format!("+3161{:07}", customer % 10_000_000), None)
-            }
-            Channel::Line => Identifier::handle(
-                throughline::identity::IdentifierKind::Line,
-                &format!("U{customer:08x}"),
-            ),
-            Channel::Twitter => Identifier::handle(
-                throughline::identity::IdentifierKind::Twitter,
-                &format!("@cust{customer}"),
-            ),
-            _ => Identifier::email(&format!("customer{customer}@example.com")),
-        }
-        .expect("valid simulated identifier")
-    }
-
-    /// Delivers one inbound message (sometimes twice, as webhooks are) and reacts.
-    fn deliver(
-        &mut self,
-        customer: u64,
-        channel: Channel,
-        body: String,
-        now: DateTime<Utc>,
-    ) -> Option<(ConversationId, Vec<Effect>)> {
-        self.ext += 1;
-        let from = self.identifier(customer, &channel);
-        let inbound = Inbound::new(
-            self.tenant,
-            channel,
-            from,
-            format!("ext-{}", self.ext),
-            body,
-        );
-        let got = match self.desk.ingest(inbound.clone(), now) {
-            Ok(g) => g,
-            Err(e) => {
-                eprintln!("\ningest failed: {e}");
-                return None;
-            }
-        };
-        self.ingested += 1;
-        self.by_hour[now.hour() as usize] += 1;
-        if self.rng.chance(30) {
-            // The provider retries its webhook.
-            if self
-                .desk
-                .ingest(inbound, now + TimeDelta::seconds(2))
-                .is_ok_and(|r| r.duplicate)
-            {
-                self.duplicates += 1;
-            }
-        }
-        self.react(&got.effects, now);
-        Some((got.conversation, got.effects))
-    }
-
-    fn react(&mut self, effects: &[Effect], now: DateTime<Utc>) {
-        for e in effects {
-            match e {
-                Effect::Assigned {
-                    conversation,
-                    agent,
-                    ..
-                } => {
-                    self.assigned_at.insert(*conversation, now);
-                    let since = self.waiting_since.remove(conversation).unwrap_or(now);
-                    self.waits.push((now - since).num_seconds());
-                    // Handle time: live channels minutes, others up to a few hours.
-                    let mins = 3 + self.rng.below(40) as i64;
-                    self.at(
-                        now + TimeDelta::minutes(mins),
-                        Event::AgentWork {
-                            conversation: *conversation,
-                            agent: *agent,
-                        },
-                    );
-                }
-                Effect::SlaBreached {
-                    metric,
-                    conversation,
-                    ..
-                } => {
-                    *self.breaches.entry(format!("{metric:?}")).or_default() += 1;
-                    self.breached.insert(*conversation);
-                }
-                Effect::ConversationReopened { .. } => self.reopened += 1,
-                Effect::SlaWarning { .. } => self.warnings += 1,
-                Effect::HandedOver { .. } => self.handovers += 1,
-                Effect::Queued { conversation, .. } => {
-                    self.waiting_since.entry(*conversation).or_insert(now);
-                }
-                _ => {}
-            }
-        }
-    }
-
-    fn step(&mut self, now: DateTime<Utc>, e: Event, end: DateTime<Utc>) {
-        match e {
-            Event::Contact { customer } => {
-                let intent = pick_intent(&mut self.rng);
-                let c = &self.customers[customer as usize];
-                let channel =
-                    c.channels[self.rng.below(c.channels.len() as u64 - 1) as usize].clone();
-                let lang = c.lang;
-                if self.rng.chance(250) {
-                    let ident = self.identifier(customer, &Channel::Email);
-                    let article = if intent == 0 {
-                        "kb/where-is-my-order"
-                    } else {
-                        "kb/returns"
-                    };
-                    let _ = self.desk.article_viewed(
-                        self.tenant,
-                        &ident,
-                        article,
-                        None,
-                        now - TimeDelta::minutes(10),
-                    );
-                }
-                let n = 10_000 + self.rng.below(90_000);
-                let body = world::text(world::INTENT_MIX[intent].0, lang, n);
-                if let Some((conv, effects)) = self.deliver(customer, channel.clone(), body, now) {
-                    self.conversation_intent.insert(conv, intent);
-                    let bot_answered = effects.iter().any(|e| matches!(e, Effect::Send(_)));
-                    if bot_answered && self.rng.chance(if intent == 2 { 900 } else { 200 }) {
-                        // Automated flows need an answer; some self-service readers insist.
-                        let later = now + TimeDelta::minutes(2 + self.rng.below(30) as i64);
-                        self.at(
-                            later,
-                            Event::FollowUp {
-                                customer,
-                                conversation: conv,
-                                intent,
-                                insist: intent != 2,
-                            },
-                        );
-                    }
-                    if bot_answered {
-                        self.at(
-                            now + TimeDelta::hours(48),
-                            Event::BotSolve { conversation: conv },
-                        );
-                    }
-                    if channel == Channel::Email && !bot_answered {
-                        self.at(
-                            now + TimeDelta::hours(24),
-                            Event::PhoneFallback {
-                                customer,
-                                conversation: conv,
-                                intent,
-                                sent: now,
-                            },
-                        );
-                    } else if self.rng.chance(150) {
-                        // Writes again later, often on another channel.
-                        let later = now + TimeDelta::hours(1 + self.rng.below(30) as i64);
-                        self.at(
-                            later,
-                            Event::FollowUp {
-                                customer,
-                                conversation: conv,
-                                intent,
-                                insist: false,
-                            },
-                        );
-                    }
-                }
-            }
-            Event::FollowUp {
-                customer,
-                conversation,
-                intent,
-                insist,
-            } => {
-                let c = &self.customers[customer as usize];
-                let channel =
-                    c.channels[self.rng.below(c.channels.len() as u64 - 1) as usize].clone();
-                let body = if intent == 2 && !insist {
-                    format!("Order {}", 10_000 + self.rng.below(90_000))
-                } else if insist {
-                    "That did not help, I need to talk to someone please".to_string()
-                } else {
-                    world::text(
-                        world::INTENT_MIX[intent].0,
-                        c.lang,
-                        10_000 + self.rng.below(90_000),
-                    )
-                };
-                let _ = conversation;
-                self.deliver(customer, channel, body, now);
-            }
-            Event::PhoneFallback {
-                customer,
-                conversation,
-                intent,
-                sent,
-            } => {
-                // Answered: an agent wrote in the conversation since the e-mail arrived
-                // (earlier replies in a reopened conversation do not answer it).
-                let answered = self
-                    .desk
-                    .messages((self.tenant, conversation))
-                    .map(|ms| {
-                        ms.iter()
-                            .any(|m| m.author.is_human_agent() && m.received_at >= sent)
-                    })
-                    .unwrap_or(true);
-                if !answered && self.rng.chance(710) {
-                    self.phone_fallbacks += 1;
-                    let lang = self.customers[customer as usize].lang;
-                    let body = world::text(
-                        world::INTENT_MIX[intent].0,
-                        lang,
-                        10_000 + self.rng.below(90_000),
-                    );
-                    self.deliver(customer, Channel::Voice, body, now);
-                }
-            }
-            Event::AgentWork {
-                conversation,
-                agent,
-            } => {
-                // With the tenant, the desk reads the conversation by its full key.
-                let conversation = (self.tenant, conversation);
-                if let Ok(conv) = self.desk.conversation(conversation) {
-                    if conv.assignee == Some(agent) && conv.status.is_active() {
-                        let created = conv.created_at;
-                        // The answer and the solve in one operation ("submit as solved").
-                        if let Ok(effects) = self.desk.reply_with(
-                            conversation,
-                            ReplyOptions::new(agent, "Thanks for waiting, this is sorted now.")
-                                .submit_as(Status::Solved),
-                            now,
-                        ) {
-                            self.react(&effects, now);
-                        }
-                        if self.rng.chance(350) {
-                            let wait = (now - created).num_hours();
-                            let score = if wait < 4 {
-                                5
-                            } else if wait < 24 {
-                                4
-                            } else {
-                                2 + self.rng.below(2) as u8
-                            };
-                            let _ = self.desk.record_csat(
-                                conversation,
-                                Csat::FivePoint(score),
-                                now + TimeDelta::minutes(30),
-                            );
-                        }
-                    }
-                }
-            }
-            Event::BotSolve { conversation } => {
-                if self
-                    .desk
-                    .conversation((self.tenant, conversation))
-                    .is_ok_and(|c| c.status == Status::Pending && c.assignee.is_none())
-                {
-                    if let Ok(effects) =
-                        self.desk
-                            .set_status((self.tenant, conversation), Status::Solved, now)
-                    {
-                        self.react(&effects, now);
-                    }
-                }
-            }
-            Event::Tick => {
-                if let Ok(effects) = self.desk.tick(now) {
-                    self.react(&effects, now);
-                }
-                let next = now + TimeDelta::minutes(15);
-                if next < end + TimeDelta::days(3) {
-                    self.at(next, Event::Tick);
-                }
-            }
-        }
-    }
-}
-
-fn pick_intent(r: &mut Rng) -> usize {
-    let mut x = r.below(1000);
-    for (i, (_, w)) in world::INTENT_MIX.iter().enumerate() {
-        if x < *w {
-            return i;
-        }
-        x -= w;
-    }
-    0
-}
-
 /// Contacts per hour of the day (UTC), a busy European morning and American afternoon.
 fn hour_weight(h: u32) -> u64 {
     [
@@ -520,6 +153,7 @@ fn run<S: Store>(
                 ),
         );
     let mut desk = Desk::new(store, config);
+    let front = Front::new(desk.preparer(), !o.single_thread);
     for a in world::agents(tenant, o.agents) {
         desk.upsert_agent(a, start)?;
     }
@@ -530,13 +164,17 @@ fn run<S: Store>(
     let mut sim = Sim {
         desk,
         tenant,
+        seed: o.seed,
         rng,
         queue: BinaryHeap::new(),
         seq: 0,
+        contacts: Vec::new(),
+        next_contact: 0,
+        plans: VecDeque::new(),
+        front,
         customers,
         ingested: 0,
         duplicates: 0,
-        ext: 0,
         assigned_at: HashMap::new(),
         waiting_since: HashMap::new(),
         waits: Vec::new(),
@@ -552,7 +190,7 @@ fn run<S: Store>(
     // Contacts spread over the month by hour of day; about 1.3 messages per contact.
     let contacts = (o.messages as f64 / 1.3) as u64;
     let total_weight: u64 = (0..24).map(hour_weight).sum();
-    for k in 0..contacts {
+    for _ in 0..contacts {
         let day = sim.rng.below(o.days as u64) as i64;
         let mut x = sim.rng.below(total_weight);
         let mut hour = 0;
@@ -565,17 +203,44 @@ fn run<S: Store>(
             + TimeDelta::hours(i64::from(hour))
             + TimeDelta::seconds(sim.rng.below(3600) as i64);
         let customer = sim.rng.below(o.customers);
-        sim.at(when, Event::Contact { customer });
-        let _ = k;
+        sim.contacts.push((when, customer));
     }
+    // In time order; contacts at the same second in the order they were drawn.
+    sim.contacts.sort_by_key(|&(when, _)| when);
     sim.at(start, Event::Tick);
     let mut last_print = Instant::now();
     let mut out = std::io::stderr();
     // With `--batch N`, the desk commits every N events together, the way a host that
     // drains a queue of webhooks and agent actions would (`Desk::begin_batch`).
     let mut batched = 0;
-    while let Some(Reverse((now, _, e))) = sim.queue.pop() {
+    loop {
+        // The next event: the next contact, or what the month scheduled before it.
+        sim.post_contacts_ahead();
+        let contact = sim.contacts.get(sim.next_contact).copied();
+        let scheduled = sim.queue.peek().map(|Reverse((when, _, _))| *when);
+        let (now, e) = match (contact, scheduled) {
+            (Some((when, customer)), s) if s.is_none_or(|s| when <= s) => {
+                sim.next_contact += 1;
+                let k = sim.next_contact - 1;
+                (when, Event::Contact { customer, k })
+            }
+            _ => match sim.queue.pop() {
+                Some(Reverse((now, _, e))) => (now, e),
+                None => break,
+            },
+        };
         if sim.ingested >= o.messages && !matches!(e, Event::AgentWork { .. } | Event::Tick) {
+            // The month's messages are in: what customers would still write is dropped.
+            match e {
+                Event::Contact { k, .. } => {
+                    sim.plans.pop_front();
+                    sim.front.drop_hook(k as u64);
+                }
+                Event::FollowUp { hook } | Event::PhoneFallback { hook, .. } => {
+                    sim.front.drop_hook(hook)
+                }
+                _ => {}
+            }
             continue;
         }
         if o.batch > 1 && batched == 0 {
@@ -615,6 +280,7 @@ fn run<S: Store>(
     );
     sim.desk.end_batch(true)?;
     let elapsed = started.elapsed();
+    sim.front.stop();
     // Taken now: the recomputation below reads the store too, outside the timed month.
     let split = timing.split(elapsed);
 
@@ -725,6 +391,13 @@ fn run<S: Store>(
         irritants.absorbed_share * 100.0
     );
     text += &format!("{split}\n");
+    text += &match sim.front.busy {
+        Some(busy) => format!(
+            "  webhook thread: {:.1} s preparing webhooks (identifiers, checks, language detection) beside the desk's thread\n",
+            busy.as_secs_f64()
+        ),
+        None => "  webhooks prepared on the desk's thread (--single-thread): in the language stage and the rest\n".to_string(),
+    };
     text += &format!(
         "live metrics equal the metrics recomputed from the store: {}\n",
         format!("{live:?}") == format!("{stored:?}")
