@@ -67,7 +67,8 @@
 //!
 //! ## Index
 //!
-//! * Take in a message: [`Desk::ingest`], [`Inbound`].
+//! * Take in a message: [`Desk::ingest`], [`Inbound`]; prepared on another thread:
+//!   [`Desk::preparer`], [`Preparer`], [`Desk::ingest_prepared`].
 //! * Answer, note, change status: [`Desk::reply`], [`Desk::note`], [`Desk::set_status`].
 //! * Confirm delivery: [`Desk::outbox`], [`Desk::mark_sent`], [`Desk::mark_failed`].
 //! * Look up: [`Desk::timeline`], [`Desk::conversation`], [`Desk::resolve`].
@@ -84,6 +85,8 @@
 //! * Self-service context: [`Desk::article_viewed`], [`Desk::self_service_context`],
 //!   [`Desk::article_report`].
 //! * Persist: [`store::Store`], [`store::MemoryStore`], [`store::conformance`].
+//! * Where the time goes: [`probe::StageTimes`], [`DeskConfig::probe`],
+//!   [`store::TimedStore`].
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
