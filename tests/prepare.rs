@@ -1,9 +1,11 @@
 //! A host's webhook threads prepare messages (checks and language detection) while the
 //! thread that owns the Desk ingests them: the outcome is exactly that of `Desk::ingest`.
 
-use std::sync::mpsc;
+use std::collections::HashSet;
+use std::sync::{mpsc, Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
+use throughline::lang::{Detection, LanguageDetector, WhatlangDetector};
 use throughline::store::MemoryStore;
 use throughline::triage::{Intent, IntentCatalogue, TriageConfig, Value};
 use throughline::{Channel, Desk, DeskConfig, Identifier, Inbound, Prepared, TenantId};
@@ -165,4 +167,104 @@ fn a_prepared_message_is_checked_again_against_the_desk_as_it_is_now() {
     desk.channels_mut().enable_for(tenant(), Channel::Email);
     let got = desk.ingest_prepared(prepared, t(1)).unwrap();
     assert_eq!(got.message.language.as_deref(), Some("de"));
+}
+
+/// A webhook queue drained in batches: the batch's messages are prepared on helper
+/// threads while the Desk ingests them, with the same outcome as without helpers.
+#[test]
+fn a_batch_prepared_on_helper_threads_lands_as_one_prepared_on_the_callers() {
+    let mut batch = Vec::new();
+    for round in 0..6 {
+        for (n, m) in webhooks().into_iter().enumerate() {
+            let mut m = m;
+            m.external_id = format!("{}-{round}", m.external_id);
+            batch.push(m);
+            if n == 3 && round % 2 == 0 {
+                // A provider redelivers within the batch.
+                batch.push(batch[batch.len() - 1].clone());
+            }
+        }
+    }
+    assert!(batch.len() >= 60);
+    let seen = Arc::new(Mutex::new(HashSet::new()));
+    let outcome = |threads: usize| {
+        let store = throughline::store::SqliteStore::open_in_memory().unwrap();
+        let detector = Where {
+            inner: WhatlangDetector::new(),
+            threads: seen.clone(),
+        };
+        let mut desk = Desk::new(store, config().language(detector).prepare_threads(threads));
+        let results: Vec<_> = desk
+            .ingest_batch(batch.clone(), t(0))
+            .into_iter()
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect();
+        let customer = results[0].as_ref().unwrap().customer;
+        let timeline = desk.timeline(tenant(), customer).unwrap();
+        (results, timeline)
+    };
+    let (alone, alone_timeline) = outcome(0);
+    let me = std::thread::current().id();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        HashSet::from([me]),
+        "all on this thread"
+    );
+    assert!(alone.iter().any(|r| r.is_err()), "the empty messages fail");
+    assert!(alone.iter().any(|r| r.as_ref().is_ok_and(|g| g.duplicate)));
+    for threads in [1, 3] {
+        let (helped, timeline) = outcome(threads);
+        assert_eq!(helped, alone, "{threads} preparing threads");
+        assert_eq!(timeline, alone_timeline);
+    }
+    assert!(
+        seen.lock().unwrap().len() >= 2,
+        "detected on the helper threads too"
+    );
+}
+
+/// A detector that notes the threads it runs on.
+#[derive(Debug)]
+struct Where {
+    inner: WhatlangDetector,
+    threads: Arc<Mutex<HashSet<std::thread::ThreadId>>>,
+}
+
+impl LanguageDetector for Where {
+    fn detect(&self, text: &str) -> Option<Detection> {
+        self.threads
+            .lock()
+            .unwrap()
+            .insert(std::thread::current().id());
+        self.inner.detect(text)
+    }
+}
+
+#[test]
+fn a_batch_that_cannot_start_fails_whole_and_its_helpers_stop() {
+    use throughline::store::{FaultMode, FaultyStore, Store};
+    let store = FaultyStore::new(
+        throughline::store::SqliteStore::open_in_memory().unwrap(),
+        1,
+        FaultMode::Once,
+    );
+    let mut desk = Desk::new(store, config().prepare_threads(2));
+    let batch: Vec<_> = (0..40)
+        .map(|n| {
+            let mut m = webhooks().remove(n % 4);
+            m.external_id = format!("b-{n}");
+            m
+        })
+        .collect();
+    let results = desk.ingest_batch(batch.clone(), t(0));
+    assert_eq!(results.len(), 40);
+    assert!(results.iter().all(|r| r.is_err()), "nothing landed");
+    assert!(desk
+        .store()
+        .message_by_external_id(tenant(), &Channel::Email, "b-0")
+        .unwrap()
+        .is_none());
+    // The store works again: the same batch lands.
+    let again = desk.ingest_batch(batch, t(1));
+    assert!(again.iter().all(|r| r.is_ok()));
 }

@@ -33,6 +33,10 @@ const POISONED: &str = "a batch that changed routing did not land, so the router
      Desk::restore_routing";
 
 /// The same failure, for every message it affects.
+/// Batches of fewer messages are prepared on the calling thread; the threads preparing
+/// a larger one run at most this many messages ahead of it.
+const PREPARE_AHEAD: usize = 16;
+
 fn repeat(e: &Error) -> Error {
     match e {
         Error::Busy(m) => Error::Busy(m.clone()),
@@ -241,6 +245,11 @@ impl<S: Store> Desk<S> {
     /// none of them is stored (see [`Desk::end_batch`] for what the desk forgets then).
     /// Inside an open batch ([`Desk::begin_batch`]) the messages join it.
     ///
+    /// With [`DeskConfig::prepare_threads`](crate::DeskConfig::prepare_threads) (default
+    /// 1), a batch of 16 messages or more is prepared ([`crate::Preparer`]: message checks
+    /// and language detection) on that many threads, which live for the call, while the
+    /// calling thread ingests: the results are the same as without them.
+    ///
     /// ```
     /// use throughline::{Channel, Desk, DeskConfig, Identifier, Inbound, TenantId, store::MemoryStore};
     /// let t0 = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")?.to_utc();
@@ -263,14 +272,67 @@ impl<S: Store> Desk<S> {
     ) -> Vec<Result<Ingested>> {
         let batch: Vec<Inbound> = batch.into_iter().collect();
         let n = batch.len();
-        match self.batch(|desk| {
-            batch
-                .into_iter()
-                .map(|inbound| desk.ingest(inbound, now))
-                .collect()
-        }) {
+        let helpers = self.config.prepare_threads.min(n / PREPARE_AHEAD);
+        let got = if helpers == 0 {
+            self.batch(|desk| {
+                batch
+                    .into_iter()
+                    .map(|inbound| desk.ingest(inbound, now))
+                    .collect()
+            })
+        } else {
+            self.ingest_batch_prepared_ahead(batch, helpers, now)
+        };
+        match got {
             Ok(results) => results,
             Err(e) => (0..n).map(|_| Err(repeat(&e))).collect(),
         }
+    }
+
+    /// `ingest_batch` with `helpers` threads preparing the messages (message `i` on
+    /// helper `i % helpers`), each at most `PREPARE_AHEAD` messages ahead of the ingests.
+    fn ingest_batch_prepared_ahead(
+        &mut self,
+        batch: Vec<Inbound>,
+        helpers: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Result<Ingested>>> {
+        let n = batch.len();
+        let mut parts: Vec<Vec<Inbound>> = (0..helpers).map(|_| Vec::new()).collect();
+        for (i, inbound) in batch.into_iter().enumerate() {
+            parts[i % helpers].push(inbound);
+        }
+        let preparer = self.preparer();
+        std::thread::scope(|scope| {
+            let receivers: Vec<_> = parts
+                .into_iter()
+                .map(|part| {
+                    let (tx, rx) = std::sync::mpsc::sync_channel(PREPARE_AHEAD);
+                    let preparer = preparer.clone();
+                    scope.spawn(move || {
+                        for inbound in part {
+                            // The ingests stopped (the batch failed to start): stop too.
+                            if tx.send(preparer.prepare(inbound)).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                    rx
+                })
+                .collect();
+            self.batch(|desk| {
+                (0..n)
+                    .map(|i| match receivers[i % helpers].recv() {
+                        Ok(prepared) => prepared.and_then(|p| desk.ingest_prepared(p, now)),
+                        // Only when a helper panicked (a detector broke its contract);
+                        // the scope re-raises that panic.
+                        Err(_) => Err(Error::Store {
+                            message: "the thread preparing this message stopped".into(),
+                            source: None,
+                        }),
+                    })
+                    .collect()
+            })
+        })
     }
 }

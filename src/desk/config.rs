@@ -57,6 +57,12 @@ pub struct DeskConfig {
     /// Told when the Desk enters and leaves each stage of its work (default: none; see
     /// [`crate::probe`]).
     pub probe: Option<std::sync::Arc<dyn StageProbe>>,
+    /// Threads [`Desk::ingest_batch`](crate::Desk::ingest_batch) prepares messages on
+    /// (the message checks and language detection of a [`crate::Preparer`]) while the
+    /// calling thread ingests them (default 1; 0 prepares each message on the calling
+    /// thread). The threads live for the call only, and the results are the same either
+    /// way; batches of fewer than 16 messages are prepared on the calling thread.
+    pub prepare_threads: usize,
 }
 
 impl Default for DeskConfig {
@@ -75,6 +81,7 @@ impl Default for DeskConfig {
             triage: std::sync::Arc::new(TriageConfig::default()),
             routing: None,
             probe: None,
+            prepare_threads: 1,
         }
     }
 }
@@ -106,6 +113,12 @@ impl DeskConfig {
     /// where the Desk's time goes.
     pub fn probe(mut self, probe: std::sync::Arc<dyn StageProbe>) -> Self {
         self.probe = Some(probe);
+        self
+    }
+
+    /// Sets [`DeskConfig::prepare_threads`].
+    pub fn prepare_threads(mut self, threads: usize) -> Self {
+        self.prepare_threads = threads;
         self
     }
 
