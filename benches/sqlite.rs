@@ -200,10 +200,19 @@ fn writes(c: &mut Criterion) {
         })
     });
     ingest_batch_1000(&mut g, "desk_ingest_batch_1000", DeskConfig::default);
+    // The same with every message prepared on the calling thread (no helper thread).
+    ingest_batch_1000(&mut g, "desk_ingest_batch_1000_one_thread", || {
+        DeskConfig::default().prepare_threads(0)
+    });
     ingest_batch_1000(
         &mut g,
         "desk_ingest_batch_1000_pass_through",
         DeskConfig::pass_through,
+    );
+    ingest_batch_1000(
+        &mut g,
+        "desk_ingest_batch_1000_pass_through_one_thread",
+        || DeskConfig::pass_through().prepare_threads(0),
     );
     g.finish();
 }

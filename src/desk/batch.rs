@@ -33,8 +33,8 @@ const POISONED: &str = "a batch that changed routing did not land, so the router
      Desk::restore_routing";
 
 /// The same failure, for every message it affects.
-/// Batches of fewer messages are prepared on the calling thread; the threads preparing
-/// a larger one run at most this many messages ahead of it.
+/// Batches of fewer messages are prepared on the calling thread (each helper thread
+/// gets at least this many).
 const PREPARE_AHEAD: usize = 16;
 
 fn repeat(e: &Error) -> Error {
@@ -290,7 +290,7 @@ impl<S: Store> Desk<S> {
     }
 
     /// `ingest_batch` with `helpers` threads preparing the messages (message `i` on
-    /// helper `i % helpers`), each at most `PREPARE_AHEAD` messages ahead of the ingests.
+    /// helper `i % helpers`), ahead of the ingests.
     fn ingest_batch_prepared_ahead(
         &mut self,
         batch: Vec<Inbound>,
@@ -307,7 +307,9 @@ impl<S: Store> Desk<S> {
             let receivers: Vec<_> = parts
                 .into_iter()
                 .map(|part| {
-                    let (tx, rx) = std::sync::mpsc::sync_channel(PREPARE_AHEAD);
+                    // Unbounded: the batch is in memory already, and a helper that
+                    // never waits for the ingests costs no wake-ups.
+                    let (tx, rx) = std::sync::mpsc::channel();
                     let preparer = preparer.clone();
                     scope.spawn(move || {
                         for inbound in part {
