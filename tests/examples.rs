@@ -14,6 +14,26 @@ fn example(name: &str) -> PathBuf {
         .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
+/// A small simulated month (1,500 messages) into `dir/name.db` and `dir/name.html`.
+fn small_month(dir: &std::path::Path, name: &str, extra: &[&str]) -> String {
+    let db = dir.join(format!("{name}.db"));
+    let html = dir.join(format!("{name}.html"));
+    let mut args = vec![
+        "--messages",
+        "1500",
+        "--customers",
+        "300",
+        "--agents",
+        "12",
+        "--db",
+        db.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run("simulate", &args)
+}
+
 fn run(name: &str, args: &[&str]) -> String {
     let path = example(name);
     let out = Command::new(&path)
@@ -120,23 +140,8 @@ fn sla_breach_warns_and_breaches_on_monday() {
 #[test]
 fn a_small_simulated_month_reports_numbers_equal_to_the_store() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("sim.db");
-    let html = dir.path().join("sim.html");
-    let out = run(
-        "simulate",
-        &[
-            "--messages",
-            "1500",
-            "--customers",
-            "300",
-            "--agents",
-            "12",
-            "--db",
-            db.to_str().unwrap(),
-            "--html",
-            html.to_str().unwrap(),
-        ],
-    );
+    let html = dir.path().join("small.html");
+    let out = small_month(dir.path(), "small", &[]);
     assert!(
         out.contains("live metrics equal the metrics recomputed from the store: true"),
         "{out}"
@@ -163,22 +168,7 @@ fn a_small_simulated_month_reports_numbers_equal_to_the_store() {
 fn a_simulated_month_is_the_same_whichever_thread_prepares_its_webhooks() {
     let dir = tempfile::tempdir().expect("temp dir");
     let month = |name: &str, extra: &[&str]| {
-        let db = dir.path().join(format!("{name}.db"));
-        let html = dir.path().join(format!("{name}.html"));
-        let mut args = vec![
-            "--messages",
-            "1500",
-            "--customers",
-            "300",
-            "--agents",
-            "12",
-            "--db",
-            db.to_str().unwrap(),
-            "--html",
-            html.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        let out = run("simulate", &args);
+        let out = small_month(dir.path(), name, extra);
         // What the month did, without how long it took.
         out.split("Time split of")
             .next()
