@@ -186,6 +186,7 @@ fn run<S: Store>(
         phone_fallbacks: 0,
         by_hour: [0; 24],
         conversation_intent: HashMap::new(),
+        human_replied: HashMap::new(),
     };
     // Contacts spread over the month by hour of day; about 1.3 messages per contact.
     let contacts = (o.messages as f64 / 1.3) as u64;
