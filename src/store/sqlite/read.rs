@@ -46,7 +46,13 @@ fn message_of(r: &Row<'_>) -> Result<Message> {
     message_row::decode(columns, data)
 }
 
-const RECORD_COLUMNS: &str = "kind, key, secondary, due, version, value";
+/// The columns of a record row, in [`RawRecord`]'s order (a macro, so the statements
+/// below are constant strings: no formatting per call).
+macro_rules! record_columns {
+    () => {
+        "kind, key, secondary, due, version, value"
+    };
+}
 
 fn record_of(r: &Row<'_>) -> rusqlite::Result<RawRecord> {
     Ok((
@@ -410,8 +416,10 @@ impl Store for SqliteStore {
     fn record(&self, tenant: TenantId, kind: &str, key: &str) -> Result<Option<Record>> {
         Ok(self
             .record_rows(
-                &format!(
-                    "SELECT {RECORD_COLUMNS} FROM records WHERE tenant = ?1 AND kind = ?2 AND key = ?3"
+                concat!(
+                    "SELECT ",
+                    record_columns!(),
+                    " FROM records WHERE tenant = ?1 AND kind = ?2 AND key = ?3"
                 ),
                 &[&blob(tenant.as_uuid()), &kind, &key],
             )?
@@ -421,8 +429,10 @@ impl Store for SqliteStore {
 
     fn records(&self, tenant: TenantId, kind: &str) -> Result<Vec<Record>> {
         self.record_rows(
-            &format!(
-                "SELECT {RECORD_COLUMNS} FROM records WHERE tenant = ?1 AND kind = ?2 ORDER BY key"
+            concat!(
+                "SELECT ",
+                record_columns!(),
+                " FROM records WHERE tenant = ?1 AND kind = ?2 ORDER BY key"
             ),
             &[&blob(tenant.as_uuid()), &kind],
         )
@@ -430,9 +440,10 @@ impl Store for SqliteStore {
 
     fn records_by(&self, tenant: TenantId, kind: &str, secondary: &str) -> Result<Vec<Record>> {
         self.record_rows(
-            &format!(
-                "SELECT {RECORD_COLUMNS} FROM records \
-                 WHERE tenant = ?1 AND kind = ?2 AND secondary = ?3 ORDER BY key"
+            concat!(
+                "SELECT ",
+                record_columns!(),
+                " FROM records WHERE tenant = ?1 AND kind = ?2 AND secondary = ?3 ORDER BY key"
             ),
             &[&blob(tenant.as_uuid()), &kind, &secondary],
         )
@@ -446,9 +457,10 @@ impl Store for SqliteStore {
     ) -> Result<Vec<(TenantId, Record)>> {
         let mut stmt = self
             .conn
-            .prepare_cached(&format!(
-                "SELECT tenant, {RECORD_COLUMNS} FROM records \
-                 WHERE kind = ?1 AND due IS NOT NULL AND due <= ?2 \
+            .prepare_cached(concat!(
+                "SELECT tenant, ",
+                record_columns!(),
+                " FROM records WHERE kind = ?1 AND due IS NOT NULL AND due <= ?2 \
                  ORDER BY due, tenant, key LIMIT ?3"
             ))
             .map_err(|e| sql_error("cannot read due records", e))?;
