@@ -6,6 +6,7 @@
 //! enforced by the schema (unique dedup key, one owner per identifier per tenant) and by
 //! version checks inside the transaction. See `docs/storage.md`.
 
+mod batch_cache;
 mod checkpoint;
 mod message_row;
 mod read;
@@ -163,6 +164,8 @@ pub struct SqliteStore {
     /// Per record kind, whether updates of that kind usually keep their due time and
     /// secondary key (see [`UpdateHabits`]).
     record_updates: std::cell::RefCell<UpdateHabits>,
+    /// Rows read or written in the open batch (empty outside one).
+    batch: std::cell::RefCell<batch_cache::BatchCache>,
 }
 
 /// Which of the two record `UPDATE` statements to try first, per record kind: the one
@@ -327,6 +330,7 @@ impl SqliteStore {
             in_batch: false,
             large_cache,
             record_updates: std::cell::RefCell::default(),
+            batch: std::cell::RefCell::default(),
         };
         store.grow_cache_if_large()?;
         Ok(store)

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, Row};
 
+use super::batch_cache::BatchCache;
 use super::{message_row, sql_error, ts, unjson, SqliteStore};
 use crate::channel::Channel;
 use crate::conversation::Conversation;
@@ -81,6 +82,29 @@ fn to_record(raw: RawRecord) -> Result<Record> {
 }
 
 impl SqliteStore {
+    /// A row from the open batch's cache (`None` outside a batch).
+    fn cached<T>(&self, get: impl FnOnce(&BatchCache) -> Option<T>) -> Option<T> {
+        if self.in_batch {
+            get(&self.batch.borrow())
+        } else {
+            None
+        }
+    }
+
+    /// Keeps a row just read in the open batch's cache (nothing outside a batch).
+    fn cache(&self, put: impl FnOnce(&mut BatchCache)) {
+        if self.in_batch {
+            put(&mut self.batch.borrow_mut());
+        }
+    }
+
+    fn cache_conversation(&self, found: Option<Conversation>) -> Option<Conversation> {
+        if let Some(c) = &found {
+            self.cache(|b| b.put_conversation(c.clone()));
+        }
+        found
+    }
+
     /// Rows of one BLOB column (`data`) decoded as `T`.
     fn rows<T: serde::de::DeserializeOwned>(
         &self,
@@ -168,11 +192,18 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn customer(&self, tenant: TenantId, id: CustomerId) -> Result<Option<Customer>> {
-        self.row(
+        if let Some(c) = self.cached(|b| b.customer(tenant, id)) {
+            return Ok(Some(c));
+        }
+        let found: Option<Customer> = self.row(
             "customer",
             "SELECT data FROM customers WHERE tenant = ?1 AND id = ?2",
             &[&blob(tenant.as_uuid()), &blob(id.as_uuid())],
-        )
+        )?;
+        if let Some(c) = &found {
+            self.cache(|b| b.put_customer(tenant, c.clone()));
+        }
+        Ok(found)
     }
 
     fn identifier(
@@ -200,11 +231,15 @@ impl Store for SqliteStore {
     }
 
     fn conversation(&self, tenant: TenantId, id: ConversationId) -> Result<Option<Conversation>> {
-        self.row(
+        if let Some(c) = self.cached(|b| b.conversation(Some(tenant), id)) {
+            return Ok(Some(c));
+        }
+        let found = self.row(
             "conversation",
             "SELECT data FROM conversations WHERE tenant = ?1 AND id = ?2",
             &[&blob(tenant.as_uuid()), &blob(id.as_uuid())],
-        )
+        )?;
+        Ok(self.cache_conversation(found))
     }
 
     fn conversation_tenant(&self, id: ConversationId) -> Result<Option<TenantId>> {
@@ -228,12 +263,16 @@ impl Store for SqliteStore {
     }
 
     fn conversation_by_id(&self, id: ConversationId) -> Result<Option<Conversation>> {
+        if let Some(c) = self.cached(|b| b.conversation(None, id)) {
+            return Ok(Some(c));
+        }
         // `id` is unique on its own: one index probe, whatever the tenant.
-        self.row(
+        let found = self.row(
             "conversation",
             "SELECT data FROM conversations WHERE id = ?1",
             &[&blob(id.as_uuid())],
-        )
+        )?;
+        Ok(self.cache_conversation(found))
     }
 
     fn conversations_of(
@@ -268,12 +307,13 @@ impl Store for SqliteStore {
         tenant: TenantId,
         customer: CustomerId,
     ) -> Result<Option<Conversation>> {
-        self.row(
+        let found = self.row(
             "conversation",
             "SELECT data FROM conversations WHERE tenant = ?1 AND customer = ?2 AND closed = 0 \
              ORDER BY created DESC, id DESC LIMIT 1",
             &[&blob(tenant.as_uuid()), &blob(customer.as_uuid())],
-        )
+        )?;
+        Ok(self.cache_conversation(found))
     }
 
     fn message(&self, tenant: TenantId, id: MessageId) -> Result<Option<Message>> {
@@ -414,7 +454,10 @@ impl Store for SqliteStore {
     }
 
     fn record(&self, tenant: TenantId, kind: &str, key: &str) -> Result<Option<Record>> {
-        Ok(self
+        if let Some(r) = self.cached(|b| b.record(tenant, kind, key)) {
+            return Ok(Some(r));
+        }
+        let found = self
             .record_rows(
                 concat!(
                     "SELECT ",
@@ -424,7 +467,11 @@ impl Store for SqliteStore {
                 &[&blob(tenant.as_uuid()), &kind, &key],
             )?
             .into_iter()
-            .next())
+            .next();
+        if let Some(r) = &found {
+            self.cache(|b| b.put_record(tenant, r.clone()));
+        }
+        Ok(found)
     }
 
     fn records(&self, tenant: TenantId, kind: &str) -> Result<Vec<Record>> {

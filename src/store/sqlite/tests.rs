@@ -149,3 +149,137 @@ fn the_first_batch_grows_the_page_cache() {
     assert_eq!(cache_kib(&store), 65_536, "for the life of the store");
     assert!(store.large_cache.is_none());
 }
+
+fn record(key: &str, version: u64, value: i64) -> crate::store::Record {
+    let mut r = crate::store::Record::new("clock", key, serde_json::json!(value));
+    r.version = version;
+    r
+}
+
+fn put(store: &mut SqliteStore, tenant: TenantId, ops: Vec<Op>) -> crate::Result<()> {
+    let mut changes = ChangeSet::new(tenant);
+    for op in ops {
+        changes.push(op);
+    }
+    store.apply(changes)
+}
+
+fn value_of(store: &SqliteStore, tenant: TenantId, key: &str) -> Option<(u64, String)> {
+    store
+        .record(tenant, "clock", key)
+        .expect("read")
+        .map(|r| (r.version, r.value.get().to_string()))
+}
+
+/// Inside a batch, reads of customers, conversations and records come from the rows the
+/// batch read or wrote: each read sees the latest successful write, a failed apply
+/// changes nothing, a deletion is seen, another tenant sees nothing, and a discarded
+/// batch leaves the rows as they were before it.
+#[test]
+fn reads_in_a_batch_see_exactly_the_batch_s_writes() {
+    let mut store = SqliteStore::open_in_memory().expect("open");
+    let tenant = TenantId::from_uuid(uuid::Uuid::from_u128(1));
+    let other = TenantId::from_uuid(uuid::Uuid::from_u128(2));
+    let now = chrono::DateTime::from_timestamp(1_772_442_000, 0).expect("time");
+    put(&mut store, tenant, vec![Op::PutRecord(record("k1", 1, 1))]).expect("before");
+
+    store.begin_batch().expect("begin");
+    assert_eq!(value_of(&store, tenant, "k1"), Some((1, "1".into())));
+    put(&mut store, tenant, vec![Op::PutRecord(record("k1", 2, 2))]).expect("update");
+    assert_eq!(value_of(&store, tenant, "k1"), Some((2, "2".into())));
+    put(&mut store, tenant, vec![Op::PutRecord(record("k1", 3, 3))]).expect("again");
+    assert_eq!(value_of(&store, tenant, "k1"), Some((3, "3".into())));
+
+    // A change set that fails on its second op: its first op is rolled back too.
+    let failed = put(
+        &mut store,
+        tenant,
+        vec![
+            Op::PutRecord(record("k2", 1, 20)),
+            Op::PutRecord(record("k1", 9, 9)),
+        ],
+    );
+    assert!(matches!(failed, Err(crate::Error::Conflict(_))));
+    assert_eq!(value_of(&store, tenant, "k2"), None);
+    assert_eq!(value_of(&store, tenant, "k1"), Some((3, "3".into())));
+
+    // Customers and conversations: the written row, and only for its own tenant.
+    let mut customer = Customer::new(CustomerId::from_uuid(uuid::Uuid::from_u128(7)), tenant, now);
+    customer.version = 1;
+    let mut conv = crate::conversation::Conversation::new(
+        crate::id::ConversationId::from_uuid(uuid::Uuid::from_u128(8)),
+        tenant,
+        customer.id,
+        crate::Channel::Email,
+        now,
+    );
+    conv.version = 1;
+    put(
+        &mut store,
+        tenant,
+        vec![
+            Op::PutCustomer(customer.clone()),
+            Op::PutConversation(conv.clone()),
+        ],
+    )
+    .expect("customer and conversation");
+    conv.version = 2;
+    conv.tags.push("seen".into());
+    put(&mut store, tenant, vec![Op::PutConversation(conv.clone())]).expect("update");
+    assert_eq!(
+        store.customer(tenant, customer.id).expect("read"),
+        Some(customer.clone())
+    );
+    assert_eq!(
+        store.conversation(tenant, conv.id).expect("read"),
+        Some(conv.clone())
+    );
+    assert_eq!(
+        store.conversation_by_id(conv.id).expect("read"),
+        Some(conv.clone())
+    );
+    assert_eq!(store.conversation(other, conv.id).expect("read"), None);
+    assert_eq!(store.customer(other, customer.id).expect("read"), None);
+    assert_eq!(store.record(other, "clock", "k1").expect("read"), None);
+
+    // A deletion is seen at once.
+    put(
+        &mut store,
+        tenant,
+        vec![Op::DeleteRecord {
+            kind: "clock".into(),
+            key: "k1".into(),
+            version: 3,
+        }],
+    )
+    .expect("delete");
+    assert_eq!(value_of(&store, tenant, "k1"), None);
+
+    // Discarded: everything is as before the batch.
+    store.end_batch(false).expect("discard");
+    assert_eq!(value_of(&store, tenant, "k1"), Some((1, "1".into())));
+    assert_eq!(store.customer(tenant, customer.id).expect("read"), None);
+    assert_eq!(store.conversation_by_id(conv.id).expect("read"), None);
+}
+
+/// What one batch read is forgotten when it ends: a row another connection changed
+/// between two batches is read afresh in the second.
+#[test]
+fn a_new_batch_reads_what_another_connection_wrote_between_batches() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("two.db");
+    let mut first = SqliteStore::open(&path).expect("open");
+    let mut second = SqliteStore::open(&path).expect("open again");
+    let tenant = TenantId::from_uuid(uuid::Uuid::from_u128(1));
+
+    first.begin_batch().expect("begin");
+    put(&mut first, tenant, vec![Op::PutRecord(record("k", 1, 1))]).expect("insert");
+    assert_eq!(value_of(&first, tenant, "k"), Some((1, "1".into())));
+    first.end_batch(true).expect("commit");
+
+    put(&mut second, tenant, vec![Op::PutRecord(record("k", 2, 2))]).expect("elsewhere");
+
+    first.begin_batch().expect("begin again");
+    assert_eq!(value_of(&first, tenant, "k"), Some((2, "2".into())));
+    first.end_batch(true).expect("commit");
+}

@@ -39,10 +39,13 @@ impl SqliteStore {
             let _ = self.exec(rollback);
             if self.in_batch {
                 let _ = self.exec("RELEASE op");
+                self.batch.get_mut().clear();
             }
             return Err(e);
         }
-        if !self.in_batch {
+        if self.in_batch {
+            self.batch.get_mut().applied(changes);
+        } else {
             self.committed(1);
         }
         Ok(())
@@ -58,6 +61,7 @@ impl SqliteStore {
         }
         self.exec("BEGIN IMMEDIATE")?;
         self.in_batch = true;
+        self.batch.get_mut().clear();
         // Only a tuning: the batch stands whether or not the cache grew.
         let _ = self.grow_cache();
         Ok(())
@@ -69,6 +73,7 @@ impl SqliteStore {
             return Ok(());
         }
         self.in_batch = false;
+        self.batch.get_mut().clear();
         if commit {
             if let Err(e) = self.exec("COMMIT") {
                 let _ = self.exec("ROLLBACK");
