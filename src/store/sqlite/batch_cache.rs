@@ -11,7 +11,7 @@
 //!
 //! The cache forgets everything when an apply fails (its savepoint rolled back: the rows
 //! are as before it, and the simplest truth is to read them again), when the batch ends
-//! either way, and when it holds [`LIMIT`] rows (a huge batch does not grow memory
+//! either way (so the next batch starts empty), and when it holds [`LIMIT`] rows (a huge batch does not grow memory
 //! without bound). Only successful applies write into it, after their savepoint is
 //! released; outside a batch it is empty and unused.
 
@@ -34,6 +34,7 @@ pub(super) struct BatchCache {
     conversations: HashMap<ConversationId, Conversation>,
     /// Tenant, then kind, then key (lookups by `&str` without building a key).
     records: HashMap<TenantId, HashMap<String, HashMap<String, Record>>>,
+    /// Rows held, over the three maps (a rewrite of a held row is not a new one).
     rows: usize,
 }
 
@@ -45,11 +46,18 @@ impl BatchCache {
         }
     }
 
+    /// Makes room for a row: starts over when [`LIMIT`] rows are held.
     fn room(&mut self) {
         if self.rows >= LIMIT {
             self.clear();
         }
-        self.rows += 1;
+    }
+
+    /// Counts a row that an insert did not find (`old` is what it replaced).
+    fn counted<T>(&mut self, old: Option<T>) {
+        if old.is_none() {
+            self.rows += 1;
+        }
     }
 
     pub(super) fn customer(&self, tenant: TenantId, id: CustomerId) -> Option<Customer> {
@@ -58,7 +66,8 @@ impl BatchCache {
 
     pub(super) fn put_customer(&mut self, tenant: TenantId, c: Customer) {
         self.room();
-        self.customers.insert((tenant, c.id), c);
+        let old = self.customers.insert((tenant, c.id), c);
+        self.counted(old);
     }
 
     /// The conversation, if cached; `tenant` `None` for a read by id alone.
@@ -75,7 +84,8 @@ impl BatchCache {
 
     pub(super) fn put_conversation(&mut self, c: Conversation) {
         self.room();
-        self.conversations.insert(c.id, c);
+        let old = self.conversations.insert(c.id, c);
+        self.counted(old);
     }
 
     pub(super) fn record(&self, tenant: TenantId, kind: &str, key: &str) -> Option<Record> {
@@ -84,12 +94,14 @@ impl BatchCache {
 
     pub(super) fn put_record(&mut self, tenant: TenantId, r: Record) {
         self.room();
-        self.records
+        let old = self
+            .records
             .entry(tenant)
             .or_default()
             .entry(r.kind.clone())
             .or_default()
             .insert(r.key.clone(), r);
+        self.counted(old);
     }
 
     fn forget_record(&mut self, tenant: TenantId, kind: &str, key: &str) {
@@ -98,7 +110,9 @@ impl BatchCache {
             .get_mut(&tenant)
             .and_then(|kinds| kinds.get_mut(kind))
         {
-            keys.remove(key);
+            if keys.remove(key).is_some() {
+                self.rows -= 1;
+            }
         }
     }
 
@@ -122,5 +136,38 @@ impl BatchCache {
                 | Op::DeleteThreadKeysOf { .. } => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(key: usize) -> Record {
+        Record::new("clock", key.to_string(), serde_json::json!(key))
+    }
+
+    /// Rewriting a held row does not count as another; a deleted one stops counting; at
+    /// the limit the cache starts over.
+    #[test]
+    fn the_cache_counts_rows_not_writes_and_starts_over_at_the_limit() {
+        let tenant = TenantId::from_uuid(uuid::Uuid::from_u128(1));
+        let mut cache = BatchCache::default();
+        for _ in 0..3 {
+            cache.put_record(tenant, record(0));
+        }
+        assert_eq!(cache.rows, 1);
+        cache.forget_record(tenant, "clock", "0");
+        cache.forget_record(tenant, "clock", "0");
+        assert_eq!(cache.rows, 0);
+        for key in 0..LIMIT {
+            cache.put_record(tenant, record(key));
+        }
+        assert_eq!(cache.rows, LIMIT);
+        assert!(cache.record(tenant, "clock", "0").is_some());
+        cache.put_record(tenant, record(LIMIT));
+        assert_eq!(cache.rows, 1, "started over");
+        assert!(cache.record(tenant, "clock", "0").is_none());
+        assert!(cache.record(tenant, "clock", &LIMIT.to_string()).is_some());
     }
 }

@@ -91,18 +91,17 @@ impl SqliteStore {
         }
     }
 
-    /// Keeps a row just read in the open batch's cache (nothing outside a batch).
-    fn cache(&self, put: impl FnOnce(&mut BatchCache)) {
-        if self.in_batch {
-            put(&mut self.batch.borrow_mut());
+    /// Keeps a row just read (if any) in the open batch's cache (nothing outside a
+    /// batch), and returns it.
+    fn kept<T: Clone>(&self, found: Option<T>, put: impl FnOnce(&mut BatchCache, T)) -> Option<T> {
+        if let (true, Some(row)) = (self.in_batch, &found) {
+            put(&mut self.batch.borrow_mut(), row.clone());
         }
+        found
     }
 
     fn cache_conversation(&self, found: Option<Conversation>) -> Option<Conversation> {
-        if let Some(c) = &found {
-            self.cache(|b| b.put_conversation(c.clone()));
-        }
-        found
+        self.kept(found, BatchCache::put_conversation)
     }
 
     /// Rows of one BLOB column (`data`) decoded as `T`.
@@ -195,15 +194,12 @@ impl Store for SqliteStore {
         if let Some(c) = self.cached(|b| b.customer(tenant, id)) {
             return Ok(Some(c));
         }
-        let found: Option<Customer> = self.row(
+        let found = self.row(
             "customer",
             "SELECT data FROM customers WHERE tenant = ?1 AND id = ?2",
             &[&blob(tenant.as_uuid()), &blob(id.as_uuid())],
         )?;
-        if let Some(c) = &found {
-            self.cache(|b| b.put_customer(tenant, c.clone()));
-        }
-        Ok(found)
+        Ok(self.kept(found, |b, c| b.put_customer(tenant, c)))
     }
 
     fn identifier(
@@ -468,10 +464,7 @@ impl Store for SqliteStore {
             )?
             .into_iter()
             .next();
-        if let Some(r) = &found {
-            self.cache(|b| b.put_record(tenant, r.clone()));
-        }
-        Ok(found)
+        Ok(self.kept(found, |b, r| b.put_record(tenant, r)))
     }
 
     fn records(&self, tenant: TenantId, kind: &str) -> Result<Vec<Record>> {

@@ -60,8 +60,8 @@ impl SqliteStore {
             });
         }
         self.exec("BEGIN IMMEDIATE")?;
+        // The cache is empty: the last batch's end emptied it, and nothing fills it outside one.
         self.in_batch = true;
-        self.batch.get_mut().clear();
         // Only a tuning: the batch stands whether or not the cache grew.
         let _ = self.grow_cache();
         Ok(())
