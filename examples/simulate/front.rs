@@ -62,13 +62,33 @@ enum Mode {
         preparer: Preparer,
         waiting: HashMap<u64, Hook>,
     },
-    /// Prepared on a webhook thread as soon as posted.
+    /// Prepared on a webhook thread, [`POST_CHUNK`] hooks at a time.
     Thread {
-        hooks: Option<mpsc::Sender<Hook>>,
+        hooks: Option<mpsc::Sender<Vec<Hook>>>,
+        /// Posted, not yet handed to the thread.
+        outbox: Vec<Hook>,
         prepared: mpsc::Receiver<(u64, Result<Prepared>)>,
         ready: HashMap<u64, Result<Prepared>>,
         worker: Option<JoinHandle<Duration>>,
     },
+}
+
+/// Hooks handed to the webhook thread at once. One at a time, the main thread woke the
+/// idle webhook thread for each (a `futex` call: 3.4% of its `perf` samples); contacts
+/// are posted thousands ahead, so a chunk adds no waiting.
+const POST_CHUNK: usize = 64;
+
+/// Sends the outbox's hooks to the webhook thread (if any).
+fn hand_over(hooks: &Option<mpsc::Sender<Vec<Hook>>>, outbox: &mut Vec<Hook>) {
+    if outbox.is_empty() {
+        return;
+    }
+    let chunk = std::mem::replace(outbox, Vec::with_capacity(POST_CHUNK));
+    hooks
+        .as_ref()
+        .expect("posting before stop")
+        .send(chunk)
+        .expect("the webhook thread runs");
 }
 
 /// Webhooks posted ahead of the moment they are delivered to the Desk.
@@ -82,13 +102,14 @@ impl Front {
     /// A front end preparing with `preparer`, on its own thread when `threaded`.
     pub fn new(preparer: Preparer, threaded: bool) -> Front {
         let mode = if threaded {
-            let (hooks, rx) = mpsc::channel::<Hook>();
+            let (hooks, rx) = mpsc::channel::<Vec<Hook>>();
             let (tx, prepared) = mpsc::channel();
             let worker = std::thread::Builder::new()
                 .name("webhooks".into())
                 .spawn(move || {
                     let mut busy = Duration::ZERO;
-                    for hook in rx {
+                    // Each result goes back at once: the main thread may be waiting for it.
+                    for hook in rx.iter().flatten() {
                         let started = Instant::now();
                         let key = hook.key;
                         let got = hook.prepare(&preparer);
@@ -102,6 +123,7 @@ impl Front {
                 .expect("a thread for the webhooks");
             Mode::Thread {
                 hooks: Some(hooks),
+                outbox: Vec::with_capacity(POST_CHUNK),
                 prepared,
                 ready: HashMap::new(),
                 worker: Some(worker),
@@ -121,12 +143,11 @@ impl Front {
             Mode::Inline { waiting, .. } => {
                 waiting.insert(hook.key, hook);
             }
-            Mode::Thread { hooks, .. } => {
-                hooks
-                    .as_ref()
-                    .expect("posting before stop")
-                    .send(hook)
-                    .expect("the webhook thread runs");
+            Mode::Thread { hooks, outbox, .. } => {
+                outbox.push(hook);
+                if outbox.len() >= POST_CHUNK {
+                    hand_over(hooks, outbox);
+                }
             }
         }
     }
@@ -139,11 +160,17 @@ impl Front {
                 .expect("a hook posted under this key")
                 .prepare(preparer),
             Mode::Thread {
-                prepared, ready, ..
+                hooks,
+                outbox,
+                prepared,
+                ready,
+                ..
             } => loop {
                 if let Some(got) = ready.remove(&key) {
                     return got;
                 }
+                // The hook may still be in the outbox: hand it over before waiting.
+                hand_over(hooks, outbox);
                 let (k, got) = prepared.recv().expect("the webhook thread runs");
                 ready.insert(k, got);
             },
