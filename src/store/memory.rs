@@ -198,7 +198,8 @@ impl TenantData {
         let mut conversation_versions: HashMap<ConversationId, u64> = HashMap::default();
         let mut owners: HashMap<&Identifier, CustomerId> = HashMap::default();
         let mut deleted: HashSet<&Identifier> = HashSet::default();
-        let mut new_messages: BTreeSet<MessageId> = BTreeSet::new();
+        // Messages inserted by earlier ops of the set: their channel and external id.
+        let mut new_messages: HashMap<MessageId, (&Channel, Option<&String>)> = HashMap::default();
         let mut new_keys: BTreeSet<(&Channel, &str)> = BTreeSet::new();
         let mut record_versions: HashMap<(&str, &str), u64> = HashMap::default();
         for op in ops {
@@ -240,7 +241,11 @@ impl TenantData {
                     owners.insert(&record.identifier, record.customer);
                 }
                 Op::InsertMessage(m) => {
-                    if self.messages.contains_key(&m.id) || !new_messages.insert(m.id) {
+                    if self.messages.contains_key(&m.id)
+                        || new_messages
+                            .insert(m.id, (&m.channel, m.external_id.as_ref()))
+                            .is_some()
+                    {
                         return Err(conflict(format!("message {} already exists", m.id)));
                     }
                     if let Some(ext) = &m.external_id {
@@ -257,10 +262,16 @@ impl TenantData {
                     }
                 }
                 Op::UpdateMessage(m) => {
-                    let Some(old) = self.messages.get(&m.id) else {
+                    let Some((channel, external_id)) =
+                        new_messages.get(&m.id).copied().or_else(|| {
+                            self.messages
+                                .get(&m.id)
+                                .map(|o| (&o.channel, o.external_id.as_ref()))
+                        })
+                    else {
                         return Err(conflict(format!("message {} does not exist", m.id)));
                     };
-                    if old.external_id != m.external_id || old.channel != m.channel {
+                    if external_id != m.external_id.as_ref() || *channel != m.channel {
                         return Err(conflict(format!(
                             "message {} update changes its deduplication key",
                             m.id

@@ -496,7 +496,10 @@ pub trait Store: Send {
 
     /// Starts a batch (group commit): the applies until [`Store::end_batch`] land
     /// together, each still atomic on its own (a failing apply leaves no trace and the
-    /// others stay). The default does nothing: every apply commits alone.
+    /// others stay). A store may roll the whole batch back when a write fails halfway
+    /// through a change set for a reason other than its conditions (a full disk, an I/O
+    /// error); its later applies then fail, and `end_batch(true)` reports that nothing
+    /// landed. The default does nothing: every apply commits alone.
     ///
     /// # Errors
     ///

@@ -9,11 +9,11 @@
 //! the message): in the simulated month, more than half of the conversation reads and a
 //! fifth of the SLA record reads inside a batch were of a row already read or written in it.
 //!
-//! The cache forgets everything when an apply fails (its savepoint rolled back: the rows
-//! are as before it, and the simplest truth is to read them again), when the batch ends
-//! either way (so the next batch starts empty), and when it holds [`LIMIT`] rows (a huge batch does not grow memory
-//! without bound). Only successful applies write into it, after their savepoint is
-//! released; outside a batch it is empty and unused.
+//! The cache forgets everything when the batch is rolled back (a write failed after
+//! others of its change set ran; an apply that fails its checks writes nothing and
+//! leaves the cache as it is), when the batch ends either way (so the next batch starts
+//! empty), and when it holds [`LIMIT`] rows (a huge batch does not grow memory without
+//! bound). Only successful applies write into it; outside a batch it is empty and unused.
 
 use std::collections::HashMap;
 
@@ -64,6 +64,11 @@ impl BatchCache {
         self.customers.get(&(tenant, id)).cloned()
     }
 
+    /// The version of a cached customer.
+    pub(super) fn customer_version(&self, tenant: TenantId, id: CustomerId) -> Option<u64> {
+        self.customers.get(&(tenant, id)).map(|c| c.version)
+    }
+
     pub(super) fn put_customer(&mut self, tenant: TenantId, c: Customer) {
         self.room();
         let old = self.customers.insert((tenant, c.id), c);
@@ -82,6 +87,14 @@ impl BatchCache {
             .cloned()
     }
 
+    /// The version of a cached conversation of `tenant`.
+    pub(super) fn conversation_version(&self, tenant: TenantId, id: ConversationId) -> Option<u64> {
+        self.conversations
+            .get(&id)
+            .filter(|c| c.tenant == tenant)
+            .map(|c| c.version)
+    }
+
     pub(super) fn put_conversation(&mut self, c: Conversation) {
         self.room();
         let old = self.conversations.insert(c.id, c);
@@ -90,6 +103,11 @@ impl BatchCache {
 
     pub(super) fn record(&self, tenant: TenantId, kind: &str, key: &str) -> Option<Record> {
         self.records.get(&tenant)?.get(kind)?.get(key).cloned()
+    }
+
+    /// The version of a cached record.
+    pub(super) fn record_version(&self, tenant: TenantId, kind: &str, key: &str) -> Option<u64> {
+        Some(self.records.get(&tenant)?.get(kind)?.get(key)?.version)
     }
 
     pub(super) fn put_record(&mut self, tenant: TenantId, r: Record) {
@@ -116,7 +134,7 @@ impl BatchCache {
         }
     }
 
-    /// Takes in the rows of a change set that is now applied (its savepoint released).
+    /// Takes in the rows of a change set that is now applied.
     pub(super) fn applied(&mut self, changes: ChangeSet) {
         let tenant = changes.tenant;
         for op in changes.ops {

@@ -8,6 +8,7 @@
 
 mod batch_cache;
 mod checkpoint;
+mod checks;
 mod message_row;
 mod read;
 mod schema;
@@ -155,8 +156,8 @@ pub struct SqliteStore {
     checkpointer: Option<checkpoint::Checkpointer>,
     conn: Connection,
     path: Option<PathBuf>,
-    /// Inside [`Store::begin_batch`](crate::store::Store::begin_batch): applies become
-    /// savepoints of one outer transaction.
+    /// Inside [`Store::begin_batch`](crate::store::Store::begin_batch): applies join one
+    /// outer transaction.
     in_batch: bool,
     /// The page cache still to switch to once the database passes 1 GiB (`None` once
     /// switched, or when there is nothing to switch).
@@ -166,6 +167,9 @@ pub struct SqliteStore {
     record_updates: std::cell::RefCell<UpdateHabits>,
     /// Rows read or written in the open batch (empty outside one).
     batch: std::cell::RefCell<batch_cache::BatchCache>,
+    /// Why the open batch was rolled back (a write failed after others of its change set
+    /// had run): its later applies fail, and so does committing it.
+    batch_lost: Option<String>,
 }
 
 /// Which of the two record `UPDATE` statements to try first, per record kind: the one
@@ -294,8 +298,8 @@ impl SqliteStore {
         } else {
             8192
         };
-        // temp_store = MEMORY: the savepoints of a batch keep their undo pages in memory,
-        // not in a temporary file.
+        // temp_store = MEMORY: statement journals keep their undo pages in memory, not in
+        // a temporary file.
         conn.execute_batch(&format!(
             "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; \
              PRAGMA wal_autocheckpoint = {autocheckpoint}; PRAGMA cache_size = -{}; \
@@ -331,6 +335,7 @@ impl SqliteStore {
             large_cache,
             record_updates: std::cell::RefCell::default(),
             batch: std::cell::RefCell::default(),
+            batch_lost: None,
         };
         store.grow_cache_if_large()?;
         Ok(store)

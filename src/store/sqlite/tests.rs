@@ -283,3 +283,67 @@ fn a_new_batch_reads_what_another_connection_wrote_between_batches() {
     assert_eq!(value_of(&first, tenant, "k"), Some((2, "2".into())));
     first.end_batch(true).expect("commit");
 }
+
+/// A write that fails halfway through a change set in a batch, after another of its
+/// writes changed a row (here the database may not grow: a full disk), cannot be taken
+/// back alone without a savepoint: the whole batch is rolled back, its later applies
+/// fail, committing it says nothing landed, what was committed before stays, and the
+/// store works on. A change set that fails its checks in a batch writes nothing and the
+/// batch goes on.
+#[test]
+fn a_write_failing_halfway_through_a_batch_rolls_the_batch_back() {
+    let mut store = SqliteStore::open_in_memory().expect("open");
+    let tenant = TenantId::from_uuid(uuid::Uuid::from_u128(7));
+    put(&mut store, tenant, vec![Op::PutRecord(record("a", 1, 1))]).expect("before");
+    store.begin_batch().expect("begin");
+    put(&mut store, tenant, vec![Op::PutRecord(record("b", 1, 1))]).expect("in the batch");
+    let stale = put(
+        &mut store,
+        tenant,
+        vec![
+            Op::PutRecord(record("b", 2, 2)),
+            Op::PutRecord(record("a", 5, 2)),
+        ],
+    );
+    assert!(matches!(stale, Err(crate::Error::Conflict(_))), "{stale:?}");
+    assert_eq!(
+        value_of(&store, tenant, "b"),
+        Some((1, "1".into())),
+        "checked, not written"
+    );
+    let pages: i64 = store
+        .conn
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .expect("pages");
+    store
+        .conn
+        .execute_batch(&format!("PRAGMA max_page_count = {pages}"))
+        .expect("limit");
+    let mut big = crate::store::Record::new("clock", "big", serde_json::json!("x".repeat(200_000)));
+    big.version = 1;
+    let failed = put(
+        &mut store,
+        tenant,
+        vec![Op::PutRecord(record("a", 2, 2)), Op::PutRecord(big)],
+    );
+    assert!(failed.is_err(), "the database cannot grow");
+    assert!(store.batch_lost.is_some(), "{failed:?}");
+    let later = put(&mut store, tenant, vec![Op::PutRecord(record("c", 1, 1))]);
+    assert!(later.unwrap_err().to_string().contains("rolled back"));
+    let end = store.end_batch(true);
+    assert!(end
+        .unwrap_err()
+        .to_string()
+        .contains("nothing in it landed"));
+    store
+        .conn
+        .execute_batch("PRAGMA max_page_count = 1073741823")
+        .expect("unlimit");
+    assert_eq!(value_of(&store, tenant, "a"), Some((1, "1".into())));
+    assert_eq!(value_of(&store, tenant, "b"), None);
+    assert_eq!(value_of(&store, tenant, "c"), None);
+    store.begin_batch().expect("a new batch");
+    put(&mut store, tenant, vec![Op::PutRecord(record("a", 2, 3))]).expect("works on");
+    store.end_batch(true).expect("commit");
+    assert_eq!(value_of(&store, tenant, "a"), Some((2, "3".into())));
+}

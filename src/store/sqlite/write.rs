@@ -1,4 +1,4 @@
-//! The write half: one transaction per change set (a savepoint inside a batch), with the
+//! The write half: one transaction per change set (checks, then writes, inside a batch), with the
 //! [`Store`](crate::store::Store) contract's version and ownership checks as conditional
 //! statements, and uniqueness left to the schema's constraints.
 
@@ -14,6 +14,41 @@ fn conflict(msg: String) -> Error {
     Error::Conflict(msg)
 }
 
+/// The op to write first in a batch, so that its checks need no read (see `checks.rs`):
+/// a change set's only new message, unless another op touches messages (the order of
+/// the others is kept; the message's link to its conversation is checked at commit).
+pub(super) fn lead(ops: &[Op]) -> Option<usize> {
+    let mut inserts = ops
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| matches!(op, Op::InsertMessage(_)));
+    let others = ops
+        .iter()
+        .any(|op| matches!(op, Op::UpdateMessage(_) | Op::RedactMessage(_)));
+    match (inserts.next(), inserts.next(), others) {
+        (Some((i, _)), None, false) => Some(i),
+        _ => None,
+    }
+}
+
+/// `ops`, the one at index `first` (if any) first, then the others in their order.
+pub(super) fn in_order(ops: &[Op], first: Option<usize>) -> impl Iterator<Item = &Op> {
+    first.and_then(|i| ops.get(i)).into_iter().chain(
+        ops.iter()
+            .enumerate()
+            .filter(move |(i, _)| Some(*i) != first)
+            .map(|(_, op)| op),
+    )
+}
+
+/// The error of an apply to, or the commit of, a batch that was rolled back.
+fn lost(why: &str) -> Error {
+    Error::Store {
+        message: format!("the batch was rolled back, nothing in it landed: a write failed ({why})"),
+        source: None,
+    }
+}
+
 impl SqliteStore {
     fn exec(&self, sql: &str) -> Result<()> {
         self.conn
@@ -23,35 +58,51 @@ impl SqliteStore {
             .map_err(|e| sql_error(format!("cannot run {sql}"), e))
     }
 
-    /// Applies a change set atomically: its own `BEGIN IMMEDIATE` transaction, or a
-    /// savepoint of the batch's transaction.
+    /// Applies a change set atomically: its own `BEGIN IMMEDIATE` transaction, or, in a
+    /// batch, its checks and then its writes (see [`SqliteStore::apply_in_batch`]).
     pub(super) fn apply_changes(&mut self, changes: ChangeSet) -> Result<()> {
         changes.check_tenant()?;
-        let (begin, commit, rollback) = if self.in_batch {
-            ("SAVEPOINT op", "RELEASE op", "ROLLBACK TO op")
-        } else {
-            ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
-        };
-        self.exec(begin)?;
-        let done = self.write_ops(&changes).and_then(|()| self.exec(commit));
+        if self.in_batch {
+            return self.apply_in_batch(changes);
+        }
+        self.exec("BEGIN IMMEDIATE")?;
+        let done = self.write_ops(&changes).and_then(|()| self.exec("COMMIT"));
         if let Err(e) = done {
             // A failed COMMIT may leave the transaction open: end it either way.
-            let _ = self.exec(rollback);
-            if self.in_batch {
-                let _ = self.exec("RELEASE op");
-                self.batch.get_mut().clear();
-            }
+            let _ = self.exec("ROLLBACK");
             return Err(e);
         }
-        if self.in_batch {
-            self.batch.get_mut().applied(changes);
-        } else {
-            self.committed(1);
-        }
+        self.committed(1);
         Ok(())
     }
 
-    /// Starts a batch: later applies are savepoints of one transaction.
+    /// A change set inside a batch: its conditions are checked first (`checks.rs`), so
+    /// one that fails them writes nothing and needs no savepoint. A write that fails
+    /// after others of the change set changed rows (a full disk, an I/O error) cannot be
+    /// taken back alone: the whole batch is rolled back, its later applies fail and
+    /// committing it reports that nothing landed.
+    fn apply_in_batch(&mut self, changes: ChangeSet) -> Result<()> {
+        if let Some(why) = &self.batch_lost {
+            return Err(lost(why));
+        }
+        let lead = lead(&changes.ops);
+        self.check_ops(&changes, lead)?;
+        let before = self.conn.total_changes();
+        if let Err(e) = self.write_in_order(&changes, lead) {
+            // Rows changed before the failure, or SQLite ended the transaction itself (it
+            // may, on a full disk): the batch cannot stand.
+            if self.conn.total_changes() != before || self.conn.is_autocommit() {
+                let _ = self.exec("ROLLBACK");
+                self.batch.get_mut().clear();
+                self.batch_lost = Some(e.to_string());
+            }
+            return Err(e);
+        }
+        self.batch.get_mut().applied(changes);
+        Ok(())
+    }
+
+    /// Starts a batch: later applies join one transaction.
     pub(super) fn start_batch(&mut self) -> Result<()> {
         if self.in_batch {
             return Err(Error::Store {
@@ -62,6 +113,7 @@ impl SqliteStore {
         self.exec("BEGIN IMMEDIATE")?;
         // The cache is empty: the last batch's end emptied it, and nothing fills it outside one.
         self.in_batch = true;
+        self.batch_lost = None;
         // Only a tuning: the batch stands whether or not the cache grew.
         let _ = self.grow_cache();
         Ok(())
@@ -74,6 +126,10 @@ impl SqliteStore {
         }
         self.in_batch = false;
         self.batch.get_mut().clear();
+        if let Some(why) = self.batch_lost.take() {
+            // Already rolled back: nothing to end.
+            return if commit { Err(lost(&why)) } else { Ok(()) };
+        }
         if commit {
             if let Err(e) = self.exec("COMMIT") {
                 let _ = self.exec("ROLLBACK");
@@ -105,8 +161,13 @@ impl SqliteStore {
     }
 
     fn write_ops(&self, changes: &ChangeSet) -> Result<()> {
+        self.write_in_order(changes, None)
+    }
+
+    /// Writes `changes`' ops, the one at index `first` (if any) before the others.
+    fn write_in_order(&self, changes: &ChangeSet, first: Option<usize>) -> Result<()> {
         let tenant = blob(changes.tenant.as_uuid());
-        for op in &changes.ops {
+        for op in in_order(&changes.ops, first) {
             match op {
                 Op::PutCustomer(c) => {
                     let data = json(c)?;
