@@ -17,6 +17,7 @@
 
 use std::collections::HashMap;
 
+use super::read::ident_key;
 use crate::conversation::Conversation;
 use crate::id::{ConversationId, CustomerId, TenantId};
 use crate::identity::Customer;
@@ -32,9 +33,13 @@ pub(super) struct BatchCache {
     /// By id alone: conversation ids are unique across tenants (the schema says so), and
     /// a read names its tenant, checked against the cached row's.
     conversations: HashMap<ConversationId, Conversation>,
-    /// Tenant, then kind, then key (lookups by `&str` without building a key).
-    records: HashMap<TenantId, HashMap<String, HashMap<String, Record>>>,
-    /// Rows held, over the three maps (a rewrite of a held row is not a new one).
+    /// Tenant, then kind, then key (lookups by `&str` without building a key); `None`: a
+    /// read found no such record.
+    records: HashMap<TenantId, HashMap<String, HashMap<String, Option<Record>>>>,
+    /// Identifier owners by tenant and identifier key (`None`: a read found none). Only
+    /// the owner: it is what a change set's checks need (see `checks.rs`).
+    owners: HashMap<(TenantId, String), Option<CustomerId>>,
+    /// Entries held, over the four maps (a rewrite of a held one is not a new one).
     rows: usize,
 }
 
@@ -101,13 +106,26 @@ impl BatchCache {
         self.counted(old);
     }
 
-    pub(super) fn record(&self, tenant: TenantId, kind: &str, key: &str) -> Option<Record> {
+    /// The record if known: `Some(None)` when a read in the batch found none.
+    pub(super) fn record(&self, tenant: TenantId, kind: &str, key: &str) -> Option<Option<Record>> {
         self.records.get(&tenant)?.get(kind)?.get(key).cloned()
     }
 
-    /// The version of a cached record.
-    pub(super) fn record_version(&self, tenant: TenantId, kind: &str, key: &str) -> Option<u64> {
-        Some(self.records.get(&tenant)?.get(kind)?.get(key)?.version)
+    /// The version of a record if known (`Some(None)`: known to be missing).
+    pub(super) fn record_version(
+        &self,
+        tenant: TenantId,
+        kind: &str,
+        key: &str,
+    ) -> Option<Option<u64>> {
+        Some(
+            self.records
+                .get(&tenant)?
+                .get(kind)?
+                .get(key)?
+                .as_ref()
+                .map(|r| r.version),
+        )
     }
 
     pub(super) fn put_record(&mut self, tenant: TenantId, r: Record) {
@@ -118,7 +136,32 @@ impl BatchCache {
             .or_default()
             .entry(r.kind.clone())
             .or_default()
-            .insert(r.key.clone(), r);
+            .insert(r.key.clone(), Some(r));
+        self.counted(old);
+    }
+
+    /// Notes that a read in the batch found no record under `kind` and `key`.
+    pub(super) fn put_missing_record(&mut self, tenant: TenantId, kind: &str, key: &str) {
+        self.room();
+        let old = self
+            .records
+            .entry(tenant)
+            .or_default()
+            .entry(kind.to_string())
+            .or_default()
+            .insert(key.to_string(), None);
+        self.counted(old);
+    }
+
+    /// The owner of an identifier if known (`Some(None)`: known to have none).
+    pub(super) fn owner(&self, tenant: TenantId, key: String) -> Option<Option<CustomerId>> {
+        self.owners.get(&(tenant, key)).copied()
+    }
+
+    /// Notes an identifier's owner (`None`: the identifier is not stored).
+    pub(super) fn put_owner(&mut self, tenant: TenantId, key: String, owner: Option<CustomerId>) {
+        self.room();
+        let old = self.owners.insert((tenant, key), owner);
         self.counted(old);
     }
 
@@ -143,13 +186,17 @@ impl BatchCache {
                 Op::PutConversation(c) => self.put_conversation(c),
                 Op::PutRecord(r) => self.put_record(tenant, r),
                 Op::DeleteRecord { kind, key, .. } => self.forget_record(tenant, &kind, &key),
-                // Identifiers, messages and thread keys are not cached.
-                Op::PutIdentifier { .. }
-                | Op::InsertMessage(_)
+                Op::PutIdentifier { record, .. } => {
+                    self.put_owner(tenant, ident_key(&record.identifier), Some(record.customer))
+                }
+                Op::DeleteIdentifier { identifier, .. } => {
+                    self.put_owner(tenant, ident_key(&identifier), None)
+                }
+                // Messages and thread keys are not cached.
+                Op::InsertMessage(_)
                 | Op::UpdateMessage(_)
                 | Op::PutThreadKey { .. }
                 | Op::RedactMessage(_)
-                | Op::DeleteIdentifier { .. }
                 | Op::DeleteThreadKey { .. }
                 | Op::DeleteThreadKeysOf { .. } => {}
             }
@@ -182,10 +229,18 @@ mod tests {
             cache.put_record(tenant, record(key));
         }
         assert_eq!(cache.rows, LIMIT);
-        assert!(cache.record(tenant, "clock", "0").is_some());
+        assert!(cache.record(tenant, "clock", "0").flatten().is_some());
         cache.put_record(tenant, record(LIMIT));
         assert_eq!(cache.rows, 1, "started over");
         assert!(cache.record(tenant, "clock", "0").is_none());
-        assert!(cache.record(tenant, "clock", &LIMIT.to_string()).is_some());
+        assert!(cache
+            .record(tenant, "clock", &LIMIT.to_string())
+            .flatten()
+            .is_some());
+        cache.put_missing_record(tenant, "clock", "gone");
+        cache.put_owner(tenant, "mail:a@b.c".into(), None);
+        assert_eq!(cache.rows, 3, "what is missing counts too");
+        assert_eq!(cache.record(tenant, "clock", "gone"), Some(None));
+        assert_eq!(cache.owner(tenant, "mail:a@b.c".into()), Some(None));
     }
 }

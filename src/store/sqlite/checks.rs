@@ -128,7 +128,9 @@ impl<'a> Checker<'_, 'a> {
                     &[t, &blob(id.as_uuid())],
                 )?.map(|v| v as u64)),
             },
-            Row::Identifier(i) => State::Owner(
+            Row::Identifier(i) => match cache.owner(self.tenant, ident_key(i)) {
+                Some(owner) => State::Owner(owner),
+                None => State::Owner(
                 self.one::<Vec<u8>>(
                     "an identifier",
                     "SELECT customer FROM identifiers WHERE tenant = ?1 AND ident = ?2",
@@ -138,7 +140,7 @@ impl<'a> Checker<'_, 'a> {
                     let bytes: [u8; 16] = b.as_slice().try_into().unwrap_or_default();
                     CustomerId::from_uuid(uuid::Uuid::from_bytes(bytes))
                 }),
-            ),
+            )},
             Row::Message(id) => State::Message(
                 self.store
                     .conn
@@ -162,7 +164,7 @@ impl<'a> Checker<'_, 'a> {
                 .is_some(),
             ),
             Row::Record(kind, key) => match cache.record_version(self.tenant, kind, key) {
-                Some(v) => State::Version(Some(v)),
+                Some(v) => State::Version(v),
                 None => State::Version(self.one::<i64>(
                     "a record",
                     "SELECT version FROM records WHERE tenant = ?1 AND kind = ?2 AND key = ?3",

@@ -207,11 +207,18 @@ impl Store for SqliteStore {
         tenant: TenantId,
         identifier: &Identifier,
     ) -> Result<Option<IdentifierRecord>> {
-        self.row(
+        let key = ident_key(identifier);
+        let found: Option<IdentifierRecord> = self.row(
             "identifier",
             "SELECT data FROM identifiers WHERE tenant = ?1 AND ident = ?2",
-            &[&blob(tenant.as_uuid()), &ident_key(identifier)],
-        )
+            &[&blob(tenant.as_uuid()), &key],
+        )?;
+        if self.in_batch {
+            // The owner, for the checks of a change set that writes it.
+            let owner = found.as_ref().map(|r| r.customer);
+            self.batch.borrow_mut().put_owner(tenant, key, owner);
+        }
+        Ok(found)
     }
 
     fn identifiers_of(
@@ -451,7 +458,7 @@ impl Store for SqliteStore {
 
     fn record(&self, tenant: TenantId, kind: &str, key: &str) -> Result<Option<Record>> {
         if let Some(r) = self.cached(|b| b.record(tenant, kind, key)) {
-            return Ok(Some(r));
+            return Ok(r);
         }
         let found = self
             .record_rows(
@@ -464,6 +471,11 @@ impl Store for SqliteStore {
             )?
             .into_iter()
             .next();
+        if found.is_none() && self.in_batch {
+            self.batch
+                .borrow_mut()
+                .put_missing_record(tenant, kind, key);
+        }
         Ok(self.kept(found, |b, r| b.put_record(tenant, r)))
     }
 

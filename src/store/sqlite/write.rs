@@ -15,16 +15,21 @@ fn conflict(msg: String) -> Error {
 }
 
 /// The op to write first in a batch, so that its checks need no read (see `checks.rs`):
-/// a change set's only new message, unless another op touches messages (the order of
-/// the others is kept; the message's link to its conversation is checked at commit).
+/// a change set's only new message, unless another op touches messages or creates a
+/// conversation (the order of the others is kept). Written before its new conversation,
+/// a message's foreign key is unsatisfied until the conversation is written; with that
+/// order the simulated month's Desk thread ran 2.7 times the instructions
+/// (`valgrind --tool=callgrind`), most of them in SQLite b-tree steps under the writes.
 pub(super) fn lead(ops: &[Op]) -> Option<usize> {
     let mut inserts = ops
         .iter()
         .enumerate()
         .filter(|(_, op)| matches!(op, Op::InsertMessage(_)));
-    let others = ops
-        .iter()
-        .any(|op| matches!(op, Op::UpdateMessage(_) | Op::RedactMessage(_)));
+    let others = ops.iter().any(|op| match op {
+        Op::UpdateMessage(_) | Op::RedactMessage(_) => true,
+        Op::PutConversation(c) => c.version == 1,
+        _ => false,
+    });
     match (inserts.next(), inserts.next(), others) {
         (Some((i, _)), None, false) => Some(i),
         _ => None,
