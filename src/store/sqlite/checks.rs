@@ -19,8 +19,6 @@
 //! message is written first for that reason: its id and deduplication key would take two
 //! reads).
 
-use std::collections::HashMap;
-
 use rusqlite::OptionalExtension;
 
 use super::read::{blob, ident_key};
@@ -31,7 +29,7 @@ use crate::identity::Identifier;
 use crate::store::{ChangeSet, Op};
 
 /// A row a change set's ops may touch twice.
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq)]
 enum Row<'a> {
     Customer(CustomerId),
     Conversation(ConversationId),
@@ -79,12 +77,30 @@ fn follows(
     }
 }
 
+/// The states a change set's earlier ops left, in a short list: a change set has a
+/// handful of ops, and a list costs less than a hash map's hashing.
+#[derive(Default)]
+struct Seen<'a>(Vec<(Row<'a>, State)>);
+
+impl<'a> Seen<'a> {
+    fn get(&self, row: &Row<'a>) -> Option<&State> {
+        self.0.iter().find(|(r, _)| r == row).map(|(_, s)| s)
+    }
+
+    fn insert(&mut self, row: Row<'a>, state: State) {
+        match self.0.iter_mut().find(|(r, _)| *r == row) {
+            Some(entry) => entry.1 = state,
+            None => self.0.push((row, state)),
+        }
+    }
+}
+
 /// The checks of one change set: the states its earlier ops left, and the reads.
 struct Checker<'s, 'a> {
     store: &'s SqliteStore,
     tenant: TenantId,
     tenant_blob: [u8; 16],
-    seen: HashMap<Row<'a>, State>,
+    seen: Seen<'a>,
     /// True for the change set's first op: its state is taken from the op itself, unread.
     first: bool,
 }
@@ -381,7 +397,7 @@ impl SqliteStore {
             store: self,
             tenant: changes.tenant,
             tenant_blob: blob(changes.tenant.as_uuid()),
-            seen: HashMap::new(),
+            seen: Seen::default(),
             first: true,
         };
         for op in super::write::in_order(&changes.ops, first) {
