@@ -7,13 +7,16 @@
 
 #![cfg(feature = "sqlite")]
 
+mod common;
+use common::lockstep::Lockstep;
+
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use throughline::identity::{Customer, IdentifierRecord};
 use throughline::message::{Author, Direction};
-use throughline::store::{ChangeSet, MemoryStore, Op, Record, SqliteStore, Store};
+use throughline::store::{ChangeSet, MemoryStore, Op, Record, Store};
 use throughline::{
     Channel, Conversation, ConversationId, CustomerId, Identifier, Message, MessageId, TenantId,
 };
@@ -292,45 +295,31 @@ proptest! {
     fn checked_batch_writes_equal_the_memory_store(
         steps in proptest::collection::vec(step(), 1..50)
     ) {
-        let mut memory = MemoryStore::new();
-        let mut sqlite = SqliteStore::open_in_memory().expect("open");
+        let mut both = Lockstep::new();
         for t in 0..2 {
             let mut conv = Conversation::new(home(t), tenant(t), customer_id(0), Channel::WhatsApp, t0());
             conv.version = 1;
             let mut home_set = ChangeSet::new(tenant(t));
             home_set.push(Op::PutConversation(conv));
-            memory.apply(home_set.clone()).expect("home");
-            sqlite.apply(home_set).expect("home");
+            let (a, b) = both.apply(home_set);
+            a.expect("home");
+            b.expect("home");
         }
-        let mut in_batch = false;
         for (i, s) in steps.iter().enumerate() {
             match s {
-                Step::Begin if !in_batch => {
-                    memory.begin_batch().expect("begin");
-                    sqlite.begin_batch().expect("begin");
-                    in_batch = true;
-                }
-                Step::End { commit } if in_batch => {
-                    memory.end_batch(*commit).expect("end");
-                    sqlite.end_batch(*commit).expect("end");
-                    in_batch = false;
-                }
-                Step::Begin | Step::End { .. } => {}
+                Step::Begin => both.begin(),
+                Step::End { commit } => both.end(*commit),
                 Step::Compare => {
-                    prop_assert_eq!(rows(&memory), rows(&sqlite), "after step {}", i);
+                    prop_assert_eq!(rows(&both.memory), rows(&both.sqlite), "after step {}", i);
                 }
                 Step::Set { tenant: t, writes } => {
-                    let c = changes(*t, writes, &memory);
-                    let a = memory.apply(c.clone()).map_err(|e| e.to_string());
-                    let b = sqlite.apply(c).map_err(|e| e.to_string());
+                    let c = changes(*t, writes, &both.memory);
+                    let (a, b) = both.apply(c);
                     prop_assert_eq!(a.is_ok(), b.is_ok(), "step {}: {:?} vs {:?}", i, a, b);
                 }
             }
         }
-        if in_batch {
-            memory.end_batch(true).expect("end");
-            sqlite.end_batch(true).expect("end");
-        }
-        prop_assert_eq!(rows(&memory), rows(&sqlite));
+        both.end(true);
+        prop_assert_eq!(rows(&both.memory), rows(&both.sqlite));
     }
 }

@@ -6,10 +6,13 @@
 
 #![cfg(feature = "sqlite")]
 
+mod common;
+use common::lockstep::Lockstep;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use proptest::prelude::*;
 use throughline::identity::Customer;
-use throughline::store::{ChangeSet, MemoryStore, Op, Record, SqliteStore, Store};
+use throughline::store::{ChangeSet, MemoryStore, Op, Record, Store};
 use throughline::{CustomerId, TenantId};
 
 const KEYS: u8 = 3;
@@ -161,35 +164,20 @@ proptest! {
     fn sqlite_reads_in_and_out_of_batches_equal_the_memory_store(
         steps in proptest::collection::vec(step(), 1..60)
     ) {
-        let mut memory = MemoryStore::new();
-        let mut sqlite = SqliteStore::open_in_memory().expect("open");
-        let mut in_batch = false;
+        let mut both = Lockstep::new();
         for (i, s) in steps.iter().enumerate() {
             match s {
-                Step::Begin if !in_batch => {
-                    memory.begin_batch().expect("begin");
-                    sqlite.begin_batch().expect("begin");
-                    in_batch = true;
-                }
-                Step::End { commit } if in_batch => {
-                    memory.end_batch(*commit).expect("end");
-                    sqlite.end_batch(*commit).expect("end");
-                    in_batch = false;
-                }
-                Step::Begin | Step::End { .. } => {}
+                Step::Begin => both.begin(),
+                Step::End { commit } => both.end(*commit),
                 _ => {
-                    let c = changes(s, &memory).expect("a write");
-                    let a = memory.apply(c.clone()).map_err(|e| e.to_string());
-                    let b = sqlite.apply(c).map_err(|e| e.to_string());
+                    let c = changes(s, &both.memory).expect("a write");
+                    let (a, b) = both.apply(c);
                     prop_assert_eq!(a.is_ok(), b.is_ok(), "step {}: {:?} vs {:?}", i, a, b);
                 }
             }
-            prop_assert_eq!(rows(&memory), rows(&sqlite), "after step {}: {:?}", i, s);
+            prop_assert_eq!(rows(&both.memory), rows(&both.sqlite), "after step {}: {:?}", i, s);
         }
-        if in_batch {
-            memory.end_batch(true).expect("end");
-            sqlite.end_batch(true).expect("end");
-        }
-        prop_assert_eq!(rows(&memory), rows(&sqlite));
+        both.end(true);
+        prop_assert_eq!(rows(&both.memory), rows(&both.sqlite));
     }
 }

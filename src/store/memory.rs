@@ -13,6 +13,7 @@ use crate::id::{ConversationId, CustomerId, MessageId, TenantId};
 use crate::identity::{Customer, Identifier, IdentifierRecord};
 use crate::message::{Delivery, Direction, Message};
 use crate::store::ident_table::IdentTable;
+use crate::store::{check_record_version, check_version};
 use crate::store::{ChangeSet, Op, Record, Store};
 
 /// A [`Store`] that keeps everything in memory: for tests, simulations and hosts that
@@ -155,24 +156,6 @@ fn conflict(msg: String) -> Error {
     Error::Conflict(msg)
 }
 
-fn check_version(
-    kind: &str,
-    id: &dyn std::fmt::Display,
-    stored: Option<u64>,
-    new: u64,
-) -> Result<()> {
-    match (stored, new) {
-        (None, 1) => Ok(()),
-        (Some(s), n) if n > 1 && s == n - 1 => Ok(()),
-        (None, n) => Err(conflict(format!(
-            "{kind} {id} version {n} written but no stored version exists"
-        ))),
-        (Some(s), n) => Err(conflict(format!(
-            "{kind} {id} version {n} written over stored version {s}"
-        ))),
-    }
-}
-
 impl TenantData {
     fn new(id: TenantId) -> Self {
         TenantData {
@@ -209,7 +192,7 @@ impl TenantData {
                         .get(&c.id)
                         .copied()
                         .or_else(|| self.customers.get(&c.id).map(|s| s.version));
-                    check_version("customer", &c.id, stored, c.version)?;
+                    check_version(&"customer", &c.id, stored, c.version)?;
                     customer_versions.insert(c.id, c.version);
                 }
                 Op::PutConversation(c) => {
@@ -217,7 +200,7 @@ impl TenantData {
                         .get(&c.id)
                         .copied()
                         .or_else(|| self.conversations.get(&c.id).map(|s| s.version));
-                    check_version("conversation", &c.id, stored, c.version)?;
+                    check_version(&"conversation", &c.id, stored, c.version)?;
                     conversation_versions.insert(c.id, c.version);
                 }
                 Op::PutIdentifier {
@@ -326,7 +309,7 @@ impl TenantData {
                         Some(v) => Some(*v),
                         None => self.records.get(&r.kind, &r.key).map(|x| x.version),
                     };
-                    check_version(&format!("{} record", r.kind), &r.key, stored, r.version)?;
+                    check_record_version(r, stored)?;
                     record_versions.insert(k, r.version);
                 }
                 Op::DeleteRecord { kind, key, version } => {

@@ -2,3 +2,5 @@
 #![allow(dead_code)]
 
 pub mod isolation;
+#[cfg(feature = "sqlite")]
+pub mod lockstep;

@@ -26,7 +26,7 @@ use super::{sql_error, SqliteStore};
 use crate::error::{Error, Result};
 use crate::id::{ConversationId, CustomerId, MessageId, TenantId};
 use crate::identity::Identifier;
-use crate::store::{ChangeSet, Op};
+use crate::store::{check_record_version, check_version, ChangeSet, Op};
 
 /// A row a change set's ops may touch twice.
 #[derive(Debug, PartialEq, Eq)]
@@ -55,26 +55,6 @@ enum State {
 
 fn conflict(msg: String) -> Error {
     Error::Conflict(msg)
-}
-
-/// A versioned write: version 1 inserts (no row may exist), version `n` replaces `n - 1`.
-fn follows(
-    what: &str,
-    id: &dyn std::fmt::Display,
-    stored: Option<u64>,
-    version: u64,
-) -> Result<()> {
-    let ok = match stored {
-        None => version == 1,
-        Some(v) => version > 1 && v == version - 1,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(conflict(format!(
-            "{what} {id} version {version} does not follow the stored one ({stored:?})"
-        )))
-    }
 }
 
 /// The states a change set's earlier ops left, in a short list: a change set has a
@@ -221,13 +201,13 @@ impl<'a> Checker<'_, 'a> {
         match op {
             Op::PutCustomer(c) => {
                 let stored = self.version(Row::Customer(c.id), c.version)?;
-                follows("customer", &c.id, stored, c.version)?;
+                check_version(&"customer", &c.id, stored, c.version)?;
                 self.seen
                     .insert(Row::Customer(c.id), State::Version(Some(c.version)));
             }
             Op::PutConversation(c) => {
                 let stored = self.version(Row::Conversation(c.id), c.version)?;
-                follows("conversation", &c.id, stored, c.version)?;
+                check_version(&"conversation", &c.id, stored, c.version)?;
                 if c.version == 1 && !self.first && self.taken_elsewhere(c.id)? {
                     return Err(conflict(format!(
                         "conversation {} exists in another tenant",
@@ -341,7 +321,7 @@ impl<'a> Checker<'_, 'a> {
             }
             Op::PutRecord(r) => {
                 let stored = self.version(Row::Record(&r.kind, &r.key), r.version)?;
-                follows(&format!("{} record", r.kind), &r.key, stored, r.version)?;
+                check_record_version(r, stored)?;
                 self.seen.insert(
                     Row::Record(&r.kind, &r.key),
                     State::Version(Some(r.version)),
