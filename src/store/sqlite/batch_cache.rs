@@ -36,9 +36,9 @@ pub(super) struct BatchCache {
     /// Tenant, then kind, then key (lookups by `&str` without building a key); `None`: a
     /// read found no such record.
     records: HashMap<TenantId, HashMap<String, HashMap<String, Option<Record>>>>,
-    /// Identifier owners by tenant and identifier key (`None`: a read found none). Only
+    /// Identifier owners by tenant, then identifier key (`None`: a read found none). Only
     /// the owner: it is what a change set's checks need (see `checks.rs`).
-    owners: HashMap<(TenantId, String), Option<CustomerId>>,
+    owners: HashMap<TenantId, HashMap<String, Option<CustomerId>>>,
     /// Entries held, over the four maps (a rewrite of a held one is not a new one).
     rows: usize,
 }
@@ -154,14 +154,14 @@ impl BatchCache {
     }
 
     /// The owner of an identifier if known (`Some(None)`: known to have none).
-    pub(super) fn owner(&self, tenant: TenantId, key: String) -> Option<Option<CustomerId>> {
-        self.owners.get(&(tenant, key)).copied()
+    pub(super) fn owner(&self, tenant: TenantId, key: &str) -> Option<Option<CustomerId>> {
+        self.owners.get(&tenant)?.get(key).copied()
     }
 
     /// Notes an identifier's owner (`None`: the identifier is not stored).
     pub(super) fn put_owner(&mut self, tenant: TenantId, key: String, owner: Option<CustomerId>) {
         self.room();
-        let old = self.owners.insert((tenant, key), owner);
+        let old = self.owners.entry(tenant).or_default().insert(key, owner);
         self.counted(old);
     }
 
@@ -241,6 +241,6 @@ mod tests {
         cache.put_owner(tenant, "mail:a@b.c".into(), None);
         assert_eq!(cache.rows, 3, "what is missing counts too");
         assert_eq!(cache.record(tenant, "clock", "gone"), Some(None));
-        assert_eq!(cache.owner(tenant, "mail:a@b.c".into()), Some(None));
+        assert_eq!(cache.owner(tenant, "mail:a@b.c"), Some(None));
     }
 }

@@ -111,6 +111,22 @@ impl<'a> Checker<'_, 'a> {
             .map_err(|e| sql_error(format!("cannot check {what}"), e))
     }
 
+    /// A versioned row's state: the cached version (`Some(None)`: known missing), or
+    /// the version `sql` reads.
+    fn versioned(
+        &self,
+        cached: Option<Option<u64>>,
+        what: &str,
+        sql: &str,
+        params: &[&dyn rusqlite::ToSql],
+    ) -> Result<State> {
+        let version = match cached {
+            Some(v) => v,
+            None => self.one::<i64>(what, sql, params)?.map(|v| v as u64),
+        };
+        Ok(State::Version(version))
+    }
+
     /// The state of `row` before the current op: from an earlier op, the batch cache or
     /// a read.
     fn state(&mut self, row: Row<'a>) -> Result<State> {
@@ -120,25 +136,21 @@ impl<'a> Checker<'_, 'a> {
         let t = &self.tenant_blob;
         let cache = self.store.batch.borrow();
         let state = match &row {
-            Row::Customer(id) => match cache.customer_version(self.tenant, *id) {
-                Some(v) => State::Version(Some(v)),
-                None => State::Version(self.one::<i64>(
-                    "a customer",
-                    "SELECT version FROM customers WHERE tenant = ?1 AND id = ?2",
-                    &[t, &blob(id.as_uuid())],
-                )?.map(|v| v as u64)),
-            },
-            Row::Conversation(id) => match cache.conversation_version(self.tenant, *id) {
-                Some(v) => State::Version(Some(v)),
-                None => State::Version(self.one::<i64>(
-                    "a conversation",
-                    "SELECT version FROM conversations WHERE tenant = ?1 AND id = ?2",
-                    &[t, &blob(id.as_uuid())],
-                )?.map(|v| v as u64)),
-            },
+            Row::Customer(id) => self.versioned(
+                cache.customer_version(self.tenant, *id).map(Some),
+                "a customer",
+                "SELECT version FROM customers WHERE tenant = ?1 AND id = ?2",
+                &[t, &blob(id.as_uuid())],
+            )?,
+            Row::Conversation(id) => self.versioned(
+                cache.conversation_version(self.tenant, *id).map(Some),
+                "a conversation",
+                "SELECT version FROM conversations WHERE tenant = ?1 AND id = ?2",
+                &[t, &blob(id.as_uuid())],
+            )?,
             Row::Identifier(i) => {
                 let key = ident_key(i);
-                match cache.owner(self.tenant, key.clone()) {
+                match cache.owner(self.tenant, &key) {
                     Some(owner) => State::Owner(owner),
                     None => {
                         let owner = self.one::<Vec<u8>>(
@@ -172,14 +184,12 @@ impl<'a> Checker<'_, 'a> {
                 )?
                 .is_some(),
             ),
-            Row::Record(kind, key) => match cache.record_version(self.tenant, kind, key) {
-                Some(v) => State::Version(v),
-                None => State::Version(self.one::<i64>(
-                    "a record",
-                    "SELECT version FROM records WHERE tenant = ?1 AND kind = ?2 AND key = ?3",
-                    &[t, kind, key],
-                )?.map(|v| v as u64)),
-            },
+            Row::Record(kind, key) => self.versioned(
+                cache.record_version(self.tenant, kind, key),
+                "a record",
+                "SELECT version FROM records WHERE tenant = ?1 AND kind = ?2 AND key = ?3",
+                &[t, kind, key],
+            )?,
         };
         Ok(state)
     }
