@@ -19,6 +19,8 @@
 //! message is written first for that reason, when its conversation already exists: its
 //! id and deduplication key would take two reads).
 
+use std::collections::HashMap;
+
 use rusqlite::OptionalExtension;
 
 use super::read::{blob, ident_key};
@@ -29,7 +31,7 @@ use crate::identity::Identifier;
 use crate::store::{check_record_version, check_version, ChangeSet, Op};
 
 /// A row a change set's ops may touch twice.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Row<'a> {
     Customer(CustomerId),
     Conversation(ConversationId),
@@ -69,21 +71,50 @@ fn customer_of(bytes: &[u8]) -> Result<CustomerId> {
     Ok(CustomerId::from_uuid(uuid::Uuid::from_bytes(bytes)))
 }
 
-/// The states a change set's earlier ops left, in a short list: a change set has a
-/// handful of ops, and a list costs less than a hash map's hashing.
+/// The states a change set's earlier ops left. Most change sets have a handful of ops,
+/// where a list costs less than a hash map's hashing; a tick's change set can touch
+/// hundreds of rows, and past [`Seen::LIST_MAX`] rows a hash map finds them, so a change
+/// set's checks never cost the square of its size.
 #[derive(Default)]
-struct Seen<'a>(Vec<(Row<'a>, State)>);
+struct Seen<'a> {
+    list: Vec<(Row<'a>, State)>,
+    /// Each row's place in `list`, once it is longer than [`Seen::LIST_MAX`].
+    index: Option<HashMap<Row<'a>, usize>>,
+}
 
 impl<'a> Seen<'a> {
+    /// The longest list searched entry by entry.
+    const LIST_MAX: usize = 16;
+
+    fn position(&self, row: &Row<'a>) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(row).copied(),
+            None => self.list.iter().position(|(r, _)| r == row),
+        }
+    }
+
     fn get(&self, row: &Row<'a>) -> Option<&State> {
-        self.0.iter().find(|(r, _)| r == row).map(|(_, s)| s)
+        self.position(row).map(|i| &self.list[i].1)
     }
 
     fn insert(&mut self, row: Row<'a>, state: State) {
-        match self.0.iter_mut().find(|(r, _)| *r == row) {
-            Some(entry) => entry.1 = state,
-            None => self.0.push((row, state)),
+        if let Some(i) = self.position(&row) {
+            self.list[i].1 = state;
+            return;
         }
+        if let Some(index) = &mut self.index {
+            index.insert(row.clone(), self.list.len());
+        } else if self.list.len() == Self::LIST_MAX {
+            let mut index: HashMap<Row<'a>, usize> = self
+                .list
+                .iter()
+                .enumerate()
+                .map(|(i, (r, _))| (r.clone(), i))
+                .collect();
+            index.insert(row.clone(), self.list.len());
+            self.index = Some(index);
+        }
+        self.list.push((row, state));
     }
 }
 

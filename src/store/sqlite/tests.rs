@@ -347,3 +347,39 @@ fn a_write_failing_halfway_through_a_batch_rolls_the_batch_back() {
     store.end_batch(true).expect("commit");
     assert_eq!(value_of(&store, tenant, "a"), Some((2, "3".into())));
 }
+
+/// A change set that touches more rows than the checks' short list holds (a tick's
+/// warnings for many conversations): its ops still see what its earlier ops left, and one
+/// stale op still stops the whole change set.
+#[test]
+fn a_large_change_set_in_a_batch_is_checked_against_its_own_earlier_ops() {
+    let mut store = SqliteStore::open_in_memory().expect("open");
+    let tenant = TenantId::from_uuid(uuid::Uuid::from_u128(1));
+    let many = |extra: Op| {
+        let mut ops: Vec<Op> = (0..40)
+            .map(|i| Op::PutRecord(record(&format!("k{i}"), 1, i)))
+            .collect();
+        ops.push(extra);
+        ops
+    };
+    store.begin_batch().expect("begin");
+    // Record k30 was inserted by the same change set, 30 ops earlier: version 2 follows.
+    put(&mut store, tenant, many(Op::PutRecord(record("k30", 2, 300)))).expect("follows");
+    assert_eq!(value_of(&store, tenant, "k30"), Some((2, "300".into())));
+    assert_eq!(value_of(&store, tenant, "k39"), Some((1, "39".into())));
+    // The same records again, as new: the first op already conflicts with the stored row.
+    let stale = put(&mut store, tenant, many(Op::PutRecord(record("k99", 1, 1))));
+    assert!(matches!(stale, Err(crate::Error::Conflict(_))), "{stale:?}");
+    // New keys, then one of them at a version that skips one: nothing of it lands.
+    let mut ops: Vec<Op> = (0..40)
+        .map(|i| Op::PutRecord(record(&format!("n{i}"), 1, i)))
+        .collect();
+    ops.push(Op::PutRecord(record("n35", 3, 350)));
+    let skipped = put(&mut store, tenant, ops);
+    assert!(matches!(skipped, Err(crate::Error::Conflict(_))), "{skipped:?}");
+    assert_eq!(value_of(&store, tenant, "n0"), None);
+    assert_eq!(value_of(&store, tenant, "n35"), None);
+    store.end_batch(true).expect("commit");
+    assert_eq!(value_of(&store, tenant, "k30"), Some((2, "300".into())));
+    assert_eq!(value_of(&store, tenant, "n0"), None);
+}
