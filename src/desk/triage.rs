@@ -232,12 +232,7 @@ impl<S: Store> Desk<S> {
             }
         }
         if let Some(reason) = hand_over {
-            let mut history: Vec<crate::MessageId> = self
-                .store
-                .messages_of(tenant, conv_id)?
-                .into_iter()
-                .map(|m| m.id)
-                .collect();
+            let mut history = self.store.message_ids_of(tenant, conv_id)?;
             history.push(message.id);
             outcome.needs_human = true;
             outcome.flow = Flow::HandedOver {
@@ -402,12 +397,7 @@ impl<S: Store> Desk<S> {
                 at: now,
                 reason: reason.clone(),
             };
-            let history = desk
-                .store
-                .messages_of(conv.tenant, conv.id)?
-                .into_iter()
-                .map(|m| m.id)
-                .collect();
+            let history = desk.store.message_ids_of(conv.tenant, conv.id)?;
             let mut changes = ChangeSet::new(conv.tenant);
             changes.push(Op::PutRecord(Record {
                 value: to_json(&outcome)?,

@@ -561,6 +561,18 @@ pub fn messages_come_back_in_order<S: Store>(mut s: S) {
     );
     assert_eq!(recent(&s, 10), vec![101, 104, 100]);
     assert!(recent(&s, 0).is_empty());
+    // The ids alone, in the same order as the messages; another tenant sees none.
+    let ids = |s: &S, t: TenantId, c: ConversationId| -> Vec<u128> {
+        s.message_ids_of(t, c)
+            .expect("read")
+            .iter()
+            .map(|id| id.as_uuid().as_u128() & 0xFFFF)
+            .collect()
+    };
+    assert_eq!(ids(&s, tn, x.id), vec![101, 104, 100]);
+    assert_eq!(ids(&s, tn, y.id), vec![102, 103]);
+    assert!(ids(&s, tenant(2), x.id).is_empty());
+    assert!(ids(&s, tn, conversation(tn, 99, c.id, 1).id).is_empty());
     assert!(s
         .recent_messages(tenant(2), x.id, 10)
         .expect("read")

@@ -174,6 +174,10 @@ impl<S: Store> Store for FaultyStore<S> {
         self.tick("messages_of")?;
         self.inner.messages_of(t, c)
     }
+    fn message_ids_of(&self, t: TenantId, c: ConversationId) -> Result<Vec<MessageId>> {
+        self.tick("message_ids_of")?;
+        self.inner.message_ids_of(t, c)
+    }
     fn recent_messages(
         &self,
         t: TenantId,

@@ -608,6 +608,25 @@ impl Store for MemoryStore {
         self.recent_messages(tenant, conversation, usize::MAX)
     }
 
+    fn message_ids_of(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+    ) -> Result<Vec<MessageId>> {
+        let Some(t) = self.tenant(tenant) else {
+            return Ok(Vec::new());
+        };
+        Ok(t.messages_of
+            .get(&conversation)
+            .map(|list| {
+                list.iter()
+                    .filter(|id| t.messages.contains_key(*id))
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     fn recent_messages(
         &self,
         tenant: TenantId,

@@ -409,6 +409,22 @@ pub trait Store: Send {
     /// Every message of a conversation, ordered by [`Message::order_key`].
     fn messages_of(&self, tenant: TenantId, conversation: ConversationId) -> Result<Vec<Message>>;
 
+    /// The ids of a conversation's messages, ordered as by [`Store::messages_of`]: the
+    /// history's shape without its bodies (a hand-over lists it). The default maps
+    /// [`Store::messages_of`]; stores override it with a read of the conversation's index
+    /// alone.
+    fn message_ids_of(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+    ) -> Result<Vec<MessageId>> {
+        Ok(self
+            .messages_of(tenant, conversation)?
+            .into_iter()
+            .map(|m| m.id)
+            .collect())
+    }
+
     /// The newest `limit` messages of a conversation, ordered as by
     /// [`Store::messages_of`] (oldest of them first): the last page of a long history,
     /// without reading the rest. The default takes the tail of [`Store::messages_of`];

@@ -125,6 +125,9 @@ impl<S: Store> Store for TimedStore<S> {
     fn messages_of(&self, t: TenantId, c: ConversationId) -> Result<Vec<Message>> {
         self.timed(|s| s.messages_of(t, c))
     }
+    fn message_ids_of(&self, t: TenantId, c: ConversationId) -> Result<Vec<MessageId>> {
+        self.timed(|s| s.message_ids_of(t, c))
+    }
     fn recent_messages(
         &self,
         t: TenantId,

@@ -207,6 +207,18 @@ impl Store for PostgresStore {
         )
     }
 
+    fn message_ids_of(&self, tenant: TenantId, c: ConversationId) -> Result<Vec<MessageId>> {
+        self.rows(
+            "a conversation's message ids",
+            "SELECT id FROM messages WHERE tenant = $1 AND conversation = $2 \
+             ORDER BY sent, received, id",
+            &[&id(tenant.as_uuid()), &id(c.as_uuid())],
+        )?
+        .iter()
+        .map(|r| uuid_of(r, 0).map(MessageId::from_uuid))
+        .collect()
+    }
+
     fn recent_messages(
         &self,
         tenant: TenantId,

@@ -353,6 +353,32 @@ impl Store for SqliteStore {
         )
     }
 
+    fn message_ids_of(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+    ) -> Result<Vec<MessageId>> {
+        // Answered by the `messages_conversation` index alone: no row, no JSON.
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM messages WHERE tenant = ?1 AND conversation = ?2 \
+                 ORDER BY sent, received, id",
+            )
+            .map_err(|e| sql_error("cannot list a conversation's messages", e))?;
+        let ids = stmt
+            .query_map(
+                [&blob(tenant.as_uuid()), &blob(conversation.as_uuid())],
+                |r| r.get::<_, [u8; 16]>(0),
+            )
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| sql_error("cannot list a conversation's messages", e))?;
+        Ok(ids
+            .into_iter()
+            .map(|b| MessageId::from_uuid(uuid::Uuid::from_bytes(b)))
+            .collect())
+    }
+
     fn recent_messages(
         &self,
         tenant: TenantId,

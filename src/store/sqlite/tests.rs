@@ -364,7 +364,12 @@ fn a_large_change_set_in_a_batch_is_checked_against_its_own_earlier_ops() {
     };
     store.begin_batch().expect("begin");
     // Record k30 was inserted by the same change set, 30 ops earlier: version 2 follows.
-    put(&mut store, tenant, many(Op::PutRecord(record("k30", 2, 300)))).expect("follows");
+    put(
+        &mut store,
+        tenant,
+        many(Op::PutRecord(record("k30", 2, 300))),
+    )
+    .expect("follows");
     assert_eq!(value_of(&store, tenant, "k30"), Some((2, "300".into())));
     assert_eq!(value_of(&store, tenant, "k39"), Some((1, "39".into())));
     // The same records again, as new: the first op already conflicts with the stored row.
@@ -376,7 +381,10 @@ fn a_large_change_set_in_a_batch_is_checked_against_its_own_earlier_ops() {
         .collect();
     ops.push(Op::PutRecord(record("n35", 3, 350)));
     let skipped = put(&mut store, tenant, ops);
-    assert!(matches!(skipped, Err(crate::Error::Conflict(_))), "{skipped:?}");
+    assert!(
+        matches!(skipped, Err(crate::Error::Conflict(_))),
+        "{skipped:?}"
+    );
     assert_eq!(value_of(&store, tenant, "n0"), None);
     assert_eq!(value_of(&store, tenant, "n35"), None);
     store.end_batch(true).expect("commit");
