@@ -402,8 +402,11 @@ impl<S: Store> Desk<S> {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<usize> {
-        let convs = self.store.conversations_in(tenant, from, to)?;
-        let ids: Vec<ConversationId> = convs.iter().map(|c| c.id).collect();
+        let mut ids: Vec<ConversationId> = Vec::new();
+        self.each_conversation_in(tenant, from, to, |c| {
+            ids.push(c.id);
+            Ok(())
+        })?;
         self.metrics_refresh(tenant, &ids)?;
         self.metrics.untrusted.remove(&tenant);
         Ok(ids.len())
@@ -446,11 +449,11 @@ impl<S: Store> Desk<S> {
         to: DateTime<Utc>,
         facts: &mut Vec<ConversationFacts>,
     ) -> Result<()> {
-        for conv in self.store.conversations_in(tenant, from, to)? {
+        self.each_conversation_in(tenant, from, to, |conv| {
             let messages = self.store.messages_of(tenant, conv.id)?;
             let csat = self.csat_of(tenant, conv.id)?;
             facts.push(ConversationFacts::from_messages(&conv, &messages, csat));
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }

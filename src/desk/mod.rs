@@ -12,6 +12,7 @@ mod ingest;
 mod knowledge;
 mod language;
 mod metrics;
+mod pages;
 mod pipeline;
 mod prepare;
 mod privacy;

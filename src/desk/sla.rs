@@ -393,14 +393,14 @@ impl<S: Store> Desk<S> {
         let from = filter.from.unwrap_or(DateTime::<Utc>::MIN_UTC);
         let to = filter.to.unwrap_or(DateTime::<Utc>::MAX_UTC);
         let mut out = SlaAttainment::default();
-        for conv in self.store.conversations_in(tenant, from, to)? {
-            if !filter.matches(&ConversationFacts::new(&conv)) {
-                continue;
+        self.each_conversation_in(tenant, from, to, |conv| {
+            if filter.matches(&ConversationFacts::new(&conv)) {
+                if let Some(r) = self.store.record(tenant, SLA_KIND, &conv.id.to_string())? {
+                    out.add(&decode_all_clocks(&r)?);
+                }
             }
-            if let Some(r) = self.store.record(tenant, SLA_KIND, &conv.id.to_string())? {
-                out.add(&decode_all_clocks(&r)?);
-            }
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 }

@@ -434,14 +434,15 @@ impl<S: Store> Desk<S> {
         to: DateTime<Utc>,
     ) -> Result<IrritantReport> {
         let mut outcomes = Vec::new();
-        for conv in self.store.conversations_in(tenant, from, to)? {
+        self.each_conversation_in(tenant, from, to, |conv| {
             if let Some(r) = self
                 .store
                 .record(tenant, TRIAGE_KIND, &conv.id.to_string())?
             {
                 outcomes.push(from_json::<TriageOutcome>(&r)?);
             }
-        }
+            Ok(())
+        })?;
         Ok(irritant_report(
             outcomes.iter(),
             &self.config.triage.catalogue,

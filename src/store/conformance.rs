@@ -34,6 +34,7 @@ pub fn run<S: Store>(mut make: impl FnMut() -> S) {
     tenants_are_isolated(make());
     thread_keys_keep_their_first_conversation(make());
     messages_come_back_in_order(make());
+    conversations_of_a_period_come_in_pages(make());
     outbox_tracks_pending_deliveries(make());
     records_are_versioned_and_indexed(make());
     desk_story_chat_email_whatsapp(make());
@@ -487,6 +488,79 @@ pub fn thread_keys_keep_their_first_conversation<S: Store>(mut s: S) {
     assert_eq!(s.thread(other, "k").expect("read"), Some(ox.id));
     s.apply(set(tn, vec![Op::DeleteThreadKeysOf { conversation: x.id }]))
         .expect("none left is not an error");
+}
+
+/// `conversations_in_page` walks `conversations_in` in `(created_at, id)` order: pages of
+/// any size, taken one after another from the last key, give the same conversations in
+/// the same order, ties on the opening time included; the period's bounds hold and
+/// another tenant sees none.
+pub fn conversations_of_a_period_come_in_pages<S: Store>(mut s: S) {
+    let tn = tenant(1);
+    let c = customer(tn, 1, 1);
+    let mut ops = vec![Op::PutCustomer(c.clone())];
+    // Opening times 0, 10, 10, 10, 20, ..., inserted out of order; ids not in time order.
+    for (n, at) in [
+        (17, 20),
+        (12, 10),
+        (30, 0),
+        (11, 10),
+        (19, 10),
+        (25, 40),
+        (14, 30),
+        (16, 50),
+    ] {
+        let mut x = conversation(tn, n, c.id, 1);
+        x.created_at = t(at);
+        ops.push(Op::PutConversation(x));
+    }
+    s.apply(set(tn, ops)).expect("setup");
+    let key = |x: &Conversation| x.id.as_uuid().as_u128() & 0xFFFF;
+    let (from, to) = (t(0), t(50));
+    let whole: Vec<u128> = s
+        .conversations_in(tn, from, to)
+        .expect("read")
+        .iter()
+        .map(key)
+        .collect();
+    assert_eq!(
+        whole,
+        vec![30, 11, 12, 19, 17, 14, 25],
+        "by (created_at, id)"
+    );
+    for limit in [1, 2, 3, 7, 100] {
+        let mut walked = Vec::new();
+        let mut after = None;
+        loop {
+            let page = s
+                .conversations_in_page(tn, from, to, after, limit)
+                .expect("read");
+            if page.is_empty() {
+                break;
+            }
+            after = page.last().map(|x| (x.created_at, x.id));
+            walked.extend(page.iter().map(key));
+            assert!(walked.len() <= whole.len(), "pages repeat conversations");
+        }
+        assert_eq!(walked, whole, "pages of {limit}");
+    }
+    // After a key in the middle of a tie: the rest of the tie, then the later ones.
+    let eleven = s
+        .conversations_in(tn, from, to)
+        .expect("read")
+        .into_iter()
+        .find(|x| key(x) == 11)
+        .expect("conversation 11");
+    let rest: Vec<u128> = s
+        .conversations_in_page(tn, t(10), t(31), Some((eleven.created_at, eleven.id)), 100)
+        .expect("read")
+        .iter()
+        .map(key)
+        .collect();
+    assert_eq!(rest, vec![12, 19, 17, 14]);
+    assert!(s
+        .conversations_in_page(tenant(2), from, to, None, 100)
+        .expect("read")
+        .is_empty());
 }
 
 /// Messages are returned by `(sent_at, received_at, id)`, whatever the insertion order;

@@ -178,6 +178,17 @@ impl<S: Store> Store for FaultyStore<S> {
         self.tick("message_ids_of")?;
         self.inner.message_ids_of(t, c)
     }
+    fn conversations_in_page(
+        &self,
+        t: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, ConversationId)>,
+        limit: usize,
+    ) -> Result<Vec<Conversation>> {
+        self.tick("conversations_in_page")?;
+        self.inner.conversations_in_page(t, from, to, after, limit)
+    }
     fn recent_messages(
         &self,
         t: TenantId,

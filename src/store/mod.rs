@@ -388,6 +388,27 @@ pub trait Store: Send {
         to: DateTime<Utc>,
     ) -> Result<Vec<Conversation>>;
 
+    /// A page of [`Store::conversations_in`]: the conversations opened in `[from, to)`,
+    /// oldest first by `(created_at, id)`, after the key `after` (exclusive) when given,
+    /// at most `limit` of them. Reports walk a long period page by page and hold one
+    /// page at a time. The default returns every remaining conversation in one page,
+    /// whatever `limit` (correct, not bounded); stores override it with an indexed read.
+    fn conversations_in_page(
+        &self,
+        tenant: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, ConversationId)>,
+        limit: usize,
+    ) -> Result<Vec<Conversation>> {
+        let _ = limit;
+        let mut all = self.conversations_in(tenant, from, to)?;
+        if let Some(key) = after {
+            all.retain(|c| (c.created_at, c.id) > key);
+        }
+        Ok(all)
+    }
+
     /// The customer's newest conversation that is not closed.
     fn open_conversation(
         &self,
@@ -614,6 +635,16 @@ impl<S: Store + ?Sized> Store for Box<S> {
         to: DateTime<Utc>,
     ) -> Result<Vec<Conversation>> {
         (**self).conversations_in(t, from, to)
+    }
+    fn conversations_in_page(
+        &self,
+        t: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, ConversationId)>,
+        limit: usize,
+    ) -> Result<Vec<Conversation>> {
+        (**self).conversations_in_page(t, from, to, after, limit)
     }
     fn message(&self, t: TenantId, id: MessageId) -> Result<Option<Message>> {
         (**self).message(t, id)

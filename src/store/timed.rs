@@ -128,6 +128,16 @@ impl<S: Store> Store for TimedStore<S> {
     fn message_ids_of(&self, t: TenantId, c: ConversationId) -> Result<Vec<MessageId>> {
         self.timed(|s| s.message_ids_of(t, c))
     }
+    fn conversations_in_page(
+        &self,
+        t: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, ConversationId)>,
+        limit: usize,
+    ) -> Result<Vec<Conversation>> {
+        self.timed(|s| s.conversations_in_page(t, from, to, after, limit))
+    }
     fn recent_messages(
         &self,
         t: TenantId,

@@ -168,6 +168,39 @@ impl Store for PostgresStore {
         )
     }
 
+    fn conversations_in_page(
+        &self,
+        tenant: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, ConversationId)>,
+        limit: usize,
+    ) -> Result<Vec<Conversation>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let t = id(tenant.as_uuid());
+        match after {
+            None => self.decoded(
+                "conversation",
+                "SELECT data FROM conversations WHERE tenant = $1 AND created >= $2 \
+                 AND created < $3 ORDER BY created, id LIMIT $4",
+                &[&t, &bound(from), &bound(to), &limit],
+            ),
+            Some((created, c)) => self.decoded(
+                "conversation",
+                "SELECT data FROM conversations WHERE tenant = $1 AND created >= $2 \
+                 AND created < $3 AND (created, id) > ($4, $5) ORDER BY created, id LIMIT $6",
+                &[
+                    &t,
+                    &bound(from),
+                    &bound(to),
+                    &bound(created),
+                    &id(c.as_uuid()),
+                    &limit,
+                ],
+            ),
+        }
+    }
+
     fn open_conversation(&self, tenant: TenantId, c: CustomerId) -> Result<Option<Conversation>> {
         self.one(
             "conversation",

@@ -305,6 +305,33 @@ impl Store for SqliteStore {
         )
     }
 
+    fn conversations_in_page(
+        &self,
+        tenant: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, ConversationId)>,
+        limit: usize,
+    ) -> Result<Vec<Conversation>> {
+        let (from, to) = (clamp(from), clamp(to));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let t = blob(tenant.as_uuid());
+        match after {
+            None => self.rows(
+                "conversation",
+                "SELECT data FROM conversations WHERE tenant = ?1 AND created >= ?2 \
+                 AND created < ?3 ORDER BY created, id LIMIT ?4",
+                &[&t, &from, &to, &limit],
+            ),
+            Some((created, id)) => self.rows(
+                "conversation",
+                "SELECT data FROM conversations WHERE tenant = ?1 AND created >= ?2 \
+                 AND created < ?3 AND (created, id) > (?4, ?5) ORDER BY created, id LIMIT ?6",
+                &[&t, &from, &to, &clamp(created), &blob(id.as_uuid()), &limit],
+            ),
+        }
+    }
+
     fn open_conversation(
         &self,
         tenant: TenantId,
