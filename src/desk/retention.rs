@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::conversation::Status;
+use crate::conversation::{Conversation, Status};
 use crate::desk::identity::{from_json, to_json};
 use crate::desk::privacy::redacted;
 use crate::desk::Desk;
@@ -94,24 +94,19 @@ impl<S: Store> Desk<S> {
         for (tenant, record) in self.store.due_records(RETENTION_KIND, now, 10_000)? {
             let policy: RetentionPolicy = from_json(&record)?;
             report.tenants += 1;
-            let convs = self
-                .store
-                .conversations_in(tenant, DateTime::<Utc>::MIN_UTC, now)?;
-            for conv in convs {
-                let expired = conv.status == Status::Closed
-                    && !conv.tags.iter().any(|t| t == PURGED_TAG)
-                    && conv
-                        .closed_at
-                        .is_some_and(|closed| match conv.channels.first() {
-                            Some(opened_on) => expires_at(&policy, opened_on, closed) <= now,
-                            None => closed + policy.after_close <= now,
-                        });
-                if !expired {
-                    continue;
+            // The tenant's conversations are read a page at a time; only the expired
+            // ones' ids are kept.
+            let mut expired = Vec::new();
+            self.each_conversation_in(tenant, DateTime::<Utc>::MIN_UTC, now, |conv| {
+                if has_expired(&conv, &policy, now) {
+                    expired.push(conv.id);
                 }
-                let n = self.retrying(|desk| desk.purge_one(tenant, conv.id, now))?;
+                Ok(())
+            })?;
+            for conv in expired {
+                let n = self.retrying(|desk| desk.purge_one(tenant, conv, now))?;
                 report.messages += n;
-                report.conversations.push((tenant, conv.id));
+                report.conversations.push((tenant, conv));
             }
             let mut changes = ChangeSet::new(tenant);
             changes.push(Op::PutRecord(Record {
@@ -156,4 +151,17 @@ impl<S: Store> Desk<S> {
         self.apply_changes(changes)?;
         Ok(n)
     }
+}
+
+/// Whether `conv` is closed, not purged yet, and past its retention under `policy` at
+/// `now` (the policy of the channel it was opened on, or the tenant's default).
+fn has_expired(conv: &Conversation, policy: &RetentionPolicy, now: DateTime<Utc>) -> bool {
+    conv.status == Status::Closed
+        && !conv.tags.iter().any(|t| t == PURGED_TAG)
+        && conv
+            .closed_at
+            .is_some_and(|closed| match conv.channels.first() {
+                Some(opened_on) => expires_at(policy, opened_on, closed) <= now,
+                None => closed + policy.after_close <= now,
+            })
 }

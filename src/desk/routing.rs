@@ -342,13 +342,22 @@ impl<S: Store> Desk<S> {
             .routing
             .clone()
             .ok_or_else(|| Error::Config("routing is off: set DeskConfig::routing".into()))?;
-        let convs = self.store.conversations_in(
+        // Only the active conversations are kept: a tenant's closed history can be
+        // millions of conversations, read a page at a time.
+        let mut active = Vec::new();
+        self.each_conversation_in(
             tenant,
             DateTime::<Utc>::MIN_UTC,
             DateTime::<Utc>::MAX_UTC,
+            |conv| {
+                if conv.status.is_active() {
+                    active.push(conv);
+                }
+                Ok(())
+            },
         )?;
         let mut effects = Vec::new();
-        for conv in convs.into_iter().filter(|c| c.status.is_active()) {
+        for conv in active {
             let channel = conv
                 .last_inbound_channel
                 .clone()

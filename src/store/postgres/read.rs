@@ -185,13 +185,15 @@ impl Store for PostgresStore {
                  AND created < $3 ORDER BY created, id LIMIT $4",
                 &[&t, &bound(from), &bound(to), &limit],
             ),
+            // The range starts at the later of `from` and the key's time, so a page
+            // never steps over the earlier ones (as in `SqliteStore`).
             Some((created, c)) => self.decoded(
                 "conversation",
                 "SELECT data FROM conversations WHERE tenant = $1 AND created >= $2 \
-                 AND created < $3 AND (created, id) > ($4, $5) ORDER BY created, id LIMIT $6",
+                 AND created < $3 AND (created > $4 OR id > $5) ORDER BY created, id LIMIT $6",
                 &[
                     &t,
-                    &bound(from),
+                    &bound(from.max(created)),
                     &bound(to),
                     &bound(created),
                     &id(c.as_uuid()),

@@ -313,6 +313,7 @@ impl Store for SqliteStore {
         after: Option<(DateTime<Utc>, ConversationId)>,
         limit: usize,
     ) -> Result<Vec<Conversation>> {
+        let from_time = from;
         let (from, to) = (clamp(from), clamp(to));
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let t = blob(tenant.as_uuid());
@@ -323,11 +324,21 @@ impl Store for SqliteStore {
                  AND created < ?3 ORDER BY created, id LIMIT ?4",
                 &[&t, &from, &to, &limit],
             ),
+            // The range starts at the later of `from` and the key's time (SQLite 3.40
+            // started a `(created, id) > (?, ?)` range at `from`, stepping over every
+            // earlier page again: 0.66 s a page three quarters into a month).
             Some((created, id)) => self.rows(
                 "conversation",
                 "SELECT data FROM conversations WHERE tenant = ?1 AND created >= ?2 \
-                 AND created < ?3 AND (created, id) > (?4, ?5) ORDER BY created, id LIMIT ?6",
-                &[&t, &from, &to, &clamp(created), &blob(id.as_uuid()), &limit],
+                 AND created < ?3 AND (created > ?4 OR id > ?5) ORDER BY created, id LIMIT ?6",
+                &[
+                    &t,
+                    &clamp(from_time.max(created)),
+                    &to,
+                    &clamp(created),
+                    &blob(id.as_uuid()),
+                    &limit,
+                ],
             ),
         }
     }
