@@ -39,6 +39,14 @@ use throughline::{Desk, DeskConfig, TenantId};
 use front::Front;
 use month::{Event, Rng, Sim};
 
+/// The simulation allocates as a server host would: through mimalloc, not the system
+/// allocator. The Desk makes many small, short-lived allocations (records decoded and
+/// encoded, change sets, effects); glibc's allocator spent about 13% of the Desk
+/// thread's samples on them (`docs/performance.md`, "The allocator"). throughline itself
+/// does not choose an allocator: that is the host's call.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Options {
     messages: u64,
     customers: u64,
