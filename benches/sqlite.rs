@@ -85,6 +85,153 @@ fn raw_insert(c: &rusqlite::Connection, n: u64) {
     .unwrap();
 }
 
+/// A blob of `n` bytes standing in for a row's JSON document.
+fn blob(n: usize) -> Vec<u8> {
+    vec![b'x'; n]
+}
+
+/// The floor under any ingest that keeps the conversation model: raw `rusqlite` doing only
+/// the reads and writes a pass-through `Desk::ingest` of a returning customer must do —
+/// look up the redelivery key, the sender's identifier, its customer and the customer's
+/// open conversation; insert the message row; rewrite the conversation (its message count
+/// and times) and the identifier (its last-seen time) — with no Rust logic at all, and
+/// documents of the sizes the `SqliteStore` writes (message 460 bytes, conversation 526,
+/// identifier 266, customer 282: the averages of the `sqlite_large` database). The raw
+/// insert's message document is smaller (about 260 bytes).
+///
+/// `minimum` leaves out what a different design might avoid: the redelivery lookup (the
+/// unique index alone would catch it), the customer read and the identifier's rewrite.
+/// What is left — who sent it, which conversation, the message, the conversation's new
+/// count — is what any ingest into a conversation model does.
+struct Floor {
+    minimum: bool,
+    c: rusqlite::Connection,
+    /// Conversation id per customer.
+    conversations: Vec<[u8; 16]>,
+}
+
+impl Floor {
+    fn new(path: &Path, customers: u64, minimum: bool) -> Floor {
+        let c = raw(path);
+        let t = tenant().as_uuid().as_bytes().to_vec();
+        let mut conversations = Vec::new();
+        c.execute_batch("BEGIN").unwrap();
+        for k in 0..customers {
+            let customer = uuid::Uuid::from_u128(u128::from(k) + (1 << 64));
+            let conv = uuid::Uuid::from_u128(u128::from(k) + (2 << 64));
+            c.execute(
+                "INSERT INTO customers (tenant, id, version, data) VALUES (?1, ?2, 1, ?3)",
+                rusqlite::params![t, customer.as_bytes().as_slice(), blob(282)],
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO identifiers (tenant, ident, customer, data) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![
+                    t,
+                    format!("email:c{k}@example.com"),
+                    customer.as_bytes().as_slice(),
+                    blob(266)
+                ],
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO conversations (tenant, id, customer, created, closed, version, data) \
+                 VALUES (?1, ?2, ?3, 0, 0, 1, ?4)",
+                rusqlite::params![
+                    t,
+                    conv.as_bytes().as_slice(),
+                    customer.as_bytes().as_slice(),
+                    blob(526)
+                ],
+            )
+            .unwrap();
+            conversations.push(*conv.as_bytes());
+        }
+        c.execute_batch("COMMIT").unwrap();
+        Floor {
+            minimum,
+            c,
+            conversations,
+        }
+    }
+
+    /// Message `n`'s reads and writes.
+    fn ingest(&self, n: u64, customers: u64) {
+        let c = &self.c;
+        let k = n % customers;
+        let t = tenant().as_uuid().as_bytes().to_vec();
+        let external_id = format!("m-{n}");
+        if !self.minimum {
+            self.redelivery(&t, &external_id);
+        }
+        let ident = format!("email:c{k}@example.com");
+        let customer: Vec<u8> = c
+            .prepare_cached(
+                "SELECT customer, data FROM identifiers WHERE tenant = ?1 AND ident = ?2",
+            )
+            .unwrap()
+            .query_row(rusqlite::params![t, ident], |r| {
+                r.get::<_, Vec<u8>>(1)?;
+                r.get(0)
+            })
+            .unwrap();
+        if !self.minimum {
+            let _profile: Vec<u8> = c
+                .prepare_cached("SELECT data FROM customers WHERE tenant = ?1 AND id = ?2")
+                .unwrap()
+                .query_row(rusqlite::params![t, customer], |r| r.get(0))
+                .unwrap();
+        }
+        let (conv, _doc): (Vec<u8>, Vec<u8>) = c
+            .prepare_cached(
+                "SELECT id, data FROM conversations WHERE tenant = ?1 AND customer = ?2 \
+                 AND closed = 0 ORDER BY created DESC, id DESC LIMIT 1",
+            )
+            .unwrap()
+            .query_row(rusqlite::params![t, customer], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(conv.as_slice(), self.conversations[k as usize].as_slice());
+        let id = uuid::Uuid::from_u128(u128::from(n) + 1);
+        c.prepare_cached(
+            "INSERT INTO messages (tenant, id, conversation, channel, external_id, sent, received, pending, data) \
+             VALUES (?1, ?2, ?3, 'whatsapp', ?4, ?5, ?5, 0, ?6)",
+        )
+        .unwrap()
+        .execute(rusqlite::params![t, id.as_bytes().as_slice(), conv, external_id, n as i64, blob(460)])
+        .unwrap();
+        c.prepare_cached(
+            "UPDATE conversations SET version = version + 1, data = ?3 WHERE tenant = ?1 AND id = ?2",
+        )
+        .unwrap()
+        .execute(rusqlite::params![t, conv, blob(526)])
+        .unwrap();
+        if !self.minimum {
+            c.prepare_cached("UPDATE identifiers SET data = ?3 WHERE tenant = ?1 AND ident = ?2")
+                .unwrap()
+                .execute(rusqlite::params![t, ident, blob(266)])
+                .unwrap();
+        }
+    }
+
+    /// The redelivery lookup: no such message.
+    fn redelivery(&self, t: &[u8], external_id: &str) {
+        use rusqlite::OptionalExtension;
+        let dup: Option<Vec<u8>> = self
+            .c
+            .prepare_cached(
+                "SELECT data FROM messages WHERE tenant = ?1 AND channel = 'whatsapp' \
+                 AND external_id = ?2",
+            )
+            .unwrap()
+            .query_row(rusqlite::params![t, external_id], |r| r.get(0))
+            .optional()
+            .unwrap();
+        assert!(dup.is_none());
+    }
+}
+
 /// `Desk::ingest_batch` of 1,000 messages per iteration, with `config`.
 fn ingest_batch_1000(
     g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
@@ -158,6 +305,17 @@ fn writes(c: &mut Criterion) {
             checkpointer.join().unwrap();
         },
     );
+    g.bench_function("raw_ingest_floor_transaction_per_message", |b| {
+        let (_dir, path) = temp_db();
+        let floor = Floor::new(&path, 1000, false);
+        let mut n = 0;
+        b.iter(|| {
+            floor.c.execute_batch("BEGIN").unwrap();
+            floor.ingest(n, 1000);
+            floor.c.execute_batch("COMMIT").unwrap();
+            n += 1;
+        })
+    });
     g.bench_function("desk_ingest_pass_through_transaction_per_message", |b| {
         let (_dir, path) = temp_db();
         let mut desk = Desk::new(
@@ -197,6 +355,32 @@ fn writes(c: &mut Criterion) {
                 n += 1;
             }
             c.execute_batch("COMMIT").unwrap();
+        })
+    });
+    g.bench_function("raw_ingest_minimum_batch_1000", |b| {
+        let (_dir, path) = temp_db();
+        let floor = Floor::new(&path, 1000, true);
+        let mut n = 0;
+        b.iter(|| {
+            floor.c.execute_batch("BEGIN").unwrap();
+            for _ in 0..1000 {
+                floor.ingest(n, 1000);
+                n += 1;
+            }
+            floor.c.execute_batch("COMMIT").unwrap();
+        })
+    });
+    g.bench_function("raw_ingest_floor_batch_1000", |b| {
+        let (_dir, path) = temp_db();
+        let floor = Floor::new(&path, 1000, false);
+        let mut n = 0;
+        b.iter(|| {
+            floor.c.execute_batch("BEGIN").unwrap();
+            for _ in 0..1000 {
+                floor.ingest(n, 1000);
+                n += 1;
+            }
+            floor.c.execute_batch("COMMIT").unwrap();
         })
     });
     ingest_batch_1000(&mut g, "desk_ingest_batch_1000", DeskConfig::default);

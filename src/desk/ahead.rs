@@ -40,8 +40,35 @@ impl<S: Store> Desk<S> {
             conversation_records: CONVERSATION_RECORDS,
         };
         let ahead = self.store.read_ahead(inbound.tenant, &plan)?;
-        self.ahead = (!ahead.is_empty()).then_some((inbound.tenant, ahead));
+        // Kept even when empty: it also holds what this ingest knows without reading
+        // (see `Desk::note_fresh`).
+        self.ahead = Some((inbound.tenant, ahead));
         Ok(())
+    }
+
+    /// Notes that `id` was minted by this operation for a new customer (`customer`) or
+    /// conversation: no record can be keyed by it yet, so the reads of the ingest's
+    /// records keyed by it are answered "none" without asking the store (on a database
+    /// server, a round trip each). Forgotten with the read-ahead, before the changes are
+    /// applied.
+    pub(crate) fn note_fresh(&mut self, tenant: TenantId, customer: bool, id: &impl ToString) {
+        let Some((t, ahead)) = &mut self.ahead else {
+            return;
+        };
+        if *t != tenant {
+            return;
+        }
+        let kinds = if customer {
+            CUSTOMER_RECORDS
+        } else {
+            CONVERSATION_RECORDS
+        };
+        let key = id.to_string();
+        for &kind in kinds {
+            if ahead.record(kind, &key).is_none() {
+                ahead.records.push(((kind.to_owned(), key.clone()), None));
+            }
+        }
     }
 
     /// Ends the read-ahead: later reads go to the store.
@@ -160,6 +187,39 @@ mod tests {
         let again = desk.ingest(msg(2), t(130)).expect("redelivery");
         assert!(again.duplicate && again.message.id == got.message.id);
         desk.store().calls() - before
+    }
+
+    /// A new customer's first message: the records keyed by the customer and the
+    /// conversation it creates cannot exist, so they are not read — one read-ahead and
+    /// one write, where reading them cost a round trip each.
+    #[test]
+    fn a_first_message_does_not_read_records_of_ids_it_mints() {
+        let tenant = TenantId::new_v7();
+        let mut desk = Desk::new(
+            FaultyStore::new(MemoryStore::reading_ahead(), 0, FaultMode::Once),
+            DeskConfig::default(),
+        );
+        let from = Identifier::email("ana@example.com").expect("valid");
+        let first = Inbound::new(
+            tenant,
+            Channel::WhatsApp,
+            from,
+            "m1",
+            "Hello, my parcel never arrived and I would like a refund please.",
+        );
+        let got = desk.ingest(first, t(0)).expect("first");
+        assert!(!got.duplicate);
+        assert_eq!(desk.store().calls(), 2, "read_ahead and apply only");
+        // What the skipped reads would have started from was written as new: the
+        // customer's language evidence and the conversation's clocks exist now.
+        let evidence = desk
+            .language_evidence(tenant, got.customer)
+            .expect("evidence");
+        assert!(!evidence.guesses.is_empty() || !evidence.detections.is_empty());
+        assert!(desk
+            .sla_clocks((tenant, got.conversation))
+            .expect("clocks")
+            .is_some());
     }
 
     /// With a store that reads ahead, an ingest is one read and one write (plus what a

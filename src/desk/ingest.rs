@@ -251,6 +251,7 @@ impl<S: Store> Desk<S> {
             },
             None => {
                 let id = CustomerId::from_uuid(self.next_uuid(now));
+                self.note_fresh(tenant, true, &id);
                 let mut c = Customer::new(id, tenant, now);
                 c.name = inbound.display_name.clone();
                 c.version = 1;
@@ -566,6 +567,7 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
     ) -> Conversation {
         let id = ConversationId::from_uuid(self.next_uuid(now));
+        self.note_fresh(inbound.tenant, false, &id);
         let mut c = Conversation::new(id, inbound.tenant, customer, inbound.channel.clone(), now);
         c.previous = previous;
         c
