@@ -232,6 +232,27 @@ impl Floor {
     }
 }
 
+/// The raw floor (or minimum) of 1,000 messages per transaction per iteration.
+fn floor_batch_1000(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    minimum: bool,
+) {
+    g.bench_function(name, |b| {
+        let (_dir, path) = temp_db();
+        let floor = Floor::new(&path, 1000, minimum);
+        let mut n = 0;
+        b.iter(|| {
+            floor.c.execute_batch("BEGIN").unwrap();
+            for _ in 0..1000 {
+                floor.ingest(n, 1000);
+                n += 1;
+            }
+            floor.c.execute_batch("COMMIT").unwrap();
+        })
+    });
+}
+
 /// `Desk::ingest_batch` of 1,000 messages per iteration, with `config`.
 fn ingest_batch_1000(
     g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
@@ -357,32 +378,8 @@ fn writes(c: &mut Criterion) {
             c.execute_batch("COMMIT").unwrap();
         })
     });
-    g.bench_function("raw_ingest_minimum_batch_1000", |b| {
-        let (_dir, path) = temp_db();
-        let floor = Floor::new(&path, 1000, true);
-        let mut n = 0;
-        b.iter(|| {
-            floor.c.execute_batch("BEGIN").unwrap();
-            for _ in 0..1000 {
-                floor.ingest(n, 1000);
-                n += 1;
-            }
-            floor.c.execute_batch("COMMIT").unwrap();
-        })
-    });
-    g.bench_function("raw_ingest_floor_batch_1000", |b| {
-        let (_dir, path) = temp_db();
-        let floor = Floor::new(&path, 1000, false);
-        let mut n = 0;
-        b.iter(|| {
-            floor.c.execute_batch("BEGIN").unwrap();
-            for _ in 0..1000 {
-                floor.ingest(n, 1000);
-                n += 1;
-            }
-            floor.c.execute_batch("COMMIT").unwrap();
-        })
-    });
+    floor_batch_1000(&mut g, "raw_ingest_minimum_batch_1000", true);
+    floor_batch_1000(&mut g, "raw_ingest_floor_batch_1000", false);
     ingest_batch_1000(&mut g, "desk_ingest_batch_1000", DeskConfig::default);
     // The same with every message prepared on the calling thread (no helper thread).
     ingest_batch_1000(&mut g, "desk_ingest_batch_1000_one_thread", || {
