@@ -9,7 +9,7 @@ use crate::desk::sla::SLA_KIND;
 use crate::desk::triage::TRIAGE_KIND;
 use crate::desk::Desk;
 use crate::error::Result;
-use crate::id::{CustomerId, TenantId};
+use crate::id::{ConversationId, CustomerId, TenantId};
 use crate::identity::{Customer, Identifier, IdentifierRecord};
 use crate::message::{Inbound, Message};
 use crate::store::{ReadAhead, ReadPlan, Record, Store};
@@ -46,24 +46,27 @@ impl<S: Store> Desk<S> {
         Ok(())
     }
 
-    /// Notes that `id` was minted by this operation for a new customer (`customer`) or
-    /// conversation: no record can be keyed by it yet, so the reads of the ingest's
-    /// records keyed by it are answered "none" without asking the store (on a database
-    /// server, a round trip each). Forgotten with the read-ahead, before the changes are
-    /// applied.
-    pub(crate) fn note_fresh(&mut self, tenant: TenantId, customer: bool, id: &impl ToString) {
+    /// Notes that `customer` was minted by this ingest: see [`Desk::note_fresh`].
+    pub(crate) fn note_new_customer(&mut self, tenant: TenantId, customer: CustomerId) {
+        self.note_fresh(tenant, CUSTOMER_RECORDS, customer.to_string());
+    }
+
+    /// Notes that `conversation` was minted by this ingest: see [`Desk::note_fresh`].
+    pub(crate) fn note_new_conversation(&mut self, tenant: TenantId, conversation: ConversationId) {
+        self.note_fresh(tenant, CONVERSATION_RECORDS, conversation.to_string());
+    }
+
+    /// Notes that `key` is an id this operation has just minted: no record of `kinds` can
+    /// be keyed by it yet, so their reads are answered "none" without asking the store
+    /// (on a database server, a round trip each). Forgotten with the read-ahead, before
+    /// the changes are applied.
+    fn note_fresh(&mut self, tenant: TenantId, kinds: &[&str], key: String) {
         let Some((t, ahead)) = &mut self.ahead else {
             return;
         };
         if *t != tenant {
             return;
         }
-        let kinds = if customer {
-            CUSTOMER_RECORDS
-        } else {
-            CONVERSATION_RECORDS
-        };
-        let key = id.to_string();
         for &kind in kinds {
             if ahead.record(kind, &key).is_none() {
                 ahead.records.push(((kind.to_owned(), key.clone()), None));

@@ -251,7 +251,7 @@ impl<S: Store> Desk<S> {
             },
             None => {
                 let id = CustomerId::from_uuid(self.next_uuid(now));
-                self.note_fresh(tenant, true, &id);
+                self.note_new_customer(tenant, id);
                 let mut c = Customer::new(id, tenant, now);
                 c.name = inbound.display_name.clone();
                 c.version = 1;
@@ -567,7 +567,7 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
     ) -> Conversation {
         let id = ConversationId::from_uuid(self.next_uuid(now));
-        self.note_fresh(inbound.tenant, false, &id);
+        self.note_new_conversation(inbound.tenant, id);
         let mut c = Conversation::new(id, inbound.tenant, customer, inbound.channel.clone(), now);
         c.previous = previous;
         c
