@@ -1,5 +1,6 @@
 //! SQLite store throughput beside raw `rusqlite` inserts of the same message row with the
-//! same pragmas (WAL, `synchronous=NORMAL`), measured in the same run; and reads on a large
+//! same pragmas (WAL, `synchronous=NORMAL`), measured in the same run, and beside the raw
+//! floor under an ingest (the reads and writes it must do, in plain SQL); and reads on a large
 //! database (1,000,000 messages of 100,000 customers, built once under `target/` and
 //! reused): a customer's timeline (last 50 messages) and identifier resolution, with their
 //! p50/p99 printed, and the file size per message.
