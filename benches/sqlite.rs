@@ -107,8 +107,11 @@ fn blob(n: usize) -> Vec<u8> {
 struct Floor {
     minimum: bool,
     c: rusqlite::Connection,
+    tenant: [u8; 16],
     /// Conversation id per customer.
     conversations: Vec<[u8; 16]>,
+    /// The documents written for every message: message, conversation, identifier.
+    docs: [Vec<u8>; 3],
 }
 
 impl Floor {
@@ -152,18 +155,20 @@ impl Floor {
         Floor {
             minimum,
             c,
+            tenant: *tenant().as_uuid().as_bytes(),
             conversations,
+            docs: [blob(460), blob(526), blob(266)],
         }
     }
 
     /// Message `n`'s reads and writes.
     fn ingest(&self, n: u64, customers: u64) {
-        let c = &self.c;
+        let (c, t) = (&self.c, self.tenant.as_slice());
+        let [message_doc, conversation_doc, identifier_doc] = &self.docs;
         let k = n % customers;
-        let t = tenant().as_uuid().as_bytes().to_vec();
         let external_id = format!("m-{n}");
         if !self.minimum {
-            self.redelivery(&t, &external_id);
+            self.redelivery(t, &external_id);
         }
         let ident = format!("email:c{k}@example.com");
         let customer: Vec<u8> = c
@@ -200,18 +205,18 @@ impl Floor {
              VALUES (?1, ?2, ?3, 'whatsapp', ?4, ?5, ?5, 0, ?6)",
         )
         .unwrap()
-        .execute(rusqlite::params![t, id.as_bytes().as_slice(), conv, external_id, n as i64, blob(460)])
+        .execute(rusqlite::params![t, id.as_bytes().as_slice(), conv, external_id, n as i64, message_doc])
         .unwrap();
         c.prepare_cached(
             "UPDATE conversations SET version = version + 1, data = ?3 WHERE tenant = ?1 AND id = ?2",
         )
         .unwrap()
-        .execute(rusqlite::params![t, conv, blob(526)])
+        .execute(rusqlite::params![t, conv, conversation_doc])
         .unwrap();
         if !self.minimum {
             c.prepare_cached("UPDATE identifiers SET data = ?3 WHERE tenant = ?1 AND ident = ?2")
                 .unwrap()
-                .execute(rusqlite::params![t, ident, blob(266)])
+                .execute(rusqlite::params![t, ident, identifier_doc])
                 .unwrap();
         }
     }
@@ -233,10 +238,12 @@ impl Floor {
     }
 }
 
-/// The raw floor (or minimum) of 1,000 messages per transaction per iteration.
-fn floor_batch_1000(
+/// The raw floor (or `minimum`) of `per_transaction` messages per transaction per
+/// iteration.
+fn floor_bench(
     g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     name: &str,
+    per_transaction: u64,
     minimum: bool,
 ) {
     g.bench_function(name, |b| {
@@ -245,7 +252,7 @@ fn floor_batch_1000(
         let mut n = 0;
         b.iter(|| {
             floor.c.execute_batch("BEGIN").unwrap();
-            for _ in 0..1000 {
+            for _ in 0..per_transaction {
                 floor.ingest(n, 1000);
                 n += 1;
             }
@@ -327,17 +334,7 @@ fn writes(c: &mut Criterion) {
             checkpointer.join().unwrap();
         },
     );
-    g.bench_function("raw_ingest_floor_transaction_per_message", |b| {
-        let (_dir, path) = temp_db();
-        let floor = Floor::new(&path, 1000, false);
-        let mut n = 0;
-        b.iter(|| {
-            floor.c.execute_batch("BEGIN").unwrap();
-            floor.ingest(n, 1000);
-            floor.c.execute_batch("COMMIT").unwrap();
-            n += 1;
-        })
-    });
+    floor_bench(&mut g, "raw_ingest_floor_transaction_per_message", 1, false);
     g.bench_function("desk_ingest_pass_through_transaction_per_message", |b| {
         let (_dir, path) = temp_db();
         let mut desk = Desk::new(
@@ -379,8 +376,8 @@ fn writes(c: &mut Criterion) {
             c.execute_batch("COMMIT").unwrap();
         })
     });
-    floor_batch_1000(&mut g, "raw_ingest_minimum_batch_1000", true);
-    floor_batch_1000(&mut g, "raw_ingest_floor_batch_1000", false);
+    floor_bench(&mut g, "raw_ingest_minimum_batch_1000", 1000, true);
+    floor_bench(&mut g, "raw_ingest_floor_batch_1000", 1000, false);
     ingest_batch_1000(&mut g, "desk_ingest_batch_1000", DeskConfig::default);
     // The same with every message prepared on the calling thread (no helper thread).
     ingest_batch_1000(&mut g, "desk_ingest_batch_1000_one_thread", || {
