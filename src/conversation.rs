@@ -6,12 +6,16 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::channel::Channel;
 use crate::error::{Error, Result};
 use crate::id::{AgentId, ConversationId, CustomerId, TenantId};
+
+mod threading;
+
+pub(crate) use threading::{follow_hint, place, Placement, ThreadSnapshot};
 
 /// Where a conversation is in its life.
 ///
@@ -268,34 +272,6 @@ impl Conversation {
     }
 }
 
-/// What an inbound message does to the customer's latest conversation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Threading {
-    /// Append to it (it is new, open, pending or on hold).
-    Join,
-    /// Append and reopen it (solved, within the reopen window).
-    Reopen,
-    /// Start a new conversation, linked to it (closed, or solved too long ago).
-    NewLinked,
-}
-
-/// The threading rule for a conversation that is not closed on any channel: join it when
-/// active, reopen it when solved within `reopen_window`, else start a new linked one.
-pub(crate) fn threading_for(
-    conv: &Conversation,
-    now: DateTime<Utc>,
-    reopen_window: TimeDelta,
-) -> Threading {
-    match conv.status {
-        Status::New | Status::Open | Status::Pending | Status::OnHold => Threading::Join,
-        Status::Solved => match conv.solved_at {
-            Some(at) if now - at <= reopen_window => Threading::Reopen,
-            _ => Threading::NewLinked,
-        },
-        Status::Closed => Threading::NewLinked,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,35 +293,6 @@ mod tests {
             assert_eq!(s.name().parse::<Status>().unwrap(), s);
         }
         assert!("done".parse::<Status>().is_err());
-    }
-
-    #[test]
-    fn solved_reopens_within_the_window_only() {
-        let t0 = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        let id = ConversationId::new_v7();
-        let mut c = Conversation::new(
-            id,
-            TenantId::new_v7(),
-            CustomerId::new_v7(),
-            Channel::Email,
-            t0,
-        );
-        c.set_status(Status::Solved, t0);
-        let week = TimeDelta::days(7);
-        assert_eq!(
-            threading_for(&c, t0 + TimeDelta::days(6), week),
-            Threading::Reopen
-        );
-        assert_eq!(
-            threading_for(&c, t0 + TimeDelta::days(8), week),
-            Threading::NewLinked
-        );
-        c.set_status(Status::Open, t0);
-        assert_eq!(c.reopen_count, 1);
-        assert_eq!(
-            threading_for(&c, t0 + TimeDelta::days(365), week),
-            Threading::Join
-        );
     }
 
     #[test]

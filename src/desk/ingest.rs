@@ -1,22 +1,24 @@
 //! `Desk::ingest`: dedupe, identify, thread, persist.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::channel::Channel;
-use crate::conversation::{threading_for, Conversation, Status, Threading};
+use crate::conversation::{self, Conversation, Placement, Status, ThreadSnapshot};
 use crate::desk::identity::SUGGESTION_KIND;
 use crate::desk::pipeline::{Event, Step};
 use crate::desk::Desk;
 use crate::effect::Effect;
 use crate::error::{Error, Result};
-use crate::id::{ConversationId, CustomerId, MessageId};
-use crate::identity::{
-    profile_diff, Customer, Identifier, IdentifierKind, IdentifierRecord, MergeSuggestion,
-};
+use crate::id::{ConversationId, CustomerId, MessageId, TenantId};
+use crate::identity::resolve::{self, Sighting};
+use crate::identity::{profile_diff, Customer, Identifier, MergeSuggestion};
 use crate::lang::Detection;
 use crate::message::{Author, Direction, Inbound, Message};
 use crate::metrics::ConversationFacts;
+use crate::probe::Stage;
 use crate::store::{ChangeSet, Op, Record, Store};
 
 /// What `Desk::ingest` did with an inbound message.
@@ -115,57 +117,40 @@ impl<S: Store> Desk<S> {
         Ok(got)
     }
 
+    /// The stored result of a redelivered message, if `inbound` is one.
     fn duplicate_of(&self, inbound: &Inbound) -> Result<Option<Ingested>> {
-        let message = match self.read_by_external_id(
-            inbound.tenant,
-            &inbound.channel,
-            &inbound.external_id,
-        )? {
-            Some(m) => m,
-            // An erased message keeps only a keyed hash of its provider id: a redelivery
-            // is still a duplicate, and nothing erased comes back.
-            None => match self.erased_duplicate(inbound)? {
+        let tenant = inbound.tenant;
+        let message =
+            match self.read_by_external_id(tenant, &inbound.channel, &inbound.external_id)? {
                 Some(m) => {
-                    return Ok(Some(Ingested {
-                        customer: self
-                            .store
-                            .conversation(inbound.tenant, m.conversation)?
-                            .map_or_else(
-                                || crate::CustomerId::from_uuid(uuid::Uuid::nil()),
-                                |c| c.customer,
+                    // A message whose sender was erased (`erase_identifier`) has no counterpart
+                    // left to compare: its redelivery is a duplicate too.
+                    if m.counterpart.as_ref().is_some_and(|c| c != &inbound.from) {
+                        return Err(Error::invalid(
+                            "external_id",
+                            format!(
+                                "{:?} on {} is already the id of a message from another sender",
+                                inbound.external_id, inbound.channel
                             ),
-                        conversation: m.conversation,
-                        message: m,
-                        duplicate: true,
-                        effects: Vec::new(),
-                    }))
+                        ));
+                    }
+                    m
                 }
-                None => return Ok(None),
-            },
-        };
-        // A message whose sender was erased (`erase_identifier`) has no counterpart left
-        // to compare: its redelivery is a duplicate too.
-        if message
-            .counterpart
-            .as_ref()
-            .is_some_and(|c| c != &inbound.from)
-        {
-            return Err(Error::invalid(
-                "external_id",
-                format!(
-                    "{:?} on {} is already the id of a message from another sender",
-                    inbound.external_id, inbound.channel
-                ),
-            ));
-        }
+                // An erased message keeps only a keyed hash of its provider id: a redelivery
+                // is still a duplicate, and nothing erased comes back.
+                None => match self.erased_duplicate(inbound)? {
+                    Some(m) => m,
+                    None => return Ok(None),
+                },
+            };
         let conv = self
             .store
-            .conversation(inbound.tenant, message.conversation)?
+            .conversation(tenant, message.conversation)?
             .ok_or_else(|| Error::Store {
                 message: format!("message {} points to a missing conversation", message.id),
                 source: None,
             })?;
-        let customer = self.live_customer(inbound.tenant, conv.customer)?.id;
+        let customer = self.live_customer(tenant, conv.customer)?.id;
         Ok(Some(Ingested {
             customer,
             conversation: conv.id,
@@ -175,375 +160,397 @@ impl<S: Store> Desk<S> {
         }))
     }
 
+    /// One attempt at an ingest: read, decide, apply one change set.
     fn ingest_once(
         &mut self,
         inbound: &Inbound,
         detected: Option<Option<Detection>>,
         now: DateTime<Utc>,
     ) -> Result<Ingested> {
-        let stage = self.stage(crate::probe::Stage::Dedup);
+        let stage = self.stage(Stage::Dedup);
         if let Some(dup) = self.duplicate_of(inbound)? {
             return Ok(dup);
         }
         drop(stage);
-        let stage = self.stage(crate::probe::Stage::Identity);
-        let tenant = inbound.tenant;
-        let mut changes = ChangeSet::new(tenant);
-        let mut effects = Vec::new();
-
-        // Identify.
-        let rules = std::sync::Arc::clone(&self.config.identity);
-        if rules.is_blocked(&inbound.from) {
-            return Err(Error::invalid(
-                "from",
-                format!(
-                    "{} is a placeholder or no-reply address and identifies nobody",
-                    inbound.from
-                ),
-            ));
-        }
-        // (identifier, its record, the live customer it resolves to)
-        let mut known: Vec<(&Identifier, Option<IdentifierRecord>, Option<CustomerId>)> =
-            Vec::new();
-        // The live customers read on the way, so the primary is not read twice.
-        let mut live_seen: Vec<Customer> = Vec::new();
-        for ident in std::iter::once(&inbound.from).chain(inbound.also.iter()) {
-            if known.iter().any(|(i, _, _)| *i == ident) || rules.is_blocked(ident) {
-                continue;
-            }
-            let rec = self.read_identifier(tenant, ident)?;
-            let live = match &rec {
-                Some(r) => {
-                    let c = self.live_customer(tenant, r.customer)?;
-                    let id = c.id;
-                    if !live_seen.iter().any(|s| s.id == id) {
-                        live_seen.push(c);
-                    }
-                    Some(id)
-                }
-                None => None,
-            };
-            known.push((ident, rec, live));
-        }
-        // The highest-priority identifier decides; the sender's own wins ties.
-        let primary = known
-            .iter()
-            .filter_map(|(i, _, live)| {
-                live.map(|l| ((rules.priority(i.kind()), *i == &inbound.from), l))
-            })
-            .max_by_key(|(k, _)| *k)
-            .map(|(_, l)| l);
-        let mut others: Vec<(CustomerId, Vec<Identifier>)> = Vec::new();
-        for (ident, _, live) in &known {
-            if let Some(l) = live {
-                if Some(*l) != primary {
-                    match others.iter_mut().find(|(c, _)| c == l) {
-                        Some((_, ev)) => ev.push((*ident).clone()),
-                        None => others.push((*l, vec![(*ident).clone()])),
-                    }
-                }
-            }
-        }
-        let mut customer = match primary {
-            Some(id) => match live_seen.iter().position(|c| c.id == id) {
-                Some(i) => live_seen.swap_remove(i),
-                None => self.customer(tenant, id)?,
-            },
-            None => {
-                let id = CustomerId::from_uuid(self.next_uuid(now));
-                self.note_new_customer(tenant, id);
-                let mut c = Customer::new(id, tenant, now);
-                c.name = inbound.display_name.clone();
-                c.version = 1;
-                changes.push(Op::PutCustomer(c.clone()));
-                effects.push(Effect::CustomerCreated {
-                    tenant,
-                    customer: id,
-                });
-                c
-            }
-        };
-        let existed = primary.is_some();
-        let mut customer_written = !existed;
-        if customer.name.is_none() && inbound.display_name.is_some() && customer.version > 1 {
-            customer.name = inbound.display_name.clone();
-            customer.updated_at = now;
-            customer.version += 1;
-            changes.push(Op::PutCustomer(customer.clone()));
-            customer_written = true;
-        }
-        let mut existing: Option<Vec<IdentifierRecord>> = None;
-        let mut added: Vec<&IdentifierKind> = Vec::new();
-        for (ident, rec, _) in &known {
-            match rec {
-                None => {
-                    if let Some(limit) = rules.limit(ident.kind()) {
-                        if existing.is_none() {
-                            existing = Some(if primary.is_some() {
-                                self.store.identifiers_of(tenant, customer.id)?
-                            } else {
-                                Vec::new()
-                            });
-                        }
-                        let have = existing.as_ref().map_or(0, |e| {
-                            e.iter()
-                                .filter(|r| r.identifier.kind() == ident.kind())
-                                .count()
-                        }) + added.iter().filter(|k| **k == ident.kind()).count();
-                        if have >= limit {
-                            // Over the per-kind limit: not attached (the message still is).
-                            continue;
-                        }
-                    }
-                    added.push(ident.kind());
-                    changes.push(Op::PutIdentifier {
-                        record: IdentifierRecord {
-                            tenant,
-                            identifier: (*ident).clone(),
-                            customer: customer.id,
-                            source: Some(inbound.channel.clone()),
-                            verified: false,
-                            first_seen: now,
-                            last_seen: now,
-                        },
-                        expected_owner: None,
-                    })
-                }
-                // The sender's own identifier: note that it was seen (at most once a
-                // minute, so a burst of chat lines does not rewrite the record each time).
-                Some(r)
-                    if *ident == &inbound.from && now - r.last_seen >= TimeDelta::minutes(1) =>
-                {
-                    let mut r = r.clone();
-                    r.last_seen = now;
-                    let owner = r.customer;
-                    changes.push(Op::PutIdentifier {
-                        record: r,
-                        expected_owner: Some(owner),
-                    });
-                }
-                // Identifiers of other customers are left where they are: the identity
-                // graph never moves an identifier silently.
-                Some(_) => {}
-            }
-        }
-
-        // Thread.
-        drop(stage);
-        let stage = self.stage(crate::probe::Stage::Threading);
-        let reopen_window = self.config.reopen_window;
-        let mut hinted = None;
-        if let Some(hint) = &inbound.thread_hint {
-            if let Some(id) = self
-                .store
-                .thread(tenant, &thread_key(&inbound.channel, hint))?
-            {
-                if let Some(c) = self.store.conversation(tenant, id)? {
-                    // Threading headers are untrusted: only follow them into the same
-                    // customer's conversations.
-                    if c.customer == customer.id {
-                        hinted = Some(c);
-                    }
-                }
-            }
-        }
-        let candidate = match hinted {
-            Some(c) => Some(c),
-            // A customer created by this message has no conversations yet.
-            None if !existed => None,
-            None => self.read_open_conversation(tenant, customer.id)?,
-        };
-        let sent_at = inbound.sent_at.map_or(now, |s| s.min(now));
-        let (mut conv, is_new) = match candidate {
-            Some(c) => match threading_for(&c, now, reopen_window) {
-                Threading::Join => (c, false),
-                Threading::Reopen => {
-                    effects.push(Effect::ConversationReopened {
-                        tenant,
-                        conversation: c.id,
-                    });
-                    (c, false)
-                }
-                Threading::NewLinked => {
-                    let previous = c.id;
-                    if c.status == Status::Solved {
-                        // Auto-close the old one: a customer has one conversation in play.
-                        let mut old = c;
-                        old.set_status(Status::Closed, now);
-                        old.updated_at = now;
-                        old.version += 1;
-                        effects.push(Effect::StatusChanged {
-                            tenant,
-                            conversation: old.id,
-                            from: Status::Solved,
-                            to: Status::Closed,
-                        });
-                        changes.push(Op::PutConversation(old));
-                    }
-                    (
-                        self.new_conversation(inbound, customer.id, Some(previous), now),
-                        true,
-                    )
-                }
-            },
-            None => {
-                let previous = if existed {
-                    self.store
-                        .conversations_of(tenant, customer.id)?
-                        .last()
-                        .map(|c| c.id)
-                } else {
-                    None
-                };
-                (
-                    self.new_conversation(inbound, customer.id, previous, now),
-                    true,
-                )
-            }
-        };
-        // Every stored message of a joined conversation was sent by its last update: one
-        // sent before that may sort before some of them (a late delivery).
-        let maybe_late = !is_new && sent_at < conv.updated_at;
-        if is_new && !customer_written {
-            // Opening a conversation writes the customer (a version bump): two desks that
-            // both saw no open conversation for this customer conflict, and the loser's
-            // retry joins the winner's conversation instead of opening a second one.
-            customer.updated_at = now;
-            customer.version += 1;
-            changes.push(Op::PutCustomer(customer.clone()));
-        }
-        if is_new {
-            effects.push(Effect::ConversationOpened {
-                tenant,
-                conversation: conv.id,
-                customer: customer.id,
-                channel: inbound.channel.clone(),
-                previous: conv.previous,
-            });
-        }
-        if let Some(from) = conv.note_inbound_channel(&inbound.channel) {
-            effects.push(Effect::ChannelSwitched {
-                tenant,
-                conversation: conv.id,
-                from,
-                to: inbound.channel.clone(),
-            });
-        }
-        let status_before = conv.status;
-        let before = conv.status;
-        let after = match before {
-            Status::New => Status::New,
-            _ => Status::Open,
-        };
-        if before != after {
-            conv.set_status(after, now);
-            effects.push(Effect::StatusChanged {
-                tenant,
-                conversation: conv.id,
-                from: before,
-                to: after,
-            });
-        }
-        if conv.subject.is_none() {
-            conv.subject = inbound.subject.clone();
-        }
-        conv.message_count += 1;
-        conv.last_inbound_at = Some(now);
-        conv.updated_at = now;
-        conv.version += 1;
-
-        let message = Message {
-            id: MessageId::from_uuid(self.next_uuid(now)),
-            tenant,
-            conversation: conv.id,
-            channel: inbound.channel.clone(),
-            direction: Direction::Inbound,
-            author: Author::Customer(customer.id),
-            body: inbound.body.clone(),
-            attachments: inbound.attachments.clone(),
-            counterpart: Some(inbound.from.clone()),
-            external_id: Some(inbound.external_id.clone()),
-            thread_key: Some(inbound.external_id.clone()),
-            sent_at,
-            received_at: now,
-            language: None,
-            delivery: None,
-        };
-        if inbound.channel == Channel::Email {
-            // E-mail replies name the Message-IDs they answer (In-Reply-To, References).
-            changes.push(Op::PutThreadKey {
-                key: thread_key(&inbound.channel, &inbound.external_id),
-                conversation: conv.id,
-            });
-        }
-        if let Some(hint) = &inbound.thread_hint {
-            changes.push(Op::PutThreadKey {
-                key: thread_key(&inbound.channel, hint),
-                conversation: conv.id,
-            });
-        }
-        drop(stage);
-        // Merge suggestions are identity work (rare: the identifiers named two customers).
-        let stage = (!others.is_empty()).then(|| self.stage(crate::probe::Stage::Identity));
-        for (other, evidence) in others {
-            let key = MergeSuggestion::key(customer.id, other);
-            if self.store.record(tenant, SUGGESTION_KIND, &key)?.is_some() {
-                continue;
-            }
-            let other_profile = self.customer(tenant, other)?;
-            let suggestion = MergeSuggestion {
-                tenant,
-                primary: customer.id,
-                other,
-                evidence,
-                message: message.id,
-                diff: profile_diff(&customer, &other_profile),
-                at: now,
-            };
-            let mut record = Record::encode(SUGGESTION_KIND, key, &suggestion)?;
-            record.secondary = Some(customer.id.to_string());
-            changes.push(Op::PutRecord(record));
-            effects.push(Effect::MergeSuggested {
-                tenant,
-                primary: customer.id,
-                other,
-            });
-        }
-        drop(stage);
-        let mut message = message;
-        let reopened = effects
-            .iter()
-            .any(|e| matches!(e, Effect::ConversationReopened { .. }));
+        let mut out = Outcome::new(inbound.tenant);
+        let mut who = self.identify(inbound, now, &mut out)?;
+        let mut thread = self.thread(inbound, &mut who, now, &mut out)?;
+        let mut message = self.inbound_message(inbound, who.customer.id, &thread, now, &mut out);
+        self.suggest_merges(&who, &message, now, &mut out)?;
         self.run_steps(&mut Step {
-            tenant,
+            tenant: inbound.tenant,
             now,
             event: Event::Inbound {
                 inbound,
                 detected,
                 message: &mut message,
-                customer: &customer,
-                opened: is_new,
-                reopened,
-                status_before,
+                customer: &who.customer,
+                opened: thread.opened,
+                reopened: thread.reopened,
+                status_before: thread.status_before,
             },
-            conversation: &mut conv,
-            changes: &mut changes,
-            effects: &mut effects,
+            conversation: &mut thread.conversation,
+            changes: &mut out.changes,
+            effects: &mut out.effects,
         })?;
+        self.commit_ingest(who.customer.id, thread, message, out, now)
+    }
+
+    /// Resolves the message's identifiers to a customer (creating one for an unknown
+    /// sender) and attaches what is new (see [`crate::identity::resolve`]).
+    fn identify(
+        &mut self,
+        inbound: &Inbound,
+        now: DateTime<Utc>,
+        out: &mut Outcome,
+    ) -> Result<Identified> {
+        let _stage = self.stage(Stage::Identity);
+        let tenant = inbound.tenant;
+        let rules = Arc::clone(&self.config.identity);
+        let named = resolve::named_identifiers(&inbound.from, &inbound.also, &rules)?;
+        let (sightings, mut owners) = self.sightings(tenant, &named)?;
+        let resolution = resolve::resolve(&sightings, &inbound.from, &rules);
+        let existed = resolution.customer.is_some();
+        let mut customer = match resolution.customer {
+            Some(id) => match owners.iter().position(|c| c.id == id) {
+                Some(i) => owners.swap_remove(i),
+                None => self.customer(tenant, id)?,
+            },
+            None => self.new_customer(inbound, now, out),
+        };
+        let mut written = !existed;
+        if customer.name.is_none() && inbound.display_name.is_some() && customer.version > 1 {
+            customer.name = inbound.display_name.clone();
+            customer.updated_at = now;
+            customer.version += 1;
+            out.changes.push(Op::PutCustomer(customer.clone()));
+            written = true;
+        }
+        let current = if existed && resolve::needs_current_identifiers(&sightings, &rules) {
+            self.store.identifiers_of(tenant, customer.id)?
+        } else {
+            Vec::new()
+        };
+        let arrival = resolve::Arrival {
+            tenant,
+            from: &inbound.from,
+            channel: &inbound.channel,
+            now,
+        };
+        for write in resolve::attachments(&sightings, &arrival, customer.id, &current, &rules) {
+            out.changes.push(Op::PutIdentifier {
+                record: write.record,
+                expected_owner: write.expected_owner,
+            });
+        }
+        Ok(Identified {
+            customer,
+            existed,
+            written,
+            others: resolution.others,
+        })
+    }
+
+    /// What the store knows of each named identifier, and the live customers they
+    /// resolve to (each read once).
+    fn sightings<'a>(
+        &self,
+        tenant: TenantId,
+        named: &[&'a Identifier],
+    ) -> Result<(Vec<Sighting<'a>>, Vec<Customer>)> {
+        let mut owners: Vec<Customer> = Vec::new();
+        let mut sightings = Vec::with_capacity(named.len());
+        for &identifier in named {
+            let record = self.read_identifier(tenant, identifier)?;
+            let owner = match &record {
+                Some(r) => {
+                    let c = self.live_customer(tenant, r.customer)?;
+                    let id = c.id;
+                    if !owners.iter().any(|o| o.id == id) {
+                        owners.push(c);
+                    }
+                    Some(id)
+                }
+                None => None,
+            };
+            sightings.push(Sighting {
+                identifier,
+                record,
+                owner,
+            });
+        }
+        Ok((sightings, owners))
+    }
+
+    /// A customer for an unknown sender, written by this change set.
+    fn new_customer(
+        &mut self,
+        inbound: &Inbound,
+        now: DateTime<Utc>,
+        out: &mut Outcome,
+    ) -> Customer {
+        let tenant = inbound.tenant;
+        let id = CustomerId::from_uuid(self.next_uuid(now));
+        self.note_new_customer(tenant, id);
+        let mut c = Customer::new(id, tenant, now);
+        c.name = inbound.display_name.clone();
+        c.version = 1;
+        out.changes.push(Op::PutCustomer(c.clone()));
+        out.effects.push(Effect::CustomerCreated {
+            tenant,
+            customer: id,
+        });
+        c
+    }
+
+    /// Places the message in a conversation (see [`crate::conversation::place`]) and
+    /// records its arrival there.
+    fn thread(
+        &mut self,
+        inbound: &Inbound,
+        who: &mut Identified,
+        now: DateTime<Utc>,
+        out: &mut Outcome,
+    ) -> Result<Threaded> {
+        let _stage = self.stage(Stage::Threading);
+        let tenant = inbound.tenant;
+        let snapshot = self.thread_snapshot(inbound, who)?;
+        let (mut conversation, opened, reopened) =
+            match conversation::place(snapshot, now, self.config.reopen_window) {
+                Placement::Existing {
+                    conversation,
+                    reopened,
+                } => {
+                    if reopened {
+                        out.effects.push(Effect::ConversationReopened {
+                            tenant,
+                            conversation: conversation.id,
+                        });
+                    }
+                    (conversation, false, reopened)
+                }
+                Placement::New { previous, closed } => {
+                    if let Some(old) = closed {
+                        out.effects.push(Effect::StatusChanged {
+                            tenant,
+                            conversation: old.id,
+                            from: Status::Solved,
+                            to: Status::Closed,
+                        });
+                        out.changes.push(Op::PutConversation(old));
+                    }
+                    let c = self.new_conversation(inbound, who.customer.id, previous, now);
+                    (c, true, false)
+                }
+            };
+        // Every stored message of a joined conversation was sent by its last update: one
+        // sent before that may sort before some of them (a late delivery).
+        let maybe_late = !opened && sent_at(inbound, now) < conversation.updated_at;
+        if opened {
+            if !who.written {
+                // Opening a conversation writes the customer (a version bump): two desks
+                // that both saw no open conversation for this customer conflict, and the
+                // loser's retry joins the winner's conversation instead of opening a second.
+                who.customer.updated_at = now;
+                who.customer.version += 1;
+                out.changes.push(Op::PutCustomer(who.customer.clone()));
+                who.written = true;
+            }
+            out.effects.push(Effect::ConversationOpened {
+                tenant,
+                conversation: conversation.id,
+                customer: who.customer.id,
+                channel: inbound.channel.clone(),
+                previous: conversation.previous,
+            });
+        }
+        let status_before = conversation.status;
+        let arrived = conversation.receive(&inbound.channel, inbound.subject.as_ref(), now);
+        if let Some(from) = arrived.switched_from {
+            out.effects.push(Effect::ChannelSwitched {
+                tenant,
+                conversation: conversation.id,
+                from,
+                to: inbound.channel.clone(),
+            });
+        }
+        if let Some((from, to)) = arrived.status {
+            out.effects.push(Effect::StatusChanged {
+                tenant,
+                conversation: conversation.id,
+                from,
+                to,
+            });
+        }
+        Ok(Threaded {
+            conversation,
+            opened,
+            reopened,
+            status_before,
+            maybe_late,
+        })
+    }
+
+    /// What threading reads: the hinted conversation, else the open one, else the latest
+    /// one's id (each read only when the ones before gave nothing).
+    fn thread_snapshot(&self, inbound: &Inbound, who: &Identified) -> Result<ThreadSnapshot> {
+        let tenant = inbound.tenant;
+        let customer = who.customer.id;
+        if let Some(hint) = &inbound.thread_hint {
+            if let Some(id) = self
+                .store
+                .thread(tenant, &thread_key(&inbound.channel, hint))?
+            {
+                let hinted =
+                    conversation::follow_hint(self.store.conversation(tenant, id)?, customer);
+                if hinted.is_some() {
+                    return Ok(ThreadSnapshot {
+                        hinted,
+                        ..ThreadSnapshot::default()
+                    });
+                }
+            }
+        }
+        if !who.existed {
+            // A customer created by this message has no conversations yet.
+            return Ok(ThreadSnapshot::default());
+        }
+        let open = self.read_open_conversation(tenant, customer)?;
+        if open.is_some() {
+            return Ok(ThreadSnapshot {
+                open,
+                ..ThreadSnapshot::default()
+            });
+        }
+        let latest = self
+            .store
+            .conversations_of(tenant, customer)?
+            .last()
+            .map(|c| c.id);
+        Ok(ThreadSnapshot {
+            latest,
+            ..ThreadSnapshot::default()
+        })
+    }
+
+    /// The stored form of the customer's message, and the thread keys later messages
+    /// find its conversation by.
+    fn inbound_message(
+        &mut self,
+        inbound: &Inbound,
+        customer: CustomerId,
+        thread: &Threaded,
+        now: DateTime<Utc>,
+        out: &mut Outcome,
+    ) -> Message {
+        let conversation = thread.conversation.id;
+        if inbound.channel == Channel::Email {
+            // E-mail replies name the Message-IDs they answer (In-Reply-To, References).
+            out.changes.push(Op::PutThreadKey {
+                key: thread_key(&inbound.channel, &inbound.external_id),
+                conversation,
+            });
+        }
+        if let Some(hint) = &inbound.thread_hint {
+            out.changes.push(Op::PutThreadKey {
+                key: thread_key(&inbound.channel, hint),
+                conversation,
+            });
+        }
+        Message {
+            id: MessageId::from_uuid(self.next_uuid(now)),
+            tenant: inbound.tenant,
+            conversation,
+            channel: inbound.channel.clone(),
+            direction: Direction::Inbound,
+            author: Author::Customer(customer),
+            body: inbound.body.clone(),
+            attachments: inbound.attachments.clone(),
+            counterpart: Some(inbound.from.clone()),
+            external_id: Some(inbound.external_id.clone()),
+            thread_key: Some(inbound.external_id.clone()),
+            sent_at: sent_at(inbound, now),
+            received_at: now,
+            language: None,
+            delivery: None,
+        }
+    }
+
+    /// Suggests merging the customer with every other customer the message named, once
+    /// per pair (the identity graph never merges silently).
+    fn suggest_merges(
+        &self,
+        who: &Identified,
+        message: &Message,
+        now: DateTime<Utc>,
+        out: &mut Outcome,
+    ) -> Result<()> {
+        if who.others.is_empty() {
+            return Ok(());
+        }
+        let _stage = self.stage(Stage::Identity);
+        let tenant = message.tenant;
+        let customer = &who.customer;
+        for (other, evidence) in &who.others {
+            let key = MergeSuggestion::key(customer.id, *other);
+            if self.store.record(tenant, SUGGESTION_KIND, &key)?.is_some() {
+                continue;
+            }
+            let other_profile = self.customer(tenant, *other)?;
+            let suggestion = MergeSuggestion {
+                tenant,
+                primary: customer.id,
+                other: *other,
+                evidence: evidence.clone(),
+                message: message.id,
+                diff: profile_diff(customer, &other_profile),
+                at: now,
+            };
+            let mut record = Record::encode(SUGGESTION_KIND, key, &suggestion)?;
+            record.secondary = Some(customer.id.to_string());
+            out.changes.push(Op::PutRecord(record));
+            out.effects.push(Effect::MergeSuggested {
+                tenant,
+                primary: customer.id,
+                other: *other,
+            });
+        }
+        Ok(())
+    }
+
+    /// Applies the ingest's one change set, then keeps the live metrics.
+    fn commit_ingest(
+        &mut self,
+        customer: CustomerId,
+        thread: Threaded,
+        message: Message,
+        mut out: Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<Ingested> {
+        let tenant = message.tenant;
+        let conv = thread.conversation;
         let conversation = conv.id;
         // A conversation this message opened holds just this message: its metrics facts
         // come from what is stored here, not from reading it back.
-        let opened = is_new
+        let opened = thread
+            .opened
             .then(|| ConversationFacts::from_messages(&conv, std::slice::from_ref(&message), None));
         let labels = crate::metrics::Labels::of(&conv);
-        changes.push(Op::PutConversation(conv));
-        changes.push(Op::InsertMessage(message.clone()));
+        out.changes.push(Op::PutConversation(conv));
+        out.changes.push(Op::InsertMessage(message.clone()));
         // What was read ahead is stale once the changes land.
         self.forget_read_ahead();
-        self.apply_changes(changes)?;
-        self.metrics_after(tenant, conversation, now, Some(&message), &effects, opened);
+        self.apply_changes(out.changes)?;
+        self.metrics_after(
+            tenant,
+            conversation,
+            now,
+            Some(&message),
+            &out.effects,
+            opened,
+        );
         self.metrics_relabel(tenant, conversation, labels);
-        if maybe_late {
+        if thread.maybe_late {
             // The live facts take messages in arrival order, the store's in timeline
             // order: rebuild them from the store so both agree.
             if self.metrics_refresh(tenant, &[conversation]).is_err() {
@@ -551,11 +558,11 @@ impl<S: Store> Desk<S> {
             }
         }
         Ok(Ingested {
-            customer: customer.id,
+            customer,
             conversation,
             message,
             duplicate: false,
-            effects,
+            effects: out.effects,
         })
     }
 
@@ -572,4 +579,48 @@ impl<S: Store> Desk<S> {
         c.previous = previous;
         c
     }
+}
+
+/// When the customer sent the message: the provider's time, never after its arrival.
+fn sent_at(inbound: &Inbound, now: DateTime<Utc>) -> DateTime<Utc> {
+    inbound.sent_at.map_or(now, |s| s.min(now))
+}
+
+/// What an ingest has decided so far: its one change set and its effects.
+struct Outcome {
+    changes: ChangeSet,
+    effects: Vec<Effect>,
+}
+
+impl Outcome {
+    fn new(tenant: TenantId) -> Self {
+        Outcome {
+            changes: ChangeSet::new(tenant),
+            effects: Vec::new(),
+        }
+    }
+}
+
+/// The customer an inbound message belongs to.
+struct Identified {
+    customer: Customer,
+    /// Whether the customer existed before this message.
+    existed: bool,
+    /// Whether this change set already writes the customer.
+    written: bool,
+    /// Other customers the message named, with the identifiers that name them.
+    others: Vec<(CustomerId, Vec<Identifier>)>,
+}
+
+/// The conversation an inbound message lands in.
+struct Threaded {
+    conversation: Conversation,
+    /// The message opened it.
+    opened: bool,
+    /// The message reopened it (it was solved).
+    reopened: bool,
+    /// Its status before the message.
+    status_before: Status,
+    /// The message was sent before the conversation's last update (a late delivery).
+    maybe_late: bool,
 }

@@ -6,6 +6,7 @@
 mod identifier;
 mod merge;
 mod record;
+pub mod resolve;
 mod rules;
 
 pub use identifier::{Identifier, IdentifierKind, MAX_IDENTIFIER_LEN};
