@@ -407,111 +407,27 @@ fn normalise_domain(domain: &str) -> std::result::Result<String, String> {
     Ok(d)
 }
 
+const PHONE: &str = "phone";
+
 fn normalise_phone(raw: &str, default_region: Option<&str>) -> Result<(String, Option<String>)> {
-    let field = "phone";
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return Err(Error::invalid(field, "empty number"));
-    }
-    if trimmed.len() > 64 {
-        return Err(Error::invalid(
-            field,
-            format!("{} bytes is too long for a phone number", trimmed.len()),
-        ));
-    }
-    let s = trimmed
-        .strip_prefix("tel:")
-        .or_else(|| trimmed.strip_prefix("TEL:"))
-        .unwrap_or(trimmed);
-    // Fold full-width digits and plus to ASCII; keep extension markers for the parser.
-    let mut cleaned = String::with_capacity(s.len());
-    let mut digits = 0usize;
-    for c in s.chars() {
-        let c = match c {
-            '\u{FF10}'..='\u{FF19}' => char::from(b'0' + (c as u32 - 0xFF10) as u8),
-            '\u{FF0B}' => '+',
-            c => c,
-        };
-        if c.is_ascii_digit() {
-            digits += 1;
-        }
-        cleaned.push(c);
-    }
-    if digits == 0 {
-        return Err(Error::invalid(field, format!("{raw:?} has no digits")));
-    }
-    // The number ends where an extension marker starts: ";ext=", "ext", "x" or "#".
-    let lower = cleaned.to_ascii_lowercase();
-    let ext_at = [";", "#", "ext", "x"]
-        .iter()
-        .filter_map(|m| lower.find(m))
-        .min();
-    let (body, extension) = match ext_at {
-        Some(i) => {
-            let ext: String = cleaned[i..].chars().filter(char::is_ascii_digit).collect();
-            if ext.len() > 10 {
-                return Err(Error::invalid(
-                    field,
-                    format!("{raw:?} has an extension longer than 10 digits"),
-                ));
-            }
-            (&cleaned[..i], Some(ext).filter(|e| !e.is_empty()))
-        }
-        None => (cleaned.as_str(), None),
-    };
+    let cleaned = phone_characters(raw)?;
+    let (body, extension) = split_extension(raw, &cleaned)?;
     if let Some(c) = body
         .chars()
         .find(|c| !(c.is_ascii_digit() || " -.()+/\u{a0}".contains(*c)))
     {
-        return Err(Error::invalid(field, format!("{raw:?} contains {c:?}")));
+        return Err(Error::invalid(PHONE, format!("{raw:?} contains {c:?}")));
     }
-    let region = match default_region {
-        Some(r) => Some(
-            r.trim()
-                .to_ascii_uppercase()
-                .parse::<phonenumber::country::Id>()
-                .map_err(|_| {
-                    Error::invalid(
-                        field,
-                        format!("unknown region {r:?} (use ISO 3166 alpha-2, e.g. \"NL\")"),
-                    )
-                })?,
-        ),
-        None => None,
-    };
-    if body.matches('+').count() > 1
-        || body
-            .trim_start()
-            .get(1..)
-            .is_some_and(|rest| rest.contains('+'))
-    {
-        return Err(Error::invalid(
-            field,
-            format!("{raw:?} has a '+' that is not the international prefix"),
-        ));
-    }
-    let international = body.trim_start().starts_with('+') || body.trim_start().starts_with("00");
-    if region.is_none() && !international {
-        return Err(Error::invalid(
-            field,
-            format!("{raw:?} is in national format and no default region was given"),
-        ));
-    }
-    // "00" is the international prefix in most of the world; libphonenumber only knows
-    // it relative to a region, so rewrite it when none was given.
-    let lead = body.trim_start();
-    let body = match lead.strip_prefix("00") {
-        Some(rest) if region.is_none() => format!("+{rest}"),
-        _ => body.to_string(),
-    };
+    let region = default_region.map(phone_region).transpose()?;
+    let body = international_form(raw, body, region.is_some())?;
     let mut number = phonenumber::parse(region, &body)
-        .map_err(|e| Error::invalid(field, format!("{raw:?} is not a phone number: {e}")))?;
+        .map_err(|e| Error::invalid(PHONE, format!("{raw:?} is not a phone number: {e}")))?;
     if let Some(fixed) = brazil_mobile_ninth_digit(&number) {
         number = fixed;
     }
     if !phonenumber::is_valid(&number) {
         return Err(Error::invalid(
-            field,
+            PHONE,
             format!("{raw:?} is not a valid phone number"),
         ));
     }
@@ -519,6 +435,96 @@ fn normalise_phone(raw: &str, default_region: Option<&str>) -> Result<(String, O
         number.format().mode(phonenumber::Mode::E164).to_string(),
         extension,
     ))
+}
+
+/// The number's characters: trimmed, without a `tel:` scheme, full-width digits and plus
+/// folded to ASCII (extension markers kept for [`split_extension`]).
+fn phone_characters(raw: &str) -> Result<String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(Error::invalid(PHONE, "empty number"));
+    }
+    if trimmed.len() > 64 {
+        return Err(Error::invalid(
+            PHONE,
+            format!("{} bytes is too long for a phone number", trimmed.len()),
+        ));
+    }
+    let s = trimmed
+        .strip_prefix("tel:")
+        .or_else(|| trimmed.strip_prefix("TEL:"))
+        .unwrap_or(trimmed);
+    let cleaned: String = s
+        .chars()
+        .map(|c| match c {
+            '\u{FF10}'..='\u{FF19}' => char::from(b'0' + (c as u32 - 0xFF10) as u8),
+            '\u{FF0B}' => '+',
+            c => c,
+        })
+        .collect();
+    if !cleaned.chars().any(|c| c.is_ascii_digit()) {
+        return Err(Error::invalid(PHONE, format!("{raw:?} has no digits")));
+    }
+    Ok(cleaned)
+}
+
+/// The number and its extension: the number ends where an extension marker starts
+/// (";ext=", "ext", "x" or "#"); the extension is its digits, at most 10.
+fn split_extension<'a>(raw: &str, cleaned: &'a str) -> Result<(&'a str, Option<String>)> {
+    let lower = cleaned.to_ascii_lowercase();
+    let ext_at = [";", "#", "ext", "x"]
+        .iter()
+        .filter_map(|m| lower.find(m))
+        .min();
+    let Some(i) = ext_at else {
+        return Ok((cleaned, None));
+    };
+    let ext: String = cleaned[i..].chars().filter(char::is_ascii_digit).collect();
+    if ext.len() > 10 {
+        return Err(Error::invalid(
+            PHONE,
+            format!("{raw:?} has an extension longer than 10 digits"),
+        ));
+    }
+    Ok((&cleaned[..i], Some(ext).filter(|e| !e.is_empty())))
+}
+
+/// A default region given as ISO 3166 alpha-2.
+fn phone_region(r: &str) -> Result<phonenumber::country::Id> {
+    r.trim()
+        .to_ascii_uppercase()
+        .parse::<phonenumber::country::Id>()
+        .map_err(|_| {
+            Error::invalid(
+                PHONE,
+                format!("unknown region {r:?} (use ISO 3166 alpha-2, e.g. \"NL\")"),
+            )
+        })
+}
+
+/// The number as the parser takes it: one '+' at most, and only in front; a national
+/// number only with a default region; "00" (the international prefix in most of the
+/// world, which libphonenumber only knows relative to a region) rewritten to '+' when no
+/// region was given.
+fn international_form(raw: &str, body: &str, has_region: bool) -> Result<String> {
+    let lead = body.trim_start();
+    if body.matches('+').count() > 1 || lead.get(1..).is_some_and(|rest| rest.contains('+')) {
+        return Err(Error::invalid(
+            PHONE,
+            format!("{raw:?} has a '+' that is not the international prefix"),
+        ));
+    }
+    let international = lead.starts_with('+') || lead.starts_with("00");
+    if !has_region && !international {
+        return Err(Error::invalid(
+            PHONE,
+            format!("{raw:?} is in national format and no default region was given"),
+        ));
+    }
+    Ok(match lead.strip_prefix("00") {
+        Some(rest) if !has_region => format!("+{rest}"),
+        _ => body.to_string(),
+    })
 }
 
 /// Brazilian mobile numbers gained a ninth digit (a leading 9) in 2012-2016; WhatsApp
