@@ -104,6 +104,7 @@ pub mod message;
 pub mod metrics;
 pub mod privacy;
 pub mod probe;
+pub mod profile;
 pub mod routing;
 mod serde_time;
 pub mod sla;
