@@ -4,7 +4,8 @@
 //! helpdesk, a shop's back office, a bank's contact centre) links it in, feeds it what
 //! arrives from its channels, and gets back decisions: who this customer is, which
 //! conversation the message belongs to, and what to send where. Storage and transports
-//! belong to the host, behind traits; an in-memory store and (feature `sqlite`) SQLite ship.
+//! belong to the host, behind traits; an in-memory store, SQLite (feature `sqlite`) and
+//! PostgreSQL (feature `postgres`) ship.
 //!
 //! The promise to the end customer: *one company, one conversation, whatever the channel*.
 //!
@@ -59,11 +60,16 @@
 //! * **Untrusted input never panics.** Every public function returns [`Result`] with an
 //!   [`Error`] that names what was wrong.
 //!
-//! See [`guide`] for the architecture, the semantics and the performance report in full.
+//! See [`guide`] for the architecture, the semantics and the performance figures in full.
 //!
 //! ## Features
 //!
-//! * `sqlite` (default): the embedded SQLite store.
+//! * `sqlite` (default): the embedded SQLite store, `store::SqliteStore`.
+//! * `postgres`: the PostgreSQL store, `store::PostgresStore`: several hosts, one database.
+//! * `lingua`: `lang::LinguaDetector`, a high-accuracy fallback language detector (the
+//!   `lingua` crate): better on short texts, slower, with large models and a long build.
+//! * `testkit`: the store conformance suite and store wrappers for tests (fault injection,
+//!   timing).
 //!
 //! ## Index
 //!
@@ -84,9 +90,10 @@
 //!   [`Desk::record_nps`], [`metrics`].
 //! * Self-service context: [`Desk::article_viewed`], [`Desk::self_service_context`],
 //!   [`Desk::article_report`].
-//! * Persist: [`store::Store`], [`store::MemoryStore`], [`store::conformance`].
-//! * Where the time goes: [`probe::StageTimes`], [`DeskConfig::probe`],
-//!   [`store::TimedStore`].
+//! * Persist: [`store::Store`], [`store::MemoryStore`]; test a store of your own with
+//!   `store::conformance` (feature `testkit`).
+//! * Where the time goes: [`probe::StageTimes`], [`DeskConfig::probe`], and
+//!   `store::TimedStore` (feature `testkit`).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -123,6 +130,12 @@ pub mod guide {
     }
     pub mod sla {
         #![doc = include_str!("../docs/sla.md")]
+    }
+    pub mod routing {
+        #![doc = include_str!("../docs/routing.md")]
+    }
+    pub mod triage {
+        #![doc = include_str!("../docs/triage.md")]
     }
     pub mod language {
         #![doc = include_str!("../docs/language.md")]
