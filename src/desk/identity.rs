@@ -9,7 +9,8 @@ use crate::effect::Effect;
 use crate::error::{Error, Result};
 use crate::id::{AgentId, CustomerId, MergeId, TenantId};
 use crate::identity::{
-    merge_profiles, unfill_profile, Customer, IdentifierRecord, MergeRecord, MergeSuggestion,
+    plan_merge, refuse_self_merge, unfill_profile, Customer, IdentifierRecord, MergeRecord,
+    MergeSnapshot, MergeSuggestion,
 };
 use crate::message::Direction;
 use crate::store::{ChangeSet, Op, Record, Store};
@@ -109,6 +110,31 @@ impl<S: Store> Desk<S> {
         Ok(id)
     }
 
+    /// Reads what a merge of `from` into `into` decides on.
+    fn merge_snapshot(
+        &self,
+        tenant: TenantId,
+        from: CustomerId,
+        into: CustomerId,
+    ) -> Result<MergeSnapshot> {
+        let f = self.customer(tenant, from)?;
+        let i = self.customer(tenant, into)?;
+        // The live end is read only where the refusal names it.
+        let into_live = match (f.merged_into, i.merged_into) {
+            (None, Some(x)) => Some(self.live_customer(tenant, x)?.id),
+            _ => None,
+        };
+        Ok(MergeSnapshot {
+            tenant,
+            from: f,
+            into: i,
+            into_live,
+            from_identifiers: self.store.identifiers_of(tenant, from)?,
+            into_identifiers: self.store.identifiers_of(tenant, into)?,
+            conversations: self.store.conversations_of(tenant, from)?,
+        })
+    }
+
     pub(crate) fn merge_once(
         &mut self,
         tenant: TenantId,
@@ -118,110 +144,34 @@ impl<S: Store> Desk<S> {
         actor: Option<AgentId>,
         now: DateTime<Utc>,
     ) -> Result<(MergeId, Vec<Effect>)> {
-        if from == into {
-            return Err(Error::MergeRefused(format!(
-                "customer {from} cannot be merged into itself"
-            )));
-        }
-        let mut f = self.customer(tenant, from)?;
-        let mut i = self.customer(tenant, into)?;
-        if let Some(x) = f.merged_into {
-            return Err(Error::MergeRefused(format!(
-                "customer {from} was already merged into {x}"
-            )));
-        }
-        if let Some(x) = i.merged_into {
-            let live = self.live_customer(tenant, x)?.id;
-            return Err(Error::MergeRefused(format!(
-                "customer {into} was merged into {x}; merge into the live customer {live} instead"
-            )));
-        }
-        for c in [&f, &i] {
-            // An erased profile keeps only ids and times: a merge would put personal data
-            // back on it.
-            if c.erased_at.is_some() {
-                return Err(Error::MergeRefused(format!("customer {} was erased", c.id)));
-            }
-            // Restricted data is kept, not processed (GDPR art. 18): merging is
-            // processing.
-            if c.restricted_at.is_some() {
-                return Err(Error::MergeRefused(format!(
-                    "customer {} is restricted; lift the restriction first",
-                    c.id
-                )));
-            }
-        }
-        let f_ids = self.store.identifiers_of(tenant, from)?;
-        let i_ids = self.store.identifiers_of(tenant, into)?;
-        for r in &f_ids {
-            // Kinds limited to one per customer are strong identifiers: two different
-            // values are two people. Larger limits only bound what ingest attaches.
-            if let Some(limit @ 1) = self.config.identity.limit(r.identifier.kind()) {
-                let kind = r.identifier.kind();
-                let count = |v: &[IdentifierRecord]| {
-                    v.iter().filter(|x| x.identifier.kind() == kind).count()
-                };
-                if count(&f_ids) + count(&i_ids) > limit {
-                    let theirs: Vec<String> = i_ids
-                        .iter()
-                        .filter(|x| x.identifier.kind() == kind)
-                        .map(|x| x.identifier.value().to_string())
-                        .collect();
-                    return Err(Error::MergeRefused(format!(
-                        "customers may hold at most {limit} {kind} identifier(s); {from} has {} and {into} has {}",
-                        r.identifier.value(),
-                        theirs.join(", ")
-                    )));
-                }
-            }
-        }
-        let conversations = self.store.conversations_of(tenant, from)?;
-        let id = MergeId::from_uuid(self.next_uuid(now));
-        let from_profile = f.clone();
-        let (filled, conflicts) = merge_profiles(&f, &mut i);
+        refuse_self_merge(from, into)?;
+        let snapshot = self.merge_snapshot(tenant, from, into)?;
+        let rules = self.config.identity.clone();
+        let plan = plan_merge(
+            &snapshot,
+            &rules,
+            reason,
+            actor,
+            &mut || MergeId::from_uuid(self.next_uuid(now)),
+            now,
+        )?;
+        let id = plan.record.id;
         let mut changes = ChangeSet::new(tenant);
-        for r in &f_ids {
+        for record in plan.identifiers {
             changes.push(Op::PutIdentifier {
-                record: IdentifierRecord {
-                    customer: into,
-                    ..r.clone()
-                },
+                record,
                 expected_owner: Some(from),
             });
         }
-        for c in &conversations {
-            changes.push(Op::PutConversation(Conversation {
-                customer: into,
-                version: c.version + 1,
-                updated_at: now,
-                ..c.clone()
-            }));
+        for c in plan.conversations {
+            changes.push(Op::PutConversation(c));
         }
-        i.updated_at = now;
-        i.version += 1;
-        changes.push(Op::PutCustomer(i));
-        f.merged_into = Some(into);
-        f.updated_at = now;
-        f.version += 1;
-        changes.push(Op::PutCustomer(f));
-        let record = MergeRecord {
-            id,
-            tenant,
-            from,
-            into,
-            reason: reason.to_string(),
-            actor,
-            at: now,
-            identifiers: f_ids.iter().map(|r| r.identifier.clone()).collect(),
-            conversations: conversations.iter().map(|c| c.id).collect(),
-            filled,
-            conflicts,
-            from_profile,
-            undone_at: None,
-        };
-        let mut rec = Record::encode(MERGE_KIND, id.to_string(), &record)?;
+        changes.push(Op::PutCustomer(plan.into));
+        changes.push(Op::PutCustomer(plan.from));
+        let mut rec = Record::encode(MERGE_KIND, id.to_string(), &plan.record)?;
         rec.secondary = Some(into.to_string());
         changes.push(Op::PutRecord(rec));
+        // The merge answers any suggestion for the pair.
         if let Some(s) =
             self.store
                 .record(tenant, SUGGESTION_KIND, &MergeSuggestion::key(from, into))?
@@ -233,15 +183,7 @@ impl<S: Store> Desk<S> {
             });
         }
         self.apply_changes(changes)?;
-        Ok((
-            id,
-            vec![Effect::CustomersMerged {
-                tenant,
-                merge: id,
-                from,
-                into,
-            }],
-        ))
+        Ok((id, plan.effects))
     }
 
     /// Undoes a merge: `from` is a customer of its own again, with the identifiers and

@@ -5,6 +5,7 @@
 
 mod identifier;
 mod merge;
+mod merge_plan;
 mod record;
 mod rules;
 
@@ -12,5 +13,6 @@ pub use identifier::{Identifier, IdentifierKind, MAX_IDENTIFIER_LEN};
 pub use merge::{
     merge_profiles, profile_diff, unfill_profile, FieldDiff, MergeRecord, MergeSuggestion,
 };
+pub(crate) use merge_plan::{plan_merge, refuse_self_merge, MergeSnapshot};
 pub use record::{Customer, IdentifierRecord};
 pub use rules::IdentityRules;
