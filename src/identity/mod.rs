@@ -8,6 +8,7 @@ mod merge;
 mod merge_plan;
 mod record;
 mod rules;
+mod unmerge_plan;
 
 pub use identifier::{Identifier, IdentifierKind, MAX_IDENTIFIER_LEN};
 pub use merge::{
@@ -16,3 +17,4 @@ pub use merge::{
 pub(crate) use merge_plan::{plan_merge, refuse_self_merge, MergeSnapshot};
 pub use record::{Customer, IdentifierRecord};
 pub use rules::IdentityRules;
+pub(crate) use unmerge_plan::{plan_unmerge, refuse_undone, refuse_unmerge, UnmergeSnapshot};
