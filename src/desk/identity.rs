@@ -1,6 +1,6 @@
 //! The identity graph on the Desk: merge, unmerge, suggestions, profiles.
 
-use std::collections::HashMap;
+use std::collections::hash_map::{Entry, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -293,8 +293,8 @@ impl<S: Store> Desk<S> {
         let live_conversations = self.store.conversations_of(tenant, live)?;
         let mut messages = HashMap::new();
         for c in conversations.iter().chain(&live_conversations) {
-            if !messages.contains_key(&c.id) {
-                messages.insert(c.id, self.store.messages_of(tenant, c.id)?);
+            if let Entry::Vacant(e) = messages.entry(c.id) {
+                e.insert(self.store.messages_of(tenant, c.id)?);
             }
         }
         let snapshot = UnmergeSnapshot {

@@ -369,3 +369,341 @@ pub(crate) fn plan_unmerge(s: &UnmergeSnapshot, now: DateTime<Utc>) -> Result<Un
         }],
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::Channel;
+    use crate::id::{MergeId, MessageId};
+    use crate::message::Author;
+    use chrono::TimeDelta;
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")
+            .unwrap()
+            .to_utc()
+    }
+
+    /// When the merge happened.
+    fn at() -> DateTime<Utc> {
+        t0() + TimeDelta::hours(1)
+    }
+
+    fn email(v: &str) -> Identifier {
+        Identifier::email(v).unwrap()
+    }
+
+    fn record(c: &Customer, identifier: Identifier) -> IdentifierRecord {
+        IdentifierRecord {
+            tenant: c.tenant,
+            identifier,
+            customer: c.id,
+            source: None,
+            verified: false,
+            first_seen: t0(),
+            last_seen: t0(),
+        }
+    }
+
+    fn conv(owner: &Customer, created: DateTime<Utc>, status: Status) -> Conversation {
+        let mut c = Conversation::new(
+            ConversationId::new_v7(),
+            owner.tenant,
+            owner.id,
+            Channel::Email,
+            created,
+        );
+        c.status = status;
+        c.version = 4;
+        c.message_count = 5;
+        c
+    }
+
+    fn msg(c: &Conversation, who: &Identifier, dir: Direction, at: DateTime<Utc>) -> Message {
+        Message {
+            id: MessageId::new_v7(),
+            tenant: c.tenant,
+            conversation: c.id,
+            channel: Channel::Email,
+            direction: dir,
+            author: Author::Customer(c.customer),
+            body: "hi".into(),
+            attachments: Vec::new(),
+            counterpart: Some(who.clone()),
+            external_id: None,
+            thread_key: None,
+            sent_at: at,
+            received_at: at,
+            language: None,
+            delivery: None,
+        }
+    }
+
+    fn merge(from: &Customer, into: &Customer, convs: &[&Conversation]) -> MergeRecord {
+        MergeRecord {
+            id: MergeId::new_v7(),
+            tenant: from.tenant,
+            from: from.id,
+            into: into.id,
+            reason: "same person".into(),
+            actor: None,
+            at: at(),
+            identifiers: Vec::new(),
+            conversations: convs.iter().map(|c| c.id).collect(),
+            filled: Vec::new(),
+            conflicts: Vec::new(),
+            from_profile: from.clone(),
+            undone_at: None,
+        }
+    }
+
+    fn customer(tenant: TenantId) -> Customer {
+        let mut c = Customer::new(CustomerId::new_v7(), tenant, t0());
+        c.version = 2;
+        c
+    }
+
+    fn snapshot(merge: MergeRecord, from: Customer, into: Customer) -> UnmergeSnapshot {
+        UnmergeSnapshot {
+            tenant: from.tenant,
+            merge,
+            from,
+            into,
+            chain: Vec::new(),
+            live_of: HashMap::new(),
+            identifiers: Vec::new(),
+            conversations: Vec::new(),
+            live_conversations: Vec::new(),
+            messages: HashMap::new(),
+            merges_into: HashMap::new(),
+        }
+    }
+
+    fn refusal(s: &UnmergeSnapshot) -> String {
+        match plan_unmerge(s, at()) {
+            Err(Error::MergeRefused(m)) => m,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_undone_merge_or_a_repointed_customer_is_refused() {
+        let tenant = TenantId::new_v7();
+        let (mut a, b) = (customer(tenant), customer(tenant));
+        a.merged_into = Some(b.id);
+        let mut m = merge(&a, &b, &[]);
+        m.undone_at = Some(at());
+        let s = snapshot(m.clone(), a.clone(), b.clone());
+        assert!(refusal(&s).contains("was already undone"));
+        assert!(refuse_undone(&m).is_err());
+        m.undone_at = None;
+        assert!(refuse_undone(&m).is_ok());
+        a.merged_into = Some(CustomerId::new_v7());
+        let s = snapshot(m.clone(), a.clone(), b.clone());
+        assert!(refusal(&s).contains("no longer points at"));
+        a.merged_into = Some(b.id);
+        assert!(plan_unmerge(&snapshot(m, a, b), at()).is_ok());
+    }
+
+    /// Ana (`a`) was merged into Bea (`b`), who is live; since then Ana's phone moved to
+    /// someone else, one of Ana's conversations too, Ana opened a new conversation and
+    /// both wrote into each other's conversations.
+    #[test]
+    fn what_came_from_from_goes_back_and_messages_follow_their_sender() {
+        let tenant = TenantId::new_v7();
+        let (mut a, mut b, other) = (customer(tenant), customer(tenant), customer(tenant));
+        a.name = Some("Ana".into());
+        a.language = Some("pt".into());
+        a.merged_into = Some(b.id);
+        let (a_mail, a_phone, b_mail) = (
+            email("ana@x.example"),
+            email("ana@y.example"),
+            email("bea@x.example"),
+        );
+        let ca = conv(&b, t0(), Status::Open); // came from Ana
+        let cx = conv(&other, t0(), Status::Open); // came from Ana, moved on since
+        let cb = conv(&b, t0(), Status::Open); // Bea's own
+        let cn = conv(&b, at() + TimeDelta::hours(1), Status::Closed); // opened by Ana since
+        let cb2 = conv(&b, at() + TimeDelta::hours(2), Status::Open); // opened by Bea since
+        let mut m = merge(&a, &b, &[&ca, &cx]);
+        m.identifiers = vec![a_mail.clone(), a_phone.clone()];
+        m.filled = vec!["name".into(), "language".into()];
+        // Bea's profile: the name filled by the merge, the language changed since.
+        b.name = Some("Ana".into());
+        b.language = Some("es".into());
+        let later = |min| at() + TimeDelta::minutes(min);
+        let ana_in_bea = msg(&cb, &a_mail, Direction::Inbound, later(30));
+        let bea_in_ana = msg(&ca, &b_mail, Direction::Inbound, later(40));
+        let mut s = snapshot(m.clone(), a.clone(), b.clone());
+        s.identifiers = vec![record(&b, a_mail.clone()), record(&other, a_phone.clone())];
+        s.live_of.insert(other.id, other.id);
+        s.conversations = vec![ca.clone(), cx.clone()];
+        s.live_conversations = vec![ca.clone(), cb.clone(), cn.clone(), cb2.clone()];
+        s.messages.insert(
+            ca.id,
+            vec![
+                msg(&ca, &b_mail, Direction::Inbound, t0()), // before the merge: stays
+                bea_in_ana.clone(),
+                msg(&ca, &b_mail, Direction::Outbound, later(41)), // a reply: stays
+            ],
+        );
+        s.messages.insert(
+            cb.id,
+            vec![
+                msg(&cb, &a_mail, Direction::Inbound, t0()),
+                ana_in_bea.clone(),
+            ],
+        );
+        s.messages.insert(
+            cn.id,
+            vec![msg(&cn, &a_mail, Direction::Inbound, later(60))],
+        );
+        s.messages.insert(
+            cb2.id,
+            vec![msg(&cb2, &b_mail, Direction::Inbound, later(120))],
+        );
+        s.merges_into.insert(b.id, vec![m.clone()]);
+        let now = at() + TimeDelta::days(1);
+        let plan = plan_unmerge(&s, now).unwrap();
+
+        // Only the identifier still on Bea goes back, expected on Bea.
+        assert_eq!(plan.identifiers.len(), 1);
+        let (r, owner) = &plan.identifiers[0];
+        assert_eq!((&r.identifier, r.customer, *owner), (&a_mail, a.id, b.id));
+        // Ana's message in Bea's conversation moves to Ana's newest conversation that is not
+        // closed; Bea's in Ana's to Bea's newest.
+        let moved: Vec<(MessageId, ConversationId)> = plan
+            .messages
+            .iter()
+            .map(|m| (m.id, m.conversation))
+            .collect();
+        assert_eq!(moved, vec![(ana_in_bea.id, ca.id), (bea_in_ana.id, cb2.id)]);
+        // Staying conversations whose messages changed, then those going back.
+        let written: Vec<(ConversationId, CustomerId, u32)> = plan
+            .conversations
+            .iter()
+            .map(|c| (c.id, c.customer, c.message_count))
+            .collect();
+        assert_eq!(
+            written,
+            vec![
+                (cb.id, b.id, 4),
+                (cb2.id, b.id, 6),
+                (ca.id, a.id, 5),
+                (cn.id, a.id, 5)
+            ]
+        );
+        assert!(plan
+            .conversations
+            .iter()
+            .all(|c| c.version == 5 && c.updated_at == now));
+        assert!(plan.merges.is_empty());
+        // The name filled from Ana is cleared; the language changed since is kept.
+        assert_eq!(
+            (plan.into.name.as_deref(), plan.into.language.as_deref()),
+            (None, Some("es"))
+        );
+        assert_eq!((plan.into.version, plan.into.updated_at), (3, now));
+        assert_eq!(plan.from.merged_into, None);
+        assert_eq!((plan.from.version, plan.from.updated_at), (3, now));
+        assert_eq!(
+            plan.merge,
+            MergeRecord {
+                undone_at: Some(now),
+                ..m.clone()
+            }
+        );
+        assert_eq!(
+            plan.effects,
+            vec![Effect::MergeUndone {
+                tenant,
+                merge: m.id,
+                from: a.id,
+                into: b.id
+            }]
+        );
+    }
+
+    /// Dee was merged into Bea, then Ana into Bea (the merge undone here), then Bea into
+    /// Cal: everything sits on Cal now.
+    #[test]
+    fn along_the_chain_things_go_back_to_from_and_later_records_forget_them() {
+        let tenant = TenantId::new_v7();
+        let [mut a, mut b, c, d] = [0; 4].map(|_| customer(tenant));
+        a.merged_into = Some(b.id);
+        b.merged_into = Some(c.id);
+        let (a_mail, b_mail) = (email("ana@x.example"), email("bea@x.example"));
+        let ca = conv(&c, t0(), Status::Open); // Ana's
+        let cb = conv(&c, t0(), Status::Open); // Bea's own
+        let cd = conv(&c, at() + TimeDelta::hours(3), Status::Open); // came with Dee
+        let cc = conv(&c, at() + TimeDelta::hours(4), Status::Open); // Cal's own, newest
+        let mut m = merge(&a, &b, &[&ca]);
+        m.identifiers = vec![a_mail.clone()];
+        let dee = merge(&d, &b, &[&cd]);
+        let mut bea = merge(&b, &c, &[&cb, &ca, &cd]);
+        bea.identifiers = vec![b_mail.clone(), a_mail.clone()];
+        let bea_in_ana = msg(&ca, &b_mail, Direction::Inbound, at() + TimeDelta::hours(5));
+        let mut s = snapshot(m.clone(), a.clone(), b.clone());
+        s.chain = vec![c.clone()];
+        s.identifiers = vec![record(&c, a_mail.clone())];
+        s.conversations = vec![ca.clone()];
+        s.live_conversations = vec![ca.clone(), cb.clone(), cd.clone(), cc.clone()];
+        s.messages.insert(ca.id, vec![bea_in_ana.clone()]);
+        s.merges_into.insert(b.id, vec![dee, m.clone()]);
+        s.merges_into.insert(c.id, vec![bea.clone()]);
+        let plan = plan_unmerge(&s, at() + TimeDelta::days(1)).unwrap();
+
+        // On Cal, the live end of Bea's chain, still counts as on Bea.
+        assert_eq!(plan.identifiers.len(), 1);
+        assert_eq!(
+            (plan.identifiers[0].0.customer, plan.identifiers[0].1),
+            (a.id, c.id)
+        );
+        // Bea's message goes to Bea's own conversation, not to Cal's newer one nor to the
+        // newer one Dee brought (listed in Bea's merge into Cal too).
+        assert_eq!(plan.messages.len(), 1);
+        assert_eq!(
+            (plan.messages[0].id, plan.messages[0].conversation),
+            (bea_in_ana.id, cb.id)
+        );
+        let written: Vec<(ConversationId, CustomerId)> = plan
+            .conversations
+            .iter()
+            .map(|x| (x.id, x.customer))
+            .collect();
+        assert_eq!(written, vec![(cb.id, c.id), (ca.id, a.id)]);
+        // Bea's merge into Cal no longer lists what went back to Ana.
+        assert_eq!(plan.merges.len(), 1);
+        assert_eq!(plan.merges[0].id, bea.id);
+        assert_eq!(plan.merges[0].identifiers, vec![b_mail]);
+        assert_eq!(plan.merges[0].conversations, vec![cb.id, cd.id]);
+        assert_eq!(plan.into.id, b.id);
+        assert_eq!(plan.into.merged_into, Some(c.id));
+    }
+
+    #[test]
+    fn without_a_home_of_its_own_into_s_messages_go_to_the_newest_staying_conversation() {
+        let tenant = TenantId::new_v7();
+        let (mut a, b, c) = (customer(tenant), customer(tenant), customer(tenant));
+        a.merged_into = Some(b.id);
+        let mut b_tomb = b.clone();
+        b_tomb.merged_into = Some(c.id);
+        let b_mail = email("bea@x.example");
+        let ca = conv(&c, t0(), Status::Open);
+        let old = conv(&c, t0(), Status::Open);
+        let newer = conv(&c, at(), Status::Open);
+        let closed = conv(&c, at() + TimeDelta::hours(1), Status::Closed);
+        let m = merge(&a, &b, &[&ca]);
+        let moved = msg(&ca, &b_mail, Direction::Inbound, at() + TimeDelta::hours(2));
+        let mut s = snapshot(m.clone(), a, b_tomb);
+        s.chain = vec![c.clone()];
+        s.conversations = vec![ca.clone()];
+        s.live_conversations = vec![ca.clone(), old, newer.clone(), closed];
+        s.messages.insert(ca.id, vec![moved.clone()]);
+        // Bea's merge into Cal brought nothing of hers: no home, the newest open one.
+        s.merges_into.insert(c.id, vec![merge(&b, &c, &[])]);
+        let plan = plan_unmerge(&s, at() + TimeDelta::days(1)).unwrap();
+        assert_eq!(plan.messages.len(), 1);
+        assert_eq!(plan.messages[0].conversation, newer.id);
+    }
+}
