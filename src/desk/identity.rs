@@ -15,10 +15,10 @@ use crate::identity::{
 };
 use crate::store::{ChangeSet, Op, Record, Store};
 
-/// Record kind of merge logs (secondary key: the receiving customer).
 /// Merge records with their stored form.
 pub(crate) type MergeRecords = Vec<(Record, MergeRecord)>;
 
+/// Record kind of merge logs (secondary key: the receiving customer).
 pub(crate) const MERGE_KIND: &str = "merge";
 /// Record kind of merge suggestions (secondary key: the primary customer).
 pub(crate) const SUGGESTION_KIND: &str = "merge_suggestion";
