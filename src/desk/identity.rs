@@ -1,23 +1,24 @@
 //! The identity graph on the Desk: merge, unmerge, suggestions, profiles.
 
+use std::collections::hash_map::{Entry, HashMap};
+
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
-use crate::conversation::Conversation;
 use crate::desk::Desk;
 use crate::effect::Effect;
 use crate::error::{Error, Result};
 use crate::id::{AgentId, CustomerId, MergeId, TenantId};
 use crate::identity::{
-    merge_profiles, unfill_profile, Customer, IdentifierRecord, MergeRecord, MergeSuggestion,
+    plan_merge, plan_unmerge, refuse_self_merge, refuse_undone, refuse_unmerge, Customer,
+    MergeRecord, MergeSnapshot, MergeSuggestion, UnmergeSnapshot,
 };
-use crate::message::Direction;
 use crate::store::{ChangeSet, Op, Record, Store};
 
-/// Record kind of merge logs (secondary key: the receiving customer).
 /// Merge records with their stored form.
 pub(crate) type MergeRecords = Vec<(Record, MergeRecord)>;
 
+/// Record kind of merge logs (secondary key: the receiving customer).
 pub(crate) const MERGE_KIND: &str = "merge";
 /// Record kind of merge suggestions (secondary key: the primary customer).
 pub(crate) const SUGGESTION_KIND: &str = "merge_suggestion";
@@ -109,6 +110,31 @@ impl<S: Store> Desk<S> {
         Ok(id)
     }
 
+    /// Reads what a merge of `from` into `into` decides on.
+    fn merge_snapshot(
+        &self,
+        tenant: TenantId,
+        from: CustomerId,
+        into: CustomerId,
+    ) -> Result<MergeSnapshot> {
+        let f = self.customer(tenant, from)?;
+        let i = self.customer(tenant, into)?;
+        // The live end is read only where the refusal names it.
+        let into_live = match (f.merged_into, i.merged_into) {
+            (None, Some(x)) => Some(self.live_customer(tenant, x)?.id),
+            _ => None,
+        };
+        Ok(MergeSnapshot {
+            tenant,
+            from: f,
+            into: i,
+            into_live,
+            from_identifiers: self.store.identifiers_of(tenant, from)?,
+            into_identifiers: self.store.identifiers_of(tenant, into)?,
+            conversations: self.store.conversations_of(tenant, from)?,
+        })
+    }
+
     pub(crate) fn merge_once(
         &mut self,
         tenant: TenantId,
@@ -118,110 +144,34 @@ impl<S: Store> Desk<S> {
         actor: Option<AgentId>,
         now: DateTime<Utc>,
     ) -> Result<(MergeId, Vec<Effect>)> {
-        if from == into {
-            return Err(Error::MergeRefused(format!(
-                "customer {from} cannot be merged into itself"
-            )));
-        }
-        let mut f = self.customer(tenant, from)?;
-        let mut i = self.customer(tenant, into)?;
-        if let Some(x) = f.merged_into {
-            return Err(Error::MergeRefused(format!(
-                "customer {from} was already merged into {x}"
-            )));
-        }
-        if let Some(x) = i.merged_into {
-            let live = self.live_customer(tenant, x)?.id;
-            return Err(Error::MergeRefused(format!(
-                "customer {into} was merged into {x}; merge into the live customer {live} instead"
-            )));
-        }
-        for c in [&f, &i] {
-            // An erased profile keeps only ids and times: a merge would put personal data
-            // back on it.
-            if c.erased_at.is_some() {
-                return Err(Error::MergeRefused(format!("customer {} was erased", c.id)));
-            }
-            // Restricted data is kept, not processed (GDPR art. 18): merging is
-            // processing.
-            if c.restricted_at.is_some() {
-                return Err(Error::MergeRefused(format!(
-                    "customer {} is restricted; lift the restriction first",
-                    c.id
-                )));
-            }
-        }
-        let f_ids = self.store.identifiers_of(tenant, from)?;
-        let i_ids = self.store.identifiers_of(tenant, into)?;
-        for r in &f_ids {
-            // Kinds limited to one per customer are strong identifiers: two different
-            // values are two people. Larger limits only bound what ingest attaches.
-            if let Some(limit @ 1) = self.config.identity.limit(r.identifier.kind()) {
-                let kind = r.identifier.kind();
-                let count = |v: &[IdentifierRecord]| {
-                    v.iter().filter(|x| x.identifier.kind() == kind).count()
-                };
-                if count(&f_ids) + count(&i_ids) > limit {
-                    let theirs: Vec<String> = i_ids
-                        .iter()
-                        .filter(|x| x.identifier.kind() == kind)
-                        .map(|x| x.identifier.value().to_string())
-                        .collect();
-                    return Err(Error::MergeRefused(format!(
-                        "customers may hold at most {limit} {kind} identifier(s); {from} has {} and {into} has {}",
-                        r.identifier.value(),
-                        theirs.join(", ")
-                    )));
-                }
-            }
-        }
-        let conversations = self.store.conversations_of(tenant, from)?;
-        let id = MergeId::from_uuid(self.next_uuid(now));
-        let from_profile = f.clone();
-        let (filled, conflicts) = merge_profiles(&f, &mut i);
+        refuse_self_merge(from, into)?;
+        let snapshot = self.merge_snapshot(tenant, from, into)?;
+        let rules = self.config.identity.clone();
+        let plan = plan_merge(
+            &snapshot,
+            &rules,
+            reason,
+            actor,
+            &mut || MergeId::from_uuid(self.next_uuid(now)),
+            now,
+        )?;
+        let id = plan.record.id;
         let mut changes = ChangeSet::new(tenant);
-        for r in &f_ids {
+        for record in plan.identifiers {
             changes.push(Op::PutIdentifier {
-                record: IdentifierRecord {
-                    customer: into,
-                    ..r.clone()
-                },
+                record,
                 expected_owner: Some(from),
             });
         }
-        for c in &conversations {
-            changes.push(Op::PutConversation(Conversation {
-                customer: into,
-                version: c.version + 1,
-                updated_at: now,
-                ..c.clone()
-            }));
+        for c in plan.conversations {
+            changes.push(Op::PutConversation(c));
         }
-        i.updated_at = now;
-        i.version += 1;
-        changes.push(Op::PutCustomer(i));
-        f.merged_into = Some(into);
-        f.updated_at = now;
-        f.version += 1;
-        changes.push(Op::PutCustomer(f));
-        let record = MergeRecord {
-            id,
-            tenant,
-            from,
-            into,
-            reason: reason.to_string(),
-            actor,
-            at: now,
-            identifiers: f_ids.iter().map(|r| r.identifier.clone()).collect(),
-            conversations: conversations.iter().map(|c| c.id).collect(),
-            filled,
-            conflicts,
-            from_profile,
-            undone_at: None,
-        };
-        let mut rec = Record::encode(MERGE_KIND, id.to_string(), &record)?;
+        changes.push(Op::PutCustomer(plan.into));
+        changes.push(Op::PutCustomer(plan.from));
+        let mut rec = Record::encode(MERGE_KIND, id.to_string(), &plan.record)?;
         rec.secondary = Some(into.to_string());
         changes.push(Op::PutRecord(rec));
+        // The merge answers any suggestion for the pair.
         if let Some(s) =
             self.store
                 .record(tenant, SUGGESTION_KIND, &MergeSuggestion::key(from, into))?
@@ -233,15 +183,7 @@ impl<S: Store> Desk<S> {
             });
         }
         self.apply_changes(changes)?;
-        Ok((
-            id,
-            vec![Effect::CustomersMerged {
-                tenant,
-                merge: id,
-                from,
-                into,
-            }],
-        ))
+        Ok((id, plan.effects))
     }
 
     /// Undoes a merge: `from` is a customer of its own again, with the identifiers and
@@ -289,6 +231,88 @@ impl<S: Store> Desk<S> {
         Ok(effects)
     }
 
+    /// `customer` and the customers it was merged into since, in order (the live one
+    /// last), after `customer` itself.
+    fn merge_chain(&self, tenant: TenantId, customer: &Customer) -> Result<Vec<Customer>> {
+        let mut chain: Vec<Customer> = Vec::new();
+        let mut next = customer.merged_into;
+        while let Some(id) = next {
+            // Merge chains are short; the bound only guards against a corrupted cycle.
+            if chain.len() >= 1024 {
+                return Err(Error::Store {
+                    message: format!("merge chain from customer {} does not end", customer.id),
+                    source: None,
+                });
+            }
+            let c = self.customer(tenant, id)?;
+            next = c.merged_into;
+            chain.push(c);
+        }
+        Ok(chain)
+    }
+
+    /// Reads what undoing `merge` decides on, with the stored merge records into `into`
+    /// and the customers after it on its chain (to write back the ones the plan changes).
+    fn unmerge_snapshot(
+        &self,
+        tenant: TenantId,
+        merge: MergeRecord,
+        from: Customer,
+    ) -> Result<(UnmergeSnapshot, Vec<Record>)> {
+        let into = self.customer(tenant, merge.into)?;
+        let chain = self.merge_chain(tenant, &into)?;
+        let live = chain.last().map_or(into.id, |c| c.id);
+        let mut records = Vec::new();
+        let mut merges_into = HashMap::new();
+        for c in std::iter::once(&into).chain(&chain) {
+            let mut merges = Vec::new();
+            for r in self
+                .store
+                .records_by(tenant, MERGE_KIND, &c.id.to_string())?
+            {
+                merges.push(from_json::<MergeRecord>(&r)?);
+                records.push(r);
+            }
+            merges_into.insert(c.id, merges);
+        }
+        let mut identifiers = Vec::new();
+        for ident in &merge.identifiers {
+            identifiers.extend(self.store.identifier(tenant, ident)?);
+        }
+        let mut conversations = Vec::new();
+        for id in &merge.conversations {
+            conversations.extend(self.store.conversation(tenant, *id)?);
+        }
+        let mut live_of = HashMap::new();
+        let owners = identifiers.iter().map(|r| r.customer);
+        for c in owners.chain(conversations.iter().map(|c| c.customer)) {
+            if c != merge.into && c != live && !live_of.contains_key(&c) {
+                live_of.insert(c, self.live_customer(tenant, c)?.id);
+            }
+        }
+        let live_conversations = self.store.conversations_of(tenant, live)?;
+        let mut messages = HashMap::new();
+        for c in conversations.iter().chain(&live_conversations) {
+            if let Entry::Vacant(e) = messages.entry(c.id) {
+                e.insert(self.store.messages_of(tenant, c.id)?);
+            }
+        }
+        let snapshot = UnmergeSnapshot {
+            tenant,
+            merge,
+            from,
+            into,
+            chain,
+            live_of,
+            identifiers,
+            conversations,
+            live_conversations,
+            messages,
+            merges_into,
+        };
+        Ok((snapshot, records))
+    }
+
     fn unmerge_once(
         &mut self,
         tenant: TenantId,
@@ -299,250 +323,45 @@ impl<S: Store> Desk<S> {
             .store
             .record(tenant, MERGE_KIND, &merge.to_string())?
             .ok_or_else(|| Error::not_found("merge", merge))?;
-        let mut m: MergeRecord = from_json(&rec)?;
-        if let Some(at) = m.undone_at {
-            return Err(Error::MergeRefused(format!(
-                "merge {merge} was already undone at {at}"
-            )));
-        }
-        let mut f = self.customer(tenant, m.from)?;
-        if f.merged_into != Some(m.into) {
-            return Err(Error::MergeRefused(format!(
-                "customer {} no longer points at {}; the merge cannot be undone",
-                m.from, m.into
-            )));
-        }
-        // Everything that sits on any customer of `into`'s chain counts as "on into".
-        let live = self.live_customer(tenant, m.into)?.id;
-        let on_into = |desk: &Self, c: CustomerId| -> Result<bool> {
-            Ok(c == m.into || c == live || desk.live_customer(tenant, c)?.id == live)
-        };
+        let m: MergeRecord = from_json(&rec)?;
+        refuse_undone(&m)?;
+        let from = self.customer(tenant, m.from)?;
+        refuse_unmerge(&m, &from)?;
+        let (snapshot, records) = self.unmerge_snapshot(tenant, m, from)?;
+        let plan = plan_unmerge(&snapshot, now)?;
         let mut changes = ChangeSet::new(tenant);
-        let mut back: Vec<&crate::Identifier> = Vec::new();
-        for ident in &m.identifiers {
-            if let Some(r) = self.store.identifier(tenant, ident)? {
-                if on_into(self, r.customer)? {
-                    back.push(ident);
-                    changes.push(Op::PutIdentifier {
-                        record: IdentifierRecord {
-                            customer: m.from,
-                            ..r.clone()
-                        },
-                        expected_owner: Some(r.customer),
-                    });
-                }
-            }
+        for (record, owner) in plan.identifiers {
+            changes.push(Op::PutIdentifier {
+                record,
+                expected_owner: Some(owner),
+            });
         }
-        // Conversations that go back: those that came from `from`, and those opened after
-        // the merge by one of `from`'s identifiers.
-        let mut back_convs: Vec<Conversation> = Vec::new();
-        for id in &m.conversations {
-            if let Some(c) = self.store.conversation(tenant, *id)? {
-                if on_into(self, c.customer)? {
-                    back_convs.push(c);
-                }
-            }
+        for msg in plan.messages {
+            changes.push(Op::UpdateMessage(msg));
         }
-        let mut staying: Vec<Conversation> = Vec::new();
-        for c in self.store.conversations_of(tenant, live)? {
-            if back_convs.iter().any(|b| b.id == c.id) {
+        for c in plan.conversations {
+            changes.push(Op::PutConversation(c));
+        }
+        for later in &plan.merges {
+            let key = later.id.to_string();
+            let Some(r) = records.iter().find(|r| r.key == key) else {
                 continue;
-            }
-            let first = self
-                .store
-                .messages_of(tenant, c.id)?
-                .into_iter()
-                .find(|msg| msg.direction == Direction::Inbound);
-            let theirs = c.created_at >= m.at
-                && first
-                    .and_then(|msg| msg.counterpart)
-                    .is_some_and(|who| back.contains(&&who));
-            if theirs {
-                back_convs.push(c);
-            } else {
-                staying.push(c);
-            }
-        }
-        // Messages sent after the merge follow their sender: `from`'s identifiers into a
-        // conversation that stays go to `from`'s newest conversation that is not closed,
-        // and the others' into a conversation that goes back stay with `into`'s newest.
-        let newest_open = |v: &[Conversation]| {
-            v.iter()
-                .enumerate()
-                .filter(|(_, c)| c.status != crate::Status::Closed)
-                .max_by_key(|(_, c)| (c.created_at, c.id))
-                .map(|(i, _)| i)
-        };
-        // `into`'s own conversations: those it holds itself, or, when it was merged on,
-        // those its own merge record lists; the others on the chain belong to further
-        // merges and are no home for its messages.
-        let into_record = self.customer(tenant, m.into)?;
-        let own: Option<Vec<crate::ConversationId>> = match into_record.merged_into {
-            None => None,
-            Some(next) => {
-                let mut own = Vec::new();
-                for r in self
-                    .store
-                    .records_by(tenant, MERGE_KIND, &next.to_string())?
-                {
-                    let later: MergeRecord = from_json(&r)?;
-                    if later.from == m.into && later.undone_at.is_none() {
-                        own = later.conversations;
-                    }
-                }
-                Some(own)
-            }
-        };
-        // ... minus what other merges into `into` brought.
-        let mut brought: Vec<crate::ConversationId> = Vec::new();
-        for r in self
-            .store
-            .records_by(tenant, MERGE_KIND, &m.into.to_string())?
-        {
-            let earlier: MergeRecord = from_json(&r)?;
-            if earlier.undone_at.is_none() {
-                brought.extend(earlier.conversations);
-            }
-        }
-        let home: Vec<Conversation> = staying
-            .iter()
-            .filter(|c| {
-                own.as_ref()
-                    .map_or(c.customer == m.into, |o| o.contains(&c.id))
-            })
-            .filter(|c| !brought.contains(&c.id))
-            .cloned()
-            .collect();
-        let stay_target = newest_open(&home)
-            .and_then(|i| staying.iter().position(|c| c.id == home[i].id))
-            .or_else(|| newest_open(&staying));
-        let back_target = newest_open(&back_convs);
-        let mut touched_back = vec![false; back_convs.len()];
-        let mut touched_stay = vec![false; staying.len()];
-        for going_back in [false, true] {
-            let (sources, target) = if going_back {
-                (&back_convs, stay_target)
-            } else {
-                (&staying, back_target)
             };
-            let Some(ti) = target else { continue };
-            let mut moves = Vec::new();
-            for (si, c) in sources.iter().enumerate() {
-                for msg in self.store.messages_of(tenant, c.id)? {
-                    let from_theirs = msg
-                        .counterpart
-                        .as_ref()
-                        .is_some_and(|who| back.contains(&who));
-                    let misplaced = msg.direction == Direction::Inbound
-                        && msg.received_at >= m.at
-                        && msg.counterpart.is_some()
-                        && from_theirs != going_back;
-                    if misplaced {
-                        moves.push((si, msg));
-                    }
-                }
-            }
-            for (si, mut msg) in moves {
-                let (src, dst, src_touched, dst_touched) = if going_back {
-                    (
-                        &mut back_convs[si],
-                        &mut staying[ti],
-                        &mut touched_back[si],
-                        &mut touched_stay[ti],
-                    )
-                } else {
-                    (
-                        &mut staying[si],
-                        &mut back_convs[ti],
-                        &mut touched_stay[si],
-                        &mut touched_back[ti],
-                    )
-                };
-                msg.conversation = dst.id;
-                src.message_count = src.message_count.saturating_sub(1);
-                dst.message_count += 1;
-                *src_touched = true;
-                *dst_touched = true;
-                changes.push(Op::UpdateMessage(msg));
-            }
-        }
-        for (c, touched) in staying.iter().zip(touched_stay) {
-            if touched {
-                changes.push(Op::PutConversation(Conversation {
-                    version: c.version + 1,
-                    updated_at: now,
-                    ..c.clone()
-                }));
-            }
-        }
-        for c in back_convs {
-            changes.push(Op::PutConversation(Conversation {
-                customer: m.from,
-                version: c.version + 1,
-                updated_at: now,
-                ..c
+            changes.push(Op::PutRecord(Record {
+                value: to_json(later)?,
+                version: r.version + 1,
+                ..r.clone()
             }));
         }
-        // Merges further along `into`'s chain recorded what now goes back as theirs; drop
-        // it from their records so undoing them later moves only what is really theirs.
-        let gone_convs: Vec<crate::ConversationId> = changes
-            .ops
-            .iter()
-            .filter_map(|op| match op {
-                Op::PutConversation(c) if c.customer == m.from => Some(c.id),
-                _ => None,
-            })
-            .collect();
-        let mut hop = self.customer(tenant, m.into)?;
-        let mut guard = 0;
-        while let Some(next) = hop.merged_into {
-            guard += 1;
-            if guard > 1024 {
-                break;
-            }
-            for r in self
-                .store
-                .records_by(tenant, MERGE_KIND, &next.to_string())?
-            {
-                let mut later: MergeRecord = from_json(&r)?;
-                if later.from != hop.id || later.undone_at.is_some() {
-                    continue;
-                }
-                let before = (later.identifiers.len(), later.conversations.len());
-                later.identifiers.retain(|i| !back.contains(&i));
-                later.conversations.retain(|c| !gone_convs.contains(c));
-                if before != (later.identifiers.len(), later.conversations.len()) {
-                    changes.push(Op::PutRecord(Record {
-                        value: to_json(&later)?,
-                        version: r.version + 1,
-                        ..r
-                    }));
-                }
-            }
-            hop = self.customer(tenant, next)?;
-        }
-        let mut into = self.customer(tenant, m.into)?;
-        unfill_profile(&m.from_profile, &mut into, &m.filled);
-        into.updated_at = now;
-        into.version += 1;
-        changes.push(Op::PutCustomer(into));
-        f.merged_into = None;
-        f.updated_at = now;
-        f.version += 1;
-        changes.push(Op::PutCustomer(f));
-        m.undone_at = Some(now);
+        changes.push(Op::PutCustomer(plan.into));
+        changes.push(Op::PutCustomer(plan.from));
         changes.push(Op::PutRecord(Record {
-            value: to_json(&m)?,
+            value: to_json(&plan.merge)?,
             version: rec.version + 1,
             ..rec
         }));
         self.apply_changes(changes)?;
-        Ok(vec![Effect::MergeUndone {
-            tenant,
-            merge,
-            from: m.from,
-            into: m.into,
-        }])
+        Ok(plan.effects)
     }
 
     /// The merges into a customer and, recursively, into the customers merged into it,
