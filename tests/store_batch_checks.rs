@@ -3,7 +3,8 @@
 //! conditions by reads before writing it, with no savepoint) and `MemoryStore` run them in
 //! lockstep and agree on every outcome and every row after every step. A check that
 //! missed a conflict would let the change set fail halfway through its writes, which
-//! rolls the whole batch back: the rows would then differ.
+//! rolls the whole batch back: the rows would then differ. Both refuse a change set with
+//! the same error, word for word: the change-set rules are written once.
 
 #![cfg(feature = "sqlite")]
 
@@ -316,6 +317,8 @@ proptest! {
                     let c = changes(*t, writes, &both.memory);
                     let (a, b) = both.apply(c);
                     prop_assert_eq!(a.is_ok(), b.is_ok(), "step {}: {:?} vs {:?}", i, a, b);
+                    // The rules are written once: the same violation, the same error.
+                    prop_assert_eq!(&a, &b, "step {}", i);
                 }
             }
         }

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use foldhash::{HashMap, HashSet};
+use foldhash::HashMap;
 
 use chrono::{DateTime, Utc};
 
@@ -13,8 +13,7 @@ use crate::id::{ConversationId, CustomerId, MessageId, TenantId};
 use crate::identity::{Customer, Identifier, IdentifierRecord};
 use crate::message::{Delivery, Direction, Message};
 use crate::store::ident_table::IdentTable;
-use crate::store::{check_record_version, check_version};
-use crate::store::{ChangeSet, Op, Record, Store};
+use crate::store::{rules, ChangeSet, Op, Record, Store};
 
 /// A [`Store`] that keeps everything in memory: for tests, simulations and hosts that
 /// persist elsewhere. `apply` validates a whole change set before touching anything, so it
@@ -152,10 +151,6 @@ impl MemoryStore {
     }
 }
 
-fn conflict(msg: String) -> Error {
-    Error::Conflict(msg)
-}
-
 impl TenantData {
     fn new(id: TenantId) -> Self {
         TenantData {
@@ -174,164 +169,6 @@ impl TenantData {
         }
     }
 
-    /// Validates the whole change set against the current state plus the effects of the
-    /// earlier ops of the same set.
-    fn validate(&self, ops: &[Op]) -> Result<()> {
-        let mut customer_versions: HashMap<CustomerId, u64> = HashMap::default();
-        let mut conversation_versions: HashMap<ConversationId, u64> = HashMap::default();
-        let mut owners: HashMap<&Identifier, CustomerId> = HashMap::default();
-        let mut deleted: HashSet<&Identifier> = HashSet::default();
-        // Messages inserted by earlier ops of the set: their channel and external id.
-        let mut new_messages: HashMap<MessageId, (&Channel, Option<&String>)> = HashMap::default();
-        let mut new_keys: BTreeSet<(&Channel, &str)> = BTreeSet::new();
-        let mut record_versions: HashMap<(&str, &str), u64> = HashMap::default();
-        for op in ops {
-            match op {
-                Op::PutCustomer(c) => {
-                    let stored = customer_versions
-                        .get(&c.id)
-                        .copied()
-                        .or_else(|| self.customers.get(&c.id).map(|s| s.version));
-                    check_version(&"customer", &c.id, stored, c.version)?;
-                    customer_versions.insert(c.id, c.version);
-                }
-                Op::PutConversation(c) => {
-                    let stored = conversation_versions
-                        .get(&c.id)
-                        .copied()
-                        .or_else(|| self.conversations.get(&c.id).map(|s| s.version));
-                    check_version(&"conversation", &c.id, stored, c.version)?;
-                    conversation_versions.insert(c.id, c.version);
-                }
-                Op::PutIdentifier {
-                    record,
-                    expected_owner,
-                } => {
-                    let current = if deleted.contains(&record.identifier) {
-                        owners.get(&record.identifier).copied()
-                    } else {
-                        owners
-                            .get(&record.identifier)
-                            .copied()
-                            .or_else(|| self.identifiers.owner(&record.identifier))
-                    };
-                    if current != *expected_owner {
-                        return Err(conflict(format!(
-                            "identifier {} belongs to {current:?}, the writer expected {expected_owner:?}",
-                            record.identifier
-                        )));
-                    }
-                    owners.insert(&record.identifier, record.customer);
-                }
-                Op::InsertMessage(m) => {
-                    if self.messages.contains_key(&m.id)
-                        || new_messages
-                            .insert(m.id, (&m.channel, m.external_id.as_ref()))
-                            .is_some()
-                    {
-                        return Err(conflict(format!("message {} already exists", m.id)));
-                    }
-                    if let Some(ext) = &m.external_id {
-                        let seen = self
-                            .dedup
-                            .get(&m.channel)
-                            .is_some_and(|d| d.contains_key(ext.as_str()));
-                        if seen || !new_keys.insert((&m.channel, ext.as_str())) {
-                            return Err(conflict(format!(
-                                "message {ext:?} on {} already stored",
-                                m.channel
-                            )));
-                        }
-                    }
-                }
-                Op::UpdateMessage(m) => {
-                    let Some((channel, external_id)) =
-                        new_messages.get(&m.id).copied().or_else(|| {
-                            self.messages
-                                .get(&m.id)
-                                .map(|o| (&o.channel, o.external_id.as_ref()))
-                        })
-                    else {
-                        return Err(conflict(format!("message {} does not exist", m.id)));
-                    };
-                    if external_id != m.external_id.as_ref() || *channel != m.channel {
-                        return Err(conflict(format!(
-                            "message {} update changes its deduplication key",
-                            m.id
-                        )));
-                    }
-                }
-                Op::RedactMessage(m) => {
-                    let Some(old) = self.messages.get(&m.id) else {
-                        return Err(conflict(format!("message {} does not exist", m.id)));
-                    };
-                    if old.channel != m.channel || old.conversation != m.conversation {
-                        return Err(conflict(format!(
-                            "message {} redaction changes its channel or conversation",
-                            m.id
-                        )));
-                    }
-                    if let Some(ext) = &m.external_id {
-                        if old.external_id.as_ref() != Some(ext)
-                            && (self
-                                .dedup
-                                .get(&m.channel)
-                                .is_some_and(|d| d.contains_key(ext.as_str()))
-                                || !new_keys.insert((&m.channel, ext.as_str())))
-                        {
-                            return Err(conflict(format!(
-                                "message {ext:?} on {} already stored",
-                                m.channel
-                            )));
-                        }
-                    }
-                }
-                Op::PutThreadKey { .. }
-                | Op::DeleteThreadKey { .. }
-                | Op::DeleteThreadKeysOf { .. } => {}
-                Op::DeleteIdentifier { identifier, owner } => {
-                    let current = owners
-                        .get(identifier)
-                        .copied()
-                        .or_else(|| self.identifiers.owner(identifier));
-                    if current != Some(*owner) {
-                        return Err(conflict(format!(
-                            "identifier {identifier} belongs to {current:?}, not {owner}"
-                        )));
-                    }
-                    deleted.insert(identifier);
-                    owners.remove(identifier);
-                }
-                Op::PutRecord(r) => {
-                    let k = (r.kind.as_str(), r.key.as_str());
-                    let stored = match record_versions.get(&k) {
-                        Some(0) => None,
-                        Some(v) => Some(*v),
-                        None => self.records.get(&r.kind, &r.key).map(|x| x.version),
-                    };
-                    check_record_version(r, stored)?;
-                    record_versions.insert(k, r.version);
-                }
-                Op::DeleteRecord { kind, key, version } => {
-                    let k = (kind.as_str(), key.as_str());
-                    let stored = match record_versions.get(&k) {
-                        Some(0) => None,
-                        Some(v) => Some(*v),
-                        None => self.records.get(kind, key).map(|x| x.version),
-                    };
-                    if stored != Some(*version) {
-                        return Err(conflict(format!(
-                            "{kind} record {key} version {version} deleted, stored {stored:?}"
-                        )));
-                    }
-                    // 0 marks "deleted within this change set".
-                    record_versions.insert(k, 0);
-                }
-            }
-        }
-        Ok(())
-    }
-
     fn remove_record(&mut self, kind: &str, key: &str, due: &mut DueIndex) {
         if let Some(old) = self.records.remove(kind, key) {
             if let Some(sec) = old.secondary {
@@ -344,106 +181,20 @@ impl TenantData {
         }
     }
 
+    /// Applies checked ops, in order.
     fn apply(&mut self, ops: Vec<Op>, due: &mut DueIndex) {
-        let tenant = self.id;
         for op in ops {
             match op {
                 Op::PutCustomer(c) => {
                     self.customers.insert(c.id, c);
                 }
-                Op::PutConversation(c) => {
-                    if !self.conversations.contains_key(&c.id) {
-                        self.conversations_of
-                            .entry(c.customer)
-                            .or_default()
-                            .push(c.id);
-                    } else if let Some(old) = self.conversations.get(&c.id) {
-                        if old.customer != c.customer {
-                            if let Some(list) = self.conversations_of.get_mut(&old.customer) {
-                                list.retain(|id| *id != c.id);
-                            }
-                            let list = self.conversations_of.entry(c.customer).or_default();
-                            list.push(c.id);
-                            let convs = &self.conversations;
-                            list.sort_by_key(|id| {
-                                convs
-                                    .get(id)
-                                    .map(|x| (x.created_at, x.id))
-                                    .unwrap_or((c.created_at, c.id))
-                            });
-                        }
-                    }
-                    self.conversations.insert(c.id, c);
-                }
+                Op::PutConversation(c) => self.put_conversation(c),
                 Op::PutIdentifier { record, .. } => self.identifiers.put(record),
-                Op::InsertMessage(m) => {
-                    if let Some(ext) = &m.external_id {
-                        self.dedup
-                            .entry(m.channel.clone())
-                            .or_default()
-                            .insert(ext.clone(), m.id);
-                    }
-                    if matches!(m.delivery, Some(Delivery::Pending)) {
-                        self.outbox.insert((m.received_at, m.id));
-                    }
-                    let list = self.messages_of.entry(m.conversation).or_default();
-                    let key = m.order_key();
-                    let messages = &self.messages;
-                    // Messages mostly arrive in order: insert from the back.
-                    let pos = list
-                        .iter()
-                        .rposition(|id| messages.get(id).is_some_and(|o| o.order_key() <= key))
-                        .map_or(0, |p| p + 1);
-                    list.insert(pos, m.id);
-                    self.messages.insert(m.id, m);
-                }
-                Op::UpdateMessage(m) => {
-                    if let Some(old) = self.messages.get(&m.id) {
-                        if old.conversation != m.conversation {
-                            if let Some(list) = self.messages_of.get_mut(&old.conversation) {
-                                list.retain(|id| *id != m.id);
-                            }
-                            let list = self.messages_of.entry(m.conversation).or_default();
-                            list.push(m.id);
-                        }
-                        if matches!(old.delivery, Some(Delivery::Pending)) {
-                            self.outbox.remove(&(old.received_at, old.id));
-                        }
-                    }
-                    if matches!(m.delivery, Some(Delivery::Pending)) {
-                        self.outbox.insert((m.received_at, m.id));
-                    }
-                    let conv = m.conversation;
-                    self.messages.insert(m.id, m);
-                    if let Some(list) = self.messages_of.get_mut(&conv) {
-                        let messages = &self.messages;
-                        list.sort_by_key(|id| messages.get(id).map(Message::order_key));
-                    }
-                }
+                Op::InsertMessage(m) => self.insert_message(m),
+                Op::UpdateMessage(m) => self.update_message(m),
+                Op::RedactMessage(m) => self.redact_message(m),
                 Op::PutThreadKey { key, conversation } => {
                     self.threads.entry(key).or_insert(conversation);
-                }
-                Op::RedactMessage(m) => {
-                    if let Some(old) = self.messages.get(&m.id) {
-                        if let (Some(ext), Some(d)) =
-                            (&old.external_id, self.dedup.get_mut(&old.channel))
-                        {
-                            d.remove(ext.as_str());
-                        }
-                        if matches!(old.delivery, Some(Delivery::Pending)) {
-                            self.outbox.remove(&(old.received_at, old.id));
-                        }
-                    }
-                    if let Some(ext) = &m.external_id {
-                        self.dedup
-                            .entry(m.channel.clone())
-                            .or_default()
-                            .insert(ext.clone(), m.id);
-                    }
-                    if matches!(m.delivery, Some(Delivery::Pending)) {
-                        self.outbox.insert((m.received_at, m.id));
-                    }
-                    self.messages.insert(m.id, m);
                 }
                 Op::DeleteThreadKey { key } => {
                     self.threads.remove(&key);
@@ -454,20 +205,172 @@ impl TenantData {
                 Op::DeleteIdentifier { identifier, .. } => {
                     self.identifiers.remove(&identifier);
                 }
-                Op::PutRecord(r) => {
-                    self.remove_record(&r.kind, &r.key, due);
-                    if let Some(sec) = &r.secondary {
-                        self.records_by
-                            .insert((r.kind.clone(), sec.clone(), r.key.clone()));
-                    }
-                    if let Some(at) = r.due {
-                        due.insert((r.kind.clone(), at, tenant, r.key.clone()));
-                    }
-                    self.records.insert(r);
-                }
+                Op::PutRecord(r) => self.put_record(r, due),
                 Op::DeleteRecord { kind, key, .. } => self.remove_record(&kind, &key, due),
             }
         }
+    }
+
+    /// Stores a conversation, keeping its customer's list in creation order (a merge
+    /// moves it to another customer's list).
+    fn put_conversation(&mut self, c: Conversation) {
+        match self.conversations.get(&c.id) {
+            None => self
+                .conversations_of
+                .entry(c.customer)
+                .or_default()
+                .push(c.id),
+            Some(old) if old.customer != c.customer => {
+                if let Some(list) = self.conversations_of.get_mut(&old.customer) {
+                    list.retain(|id| *id != c.id);
+                }
+                let list = self.conversations_of.entry(c.customer).or_default();
+                list.push(c.id);
+                let convs = &self.conversations;
+                list.sort_by_key(|id| {
+                    convs
+                        .get(id)
+                        .map(|x| (x.created_at, x.id))
+                        .unwrap_or((c.created_at, c.id))
+                });
+            }
+            Some(_) => {}
+        }
+        self.conversations.insert(c.id, c);
+    }
+
+    /// Indexes a message's deduplication key and (if pending) its outbox entry.
+    fn index_message(&mut self, m: &Message) {
+        if let Some(ext) = &m.external_id {
+            self.dedup
+                .entry(m.channel.clone())
+                .or_default()
+                .insert(ext.clone(), m.id);
+        }
+        if matches!(m.delivery, Some(Delivery::Pending)) {
+            self.outbox.insert((m.received_at, m.id));
+        }
+    }
+
+    fn insert_message(&mut self, m: Message) {
+        self.index_message(&m);
+        let list = self.messages_of.entry(m.conversation).or_default();
+        let key = m.order_key();
+        let messages = &self.messages;
+        // Messages mostly arrive in order: insert from the back.
+        let pos = list
+            .iter()
+            .rposition(|id| messages.get(id).is_some_and(|o| o.order_key() <= key))
+            .map_or(0, |p| p + 1);
+        list.insert(pos, m.id);
+        self.messages.insert(m.id, m);
+    }
+
+    fn update_message(&mut self, m: Message) {
+        if let Some(old) = self.messages.get(&m.id) {
+            if old.conversation != m.conversation {
+                if let Some(list) = self.messages_of.get_mut(&old.conversation) {
+                    list.retain(|id| *id != m.id);
+                }
+                let list = self.messages_of.entry(m.conversation).or_default();
+                list.push(m.id);
+            }
+            if matches!(old.delivery, Some(Delivery::Pending)) {
+                self.outbox.remove(&(old.received_at, old.id));
+            }
+        }
+        if matches!(m.delivery, Some(Delivery::Pending)) {
+            self.outbox.insert((m.received_at, m.id));
+        }
+        let conv = m.conversation;
+        self.messages.insert(m.id, m);
+        if let Some(list) = self.messages_of.get_mut(&conv) {
+            let messages = &self.messages;
+            list.sort_by_key(|id| messages.get(id).map(Message::order_key));
+        }
+    }
+
+    /// Replaces a message in place; its deduplication key and outbox entry follow.
+    fn redact_message(&mut self, m: Message) {
+        if let Some(old) = self.messages.get(&m.id) {
+            if let (Some(ext), Some(d)) = (&old.external_id, self.dedup.get_mut(&old.channel)) {
+                d.remove(ext.as_str());
+            }
+            if matches!(old.delivery, Some(Delivery::Pending)) {
+                self.outbox.remove(&(old.received_at, old.id));
+            }
+        }
+        self.index_message(&m);
+        self.messages.insert(m.id, m);
+    }
+
+    fn put_record(&mut self, r: Record, due: &mut DueIndex) {
+        self.remove_record(&r.kind, &r.key, due);
+        if let Some(sec) = &r.secondary {
+            self.records_by
+                .insert((r.kind.clone(), sec.clone(), r.key.clone()));
+        }
+        if let Some(at) = r.due {
+            due.insert((r.kind.clone(), at, self.id, r.key.clone()));
+        }
+        self.records.insert(r);
+    }
+}
+
+/// One tenant's rows as [`rules`] asks about them: `data` `None` for a tenant with
+/// nothing stored yet.
+struct TenantRows<'s> {
+    tenant: TenantId,
+    data: Option<&'s TenantData>,
+    conversation_tenants: &'s HashMap<ConversationId, TenantId>,
+}
+
+impl rules::Rows for TenantRows<'_> {
+    fn customer_version(&self, id: CustomerId) -> Result<Option<u64>> {
+        Ok(self
+            .data
+            .and_then(|t| t.customers.get(&id))
+            .map(|c| c.version))
+    }
+
+    fn conversation_version(&self, id: ConversationId) -> Result<Option<u64>> {
+        Ok(self
+            .data
+            .and_then(|t| t.conversations.get(&id))
+            .map(|c| c.version))
+    }
+
+    fn conversation_elsewhere(&self, id: ConversationId) -> Result<bool> {
+        Ok(self
+            .conversation_tenants
+            .get(&id)
+            .is_some_and(|t| *t != self.tenant))
+    }
+
+    fn owner(&self, identifier: &Identifier) -> Result<Option<CustomerId>> {
+        Ok(self.data.and_then(|t| t.identifiers.owner(identifier)))
+    }
+
+    fn message(&self, id: MessageId) -> Result<Option<rules::MessageKey<'_>>> {
+        Ok(self
+            .data
+            .and_then(|t| t.messages.get(&id))
+            .map(rules::MessageKey::of))
+    }
+
+    fn dedup_taken(&self, channel: &Channel, external_id: &str) -> Result<bool> {
+        Ok(self.data.is_some_and(|t| {
+            t.dedup
+                .get(channel)
+                .is_some_and(|d| d.contains_key(external_id))
+        }))
+    }
+
+    fn record_version(&self, kind: &str, key: &str) -> Result<Option<u64>> {
+        Ok(self
+            .data
+            .and_then(|t| t.records.get(kind, key))
+            .map(|r| r.version))
     }
 }
 
@@ -719,23 +622,12 @@ impl Store for MemoryStore {
     fn apply(&mut self, changes: ChangeSet) -> Result<()> {
         changes.check_tenant()?;
         let tenant = changes.tenant;
-        for op in &changes.ops {
-            if let Op::PutConversation(c) = op {
-                if let Some(t) = self.conversation_tenants.get(&c.id) {
-                    if *t != tenant {
-                        return Err(conflict(format!(
-                            "conversation {} exists in another tenant",
-                            c.id
-                        )));
-                    }
-                }
-            }
-        }
-        if let Some(t) = self.tenants.get(&tenant) {
-            t.validate(&changes.ops)?;
-        } else {
-            TenantData::new(tenant).validate(&changes.ops)?;
-        }
+        let rows = TenantRows {
+            tenant,
+            data: self.tenants.get(&tenant),
+            conversation_tenants: &self.conversation_tenants,
+        };
+        rules::check_all(&changes.ops, &rows)?;
         for op in &changes.ops {
             if let Op::PutConversation(c) = op {
                 self.conversation_tenants.insert(c.id, tenant);

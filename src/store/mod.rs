@@ -38,6 +38,7 @@ mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod read_ahead;
+mod rules;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod timed;
@@ -267,37 +268,6 @@ pub struct ChangeSet {
     pub tenant: TenantId,
     /// The writes, in order.
     pub ops: Vec<Op>,
-}
-
-/// The version rule of every versioned write (customers, conversations, records):
-/// version 1 inserts (no row may exist), version `n` replaces the stored `n - 1`. The
-/// error, a conflict, names the row as `kind` and `id` (formatted only on failure).
-pub(crate) fn check_version(
-    kind: &dyn std::fmt::Display,
-    id: &dyn std::fmt::Display,
-    stored: Option<u64>,
-    new: u64,
-) -> crate::Result<()> {
-    match (stored, new) {
-        (None, 1) => Ok(()),
-        (Some(s), n) if n > 1 && s == n - 1 => Ok(()),
-        (None, n) => Err(crate::Error::Conflict(format!(
-            "{kind} {id} version {n} written but no stored version exists"
-        ))),
-        (Some(s), n) => Err(crate::Error::Conflict(format!(
-            "{kind} {id} version {n} written over stored version {s}"
-        ))),
-    }
-}
-
-/// [`check_version`] for a record write.
-pub(crate) fn check_record_version(r: &Record, stored: Option<u64>) -> crate::Result<()> {
-    check_version(
-        &format_args!("{} record", r.kind),
-        &r.key,
-        stored,
-        r.version,
-    )
 }
 
 impl ChangeSet {

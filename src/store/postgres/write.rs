@@ -8,6 +8,8 @@ use serde_json::{json, Value};
 use super::read::id;
 use super::{pg_error, PostgresStore};
 use crate::error::{Error, Result};
+use crate::id::CustomerId;
+use crate::identity::IdentifierRecord;
 use crate::message::{Delivery, Message};
 use crate::store::{ChangeSet, Op};
 
@@ -41,6 +43,38 @@ fn message_op(k: &str, m: &Message, conflict: String) -> Result<Value> {
     }))
 }
 
+/// The ops of a [`Op::PutIdentifier`]: an insert, an update, or (a new owner) a delete
+/// and an insert, so that it is the newest of its new owner's identifiers.
+fn identifier_ops(
+    record: &IdentifierRecord,
+    expected_owner: Option<CustomerId>,
+    ops: &mut Vec<Value>,
+) -> Result<()> {
+    let conflict = format!(
+        "identifier {} does not belong to {expected_owner:?} any more",
+        record.identifier
+    );
+    let (ident, data) = (record.identifier.to_string(), doc(record)?);
+    let customer = hex(record.customer.as_uuid());
+    match expected_owner {
+        None => {}
+        Some(owner) if owner == record.customer => {
+            ops.push(
+                json!({"k": "identifier", "ident": ident, "customer": customer,
+                            "data": data, "conflict": conflict}),
+            );
+            return Ok(());
+        }
+        Some(owner) => ops.push(json!({"k": "identifier-", "ident": ident,
+            "customer": hex(owner.as_uuid()), "conflict": conflict})),
+    }
+    ops.push(
+        json!({"k": "identifier+", "ident": ident, "customer": customer,
+                    "data": data, "conflict": conflict}),
+    );
+    Ok(())
+}
+
 /// The change set as the JSON array `throughline_apply` runs; `thread_keys` holds the
 /// (conversation id bytes, key) pairs of the conversations a `DeleteThreadKeysOf` names
 /// (read before).
@@ -68,28 +102,7 @@ fn encode(changes: &ChangeSet, thread_keys: &[(Vec<u8>, String)]) -> Result<Stri
             Op::PutIdentifier {
                 record,
                 expected_owner,
-            } => {
-                let conflict = format!(
-                    "identifier {} does not belong to {expected_owner:?} any more",
-                    record.identifier
-                );
-                let (ident, data) = (record.identifier.to_string(), doc(record)?);
-                let customer = hex(record.customer.as_uuid());
-                match expected_owner {
-                    None => {}
-                    Some(owner) if *owner == record.customer => {
-                        ops.push(json!({"k": "identifier", "ident": ident, "customer": customer,
-                                        "data": data, "conflict": conflict}));
-                        continue;
-                    }
-                    // A new owner: delete and insert, so it is the newest of its new
-                    // owner's identifiers.
-                    Some(owner) => ops.push(json!({"k": "identifier-", "ident": ident,
-                        "customer": hex(owner.as_uuid()), "conflict": conflict})),
-                }
-                ops.push(json!({"k": "identifier+", "ident": ident, "customer": customer,
-                                "data": data, "conflict": conflict}));
-            }
+            } => identifier_ops(record, *expected_owner, &mut ops)?,
             Op::InsertMessage(m) => ops.push(message_op(
                 "message+",
                 m,

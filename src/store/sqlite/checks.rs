@@ -13,51 +13,29 @@
 //! whose checks fail writes nothing ([`Error::Conflict`]). A write that fails anyway (a
 //! full disk, an I/O error) rolls the whole batch back (see `write.rs`).
 //!
-//! The checks read the batch cache first: most rows a change set writes were read (or
-//! written) earlier in the same batch. The first op written needs no read at all: if its
-//! write fails, nothing of the change set has been written yet (a change set's new
-//! message is written first for that reason, when its conversation already exists: its
-//! id and deduplication key would take two reads).
+//! The rules are the store-independent ones of [`rules`]; this file answers their
+//! questions ([`Rows`]) from SQLite. The checks read the batch cache first: most rows a
+//! change set writes were read (or written) earlier in the same batch. The first op
+//! written needs no read at all: if its write fails, nothing of the change set has been
+//! written yet (a change set's new message is written first for that reason, when its
+//! conversation already exists: its id and deduplication key would take two reads).
+//!
+//! A write whose row is not the one the change set expects (it changes no row, or breaks
+//! a constraint) is explained by the same rules ([`SqliteStore::explain`]), so the error
+//! is the one `MemoryStore` gives for the same change set.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 use rusqlite::OptionalExtension;
 
 use super::read::{blob, ident_key};
 use super::{sql_error, SqliteStore};
+use crate::channel::Channel;
 use crate::error::{Error, Result};
 use crate::id::{ConversationId, CustomerId, MessageId, TenantId};
 use crate::identity::Identifier;
-use crate::store::{check_record_version, check_version, ChangeSet, Op};
-
-/// A row a change set's ops may touch twice.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Row<'a> {
-    Customer(CustomerId),
-    Conversation(ConversationId),
-    Identifier(&'a Identifier),
-    Message(MessageId),
-    /// A channel's name and an external id.
-    Dedup(String, String),
-    Record(&'a str, &'a str),
-}
-
-/// What the ops before the current one left in a row (if they touched it).
-#[derive(Debug, Clone, PartialEq)]
-enum State {
-    /// A versioned row (customer, conversation, record); `None`: no row.
-    Version(Option<u64>),
-    /// An identifier's owner; `None`: no row.
-    Owner(Option<CustomerId>),
-    /// A message's channel and external id; `None`: no row.
-    Message(Option<(String, Option<String>)>),
-    /// Whether a deduplication key is taken.
-    Taken(bool),
-}
-
-fn conflict(msg: String) -> Error {
-    Error::Conflict(msg)
-}
+use crate::store::rules::{self, MessageKey, Rows};
+use crate::store::{ChangeSet, Op};
 
 /// A customer id stored as 16 bytes.
 fn customer_of(bytes: &[u8]) -> Result<CustomerId> {
@@ -71,64 +49,16 @@ fn customer_of(bytes: &[u8]) -> Result<CustomerId> {
     Ok(CustomerId::from_uuid(uuid::Uuid::from_bytes(bytes)))
 }
 
-/// The states a change set's earlier ops left. Most change sets have a handful of ops,
-/// where a list costs less than a hash map's hashing; a tick's change set can touch
-/// hundreds of rows, and past [`Seen::LIST_MAX`] rows a hash map finds them, so a change
-/// set's checks never cost the square of its size.
-#[derive(Default)]
-struct Seen<'a> {
-    list: Vec<(Row<'a>, State)>,
-    /// Each row's place in `list`, once it is longer than [`Seen::LIST_MAX`].
-    index: Option<HashMap<Row<'a>, usize>>,
-}
-
-impl<'a> Seen<'a> {
-    /// The longest list searched entry by entry.
-    const LIST_MAX: usize = 16;
-
-    fn position(&self, row: &Row<'a>) -> Option<usize> {
-        match &self.index {
-            Some(index) => index.get(row).copied(),
-            None => self.list.iter().position(|(r, _)| r == row),
-        }
-    }
-
-    fn get(&self, row: &Row<'a>) -> Option<&State> {
-        self.position(row).map(|i| &self.list[i].1)
-    }
-
-    fn insert(&mut self, row: Row<'a>, state: State) {
-        if let Some(i) = self.position(&row) {
-            self.list[i].1 = state;
-            return;
-        }
-        if let Some(index) = &mut self.index {
-            index.insert(row.clone(), self.list.len());
-        } else if self.list.len() == Self::LIST_MAX {
-            let mut index: HashMap<Row<'a>, usize> = self
-                .list
-                .iter()
-                .enumerate()
-                .map(|(i, (r, _))| (r.clone(), i))
-                .collect();
-            index.insert(row.clone(), self.list.len());
-            self.index = Some(index);
-        }
-        self.list.push((row, state));
-    }
-}
-
-/// The checks of one change set: the states its earlier ops left, and the reads.
-struct Checker<'s, 'a> {
+/// One tenant's rows as the rules ask about them: from the batch cache (when `cached`,
+/// inside a batch) or by reads.
+pub(super) struct Reader<'s> {
     store: &'s SqliteStore,
     tenant: TenantId,
     tenant_blob: [u8; 16],
-    seen: Seen<'a>,
-    /// True for the change set's first op: its state is taken from the op itself, unread.
-    first: bool,
+    cached: bool,
 }
 
-impl<'a> Checker<'_, 'a> {
+impl Reader<'_> {
     fn one<T: rusqlite::types::FromSql>(
         &self,
         what: &str,
@@ -142,302 +72,165 @@ impl<'a> Checker<'_, 'a> {
             .map_err(|e| sql_error(format!("cannot check {what}"), e))
     }
 
-    /// A versioned row's state: the cached version (`Some(None)`: known missing), or
-    /// the version `sql` reads.
-    fn versioned(
+    /// The version `sql` reads, unless the cache knows it (`Some(None)`: known missing).
+    fn version(
         &self,
-        cached: Option<Option<u64>>,
+        cached: impl FnOnce(&super::batch_cache::BatchCache) -> Option<Option<u64>>,
         what: &str,
         sql: &str,
         params: &[&dyn rusqlite::ToSql],
-    ) -> Result<State> {
-        let version = match cached {
-            Some(v) => v,
-            None => self.one::<i64>(what, sql, params)?.map(|v| v as u64),
-        };
-        Ok(State::Version(version))
+    ) -> Result<Option<u64>> {
+        if self.cached {
+            if let Some(v) = cached(&self.store.batch.borrow()) {
+                return Ok(v);
+            }
+        }
+        Ok(self.one::<i64>(what, sql, params)?.map(|v| v as u64))
+    }
+}
+
+impl Rows for Reader<'_> {
+    fn customer_version(&self, id: CustomerId) -> Result<Option<u64>> {
+        self.version(
+            |c| c.customer_version(self.tenant, id).map(Some),
+            "a customer",
+            "SELECT version FROM customers WHERE tenant = ?1 AND id = ?2",
+            &[&self.tenant_blob, &blob(id.as_uuid())],
+        )
     }
 
-    /// The state of `row` before the current op: from an earlier op, the batch cache or
-    /// a read.
-    fn state(&mut self, row: Row<'a>) -> Result<State> {
-        if let Some(s) = self.seen.get(&row) {
-            return Ok(s.clone());
-        }
-        let t = &self.tenant_blob;
-        let cache = self.store.batch.borrow();
-        let state = match &row {
-            Row::Customer(id) => self.versioned(
-                cache.customer_version(self.tenant, *id).map(Some),
-                "a customer",
-                "SELECT version FROM customers WHERE tenant = ?1 AND id = ?2",
-                &[t, &blob(id.as_uuid())],
-            )?,
-            Row::Conversation(id) => self.versioned(
-                cache.conversation_version(self.tenant, *id).map(Some),
-                "a conversation",
-                "SELECT version FROM conversations WHERE tenant = ?1 AND id = ?2",
-                &[t, &blob(id.as_uuid())],
-            )?,
-            Row::Identifier(i) => {
-                let key = ident_key(i);
-                match cache.owner(self.tenant, &key) {
-                    Some(owner) => State::Owner(owner),
-                    None => {
-                        let owner = self.one::<Vec<u8>>(
-                            "an identifier",
-                            "SELECT customer FROM identifiers WHERE tenant = ?1 AND ident = ?2",
-                            &[t, &key],
-                        )?;
-                        State::Owner(owner.map(|b| customer_of(&b)).transpose()?)
-                    }
-                }
-            }
-            Row::Message(id) => State::Message(
-                self.store
-                    .conn
-                    .prepare_cached(
-                        "SELECT channel, external_id FROM messages WHERE tenant = ?1 AND id = ?2",
-                    )
-                    .and_then(|mut s| {
-                        s.query_row(rusqlite::params![t, blob(id.as_uuid())], |r| {
-                            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-                        })
-                        .optional()
-                    })
-                    .map_err(|e| sql_error("cannot check a message", e))?,
-            ),
-            Row::Dedup(channel, ext) => State::Taken(
-                self.one::<i64>(
-                    "a deduplication key",
-                    "SELECT 1 FROM messages WHERE tenant = ?1 AND channel = ?2 AND external_id = ?3",
-                    &[t, channel, ext],
-                )?
-                .is_some(),
-            ),
-            Row::Record(kind, key) => self.versioned(
-                cache.record_version(self.tenant, kind, key),
-                "a record",
-                "SELECT version FROM records WHERE tenant = ?1 AND kind = ?2 AND key = ?3",
-                &[t, kind, key],
-            )?,
-        };
-        Ok(state)
+    fn conversation_version(&self, id: ConversationId) -> Result<Option<u64>> {
+        self.version(
+            |c| c.conversation_version(self.tenant, id).map(Some),
+            "a conversation",
+            "SELECT version FROM conversations WHERE tenant = ?1 AND id = ?2",
+            &[&self.tenant_blob, &blob(id.as_uuid())],
+        )
     }
 
-    /// The stored version of a versioned row (the first op's own expectation, unread).
-    fn version(&mut self, row: Row<'a>, version: u64) -> Result<Option<u64>> {
-        if self.first {
-            return Ok((version > 1).then(|| version - 1));
-        }
-        match self.state(row)? {
-            State::Version(v) => Ok(v),
-            _ => Ok(None),
-        }
-    }
-
-    fn owner(
-        &mut self,
-        identifier: &'a Identifier,
-        expected: Option<CustomerId>,
-    ) -> Result<Option<CustomerId>> {
-        if self.first {
-            return Ok(expected);
-        }
-        match self.state(Row::Identifier(identifier))? {
-            State::Owner(o) => Ok(o),
-            _ => Ok(None),
-        }
-    }
-
-    /// Checks `op` against the rows as the earlier ops left them, then notes its effect.
-    fn check(&mut self, op: &'a Op) -> Result<()> {
-        match op {
-            Op::PutCustomer(c) => {
-                let stored = self.version(Row::Customer(c.id), c.version)?;
-                check_version(&"customer", &c.id, stored, c.version)?;
-                self.seen
-                    .insert(Row::Customer(c.id), State::Version(Some(c.version)));
+    fn conversation_elsewhere(&self, id: ConversationId) -> Result<bool> {
+        if self.cached {
+            if let Some(c) = self.store.batch.borrow().conversation(None, id) {
+                return Ok(c.tenant != self.tenant);
             }
-            Op::PutConversation(c) => {
-                let stored = self.version(Row::Conversation(c.id), c.version)?;
-                check_version(&"conversation", &c.id, stored, c.version)?;
-                if c.version == 1 && !self.first && self.taken_elsewhere(c.id)? {
-                    return Err(conflict(format!(
-                        "conversation {} exists in another tenant",
-                        c.id
-                    )));
-                }
-                self.seen
-                    .insert(Row::Conversation(c.id), State::Version(Some(c.version)));
-            }
-            Op::PutIdentifier {
-                record,
-                expected_owner,
-            } => {
-                let current = self.owner(&record.identifier, *expected_owner)?;
-                if current != *expected_owner {
-                    return Err(conflict(format!(
-                        "identifier {} belongs to {current:?}, the writer expected {expected_owner:?}",
-                        record.identifier
-                    )));
-                }
-                self.seen.insert(
-                    Row::Identifier(&record.identifier),
-                    State::Owner(Some(record.customer)),
-                );
-            }
-            Op::DeleteIdentifier { identifier, owner } => {
-                let current = self.owner(identifier, Some(*owner))?;
-                if current != Some(*owner) {
-                    return Err(conflict(format!(
-                        "identifier {identifier} does not belong to {owner}"
-                    )));
-                }
-                self.seen
-                    .insert(Row::Identifier(identifier), State::Owner(None));
-            }
-            Op::InsertMessage(m) => {
-                if !self.first {
-                    if self.state(Row::Message(m.id))? != State::Message(None) {
-                        return Err(conflict(format!("message {} is already stored", m.id)));
-                    }
-                    if let Some(ext) = &m.external_id {
-                        let key = Row::Dedup(m.channel.to_string(), ext.clone());
-                        if self.state(key)? != State::Taken(false) {
-                            return Err(conflict(format!(
-                                "message {ext:?} on {} is already stored",
-                                m.channel
-                            )));
-                        }
-                    }
-                }
-                self.seen.insert(
-                    Row::Message(m.id),
-                    State::Message(Some((m.channel.to_string(), m.external_id.clone()))),
-                );
-                if let Some(ext) = &m.external_id {
-                    self.seen.insert(
-                        Row::Dedup(m.channel.to_string(), ext.clone()),
-                        State::Taken(true),
-                    );
-                }
-            }
-            Op::UpdateMessage(m) => {
-                if !self.first {
-                    let same = matches!(
-                        self.state(Row::Message(m.id))?,
-                        State::Message(Some((channel, ext)))
-                            if channel == m.channel.to_string() && ext == m.external_id
-                    );
-                    if !same {
-                        return Err(conflict(format!(
-                            "message {} does not exist or the update changes its deduplication key",
-                            m.id
-                        )));
-                    }
-                }
-            }
-            Op::RedactMessage(m) => {
-                // The statement keeps the stored channel and changes the external id,
-                // which must then be free on that channel.
-                let stored = if self.first {
-                    Some((m.channel.to_string(), m.external_id.clone()))
-                } else {
-                    match self.state(Row::Message(m.id))? {
-                        State::Message(stored) => stored,
-                        _ => None,
-                    }
-                };
-                let Some((channel, old)) = stored else {
-                    return Err(conflict(format!("message {} does not exist", m.id)));
-                };
-                if old != m.external_id {
-                    if let Some(ext) = &m.external_id {
-                        let key = Row::Dedup(channel.clone(), ext.clone());
-                        if !self.first && self.state(key)? != State::Taken(false) {
-                            return Err(conflict(format!(
-                                "message {ext:?} on {channel} is already stored"
-                            )));
-                        }
-                        self.seen
-                            .insert(Row::Dedup(channel.clone(), ext.clone()), State::Taken(true));
-                    }
-                    if let Some(old) = old {
-                        self.seen
-                            .insert(Row::Dedup(channel.clone(), old), State::Taken(false));
-                    }
-                }
-                self.seen.insert(
-                    Row::Message(m.id),
-                    State::Message(Some((channel, m.external_id.clone()))),
-                );
-            }
-            Op::PutRecord(r) => {
-                let stored = self.version(Row::Record(&r.kind, &r.key), r.version)?;
-                check_record_version(r, stored)?;
-                self.seen.insert(
-                    Row::Record(&r.kind, &r.key),
-                    State::Version(Some(r.version)),
-                );
-            }
-            Op::DeleteRecord { kind, key, version } => {
-                let stored = if self.first {
-                    Some(*version)
-                } else {
-                    match self.state(Row::Record(kind, key))? {
-                        State::Version(v) => v,
-                        _ => None,
-                    }
-                };
-                if stored != Some(*version) {
-                    return Err(conflict(format!(
-                        "{kind} record {key} version {version} is not the stored one"
-                    )));
-                }
-                self.seen
-                    .insert(Row::Record(kind, key), State::Version(None));
-            }
-            // `INSERT OR IGNORE` and deletions of keys that may be missing: never fail.
-            Op::PutThreadKey { .. }
-            | Op::DeleteThreadKey { .. }
-            | Op::DeleteThreadKeysOf { .. } => {}
-        }
-        Ok(())
-    }
-
-    /// Whether a conversation id is taken in another tenant (ids are unique across
-    /// tenants).
-    fn taken_elsewhere(&self, id: ConversationId) -> Result<bool> {
-        if self.store.batch.borrow().conversation(None, id).is_some() {
-            return Ok(true);
         }
         Ok(self
             .one::<i64>(
                 "a conversation",
-                "SELECT 1 FROM conversations WHERE id = ?1",
-                &[&blob(id.as_uuid())],
+                "SELECT 1 FROM conversations WHERE id = ?1 AND tenant <> ?2",
+                &[&blob(id.as_uuid()), &self.tenant_blob],
             )?
             .is_some())
+    }
+
+    fn owner(&self, identifier: &Identifier) -> Result<Option<CustomerId>> {
+        let key = ident_key(identifier);
+        if self.cached {
+            if let Some(owner) = self.store.batch.borrow().owner(self.tenant, &key) {
+                return Ok(owner);
+            }
+        }
+        let owner = self.one::<Vec<u8>>(
+            "an identifier",
+            "SELECT customer FROM identifiers WHERE tenant = ?1 AND ident = ?2",
+            &[&self.tenant_blob, &key],
+        )?;
+        owner.map(|b| customer_of(&b)).transpose()
+    }
+
+    fn message(&self, id: MessageId) -> Result<Option<MessageKey<'_>>> {
+        let row = self
+            .store
+            .conn
+            .prepare_cached(
+                "SELECT channel, external_id, conversation FROM messages \
+                 WHERE tenant = ?1 AND id = ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row(
+                    rusqlite::params![self.tenant_blob, blob(id.as_uuid())],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, Option<String>>(1)?,
+                            r.get::<_, [u8; 16]>(2)?,
+                        ))
+                    },
+                )
+                .optional()
+            })
+            .map_err(|e| sql_error("cannot check a message", e))?;
+        Ok(row.map(|(channel, external_id, conversation)| MessageKey {
+            channel: Cow::Owned(channel),
+            external_id: external_id.map(Cow::Owned),
+            conversation: ConversationId::from_uuid(uuid::Uuid::from_bytes(conversation)),
+        }))
+    }
+
+    fn dedup_taken(&self, channel: &Channel, external_id: &str) -> Result<bool> {
+        Ok(self
+            .one::<i64>(
+                "a deduplication key",
+                "SELECT 1 FROM messages WHERE tenant = ?1 AND channel = ?2 AND external_id = ?3",
+                &[&self.tenant_blob, &channel.name(), &external_id],
+            )?
+            .is_some())
+    }
+
+    fn record_version(&self, kind: &str, key: &str) -> Result<Option<u64>> {
+        self.version(
+            |c| c.record_version(self.tenant, kind, key),
+            "a record",
+            "SELECT version FROM records WHERE tenant = ?1 AND kind = ?2 AND key = ?3",
+            &[&self.tenant_blob, &kind, &key],
+        )
     }
 }
 
 impl SqliteStore {
+    /// The rows of `tenant` as the rules see them: through the batch cache when `cached`.
+    pub(super) fn rule_rows(&self, tenant: TenantId, cached: bool) -> Reader<'_> {
+        Reader {
+            store: self,
+            tenant,
+            tenant_blob: blob(tenant.as_uuid()),
+            cached: cached && self.in_batch(),
+        }
+    }
+
     /// Checks every condition `changes`' writes depend on, before any of them, in the
     /// order they will be written (`first` first; see the module docs). Only meaningful
-    /// inside a batch, where nothing else writes.
+    /// inside a batch, where nothing else writes. A violation is reported as the rules
+    /// report it for the ops in their own order (the first one written was taken as
+    /// valid).
     pub(super) fn check_ops(&self, changes: &ChangeSet, first: Option<usize>) -> Result<()> {
-        let mut checker = Checker {
-            store: self,
-            tenant: changes.tenant,
-            tenant_blob: blob(changes.tenant.as_uuid()),
-            seen: Seen::default(),
-            first: true,
-        };
-        for op in super::write::in_order(&changes.ops, first) {
-            checker.check(op)?;
-            checker.first = false;
+        let rows = self.rule_rows(changes.tenant, true);
+        let mut checker = rules::Checker::default();
+        let mut ops = super::write::in_order(&changes.ops, first);
+        if let Some(op) = ops.next() {
+            // Its write checks it.
+            checker.assume(op);
+        }
+        for op in ops {
+            if let Err(e) = checker.check(op, &rows) {
+                return rules::check_all(&changes.ops, &rows).and(Err(e));
+            }
         }
         Ok(())
+    }
+
+    /// The rules' error for the first of `unwritten` (the change set's ops not written
+    /// yet, in their order) that breaks them, as the rows stand after the written ones;
+    /// `None` when none does (a write failed for a reason the rules do not know, such as
+    /// a missing conversation).
+    pub(super) fn explain<'a>(
+        &self,
+        tenant: TenantId,
+        unwritten: impl IntoIterator<Item = &'a Op>,
+    ) -> Option<Error> {
+        match rules::check_all(unwritten, &self.rule_rows(tenant, false)) {
+            Err(e @ Error::Conflict(_)) => Some(e),
+            _ => None,
+        }
     }
 }

@@ -2,10 +2,13 @@
 //!
 //! Write-ahead log, `synchronous=NORMAL` by default (`FULL` on request), foreign keys on,
 //! `secure_delete` on, a busy timeout for concurrent writers. Every [`Store::apply`] is
-//! one `BEGIN IMMEDIATE` transaction; the invariants of the [`Store`] contract are
-//! enforced by the schema (unique dedup key, one owner per identifier per tenant) and by
-//! version checks inside the transaction. See `docs/storage.md`.
+//! one `BEGIN IMMEDIATE` transaction (a rusqlite `Transaction`, rolled back unless
+//! committed), or joins the open batch's (`batch.rs`); the invariants of the [`Store`]
+//! contract are enforced by the schema (unique dedup key, one owner per identifier per
+//! tenant) and by conditional statements inside the transaction, and a violation is
+//! reported with the change-set rules' own error (`checks.rs`). See `docs/storage.md`.
 
+mod batch;
 mod batch_cache;
 mod checkpoint;
 mod checks;
@@ -156,9 +159,9 @@ pub struct SqliteStore {
     checkpointer: Option<checkpoint::Checkpointer>,
     conn: Connection,
     path: Option<PathBuf>,
-    /// Inside [`Store::begin_batch`](crate::store::Store::begin_batch): applies join one
-    /// outer transaction.
-    in_batch: bool,
+    /// The open batch ([`Store::begin_batch`](crate::store::Store::begin_batch)), whose
+    /// transaction the applies join; see `batch.rs` for its invariants.
+    open_batch: Option<batch::OpenBatch>,
     /// The page cache still to switch to once the database passes 1 GiB (`None` once
     /// switched, or when there is nothing to switch).
     large_cache: Option<LargeCache>,
@@ -167,9 +170,16 @@ pub struct SqliteStore {
     record_updates: std::cell::RefCell<UpdateHabits>,
     /// Rows read or written in the open batch (empty outside one).
     batch: std::cell::RefCell<batch_cache::BatchCache>,
-    /// Why the open batch was rolled back (a write failed after others of its change set
-    /// had run): its later applies fail, and so does committing it.
-    batch_lost: Option<String>,
+}
+
+/// A batch still open when the store goes is rolled back (see `batch.rs`).
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        if let Some(batch) = self.open_batch.take() {
+            // Closing the connection would roll it back too; an error changes nothing.
+            let _ = batch.end(&self.conn, false);
+        }
+    }
 }
 
 /// Which of the two record `UPDATE` statements to try first, per record kind: the one
@@ -223,7 +233,7 @@ impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore")
             .field("path", &self.path)
-            .field("in_batch", &self.in_batch)
+            .field("in_batch", &self.in_batch())
             .finish_non_exhaustive()
     }
 }
@@ -331,11 +341,10 @@ impl SqliteStore {
             checkpointer,
             conn,
             path,
-            in_batch: false,
+            open_batch: None,
             large_cache,
             record_updates: std::cell::RefCell::default(),
             batch: std::cell::RefCell::default(),
-            batch_lost: None,
         };
         store.grow_cache_if_large()?;
         Ok(store)
@@ -378,6 +387,11 @@ impl SqliteStore {
             self.large_cache = None;
         }
         Ok(())
+    }
+
+    /// Whether a batch is open: applies join its transaction.
+    fn in_batch(&self) -> bool {
+        self.open_batch.is_some()
     }
 
     /// The database file, or `None` for an in-memory database.

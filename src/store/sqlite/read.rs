@@ -84,7 +84,7 @@ fn to_record(raw: RawRecord) -> Result<Record> {
 impl SqliteStore {
     /// A row from the open batch's cache (`None` outside a batch).
     fn cached<T>(&self, get: impl FnOnce(&BatchCache) -> Option<T>) -> Option<T> {
-        if self.in_batch {
+        if self.in_batch() {
             get(&self.batch.borrow())
         } else {
             None
@@ -94,7 +94,7 @@ impl SqliteStore {
     /// Keeps a row just read (if any) in the open batch's cache (nothing outside a
     /// batch), and returns it.
     fn kept<T: Clone>(&self, found: Option<T>, put: impl FnOnce(&mut BatchCache, T)) -> Option<T> {
-        if let (true, Some(row)) = (self.in_batch, &found) {
+        if let (true, Some(row)) = (self.in_batch(), &found) {
             put(&mut self.batch.borrow_mut(), row.clone());
         }
         found
@@ -213,7 +213,7 @@ impl Store for SqliteStore {
             "SELECT data FROM identifiers WHERE tenant = ?1 AND ident = ?2",
             &[&blob(tenant.as_uuid()), &key],
         )?;
-        if self.in_batch {
+        if self.in_batch() {
             // The owner, for the checks of a change set that writes it.
             let owner = found.as_ref().map(|r| r.customer);
             self.batch.borrow_mut().put_owner(tenant, key, owner);
@@ -535,7 +535,7 @@ impl Store for SqliteStore {
             )?
             .into_iter()
             .next();
-        if found.is_none() && self.in_batch {
+        if found.is_none() && self.in_batch() {
             self.batch
                 .borrow_mut()
                 .put_missing_record(tenant, kind, key);
@@ -633,7 +633,7 @@ impl Store for SqliteStore {
     }
 
     fn scrub(&mut self) -> Result<()> {
-        if self.in_batch {
+        if self.in_batch() {
             return Ok(()); // the batch's end is the place; nothing is committed yet
         }
         self.checkpoint()

@@ -327,7 +327,14 @@ fn a_write_failing_halfway_through_a_batch_rolls_the_batch_back() {
         vec![Op::PutRecord(record("a", 2, 2)), Op::PutRecord(big)],
     );
     assert!(failed.is_err(), "the database cannot grow");
-    assert!(store.batch_lost.is_some(), "{failed:?}");
+    assert!(
+        store
+            .open_batch
+            .as_ref()
+            .and_then(|b| b.lost(&store.conn))
+            .is_some(),
+        "{failed:?}"
+    );
     let later = put(&mut store, tenant, vec![Op::PutRecord(record("c", 1, 1))]);
     assert!(later.unwrap_err().to_string().contains("rolled back"));
     let end = store.end_batch(true);
@@ -390,4 +397,86 @@ fn a_large_change_set_in_a_batch_is_checked_against_its_own_earlier_ops() {
     store.end_batch(true).expect("commit");
     assert_eq!(value_of(&store, tenant, "k30"), Some((2, "300".into())));
     assert_eq!(value_of(&store, tenant, "n0"), None);
+}
+
+/// A store dropped with its batch open (a host that panicked, say) leaves nothing of the
+/// batch in the file.
+#[test]
+fn a_store_dropped_with_its_batch_open_keeps_nothing_of_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("dropped.db");
+    let tenant = TenantId::from_uuid(uuid::Uuid::from_u128(3));
+    {
+        let mut store = SqliteStore::open(&path).expect("open");
+        put(&mut store, tenant, vec![Op::PutRecord(record("a", 1, 1))]).expect("before");
+        store.begin_batch().expect("begin");
+        put(&mut store, tenant, vec![Op::PutRecord(record("b", 1, 1))]).expect("in the batch");
+    }
+    let store = SqliteStore::open(&path).expect("reopen");
+    assert_eq!(value_of(&store, tenant, "a"), Some((1, "1".into())));
+    assert_eq!(value_of(&store, tenant, "b"), None, "rolled back");
+}
+
+/// A change set whose writes in a batch stop halfway by a panic: its guard rolls the
+/// batch back as the panic unwinds, so the half-written change set cannot be committed
+/// with the batch; the batch is lost, and the store works on.
+#[test]
+fn a_panic_amid_a_change_set_s_writes_rolls_its_batch_back() {
+    let mut store = SqliteStore::open_in_memory().expect("open");
+    let tenant = TenantId::from_uuid(uuid::Uuid::from_u128(4));
+    put(&mut store, tenant, vec![Op::PutRecord(record("a", 1, 1))]).expect("before");
+    store.begin_batch().expect("begin");
+    put(&mut store, tenant, vec![Op::PutRecord(record("b", 1, 1))]).expect("in the batch");
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _unfinished = batch::Unfinished::arm(&store.conn);
+        store
+            .conn
+            .execute_batch("UPDATE records SET version = 9")
+            .expect("a first write");
+        panic!("the second write never comes");
+    }));
+    assert!(panicked.is_err());
+    assert!(store.conn.is_autocommit(), "the transaction ended");
+    let later = put(&mut store, tenant, vec![Op::PutRecord(record("c", 1, 1))]);
+    assert!(later.unwrap_err().to_string().contains("rolled back"));
+    let end = store.end_batch(true);
+    assert!(end
+        .unwrap_err()
+        .to_string()
+        .contains("nothing in it landed"));
+    assert_eq!(value_of(&store, tenant, "a"), Some((1, "1".into())));
+    assert_eq!(value_of(&store, tenant, "b"), None);
+    store.begin_batch().expect("a new batch");
+    put(&mut store, tenant, vec![Op::PutRecord(record("a", 2, 2))]).expect("works on");
+    store.end_batch(true).expect("commit");
+    assert_eq!(value_of(&store, tenant, "a"), Some((2, "2".into())));
+}
+
+/// Outside a batch, a change set whose second write conflicts leaves nothing of its
+/// first (its transaction rolls back when dropped), and the error is the change-set
+/// rules' own, as `MemoryStore` gives it.
+#[test]
+fn a_change_set_that_conflicts_halfway_leaves_nothing_and_says_why() {
+    let mut store = SqliteStore::open_in_memory().expect("open");
+    let mut memory = crate::store::MemoryStore::new();
+    let tenant = TenantId::from_uuid(uuid::Uuid::from_u128(5));
+    let before = vec![Op::PutRecord(record("a", 1, 1))];
+    put(&mut store, tenant, before.clone()).expect("before");
+    put_on(&mut memory, tenant, before).expect("before");
+    let ops = vec![
+        Op::PutRecord(record("b", 1, 1)),
+        Op::PutRecord(record("a", 3, 3)),
+    ];
+    let on_sqlite = put(&mut store, tenant, ops.clone())
+        .unwrap_err()
+        .to_string();
+    let on_memory = put_on(&mut memory, tenant, ops).unwrap_err().to_string();
+    assert_eq!(on_sqlite, on_memory);
+    assert!(on_sqlite.contains("clock record a version 3 written over stored version 1"));
+    assert_eq!(value_of(&store, tenant, "b"), None);
+    assert!(store.conn.is_autocommit());
+}
+
+fn put_on(store: &mut dyn Store, tenant: TenantId, ops: Vec<Op>) -> crate::Result<()> {
+    store.apply(ChangeSet { tenant, ops })
 }
