@@ -410,7 +410,7 @@ fn decode_clocks(r: &Record) -> Result<StoredClocks> {
     StoredClocks::decode(r.value.get()).map_err(|e| undecodable(r, e))
 }
 
-/// A stored clock record with its whole event log, in either stored format.
+/// A stored clock record with its whole event log.
 pub(crate) fn decode_all_clocks(r: &Record) -> Result<SlaClocks> {
     StoredClocks::decode_all(r.value.get()).map_err(|e| undecodable(r, e))
 }
