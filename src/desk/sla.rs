@@ -10,8 +10,8 @@ use crate::error::Result;
 use crate::id::{ConversationId, TenantId};
 use crate::message::Author;
 use crate::metrics::{ConversationFacts, Filter};
-use crate::sla::step::{self, ClockEvent, PRESSURE_TAG};
-use crate::sla::{AuthorKind, SlaAttainment, SlaClocks, SlaEventKind, SlaPolicies, StoredClocks};
+use crate::sla::step::{self as decide, ClockEvent, PRESSURE_TAG};
+use crate::sla::{AuthorKind, SlaAttainment, SlaClocks, SlaPolicies, StoredClocks};
 use crate::store::{ChangeSet, Op, Record, Store};
 
 pub(crate) const SLA_KIND: &str = "sla";
@@ -36,7 +36,7 @@ fn clock_event(sla: &SlaPolicies, step: &Step<'_>) -> ClockEvent {
             status_before,
             ..
         } => ClockEvent::Inbound {
-            policy: step::select(
+            policy: decide::select(
                 sla,
                 conv.last_inbound_channel.as_ref().or(conv.channels.first()),
                 conv.priority,
@@ -60,7 +60,7 @@ fn clock_event(sla: &SlaPolicies, step: &Step<'_>) -> ClockEvent {
 
 impl<S: Store> Desk<S> {
     /// The pipeline step: feed the operation to the conversation's clocks
-    /// ([`step::feed`]), report the breaches it found overdue, and write the clocks.
+    /// (`sla::step::feed`), report the breaches it found overdue, and write the clocks.
     pub(crate) fn sla_step(&mut self, step: &mut Step<'_>) -> Result<()> {
         let sla = std::sync::Arc::clone(&self.config.sla);
         if sla.policies().is_empty() {
@@ -74,20 +74,14 @@ impl<S: Store> Desk<S> {
         };
         let event = clock_event(&sla, step);
         let Some(breaches) =
-            step::feed(&sla, &mut clocks.clocks, stored.is_some(), &event, step.now)
+            decide::feed(&sla, &mut clocks.clocks, stored.is_some(), &event, step.now)
         else {
             // No clocks were ever started for this conversation (no policy at the time).
             return Ok(());
         };
-        for b in breaches {
-            step.effects.push(Effect::SlaBreached {
-                tenant: step.tenant,
-                conversation: step.conversation.id,
-                metric: b.metric,
-                deadline: b.deadline,
-                at: b.at,
-            });
-        }
+        let (tenant, conversation) = (step.tenant, step.conversation.id);
+        step.effects
+            .extend(decide::effects(tenant, conversation, breaches));
         self.sla_write(step, key, stored, bump, &clocks)
     }
 
@@ -214,9 +208,10 @@ impl<S: Store> Desk<S> {
             // SLA pressure: a warning at 75% or more raises the conversation's priority
             // one step, once (`sla:pressure` tag).
             let mut raised = None;
-            if step::pressed(&fired) {
+            if decide::pressed(&fired) {
                 if let Some(mut conv) = self.store.conversation(tenant, conversation)? {
-                    if let Some(p) = step::pressure_raise(conv.status, conv.priority, &conv.tags) {
+                    if let Some(p) = decide::pressure_raise(conv.status, conv.priority, &conv.tags)
+                    {
                         conv.priority = p;
                         conv.tags.push(PRESSURE_TAG.to_string());
                         conv.updated_at = now;
@@ -226,27 +221,7 @@ impl<S: Store> Desk<S> {
                     }
                 }
             }
-            let mut effects = Vec::new();
-            for e in fired {
-                let Some(metric) = e.metric else { continue };
-                match e.kind {
-                    SlaEventKind::Warn { fraction, deadline } => effects.push(Effect::SlaWarning {
-                        tenant,
-                        conversation,
-                        metric,
-                        fraction,
-                        deadline,
-                    }),
-                    SlaEventKind::Breach { deadline } => effects.push(Effect::SlaBreached {
-                        tenant,
-                        conversation,
-                        metric,
-                        deadline,
-                        at: e.at,
-                    }),
-                    _ => {}
-                }
-            }
+            let effects = decide::effects(tenant, conversation, fired);
             updates.push(ClockUpdate {
                 tenant,
                 conversation,

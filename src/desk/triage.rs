@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::id::{ConversationId, TenantId};
 use crate::lang::Language;
 use crate::store::{ChangeSet, Op, Record, Store};
-use crate::triage::step::{self, Advance, BotMessage, FirstTriage, MessageFacts};
+use crate::triage::step::{self as decide, Advance, BotMessage, FirstTriage, MessageFacts};
 use crate::triage::{irritant_report, IrritantReport, TriageOutcome};
 
 pub(crate) const TRIAGE_KIND: &str = "triage";
@@ -58,7 +58,7 @@ impl FollowUp {
 
 impl<S: Store> Desk<S> {
     /// The triage step of the pipeline (inbound messages only): reads the conversation's
-    /// stored outcome, lets [`triage::step`](crate::triage) decide, and writes what it
+    /// stored outcome, lets `triage::step` decide, and writes what it
     /// decided.
     pub(crate) fn triage_step(&mut self, step: &mut Step<'_>) -> Result<()> {
         let Event::Inbound {
@@ -82,14 +82,14 @@ impl<S: Store> Desk<S> {
                 body: &message.body,
                 language: message.language.as_deref().and_then(Language::from_code),
                 live_channel: self.config.channels.profile(&message.channel).live,
-                vip: step::is_vip(customer.attributes.get(&cfg.vip_attribute)),
+                vip: decide::is_vip(customer.attributes.get(&cfg.vip_attribute)),
             };
-            let decided = step::first(cfg, facts, step.now);
+            let decided = decide::first(cfg, facts, step.now);
             return self.apply_first_triage(step, key, decided);
         };
         let outcome: TriageOutcome = from_json(&record)?;
         let routing = self.config.routing.is_some();
-        match step::advance(
+        match decide::advance(
             &self.config.triage,
             outcome,
             &message.body,

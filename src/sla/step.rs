@@ -7,8 +7,10 @@ use chrono::{DateTime, Utc};
 
 use crate::channel::Channel;
 use crate::conversation::{Priority, Status};
+use crate::effect::Effect;
+use crate::id::{ConversationId, TenantId};
 use crate::sla::clock::{ClockInput, SlaClocks, SlaEvent, SlaEventKind};
-use crate::sla::policy::{AuthorKind, Metric, PolicyInput, SlaPolicies};
+use crate::sla::policy::{AuthorKind, PolicyInput, SlaPolicies};
 
 /// The tag a conversation gets when SLA pressure raised its priority.
 pub(crate) const PRESSURE_TAG: &str = "sla:pressure";
@@ -44,17 +46,6 @@ pub(crate) enum ClockEvent {
         /// To.
         to: Status,
     },
-}
-
-/// A breach found overdue by an operation.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Breach {
-    /// The metric.
-    pub metric: Metric,
-    /// The deadline that passed.
-    pub deadline: DateTime<Utc>,
-    /// When it is dated.
-    pub at: DateTime<Utc>,
 }
 
 /// The policy for a conversation on `channel` (its latest inbound channel, else its
@@ -141,27 +132,46 @@ pub(crate) fn feed(
     stored: bool,
     event: &ClockEvent,
     now: DateTime<Utc>,
-) -> Option<Vec<Breach>> {
+) -> Option<Vec<SlaEvent>> {
     if !stored && !matches!(event, ClockEvent::Inbound { .. }) {
         return None;
     }
     let inputs = inputs(event, stored.then_some(clocks.priority), now);
-    let breaches = clocks
-        .overdue(now)
-        .into_iter()
-        .filter_map(|e| match (e.metric, e.kind) {
-            (Some(metric), SlaEventKind::Breach { deadline }) => Some(Breach {
-                metric,
-                deadline,
-                at: e.at,
-            }),
-            _ => None,
-        })
-        .collect();
+    let breaches = clocks.overdue(now);
     for i in &inputs {
         clocks.apply(sla, i);
     }
     Some(breaches)
+}
+
+/// What the host hears of a conversation's fired clock events: warnings and breaches.
+pub(crate) fn effects(
+    tenant: TenantId,
+    conversation: ConversationId,
+    fired: impl IntoIterator<Item = SlaEvent>,
+) -> Vec<Effect> {
+    let mut out = Vec::new();
+    for e in fired {
+        let Some(metric) = e.metric else { continue };
+        match e.kind {
+            SlaEventKind::Warn { fraction, deadline } => out.push(Effect::SlaWarning {
+                tenant,
+                conversation,
+                metric,
+                fraction,
+                deadline,
+            }),
+            SlaEventKind::Breach { deadline } => out.push(Effect::SlaBreached {
+                tenant,
+                conversation,
+                metric,
+                deadline,
+                at: e.at,
+            }),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Whether warnings fired at a tick put the conversation under SLA pressure (a warning
@@ -185,7 +195,7 @@ pub(crate) fn pressure_raise(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sla::{Basis, SlaPolicy};
+    use crate::sla::{Basis, Metric, SlaPolicy};
     use chrono::TimeDelta;
 
     fn t0() -> DateTime<Utc> {
@@ -311,15 +321,60 @@ mod tests {
             by: AuthorKind::Agent,
             active: true,
         };
+        let found = feed(&sla, &mut clocks, true, &reply, late).expect("fed");
+        let (tenant, conversation) = (
+            TenantId::from_uuid(uuid::Uuid::from_u128(1)),
+            ConversationId::from_uuid(uuid::Uuid::from_u128(2)),
+        );
         assert_eq!(
-            feed(&sla, &mut clocks, true, &reply, late),
-            Some(vec![Breach {
+            effects(tenant, conversation, found),
+            vec![Effect::SlaBreached {
+                tenant,
+                conversation,
                 metric: Metric::FirstReply,
                 deadline,
                 at: deadline
-            }])
+            }]
         );
         assert_eq!(clocks.next_due(), None);
+    }
+
+    #[test]
+    fn a_tick_reports_warnings_and_breaches_only() {
+        let (tenant, conversation) = (
+            TenantId::from_uuid(uuid::Uuid::from_u128(1)),
+            ConversationId::from_uuid(uuid::Uuid::from_u128(2)),
+        );
+        let event = |metric, kind| SlaEvent {
+            at: t0(),
+            metric,
+            kind,
+        };
+        let fired = vec![
+            event(
+                Some(Metric::FirstReply),
+                SlaEventKind::Warn {
+                    fraction: 0.5,
+                    deadline: t0(),
+                },
+            ),
+            event(Some(Metric::FirstReply), SlaEventKind::Pause),
+            event(None, SlaEventKind::Breach { deadline: t0() }),
+            event(
+                Some(Metric::NextReply),
+                SlaEventKind::Breach { deadline: t0() },
+            ),
+        ];
+        let got = effects(tenant, conversation, fired);
+        assert_eq!(got.len(), 2);
+        assert!(matches!(got[0], Effect::SlaWarning { fraction, .. } if fraction == 0.5));
+        assert!(matches!(
+            got[1],
+            Effect::SlaBreached {
+                metric: Metric::NextReply,
+                ..
+            }
+        ));
     }
 
     #[test]
