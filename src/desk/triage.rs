@@ -9,7 +9,7 @@ use crate::desk::pipeline::{Event, Step};
 use crate::desk::{ConversationRef, Desk, ReplyOptions};
 use crate::effect::Effect;
 use crate::error::{Error, Result};
-use crate::id::{ConversationId, TenantId};
+use crate::id::{ConversationId, MessageId, TenantId};
 use crate::lang::Language;
 use crate::store::{ChangeSet, Op, Record, Store};
 use crate::triage::step::{self as decide, Advance, BotMessage, FirstTriage, MessageFacts};
@@ -58,8 +58,7 @@ impl FollowUp {
 
 impl<S: Store> Desk<S> {
     /// The triage step of the pipeline (inbound messages only): reads the conversation's
-    /// stored outcome, lets `triage::step` decide, and writes what it
-    /// decided.
+    /// stored outcome, lets `triage::step` decide, and writes what it decided.
     pub(crate) fn triage_step(&mut self, step: &mut Step<'_>) -> Result<()> {
         let Event::Inbound {
             message, customer, ..
@@ -108,30 +107,45 @@ impl<S: Store> Desk<S> {
                 ask,
                 hand_over,
             } => {
-                let message_id = message.id;
-                if let Some(bot) = ask {
-                    self.followups.push(FollowUp::bot(tenant, conv_id, bot));
-                }
-                if let Some(reason) = hand_over {
-                    let mut history = self.store.message_ids_of(tenant, conv_id)?;
-                    history.push(message_id);
-                    step.effects.push(Effect::HandedOver {
-                        tenant,
-                        conversation: conv_id,
-                        reason,
-                        collected: outcome.collected.clone(),
-                        history,
-                    });
-                    self.followups
-                        .push(FollowUp::route(tenant, conv_id, outcome.skills.clone()));
-                }
-                let mut record = record;
-                record.set(&outcome)?;
-                record.version += 1;
-                step.changes.push(Op::PutRecord(record));
-                Ok(())
+                let message = message.id;
+                self.apply_triage_advance(step, message, record, outcome, ask, hand_over)
             }
         }
+    }
+
+    /// Writes how a later message advanced the bot's flow: the bot's next question, or
+    /// the hand-over (its effect with the whole history up to `message`, and routing),
+    /// and the outcome.
+    fn apply_triage_advance(
+        &mut self,
+        step: &mut Step<'_>,
+        message: MessageId,
+        mut record: Record,
+        outcome: TriageOutcome,
+        ask: Option<BotMessage>,
+        hand_over: Option<String>,
+    ) -> Result<()> {
+        let (tenant, conv_id) = (step.tenant, step.conversation.id);
+        if let Some(bot) = ask {
+            self.followups.push(FollowUp::bot(tenant, conv_id, bot));
+        }
+        if let Some(reason) = hand_over {
+            let mut history = self.store.message_ids_of(tenant, conv_id)?;
+            history.push(message);
+            step.effects.push(Effect::HandedOver {
+                tenant,
+                conversation: conv_id,
+                reason,
+                collected: outcome.collected.clone(),
+                history,
+            });
+            self.followups
+                .push(FollowUp::route(tenant, conv_id, outcome.skills.clone()));
+        }
+        record.set(&outcome)?;
+        record.version += 1;
+        step.changes.push(Op::PutRecord(record));
+        Ok(())
     }
 
     /// Writes the triage of a conversation's first message: its priority and tags, the
