@@ -109,6 +109,7 @@ pub mod knowledge;
 pub mod lang;
 pub mod message;
 pub mod metrics;
+mod outbound;
 pub mod privacy;
 pub mod probe;
 pub mod profile;

@@ -437,37 +437,110 @@ pub fn report<'a>(
     fcr_window: TimeDelta,
 ) -> Report {
     // Every conversation start per customer, for repeat-contact checks (any period).
-    let mut starts: HashMap<CustomerId, Vec<(DateTime<Utc>, ConversationId)>> = HashMap::new();
-    for f in facts.clone() {
+    let starts = starts_by_customer(facts.clone());
+    let mut tally = Tally::new();
+    for f in facts.into_iter().filter(|f| filter.matches(f)) {
+        tally.add(f, |f, solved| repeated(&starts, f, solved, fcr_window));
+    }
+    tally.finish()
+}
+
+/// Conversation starts per customer.
+type Starts = HashMap<CustomerId, Vec<(DateTime<Utc>, ConversationId)>>;
+
+/// Every conversation start (opening time and id) per customer.
+fn starts_by_customer<'a>(facts: impl IntoIterator<Item = &'a ConversationFacts>) -> Starts {
+    let mut starts: Starts = HashMap::new();
+    for f in facts {
         starts
             .entry(f.customer)
             .or_default()
             .push((f.created_at, f.conversation));
     }
-    let mut r = Report {
-        conversations: 0,
-        inbound_messages: 0,
-        channel_mix: BTreeMap::new(),
-        with_channel_switch: 0,
-        channel_switches: 0,
-        first_reply: Durations::default(),
-        next_reply_mean_secs: None,
-        resolution: Durations::default(),
-        solved: 0,
-        reopen_rate: None,
-        fcr: 0,
-        fcr_rate: None,
-        csat_answers: 0,
-        csat: None,
-        bot_resolved: 0,
-        handed_over: 0,
-        agents: Vec::new(),
-    };
-    let (mut first, mut resolution) = (Vec::new(), Vec::new());
-    let (mut next_sum, mut next_n) = (0i64, 0u64);
-    let (mut reopened, mut satisfied) = (0usize, 0usize);
-    let mut agents: BTreeMap<AgentId, (usize, usize, Vec<i64>, usize, usize)> = BTreeMap::new();
-    for f in facts.into_iter().filter(|f| filter.matches(f)) {
+    starts
+}
+
+/// Whether the customer opened another conversation within `window` after `f` was
+/// solved at `solved` (a repeat contact: not a first-contact resolution).
+fn repeated(
+    starts: &Starts,
+    f: &ConversationFacts,
+    solved: DateTime<Utc>,
+    window: TimeDelta,
+) -> bool {
+    starts.get(&f.customer).is_some_and(|v| {
+        v.iter()
+            .any(|(at, id)| *id != f.conversation && *at >= solved && *at - solved <= window)
+    })
+}
+
+/// One agent's share of a report, while it is counted.
+#[derive(Default)]
+struct AgentTally {
+    handled: usize,
+    solved: usize,
+    resolution: Vec<i64>,
+    csat_answers: usize,
+    satisfied: usize,
+}
+
+/// A report while its conversations are counted: the counts go into the report, the
+/// samples wait here for [`Tally::finish`].
+struct Tally {
+    r: Report,
+    first: Vec<i64>,
+    resolution: Vec<i64>,
+    next_sum: i64,
+    next_n: u64,
+    reopened: usize,
+    satisfied: usize,
+    agents: BTreeMap<AgentId, AgentTally>,
+}
+
+fn ratio(a: usize, b: usize) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            r: Report {
+                conversations: 0,
+                inbound_messages: 0,
+                channel_mix: BTreeMap::new(),
+                with_channel_switch: 0,
+                channel_switches: 0,
+                first_reply: Durations::default(),
+                next_reply_mean_secs: None,
+                resolution: Durations::default(),
+                solved: 0,
+                reopen_rate: None,
+                fcr: 0,
+                fcr_rate: None,
+                csat_answers: 0,
+                csat: None,
+                bot_resolved: 0,
+                handed_over: 0,
+                agents: Vec::new(),
+            },
+            first: Vec::new(),
+            resolution: Vec::new(),
+            next_sum: 0,
+            next_n: 0,
+            reopened: 0,
+            satisfied: 0,
+            agents: BTreeMap::new(),
+        }
+    }
+
+    /// Counts one conversation; `repeated(f, solved)` says whether the customer came back
+    /// after it was solved.
+    fn add(
+        &mut self,
+        f: &ConversationFacts,
+        repeated: impl Fn(&ConversationFacts, DateTime<Utc>) -> bool,
+    ) {
+        let r = &mut self.r;
         r.conversations += 1;
         r.inbound_messages += u64::from(f.inbound);
         *r.channel_mix
@@ -478,36 +551,28 @@ pub fn report<'a>(
         }
         r.channel_switches += u64::from(f.channel_switches);
         if let Some(at) = f.first_reply_at {
-            first.push((at - f.created_at).num_seconds().max(0));
+            self.first.push((at - f.created_at).num_seconds().max(0));
         }
-        next_sum += f.next_reply_secs;
-        next_n += u64::from(f.next_replies);
-        let entry = f
-            .agent
-            .map(|a| agents.entry(a).or_insert((0, 0, Vec::new(), 0, 0)));
-        let mut entry = entry;
-        if let Some(e) = entry.as_mut() {
-            e.0 += 1;
+        self.next_sum += f.next_reply_secs;
+        self.next_n += u64::from(f.next_replies);
+        let mut agent = f.agent.map(|a| self.agents.entry(a).or_default());
+        if let Some(e) = agent.as_mut() {
+            e.handled += 1;
         }
         if let Some(solved) = f.solved_at {
             r.solved += 1;
             let secs = (solved - f.created_at).num_seconds().max(0);
-            resolution.push(secs);
-            if let Some(e) = entry.as_mut() {
-                e.1 += 1;
-                e.2.push(secs);
+            self.resolution.push(secs);
+            if let Some(e) = agent.as_mut() {
+                e.solved += 1;
+                e.resolution.push(secs);
             }
             if f.reopen_count > 0 {
-                reopened += 1;
+                self.reopened += 1;
             }
-            let repeat = starts.get(&f.customer).is_some_and(|v| {
-                v.iter().any(|(at, id)| {
-                    *id != f.conversation && *at >= solved && *at - solved <= fcr_window
-                })
-            });
             if !f.wrote_again
                 && f.reopen_count == 0
-                && !repeat
+                && !repeated(f, solved)
                 && f.human_replies + f.bot_replies > 0
             {
                 r.fcr += 1;
@@ -516,12 +581,12 @@ pub fn report<'a>(
         if let Some(c) = f.csat {
             r.csat_answers += 1;
             if c.satisfied() {
-                satisfied += 1;
+                self.satisfied += 1;
             }
-            if let Some(e) = entry.as_mut() {
-                e.3 += 1;
+            if let Some(e) = agent.as_mut() {
+                e.csat_answers += 1;
                 if c.satisfied() {
-                    e.4 += 1;
+                    e.satisfied += 1;
                 }
             }
         }
@@ -532,29 +597,33 @@ pub fn report<'a>(
             r.handed_over += 1;
         }
     }
-    let ratio = |a: usize, b: usize| (b > 0).then(|| a as f64 / b as f64);
-    r.first_reply = Durations::of(first);
-    r.resolution = Durations::of(resolution);
-    r.next_reply_mean_secs = (next_n > 0).then(|| next_sum as f64 / next_n as f64);
-    r.reopen_rate = ratio(reopened, r.solved);
-    r.fcr_rate = ratio(r.fcr, r.solved);
-    r.csat = ratio(satisfied, r.csat_answers);
-    r.agents = agents
-        .into_iter()
-        .map(
-            |(agent, (handled, solved, res, answers, good))| AgentStats {
+
+    /// The report: durations, rates and the agents, most conversations handled first.
+    fn finish(self) -> Report {
+        let mut r = self.r;
+        r.first_reply = Durations::of(self.first);
+        r.resolution = Durations::of(self.resolution);
+        r.next_reply_mean_secs =
+            (self.next_n > 0).then(|| self.next_sum as f64 / self.next_n as f64);
+        r.reopen_rate = ratio(self.reopened, r.solved);
+        r.fcr_rate = ratio(r.fcr, r.solved);
+        r.csat = ratio(self.satisfied, r.csat_answers);
+        r.agents = self
+            .agents
+            .into_iter()
+            .map(|(agent, a)| AgentStats {
                 agent,
-                handled,
-                solved,
-                resolution: Durations::of(res),
-                csat_answers: answers,
-                csat: ratio(good, answers),
-            },
-        )
-        .collect();
-    r.agents
-        .sort_by(|a, b| b.handled.cmp(&a.handled).then(a.agent.cmp(&b.agent)));
-    r
+                handled: a.handled,
+                solved: a.solved,
+                resolution: Durations::of(a.resolution),
+                csat_answers: a.csat_answers,
+                csat: ratio(a.satisfied, a.csat_answers),
+            })
+            .collect();
+        r.agents
+            .sort_by(|a, b| b.handled.cmp(&a.handled).then(a.agent.cmp(&b.agent)));
+        r
+    }
 }
 
 /// Net Promoter Score answers: 9-10 promoters, 7-8 passives, 0-6 detractors.
@@ -630,5 +699,52 @@ mod tests {
         assert!(Csat::FivePoint(4).satisfied() && !Csat::FivePoint(3).satisfied());
         assert!(Csat::GoodBad(true).satisfied());
         assert!(Csat::FivePoint(0).validate().is_err() && Csat::FivePoint(6).validate().is_err());
+    }
+
+    #[test]
+    fn a_repeat_contact_is_another_start_within_the_window_after_solving() {
+        use crate::conversation::Conversation;
+        use crate::id::TenantId;
+        let t0: DateTime<Utc> = "2026-03-02T09:00:00Z".parse().unwrap();
+        let id = |n: u128| uuid::Uuid::from_u128(n);
+        let customer = CustomerId::from_uuid(id(1));
+        let next = std::cell::Cell::new(10);
+        let conv = |at: DateTime<Utc>| {
+            let mut c = Conversation::new(
+                ConversationId::from_uuid(id(next.replace(next.get() + 1))),
+                TenantId::from_uuid(id(2)),
+                customer,
+                Channel::Email,
+                at,
+            );
+            c.created_at = at;
+            ConversationFacts::new(&c)
+        };
+        let first = conv(t0);
+        let solved = t0 + TimeDelta::hours(1);
+        let window = TimeDelta::days(1);
+        let alone = starts_by_customer([&first]);
+        assert!(!repeated(&alone, &first, solved, window));
+        let again = conv(solved + TimeDelta::hours(2));
+        let late = conv(solved + TimeDelta::days(2));
+        let before = conv(t0 - TimeDelta::hours(1));
+        assert!(repeated(
+            &starts_by_customer([&first, &again]),
+            &first,
+            solved,
+            window
+        ));
+        assert!(!repeated(
+            &starts_by_customer([&first, &late]),
+            &first,
+            solved,
+            window
+        ));
+        assert!(!repeated(
+            &starts_by_customer([&first, &before]),
+            &first,
+            solved,
+            window
+        ));
     }
 }

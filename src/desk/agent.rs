@@ -12,7 +12,8 @@ use crate::effect::Effect;
 use crate::error::{Error, Result};
 use crate::id::{AgentId, CustomerId, MessageId, TenantId};
 use crate::identity::{Identifier, IdentifierRecord};
-use crate::message::{validate_body, Attachment, Author, Delivery, Direction, Message, Outbound};
+use crate::message::{validate_body, Attachment, Author, Delivery, Direction, Message};
+use crate::outbound;
 use crate::store::{ChangeSet, Op, Store};
 
 /// A reply with every option; [`Desk::reply`] is the short form.
@@ -165,7 +166,7 @@ impl<S: Store> Desk<S> {
         options: &ReplyOptions,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
-        let mut conv = self.load_conversation(r)?;
+        let conv = self.load_conversation(r)?;
         if conv.status == Status::Closed {
             return Err(Error::ConversationClosed(conv.id.to_string()));
         }
@@ -177,21 +178,11 @@ impl<S: Store> Desk<S> {
         {
             return Err(Error::Restricted(conv.customer.to_string()));
         }
-        let channel = match &options.channel {
-            Some(c) => c.clone(),
-            None => conv
-                .last_inbound_channel
-                .clone()
-                .or_else(|| conv.channels.first().cloned())
-                .ok_or_else(|| {
-                    Error::invalid("channel", "the conversation has no channel to answer on")
-                })?,
-        };
-        self.config.channels.check(tenant, &channel)?;
-        let parts = crate::text::render(
+        let (channel, parts) = outbound::channel_and_parts(
+            &conv,
+            options.channel.as_ref(),
             &options.body,
-            &channel,
-            &self.config.channels.profile(&channel),
+            &self.config.channels,
         )?;
         // The customer's latest message on that channel: the reply answers it.
         let latest_inbound = self.store.latest_inbound(tenant, conv.id, &channel)?;
@@ -199,65 +190,23 @@ impl<S: Store> Desk<S> {
             Some(to) => to,
             None => self.address_on(tenant, conv.customer, &channel)?,
         };
-        let in_reply_to = latest_inbound.and_then(|m| m.thread_key);
-        let mut message = Message {
+        let draft = outbound::Draft {
             id: MessageId::from_uuid(self.next_uuid(now)),
-            tenant,
-            conversation: conv.id,
-            channel: channel.clone(),
-            direction: Direction::Outbound,
             author: options.author,
-            body: options.body.clone(),
-            attachments: options.attachments.clone(),
-            counterpart: Some(to.clone()),
-            external_id: None,
-            thread_key: None,
-            sent_at: now,
-            received_at: now,
-            language: conv.language.clone(),
-            delivery: Some(Delivery::Pending),
-        };
-        let mut effects = vec![Effect::Send(Outbound {
-            tenant,
-            conversation: conv.id,
-            message: message.id,
-            channel: channel.clone(),
-            to,
-            body: message.body.clone(),
+            body: &options.body,
+            attachments: &options.attachments,
+            channel,
             parts,
-            attachments: message.attachments.clone(),
-            in_reply_to,
-            subject: conv.subject.clone(),
-        })];
-        if conv.status == Status::New {
-            conv.set_status(Status::Open, now);
-            effects.push(Effect::StatusChanged {
-                tenant,
-                conversation: conv.id,
-                from: Status::New,
-                to: Status::Open,
-            });
-        }
-        // The status submitted with the reply, checked before anything is prepared.
-        let submitted = match options.submit_as {
-            Some(to) if to != conv.status => {
-                if !conv.status.can_become(to) {
-                    return Err(Error::InvalidTransition {
-                        conversation: conv.id.to_string(),
-                        from: conv.status.to_string(),
-                        to: to.to_string(),
-                    });
-                }
-                Some((conv.status, to))
-            }
-            _ => None,
+            to,
+            in_reply_to: latest_inbound.and_then(|m| m.thread_key),
+            submit_as: options.submit_as,
         };
-        if !conv.channels.contains(&channel) {
-            conv.channels.push(channel);
-        }
-        conv.message_count += 1;
-        conv.updated_at = now;
-        conv.version += 1;
+        let outbound::Reply {
+            conversation: mut conv,
+            mut message,
+            mut effects,
+            submitted,
+        } = outbound::reply(conv, draft, now)?;
         let mut changes = ChangeSet::new(tenant);
         self.run_steps(&mut Step {
             tenant,

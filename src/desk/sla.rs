@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::conversation::Conversation;
 use crate::desk::pipeline::{Event, Step};
 use crate::desk::{ConversationRef, Desk};
 use crate::effect::Effect;
@@ -11,9 +10,8 @@ use crate::error::Result;
 use crate::id::{ConversationId, TenantId};
 use crate::message::Author;
 use crate::metrics::{ConversationFacts, Filter};
-use crate::sla::{
-    AuthorKind, ClockInput, PolicyInput, SlaAttainment, SlaClocks, SlaEventKind, StoredClocks,
-};
+use crate::sla::step::{self as decide, ClockEvent, PRESSURE_TAG};
+use crate::sla::{AuthorKind, SlaAttainment, SlaClocks, SlaPolicies, StoredClocks};
 use crate::store::{ChangeSet, Op, Record, Store};
 
 pub(crate) const SLA_KIND: &str = "sla";
@@ -29,120 +27,89 @@ fn author_kind(a: &Author) -> AuthorKind {
     }
 }
 
-impl<S: Store> Desk<S> {
-    fn policy_for(
-        &self,
-        conv: &Conversation,
-        attributes: &std::collections::BTreeMap<String, serde_json::Value>,
-    ) -> Option<String> {
-        let channel = conv
-            .last_inbound_channel
-            .as_ref()
-            .or(conv.channels.first())?;
-        self.config
-            .sla
-            .select(&PolicyInput {
-                channel,
-                priority: conv.priority,
-                tags: &conv.tags,
-                attributes,
-            })
-            .map(|p| p.name.clone())
+/// The operation as the clocks see it.
+fn clock_event(sla: &SlaPolicies, step: &Step<'_>) -> ClockEvent {
+    let conv = &*step.conversation;
+    match &step.event {
+        Event::Inbound {
+            customer,
+            status_before,
+            ..
+        } => ClockEvent::Inbound {
+            policy: decide::select(
+                sla,
+                conv.last_inbound_channel.as_ref().or(conv.channels.first()),
+                conv.priority,
+                &conv.tags,
+                &customer.attributes,
+            ),
+            priority: conv.priority,
+            pressed: conv.tags.iter().any(|t| t == PRESSURE_TAG),
+            status: (*status_before, conv.status),
+        },
+        Event::Reply { message } => ClockEvent::Reply {
+            by: author_kind(&message.author),
+            active: conv.status.is_active(),
+        },
+        Event::Status { from, to } => ClockEvent::Status {
+            from: *from,
+            to: *to,
+        },
     }
+}
 
-    /// The pipeline step: feed the operation to the conversation's clocks.
+impl<S: Store> Desk<S> {
+    /// The pipeline step: feed the operation to the conversation's clocks
+    /// (`sla::step::feed`), report the breaches it found overdue, and write the clocks.
     pub(crate) fn sla_step(&mut self, step: &mut Step<'_>) -> Result<()> {
         let sla = std::sync::Arc::clone(&self.config.sla);
         if sla.policies().is_empty() {
             return Ok(());
         }
         let key = step.conversation.id.to_string();
-        // An earlier step of the same operation (a reply submitted with a status change)
-        // may have written the clocks already: continue from that write, which keeps the
-        // stored version it expects.
-        let pending =
-            step.changes.ops.iter().position(
-                |op| matches!(op, Op::PutRecord(r) if r.kind == SLA_KIND && r.key == key),
-            );
-        let (stored, bump) = match pending.map(|i| step.changes.ops.remove(i)) {
-            Some(Op::PutRecord(r)) => (Some(r), 0),
-            _ => (self.read_record(step.tenant, SLA_KIND, &key)?, 1),
-        };
+        let (stored, bump) = self.sla_snapshot(step, &key)?;
         let mut clocks = match &stored {
             Some(r) => decode_clocks(r)?,
             None => StoredClocks::new(),
         };
-        let now = step.now;
-        let mut inputs = Vec::new();
-        match &step.event {
-            Event::Inbound {
-                customer,
-                status_before,
-                ..
-            } => {
-                let policy = self.policy_for(step.conversation, &customer.attributes);
-                // SLA pressure raises the priority to draw an agent's attention, not to
-                // shorten the targets it warned about: the clocks keep the priority the
-                // raise started from.
-                let conv = &step.conversation;
-                let pressed = conv.tags.iter().any(|t| t == PRESSURE_TAG)
-                    && stored.is_some()
-                    && raise(clocks.clocks.priority) == conv.priority;
-                let priority = if pressed {
-                    clocks.clocks.priority
-                } else {
-                    conv.priority
-                };
-                inputs.push(ClockInput::Policy {
-                    at: now,
-                    policy,
-                    priority,
-                });
-                if *status_before != step.conversation.status {
-                    inputs.push(ClockInput::Status {
-                        at: now,
-                        from: *status_before,
-                        to: step.conversation.status,
-                    });
-                }
-                inputs.push(ClockInput::Inbound { at: now });
-            }
-            // On a solved or closed conversation every clock has stopped: a reply (an
-            // afterthought, an invoice) starts none.
-            Event::Reply { message } if step.conversation.status.is_active() => {
-                inputs.push(ClockInput::Reply {
-                    at: now,
-                    by: author_kind(&message.author),
-                })
-            }
-            Event::Reply { .. } => {}
-            Event::Status { from, to } => inputs.push(ClockInput::Status {
-                at: now,
-                from: *from,
-                to: *to,
-            }),
-        }
-        if stored.is_none() && !matches!(step.event, Event::Inbound { .. }) {
+        let event = clock_event(&sla, step);
+        let Some(breaches) =
+            decide::feed(&sla, &mut clocks.clocks, stored.is_some(), &event, step.now)
+        else {
             // No clocks were ever started for this conversation (no policy at the time).
             return Ok(());
-        }
-        // Deadlines that passed since the last tick, before this operation: breaches the
-        // operation reports (a late reply does not erase the breach it ends).
-        for e in clocks.clocks.overdue(now) {
-            if let (Some(metric), SlaEventKind::Breach { deadline }) = (e.metric, e.kind) {
-                step.effects.push(Effect::SlaBreached {
-                    tenant: step.tenant,
-                    conversation: step.conversation.id,
-                    metric,
-                    deadline,
-                    at: e.at,
-                });
-            }
-        }
-        for i in &inputs {
-            clocks.clocks.apply(&sla, i);
-        }
-        let value = encode_clocks(&clocks)?;
+        };
+        let (tenant, conversation) = (step.tenant, step.conversation.id);
+        step.effects
+            .extend(decide::effects(tenant, conversation, breaches));
+        self.sla_write(step, key, stored, bump, &clocks)
+    }
+
+    /// The conversation's clock record, and the version step its write takes. An earlier
+    /// step of the same operation (a reply submitted with a status change) may have
+    /// written the clocks already: continue from that write (taken out of the change set),
+    /// which keeps the stored version it expects.
+    fn sla_snapshot(&self, step: &mut Step<'_>, key: &str) -> Result<(Option<Record>, u64)> {
+        let pending =
+            step.changes.ops.iter().position(
+                |op| matches!(op, Op::PutRecord(r) if r.kind == SLA_KIND && r.key == key),
+            );
+        Ok(match pending.map(|i| step.changes.ops.remove(i)) {
+            Some(Op::PutRecord(r)) => (Some(r), 0),
+            _ => (self.read_record(step.tenant, SLA_KIND, key)?, 1),
+        })
+    }
+
+    /// Writes the clocks fed by an operation, indexed by their next due time.
+    fn sla_write(
+        &self,
+        step: &mut Step<'_>,
+        key: String,
+        stored: Option<Record>,
+        bump: u64,
+        clocks: &StoredClocks,
+    ) -> Result<()> {
+        let value = encode_clocks(clocks)?;
         if let Some(r) = stored.as_ref().filter(|r| r.value.get() == value.get()) {
             // Nothing changed (a customer's second line before any answer, say): the
             // record stays as it is. The conversation this step belongs to is written with
@@ -240,14 +207,12 @@ impl<S: Store> Desk<S> {
             })];
             // SLA pressure: a warning at 75% or more raises the conversation's priority
             // one step, once (`sla:pressure` tag).
-            let pressed = fired
-                .iter()
-                .any(|e| matches!(e.kind, SlaEventKind::Warn { fraction, .. } if fraction >= 0.75));
             let mut raised = None;
-            if pressed {
+            if decide::pressed(&fired) {
                 if let Some(mut conv) = self.store.conversation(tenant, conversation)? {
-                    if conv.status.is_active() && !conv.tags.iter().any(|t| t == PRESSURE_TAG) {
-                        conv.priority = raise(conv.priority);
+                    if let Some(p) = decide::pressure_raise(conv.status, conv.priority, &conv.tags)
+                    {
+                        conv.priority = p;
                         conv.tags.push(PRESSURE_TAG.to_string());
                         conv.updated_at = now;
                         conv.version += 1;
@@ -256,27 +221,7 @@ impl<S: Store> Desk<S> {
                     }
                 }
             }
-            let mut effects = Vec::new();
-            for e in fired {
-                let Some(metric) = e.metric else { continue };
-                match e.kind {
-                    SlaEventKind::Warn { fraction, deadline } => effects.push(Effect::SlaWarning {
-                        tenant,
-                        conversation,
-                        metric,
-                        fraction,
-                        deadline,
-                    }),
-                    SlaEventKind::Breach { deadline } => effects.push(Effect::SlaBreached {
-                        tenant,
-                        conversation,
-                        metric,
-                        deadline,
-                        at: e.at,
-                    }),
-                    _ => {}
-                }
-            }
+            let effects = decide::effects(tenant, conversation, fired);
             updates.push(ClockUpdate {
                 tenant,
                 conversation,
@@ -410,7 +355,7 @@ fn decode_clocks(r: &Record) -> Result<StoredClocks> {
     StoredClocks::decode(r.value.get()).map_err(|e| undecodable(r, e))
 }
 
-/// A stored clock record with its whole event log, in either stored format.
+/// A stored clock record with its whole event log.
 pub(crate) fn decode_all_clocks(r: &Record) -> Result<SlaClocks> {
     StoredClocks::decode_all(r.value.get()).map_err(|e| undecodable(r, e))
 }
@@ -445,18 +390,6 @@ fn by_tenant(updates: Vec<ClockUpdate>) -> Vec<Vec<ClockUpdate>> {
         }
     }
     groups
-}
-
-/// The tag a conversation gets when SLA pressure raised its priority.
-const PRESSURE_TAG: &str = "sla:pressure";
-
-fn raise(p: crate::conversation::Priority) -> crate::conversation::Priority {
-    use crate::conversation::Priority;
-    match p {
-        Priority::Low => Priority::Normal,
-        Priority::Normal => Priority::High,
-        _ => Priority::Urgent,
-    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,6 @@
 //! Triage on the Desk: every inbound message of a conversation passes the triage step;
 //! the bot's follow-up messages are sent after the message is stored.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 
 use crate::conversation::Status;
@@ -11,12 +9,11 @@ use crate::desk::pipeline::{Event, Step};
 use crate::desk::{ConversationRef, Desk, ReplyOptions};
 use crate::effect::Effect;
 use crate::error::{Error, Result};
-use crate::id::{ConversationId, TenantId};
+use crate::id::{ConversationId, MessageId, TenantId};
 use crate::lang::Language;
 use crate::store::{ChangeSet, Op, Record, Store};
-use crate::triage::{
-    irritant_report, priority, Disposition, Flow, IrritantReport, PriorityInputs, TriageOutcome,
-};
+use crate::triage::step::{self as decide, Advance, BotMessage, FirstTriage, MessageFacts};
+use crate::triage::{irritant_report, IrritantReport, TriageOutcome};
 
 pub(crate) const TRIAGE_KIND: &str = "triage";
 
@@ -38,207 +35,103 @@ pub(crate) enum FollowUp {
     },
 }
 
-fn is_vip(v: Option<&serde_json::Value>) -> bool {
-    match v {
-        Some(serde_json::Value::Bool(b)) => *b,
-        Some(serde_json::Value::String(s)) => {
-            matches!(s.to_ascii_lowercase().as_str(), "true" | "yes" | "1")
+impl FollowUp {
+    /// Route the conversation to a human with `skills`.
+    fn route(tenant: TenantId, conversation: ConversationId, skills: Vec<(String, u8)>) -> Self {
+        FollowUp::Route {
+            tenant,
+            conversation,
+            skills,
         }
-        Some(serde_json::Value::Number(n)) => n.as_f64().is_some_and(|x| x != 0.0),
-        _ => false,
+    }
+
+    /// The bot sends `bot`.
+    fn bot(tenant: TenantId, conversation: ConversationId, bot: BotMessage) -> Self {
+        FollowUp::Bot {
+            tenant,
+            conversation,
+            text: bot.text,
+            then_pending: bot.then_pending,
+        }
     }
 }
 
 impl<S: Store> Desk<S> {
-    /// The triage step of the pipeline (inbound messages only).
+    /// The triage step of the pipeline (inbound messages only): reads the conversation's
+    /// stored outcome, lets `triage::step` decide, and writes what it decided.
     pub(crate) fn triage_step(&mut self, step: &mut Step<'_>) -> Result<()> {
-        let cfg = self.config.triage.clone();
         let Event::Inbound {
             message, customer, ..
         } = &step.event
         else {
             return Ok(());
         };
-        let tenant = step.tenant;
-        let conv_id = step.conversation.id;
-        if cfg.catalogue.is_empty() {
+        let (tenant, conv_id) = (step.tenant, step.conversation.id);
+        if self.config.triage.catalogue.is_empty() {
             if self.config.routing.is_some() {
-                self.followups.push(FollowUp::Route {
-                    tenant,
-                    conversation: conv_id,
-                    skills: Vec::new(),
-                });
+                self.followups
+                    .push(FollowUp::route(tenant, conv_id, Vec::new()));
             }
             return Ok(());
         }
         let key = conv_id.to_string();
-        let stored = self.read_record(tenant, TRIAGE_KIND, &key)?;
-        let mut outcome: TriageOutcome;
-        let mut record = match stored {
-            Some(r) => {
-                outcome = from_json(&r)?;
-                r
-            }
-            None => {
-                let language = message.language.as_deref().and_then(Language::from_code);
-                let class = cfg
-                    .classifier
-                    .classify(&message.body, language)
-                    .filter(|c| c.confidence >= cfg.min_confidence)
-                    .and_then(|c| cfg.catalogue.get(&c.intent).map(|i| (i, c.confidence)));
-                let disposition = class.map(|(i, _)| i.disposition());
-                let live = self.config.channels.profile(&message.channel).live;
-                let vip = is_vip(customer.attributes.get(&cfg.vip_attribute));
-                let (prio, factors) = priority(PriorityInputs {
-                    disposition,
-                    live_channel: live,
-                    vip,
-                    sla_pressure: None,
-                });
-                outcome = TriageOutcome {
-                    intent: class.map(|(i, _)| i.name.clone()),
-                    disposition,
-                    confidence: class.map_or(0.0, |c| c.1),
-                    priority: prio,
-                    factors,
-                    skills: class.map(|(i, _)| i.skills.clone()).unwrap_or_default(),
-                    needs_human: true,
-                    flow: Flow::Human,
-                    collected: BTreeMap::new(),
-                    cost: class.map_or(0.0, |(i, _)| i.cost_per_contact),
-                    at: step.now,
-                };
-                if let Some((intent, _)) = class {
-                    let articles = intent.articles.join(", ");
-                    match intent.disposition() {
-                        Disposition::SelfService | Disposition::Eliminate
-                            if !intent.articles.is_empty() =>
-                        {
-                            outcome.needs_human = false;
-                            outcome.flow = Flow::ArticlesSent { at: step.now };
-                            self.followups.push(FollowUp::Bot {
-                                tenant,
-                                conversation: conv_id,
-                                text: format!("These articles answer this: {articles}. Write again if you still need help."),
-                                then_pending: true,
-                            });
-                        }
-                        Disposition::Automate if !intent.form.is_empty() => {
-                            outcome.needs_human = false;
-                            outcome.flow = Flow::Collecting {
-                                field: 0,
-                                attempts: 0,
-                            };
-                            self.followups.push(FollowUp::Bot {
-                                tenant,
-                                conversation: conv_id,
-                                text: intent.form[0].question.clone(),
-                                then_pending: false,
-                            });
-                        }
-                        _ => {}
-                    }
-                    step.conversation
-                        .tags
-                        .push(format!("intent:{}", intent.name));
-                    if intent.disposition() == Disposition::Eliminate {
-                        step.conversation
-                            .tags
-                            .push(format!("irritant:{}", intent.name));
-                    }
-                }
-                step.conversation.priority = outcome.priority;
-                step.effects.push(Effect::Triaged {
-                    tenant,
-                    conversation: conv_id,
-                    intent: outcome.intent.clone(),
-                    disposition: outcome.disposition,
-                    priority: outcome.priority,
-                    needs_human: outcome.needs_human,
-                });
-                if outcome.needs_human {
-                    self.followups.push(FollowUp::Route {
-                        tenant,
-                        conversation: conv_id,
-                        skills: outcome.skills.clone(),
-                    });
-                }
-                let mut r = Record::encode(TRIAGE_KIND, key, &outcome)?;
-                r.secondary = outcome.intent.clone();
-                step.changes.push(Op::PutRecord(r));
-                return Ok(());
-            }
+        let Some(record) = self.read_record(tenant, TRIAGE_KIND, &key)? else {
+            let cfg = &self.config.triage;
+            let facts = MessageFacts {
+                body: &message.body,
+                language: message.language.as_deref().and_then(Language::from_code),
+                live_channel: self.config.channels.profile(&message.channel).live,
+                vip: decide::is_vip(customer.attributes.get(&cfg.vip_attribute)),
+            };
+            let decided = decide::first(cfg, facts, step.now);
+            return self.apply_first_triage(step, key, decided);
         };
-        // A later message of a triaged conversation: advance the bot's flow.
-        let mut hand_over: Option<String> = None;
-        match outcome.flow.clone() {
-            Flow::ArticlesSent { .. } => {
-                hand_over = Some("the customer wrote again after the articles".into());
-            }
-            Flow::Collecting { field, attempts } => {
-                let intent = outcome.intent.as_deref().and_then(|n| cfg.catalogue.get(n));
-                match intent.and_then(|i| i.form.get(field).map(|f| (i, f))) {
-                    None => hand_over = Some("the form changed".into()),
-                    Some((intent, f)) => match f.accept.extract(&message.body) {
-                        Some(v) => {
-                            outcome.collected.insert(f.name.clone(), v);
-                            match intent.form.get(field + 1) {
-                                Some(next) => {
-                                    outcome.flow = Flow::Collecting {
-                                        field: field + 1,
-                                        attempts: 0,
-                                    };
-                                    self.followups.push(FollowUp::Bot {
-                                        tenant,
-                                        conversation: conv_id,
-                                        text: next.question.clone(),
-                                        then_pending: false,
-                                    });
-                                }
-                                None => hand_over = Some("the form is complete".into()),
-                            }
-                        }
-                        None if attempts + 1 >= cfg.max_attempts => {
-                            hand_over = Some(format!(
-                                "{} answers to {:?} not understood",
-                                attempts + 1,
-                                f.name
-                            ));
-                        }
-                        None => {
-                            outcome.flow = Flow::Collecting {
-                                field,
-                                attempts: attempts + 1,
-                            };
-                            self.followups.push(FollowUp::Bot {
-                                tenant,
-                                conversation: conv_id,
-                                text: format!("Sorry, I did not get that. {}", f.question),
-                                then_pending: false,
-                            });
-                        }
-                    },
+        let outcome: TriageOutcome = from_json(&record)?;
+        let routing = self.config.routing.is_some();
+        match decide::advance(
+            &self.config.triage,
+            outcome,
+            &message.body,
+            routing,
+            step.now,
+        ) {
+            Advance::Unchanged { route } => {
+                if let Some(skills) = route {
+                    self.followups
+                        .push(FollowUp::route(tenant, conv_id, skills));
                 }
+                Ok(())
             }
-            Flow::Human | Flow::HandedOver { .. } => {
-                if outcome.needs_human && self.config.routing.is_some() {
-                    self.followups.push(FollowUp::Route {
-                        tenant,
-                        conversation: conv_id,
-                        skills: outcome.skills.clone(),
-                    });
-                }
-                return Ok(());
+            Advance::Changed {
+                outcome,
+                ask,
+                hand_over,
+            } => {
+                let message = message.id;
+                self.apply_triage_advance(step, message, record, outcome, ask, hand_over)
             }
+        }
+    }
+
+    /// Writes how a later message advanced the bot's flow: the bot's next question, or
+    /// the hand-over (its effect with the whole history up to `message`, and routing),
+    /// and the outcome.
+    fn apply_triage_advance(
+        &mut self,
+        step: &mut Step<'_>,
+        message: MessageId,
+        mut record: Record,
+        outcome: TriageOutcome,
+        ask: Option<BotMessage>,
+        hand_over: Option<String>,
+    ) -> Result<()> {
+        let (tenant, conv_id) = (step.tenant, step.conversation.id);
+        if let Some(bot) = ask {
+            self.followups.push(FollowUp::bot(tenant, conv_id, bot));
         }
         if let Some(reason) = hand_over {
             let mut history = self.store.message_ids_of(tenant, conv_id)?;
-            history.push(message.id);
-            outcome.needs_human = true;
-            outcome.flow = Flow::HandedOver {
-                at: step.now,
-                reason: reason.clone(),
-            };
+            history.push(message);
             step.effects.push(Effect::HandedOver {
                 tenant,
                 conversation: conv_id,
@@ -246,15 +139,46 @@ impl<S: Store> Desk<S> {
                 collected: outcome.collected.clone(),
                 history,
             });
-            self.followups.push(FollowUp::Route {
-                tenant,
-                conversation: conv_id,
-                skills: outcome.skills.clone(),
-            });
+            self.followups
+                .push(FollowUp::route(tenant, conv_id, outcome.skills.clone()));
         }
         record.set(&outcome)?;
         record.version += 1;
         step.changes.push(Op::PutRecord(record));
+        Ok(())
+    }
+
+    /// Writes the triage of a conversation's first message: its priority and tags, the
+    /// `Triaged` effect, the stored outcome, and the bot's answer or routing after commit.
+    fn apply_first_triage(
+        &mut self,
+        step: &mut Step<'_>,
+        key: String,
+        decided: FirstTriage,
+    ) -> Result<()> {
+        let (tenant, conv_id) = (step.tenant, step.conversation.id);
+        let route = decided.route();
+        let FirstTriage { outcome, tags, bot } = decided;
+        if let Some(bot) = bot {
+            self.followups.push(FollowUp::bot(tenant, conv_id, bot));
+        }
+        step.conversation.tags.extend(tags);
+        step.conversation.priority = outcome.priority;
+        step.effects.push(Effect::Triaged {
+            tenant,
+            conversation: conv_id,
+            intent: outcome.intent.clone(),
+            disposition: outcome.disposition,
+            priority: outcome.priority,
+            needs_human: outcome.needs_human,
+        });
+        if route {
+            self.followups
+                .push(FollowUp::route(tenant, conv_id, outcome.skills.clone()));
+        }
+        let mut r = Record::encode(TRIAGE_KIND, key, &outcome)?;
+        r.secondary = outcome.intent.clone();
+        step.changes.push(Op::PutRecord(r));
         Ok(())
     }
 
@@ -392,11 +316,7 @@ impl<S: Store> Desk<S> {
                 .record(conv.tenant, TRIAGE_KIND, &key)?
                 .ok_or_else(|| Error::invalid("conversation", "triage has not run on it"))?;
             let mut outcome: TriageOutcome = from_json(&rec)?;
-            outcome.needs_human = true;
-            outcome.flow = Flow::HandedOver {
-                at: now,
-                reason: reason.clone(),
-            };
+            outcome.hand_over(reason.clone(), now);
             let history = desk.store.message_ids_of(conv.tenant, conv.id)?;
             let mut changes = ChangeSet::new(conv.tenant);
             changes.push(Op::PutRecord(Record {
@@ -405,11 +325,11 @@ impl<S: Store> Desk<S> {
                 ..rec
             }));
             desk.apply_changes(changes)?;
-            desk.followups.push(FollowUp::Route {
-                tenant: conv.tenant,
-                conversation: conv.id,
-                skills: outcome.skills.clone(),
-            });
+            desk.followups.push(FollowUp::route(
+                conv.tenant,
+                conv.id,
+                outcome.skills.clone(),
+            ));
             Ok(vec![Effect::HandedOver {
                 tenant: conv.tenant,
                 conversation: conv.id,

@@ -232,6 +232,26 @@ impl MetricClock {
         }
     }
 
+    /// Takes a new target at `at`, keeping what it counted. Thresholds not fired yet that
+    /// the new target puts in the past fire at the change, like a deadline it passes.
+    fn retarget(&mut self, sla: &SlaPolicies, target: Target, at: DateTime<Utc>) {
+        if self.state == ClockState::Active {
+            self.elapsed = self.counted(sla, at);
+            self.since = Some(at);
+        }
+        let pending: Vec<f64> = self.warnings.iter().map(|w| w.0).collect();
+        self.target = target;
+        self.schedule(sla);
+        if self.deadline.is_some() {
+            let passed: Vec<(f64, DateTime<Utc>)> = pending
+                .into_iter()
+                .filter(|f| !self.warnings.iter().any(|w| w.0 == *f))
+                .map(|f| (f, at))
+                .collect();
+            self.warnings.splice(0..0, passed);
+        }
+    }
+
     /// Recomputes the deadline and warning instants of a running clock.
     fn schedule(&mut self, sla: &SlaPolicies) {
         self.deadline = None;
@@ -253,6 +273,42 @@ impl MetricClock {
                     self.warnings.push((f, w));
                 }
             }
+        }
+    }
+}
+
+/// The state a clock of `metric` in `state` takes when the status goes `from` → `to`:
+/// leaving the active statuses stops it; a reopen resumes the resolution metrics where
+/// they stopped; otherwise the statuses that pause the metric pause it.
+fn state_after(
+    sla: &SlaPolicies,
+    metric: Metric,
+    state: ClockState,
+    from: Status,
+    to: Status,
+) -> ClockState {
+    if !to.is_active() {
+        match state {
+            ClockState::Active | ClockState::Paused => ClockState::Stopped,
+            s => s,
+        }
+    } else if from == Status::Solved || from == Status::Closed {
+        // Reopen: resolution metrics resume where they stopped.
+        match state {
+            ClockState::Stopped if metric.ends_at_solve() => {
+                if sla.pauses(metric, to) {
+                    ClockState::Paused
+                } else {
+                    ClockState::Active
+                }
+            }
+            s => s,
+        }
+    } else {
+        match state {
+            ClockState::Active if sla.pauses(metric, to) => ClockState::Paused,
+            ClockState::Paused if !sla.pauses(metric, to) => ClockState::Active,
+            s => s,
         }
     }
 }
@@ -331,139 +387,118 @@ impl SlaClocks {
                 at,
                 policy,
                 priority,
-            } => {
-                // Unchanged once one was applied (`not_before` is set by the first; clocks
-                // decoded without their log have no events but keep it).
-                let applied = self.not_before.is_some() || !self.events.is_empty();
-                if self.policy == *policy && self.priority == *priority && applied {
-                    return;
-                }
-                self.policy = policy.clone();
-                self.priority = *priority;
-                self.not_before = Some(*at);
-                self.log(
-                    *at,
-                    None,
-                    SlaEventKind::ApplyPolicy {
-                        policy: policy.clone(),
-                        priority: *priority,
-                    },
-                );
-                // Running clocks keep what they counted and take the new targets. A clock
-                // the new policy has no target for keeps counting without a deadline, and
-                // takes a target again when a policy with one returns.
-                let metrics: Vec<Metric> = self.clocks.iter().map(|c| c.metric).collect();
-                for m in metrics {
-                    let target = self.target(sla, m);
-                    if let Some(c) = self.clock_mut(m) {
-                        match target {
-                            Some(t) => {
-                                if c.state == ClockState::Active {
-                                    c.elapsed = c.counted(sla, *at);
-                                    c.since = Some(*at);
-                                }
-                                // Thresholds not fired yet that the new target puts in the
-                                // past fire at the change, like a deadline it passes.
-                                let pending: Vec<f64> = c.warnings.iter().map(|w| w.0).collect();
-                                c.target = t;
-                                c.schedule(sla);
-                                if c.deadline.is_some() {
-                                    let passed: Vec<(f64, DateTime<Utc>)> = pending
-                                        .into_iter()
-                                        .filter(|f| !c.warnings.iter().any(|w| w.0 == *f))
-                                        .map(|f| (f, *at))
-                                        .collect();
-                                    c.warnings.splice(0..0, passed);
-                                }
-                            }
-                            None => {
-                                c.deadline = None;
-                                c.warnings.clear();
-                            }
-                        }
+            } => self.apply_policy(sla, *at, policy, *priority),
+            ClockInput::Inbound { at } => self.inbound(sla, *at),
+            ClockInput::Reply { at, by } => self.reply(sla, *at, *by),
+            ClockInput::Status { at, from, to } => self.status(sla, *at, *from, *to),
+        }
+    }
+
+    /// A policy (or none) applies from `at`, at `priority`.
+    fn apply_policy(
+        &mut self,
+        sla: &SlaPolicies,
+        at: DateTime<Utc>,
+        policy: &Option<String>,
+        priority: Priority,
+    ) {
+        // Unchanged once one was applied (`not_before` is set by the first; clocks
+        // decoded without their log have no events but keep it).
+        let applied = self.not_before.is_some() || !self.events.is_empty();
+        if self.policy == *policy && self.priority == priority && applied {
+            return;
+        }
+        self.policy = policy.clone();
+        self.priority = priority;
+        self.not_before = Some(at);
+        self.log(
+            at,
+            None,
+            SlaEventKind::ApplyPolicy {
+                policy: policy.clone(),
+                priority,
+            },
+        );
+        // Running clocks keep what they counted and take the new targets. A clock the new
+        // policy has no target for keeps counting without a deadline, and takes a target
+        // again when a policy with one returns.
+        let metrics: Vec<Metric> = self.clocks.iter().map(|c| c.metric).collect();
+        for m in metrics {
+            let target = self.target(sla, m);
+            if let Some(c) = self.clock_mut(m) {
+                match target {
+                    Some(t) => c.retarget(sla, t, at),
+                    None => {
+                        c.deadline = None;
+                        c.warnings.clear();
                     }
                 }
             }
-            ClockInput::Inbound { at } => {
-                if !self.started {
-                    self.started = true;
-                    for m in [
-                        Metric::FirstReply,
-                        Metric::RequesterWait,
-                        Metric::AgentWork,
-                        Metric::TotalResolution,
-                    ] {
-                        self.activate(sla, m, *at);
-                    }
-                    return;
-                }
-                // After the first reply: its clock finished (fulfilled, or stopped by a
-                // solve), or, without a first-reply target, a fulfilling reply came.
-                let first_done = match self.clocks.iter().find(|c| c.metric == Metric::FirstReply) {
-                    Some(c) => c.state != ClockState::Active && c.state != ClockState::Paused,
-                    None => self.replied,
-                };
-                let next_running = self.clocks.iter().any(|c| {
-                    c.metric == Metric::NextReply
-                        && matches!(c.state, ClockState::Active | ClockState::Paused)
-                });
-                if first_done && !next_running {
-                    self.activate(sla, Metric::NextReply, *at);
-                }
+        }
+    }
+
+    /// A customer message at `at`: the first starts the clocks; a later one, once the
+    /// first reply is done, starts a next-reply clock unless one runs.
+    fn inbound(&mut self, sla: &SlaPolicies, at: DateTime<Utc>) {
+        if !self.started {
+            self.started = true;
+            for m in [
+                Metric::FirstReply,
+                Metric::RequesterWait,
+                Metric::AgentWork,
+                Metric::TotalResolution,
+            ] {
+                self.activate(sla, m, at);
             }
-            ClockInput::Reply { at, by } => {
-                if !sla.fulfils(*by) {
-                    return;
-                }
-                if self.started {
-                    self.replied = true;
-                }
-                for m in [
-                    Metric::FirstReply,
-                    Metric::NextReply,
-                    Metric::PeriodicUpdate,
-                ] {
-                    if self.clocks.iter().any(|c| {
-                        c.metric == m && matches!(c.state, ClockState::Active | ClockState::Paused)
-                    }) {
-                        self.set_state(sla, m, ClockState::Fulfilled, *at);
-                    }
-                }
-                if self.started {
-                    self.activate(sla, Metric::PeriodicUpdate, *at);
-                }
+            return;
+        }
+        // After the first reply: its clock finished (fulfilled, or stopped by a solve),
+        // or, without a first-reply target, a fulfilling reply came.
+        let first_done = match self.clocks.iter().find(|c| c.metric == Metric::FirstReply) {
+            Some(c) => c.state != ClockState::Active && c.state != ClockState::Paused,
+            None => self.replied,
+        };
+        let next_running = self.clocks.iter().any(|c| {
+            c.metric == Metric::NextReply
+                && matches!(c.state, ClockState::Active | ClockState::Paused)
+        });
+        if first_done && !next_running {
+            self.activate(sla, Metric::NextReply, at);
+        }
+    }
+
+    /// A public reply at `at` by `by`: a fulfilling one meets the reply clocks and starts
+    /// the periodic-update clock.
+    fn reply(&mut self, sla: &SlaPolicies, at: DateTime<Utc>, by: AuthorKind) {
+        if !sla.fulfils(by) {
+            return;
+        }
+        if self.started {
+            self.replied = true;
+        }
+        for m in [
+            Metric::FirstReply,
+            Metric::NextReply,
+            Metric::PeriodicUpdate,
+        ] {
+            if self.clocks.iter().any(|c| {
+                c.metric == m && matches!(c.state, ClockState::Active | ClockState::Paused)
+            }) {
+                self.set_state(sla, m, ClockState::Fulfilled, at);
             }
-            ClockInput::Status { at, from, to } => {
-                let metrics: Vec<(Metric, ClockState)> =
-                    self.clocks.iter().map(|c| (c.metric, c.state)).collect();
-                for (m, state) in metrics {
-                    let next = if !to.is_active() {
-                        match state {
-                            ClockState::Active | ClockState::Paused => ClockState::Stopped,
-                            s => s,
-                        }
-                    } else if *from == Status::Solved || *from == Status::Closed {
-                        // Reopen: resolution metrics resume where they stopped.
-                        match state {
-                            ClockState::Stopped if m.ends_at_solve() => {
-                                if sla.pauses(m, *to) {
-                                    ClockState::Paused
-                                } else {
-                                    ClockState::Active
-                                }
-                            }
-                            s => s,
-                        }
-                    } else {
-                        match state {
-                            ClockState::Active if sla.pauses(m, *to) => ClockState::Paused,
-                            ClockState::Paused if !sla.pauses(m, *to) => ClockState::Active,
-                            s => s,
-                        }
-                    };
-                    self.set_state(sla, m, next, *at);
-                }
-            }
+        }
+        if self.started {
+            self.activate(sla, Metric::PeriodicUpdate, at);
+        }
+    }
+
+    /// A status change at `at`: every clock takes the state the change implies.
+    fn status(&mut self, sla: &SlaPolicies, at: DateTime<Utc>, from: Status, to: Status) {
+        let metrics: Vec<(Metric, ClockState)> =
+            self.clocks.iter().map(|c| (c.metric, c.state)).collect();
+        for (m, state) in metrics {
+            let next = state_after(sla, m, state, from, to);
+            self.set_state(sla, m, next, at);
         }
     }
 
@@ -534,5 +569,76 @@ impl SlaClocks {
         }
         self.events.extend(out.iter().cloned());
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sla::policy::SlaPolicy;
+
+    fn sla() -> SlaPolicies {
+        SlaPolicies::new()
+            .policy(SlaPolicy::new("p").target_all(
+                Metric::TotalResolution,
+                TimeDelta::hours(8),
+                Basis::Calendar,
+            ))
+            .pause(Metric::TotalResolution, &[Status::Pending])
+            .build()
+            .expect("valid")
+    }
+
+    #[test]
+    fn the_state_a_status_change_implies() {
+        let sla = sla();
+        let m = Metric::TotalResolution;
+        let (active, paused, stopped) =
+            (ClockState::Active, ClockState::Paused, ClockState::Stopped);
+        // Solving stops running clocks, keeps finished ones.
+        assert_eq!(
+            state_after(&sla, m, active, Status::Open, Status::Solved),
+            stopped
+        );
+        assert_eq!(
+            state_after(&sla, m, paused, Status::Pending, Status::Closed),
+            stopped
+        );
+        assert_eq!(
+            state_after(&sla, m, ClockState::Fulfilled, Status::Open, Status::Solved),
+            ClockState::Fulfilled
+        );
+        // A reopen resumes a resolution metric, paused when the new status pauses it.
+        assert_eq!(
+            state_after(&sla, m, stopped, Status::Solved, Status::Open),
+            active
+        );
+        assert_eq!(
+            state_after(&sla, m, stopped, Status::Solved, Status::Pending),
+            paused
+        );
+        assert_eq!(
+            state_after(
+                &sla,
+                Metric::FirstReply,
+                stopped,
+                Status::Solved,
+                Status::Open
+            ),
+            stopped
+        );
+        // Between active statuses, the pausing ones pause.
+        assert_eq!(
+            state_after(&sla, m, active, Status::Open, Status::Pending),
+            paused
+        );
+        assert_eq!(
+            state_after(&sla, m, paused, Status::Pending, Status::Open),
+            active
+        );
+        assert_eq!(
+            state_after(&sla, m, stopped, Status::Open, Status::Pending),
+            stopped
+        );
     }
 }

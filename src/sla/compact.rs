@@ -1,12 +1,10 @@
-//! The compact stored form of SLA clocks (record format 2).
+//! The compact stored form of SLA clocks (record format 2, its first element).
 //!
 //! Every operation on a conversation reads, decodes, re-encodes and rewrites its clock
 //! record, and every tick that fires a warning does too, so the record's size is paid on
-//! each of them: in bytes written to the store, and in JSON work. Format 1 was the serde
-//! JSON of [`SlaClocks`], about 2 KB for a typical conversation (field names, RFC 3339
-//! text for every instant, each clock's target spelled out, about 110 bytes per logged
-//! event). Format 2 is the same information as JSON arrays, with whole-second instants
-//! as Unix seconds, about a third of the size:
+//! each of them: in bytes written to the store, and in JSON work. The record holds the
+//! information of [`SlaClocks`](crate::sla::SlaClocks) as JSON arrays, with whole-second
+//! instants as Unix seconds:
 //!
 //! ```text
 //! [2, policy, priority, started, not_before, [clock, ...], [event, ...], replied?]
@@ -16,13 +14,12 @@
 //!         deadline | "breach" deadline | "activate" | "pause" | "resume" | "fulfil" | "stop"
 //! ```
 //!
-//! An instant is an integer (Unix seconds) when it has no fraction of a second, else the
-//! RFC 3339 text of format 1; a duration is an integer of seconds, else format 1's
-//! `[seconds, nanoseconds]`; `basis` is `null` for calendar time or the business
-//! calendar's name. `replied` is there only when true (older records have seven
-//! elements). A clock's target measures the clock's own metric (the format relies
-//! on it; clocks that break that rule are written in format 1). Both formats are read;
-//! a format 1 record becomes format 2 the next time it is written.
+//! An instant is an integer (Unix seconds) when it has no fraction of a second, else its
+//! RFC 3339 text; a duration is an integer of seconds, else `[seconds, nanoseconds]`;
+//! `basis` is `null` for calendar time or the business calendar's name. `replied` is
+//! written only when true (the record then has eight elements, else seven). A clock's
+//! target measures the clock's own metric (the format relies on it; clocks that break
+//! that rule are not written).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};

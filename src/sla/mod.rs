@@ -7,6 +7,7 @@ mod clock;
 mod compact;
 mod policy;
 pub mod reference;
+pub(crate) mod step;
 mod stored;
 
 pub use attainment::{MetricAttainment, SlaAttainment, Standing};

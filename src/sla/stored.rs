@@ -1,50 +1,18 @@
 //! SLA clocks as the Desk stores them, read and written on every operation of a
 //! conversation without parsing its event log.
 //!
-//! Records are written in the compact format 2 (see `compact`), or in format 1 (the serde
-//! JSON of [`SlaClocks`]) for clocks format 2 cannot hold; both are read.
+//! Records are in the compact format (see `compact`).
 //!
 //! The event log only grows (a long conversation's log is most of its record), and the
 //! clocks never read it back. So the hot path decodes everything but the log, which stays
 //! JSON text, runs the inputs on clocks with an empty log, and appends the new events'
-//! JSON to the old text. The result is byte for byte what encoding the whole clocks in
-//! that format gives (a property test checks it). A log in the other format than the one
-//! being written is converted once, by parsing it.
+//! JSON to the old text. The result is byte for byte what encoding the whole clocks gives
+//! (a property test checks it).
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::conversation::Priority;
-use crate::sla::clock::{MetricClock, SlaClocks, SlaEvent};
+use crate::sla::clock::SlaClocks;
 use crate::sla::compact;
-
-/// Format 1: the stored JSON of [`SlaClocks`], field for field, with the event log as
-/// text.
-#[derive(Deserialize)]
-struct Head {
-    policy: Option<String>,
-    priority: Priority,
-    clocks: Vec<MetricClock>,
-    events: Box<RawValue>,
-    started: bool,
-    #[serde(default, with = "crate::serde_time::utc_opt")]
-    not_before: Option<DateTime<Utc>>,
-    #[serde(default)]
-    replied: bool,
-}
-
-/// The same, for writing (the field order of [`SlaClocks`]).
-#[derive(Serialize)]
-struct HeadOut<'a> {
-    policy: &'a Option<String>,
-    priority: &'a Priority,
-    clocks: &'a [MetricClock],
-    events: &'a RawValue,
-    started: bool,
-    not_before: &'a Option<DateTime<Utc>>,
-    replied: bool,
-}
 
 /// A conversation's clocks with their stored event log left as JSON text.
 #[derive(Debug)]
@@ -53,8 +21,6 @@ pub(crate) struct StoredClocks {
     pub(crate) clocks: SlaClocks,
     /// The log as stored (a JSON array).
     log: Box<RawValue>,
-    /// Whether `log` is in format 2.
-    compact: bool,
 }
 
 impl StoredClocks {
@@ -63,146 +29,96 @@ impl StoredClocks {
         StoredClocks {
             clocks: SlaClocks::default(),
             log: empty_log(),
-            compact: true,
         }
     }
 
-    /// Decodes a stored record's JSON (either format); the event log is checked to be
-    /// JSON, not parsed.
+    /// Decodes a stored record's JSON; the event log is checked to be JSON, not parsed.
     pub(crate) fn decode(json: &str) -> serde_json::Result<StoredClocks> {
-        if json.trim_start().starts_with('[') {
-            let r: compact::RecordIn = serde_json::from_str(json)?;
-            if r.0 != compact::FORMAT {
-                return Err(serde::de::Error::custom(format!(
-                    "unknown SLA record format {}",
-                    r.0
-                )));
-            }
-            let not_before = r.not_before();
-            return Ok(StoredClocks {
-                clocks: SlaClocks {
-                    policy: r.1,
-                    priority: r.2,
-                    clocks: r.5.into_iter().map(|c| c.0).collect(),
-                    events: Vec::new(),
-                    started: r.3,
-                    not_before,
-                    replied: r.7,
-                },
-                log: r.6,
-                compact: true,
-            });
+        let r: compact::RecordIn = serde_json::from_str(json)?;
+        if r.0 != compact::FORMAT {
+            return Err(serde::de::Error::custom(format!(
+                "unknown SLA record format {}",
+                r.0
+            )));
         }
-        let head: Head = serde_json::from_str(json)?;
+        let not_before = r.not_before();
         Ok(StoredClocks {
             clocks: SlaClocks {
-                policy: head.policy,
-                priority: head.priority,
-                clocks: head.clocks,
+                policy: r.1,
+                priority: r.2,
+                clocks: r.5.into_iter().map(|c| c.0).collect(),
                 events: Vec::new(),
-                started: head.started,
-                not_before: head.not_before,
-                replied: head.replied,
+                started: r.3,
+                not_before,
+                replied: r.7,
             },
-            log: head.events,
-            compact: false,
+            log: r.6,
         })
     }
 
-    /// Decodes a stored record (either format) with its whole event log.
+    /// Decodes a stored record with its whole event log.
     pub(crate) fn decode_all(json: &str) -> serde_json::Result<SlaClocks> {
         let s = StoredClocks::decode(json)?;
-        let events = s.stored_events()?;
+        let events = compact::events(s.log.get())?;
         Ok(SlaClocks { events, ..s.clocks })
     }
 
-    /// The stored log, parsed.
-    fn stored_events(&self) -> serde_json::Result<Vec<SlaEvent>> {
-        if self.compact {
-            compact::events(self.log.get())
-        } else {
-            serde_json::from_str(self.log.get())
-        }
-    }
-
-    /// Encodes the clocks with the stored log followed by the new events, in format 2
-    /// when it can hold them.
+    /// Encodes the clocks with the stored log followed by the new events.
+    ///
+    /// # Errors
+    ///
+    /// Clocks the format cannot hold (a target that measures another metric than its
+    /// clock's, which the clocks never produce).
     pub(crate) fn encode(&self) -> serde_json::Result<Box<RawValue>> {
-        let compact = compact::fits(&self.clocks.clocks);
-        let encode_log = |events: &[SlaEvent]| {
-            if compact {
-                compact::log_text(events)
-            } else {
-                serde_json::to_string(events)
-            }
-        };
-        let rewritten;
-        let log: &RawValue = if compact != self.compact {
-            let mut all = self.stored_events()?;
-            all.extend(self.clocks.events.iter().cloned());
-            rewritten = RawValue::from_string(encode_log(&all)?)?;
-            &rewritten
-        } else if self.clocks.events.is_empty() {
-            &self.log
+        check_fits(&self.clocks)?;
+        if self.clocks.events.is_empty() {
+            return with_log(&self.clocks, &self.log);
+        }
+        let new = compact::log_text(&self.clocks.events)?;
+        // `new` is `[e1,...]`; the stored log is `[...]` (maybe empty, maybe spaced).
+        let old = self.log.get().trim_end();
+        let old_body = old
+            .strip_suffix(']')
+            .ok_or_else(|| serde::ser::Error::custom("the stored SLA log is not a list"))?;
+        let text = if old_body.trim_end().ends_with('[') {
+            new
         } else {
-            let new = encode_log(&self.clocks.events)?;
-            // `new` is `[e1,...]`; the stored log is `[...]` (maybe empty, maybe spaced).
-            let old = self.log.get().trim_end();
-            let old_body = old
-                .strip_suffix(']')
-                .ok_or_else(|| serde::ser::Error::custom("the stored SLA log is not a list"))?;
-            let text = if old_body.trim_end().ends_with('[') {
-                new
-            } else {
-                format!("{old_body},{}", &new[1..])
-            };
-            rewritten = RawValue::from_string(text)?;
-            &rewritten
+            format!("{old_body},{}", &new[1..])
         };
-        with_log(&self.clocks, log, compact)
+        with_log(&self.clocks, &RawValue::from_string(text)?)
     }
 }
 
-/// `clocks` (all but their `events`) with `log` as their event log, in format 2
-/// (`compact`) or 1.
-fn with_log(
-    clocks: &SlaClocks,
-    log: &RawValue,
-    compact: bool,
-) -> serde_json::Result<Box<RawValue>> {
-    if compact {
-        serde_json::value::to_raw_value(&compact::RecordOut {
-            policy: &clocks.policy,
-            priority: clocks.priority,
-            started: clocks.started,
-            not_before: &clocks.not_before,
-            clocks: &clocks.clocks,
-            log,
-            replied: clocks.replied,
-        })
+/// An error for clocks the compact format cannot hold.
+fn check_fits(clocks: &SlaClocks) -> serde_json::Result<()> {
+    if compact::fits(&clocks.clocks) {
+        Ok(())
     } else {
-        serde_json::value::to_raw_value(&HeadOut {
-            policy: &clocks.policy,
-            priority: &clocks.priority,
-            clocks: &clocks.clocks,
-            events: log,
-            started: clocks.started,
-            not_before: &clocks.not_before,
-            replied: clocks.replied,
-        })
+        Err(serde::ser::Error::custom(
+            "an SLA clock's target measures another metric than the clock",
+        ))
     }
+}
+
+/// `clocks` (all but their `events`) with `log` as their event log.
+fn with_log(clocks: &SlaClocks, log: &RawValue) -> serde_json::Result<Box<RawValue>> {
+    serde_json::value::to_raw_value(&compact::RecordOut {
+        policy: &clocks.policy,
+        priority: clocks.priority,
+        started: clocks.started,
+        not_before: &clocks.not_before,
+        clocks: &clocks.clocks,
+        log,
+        replied: clocks.replied,
+    })
 }
 
 /// The whole clocks in the format [`StoredClocks::encode`] writes them.
 #[cfg(test)]
 pub(crate) fn encode_all(clocks: &SlaClocks) -> serde_json::Result<String> {
-    let compact = compact::fits(&clocks.clocks);
-    let log = if compact {
-        compact::log_text(&clocks.events)?
-    } else {
-        serde_json::to_string(&clocks.events)?
-    };
-    Ok(with_log(clocks, &RawValue::from_string(log)?, compact)?
+    check_fits(clocks)?;
+    let log = compact::log_text(&clocks.events)?;
+    Ok(with_log(clocks, &RawValue::from_string(log)?)?
         .get()
         .to_string())
 }
@@ -214,8 +130,11 @@ fn empty_log() -> Box<RawValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conversation::Priority;
+    use crate::sla::SlaEvent;
     use crate::sla::{AuthorKind, Basis, ClockInput, Metric, SlaEventKind, SlaPolicies, SlaPolicy};
     use chrono::TimeDelta;
+    use chrono::{DateTime, Utc};
     use proptest::prelude::*;
 
     fn policies() -> SlaPolicies {
@@ -316,30 +235,6 @@ mod tests {
         }
     }
 
-    /// A record written in format 1 (the JSON of `SlaClocks`) is read, and written back
-    /// in format 2 with its whole log.
-    #[test]
-    fn a_format_1_record_is_read_and_rewritten_compactly() {
-        let sla = policies();
-        let mut whole = busy_clocks();
-        let v1 = serde_json::to_string(&whole).unwrap();
-        assert!(v1.starts_with('{'));
-        assert_eq!(StoredClocks::decode_all(&v1).unwrap(), whole);
-        let mut s = StoredClocks::decode(&v1).unwrap();
-        let at: DateTime<Utc> = "2026-03-02T10:00:00Z".parse().unwrap();
-        s.clocks.apply(&sla, &input(1, at));
-        whole.apply(&sla, &input(1, at));
-        let v2 = s.encode().unwrap();
-        assert_eq!(v2.get(), encode_all(&whole).unwrap());
-        assert_eq!(StoredClocks::decode_all(v2.get()).unwrap(), whole);
-        assert!(
-            v2.get().len() * 2 < v1.len(),
-            "format 2 ({} bytes) is less than half of format 1 ({} bytes)",
-            v2.get().len(),
-            v1.len()
-        );
-    }
-
     /// Every event kind, sub-second instants and durations, and business-time targets
     /// survive format 2.
     #[test]
@@ -376,37 +271,21 @@ mod tests {
         assert_eq!(StoredClocks::decode_all(&text).unwrap(), c);
     }
 
-    /// Clocks whose target measures another metric do not fit format 2: they are written
-    /// in format 1, converting a compact log.
+    /// Clocks whose target measures another metric do not fit the format: encoding them
+    /// is an error, not a record that would read back wrong.
     #[test]
-    fn clocks_format_2_cannot_hold_are_written_in_format_1() {
+    fn clocks_the_format_cannot_hold_are_an_error() {
         let whole = busy_clocks();
         let compact_text = encode_all(&whole).unwrap();
         let mut s = StoredClocks::decode(&compact_text).unwrap();
         s.clocks.clocks[0].target.metric = Metric::AgentWork;
-        let written = s.encode().unwrap();
-        assert!(written.get().starts_with('{'));
-        let back = StoredClocks::decode_all(written.get()).unwrap();
-        assert_eq!(back.events, whole.events);
-        assert_eq!(back.clocks[0].target.metric, Metric::AgentWork);
+        assert!(s.encode().is_err());
     }
 
     #[test]
     fn a_spaced_log_written_elsewhere_still_appends() {
-        let json = r#"{"policy":null,"priority":"normal","clocks":[],"events": [ ] ,"started":false,"not_before":null}"#;
-        let mut s = StoredClocks::decode(json).unwrap();
         let sla = policies();
         let at = "2026-03-02T09:00:00Z".parse().unwrap();
-        s.clocks.apply(
-            &sla,
-            &ClockInput::Policy {
-                at,
-                policy: Some("chat".into()),
-                priority: Priority::Normal,
-            },
-        );
-        let back = StoredClocks::decode_all(s.encode().unwrap().get()).unwrap();
-        assert_eq!(back.events.len(), 1);
         // Replied already (the eighth element): the next message starts a next-reply clock.
         let spaced = r#"[2, "chat", "normal", true, null, [ ], [ ], true ]"#;
         let mut s = StoredClocks::decode(spaced).unwrap();

@@ -18,6 +18,7 @@ mod classify;
 mod fold;
 mod outcome;
 mod report;
+pub(crate) mod step;
 
 use std::sync::Arc;
 
