@@ -171,8 +171,8 @@ impl<S: Store> Desk<S> {
             identifiers.extend(self.store.identifiers_of(tenant, c.id)?);
             for conv in self.store.conversations_of(tenant, c.id)? {
                 if let Some(mut r) = self.store.record(tenant, SLA_KIND, &conv.id.to_string())? {
-                    // The export shows the clocks in their readable form, whatever the
-                    // stored format.
+                    // The export shows the clocks in their readable form, not the
+                    // compact stored one.
                     r.value = crate::store::raw_json(&decode_all_clocks(&r)?)?;
                     put(r);
                 }
