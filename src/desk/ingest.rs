@@ -100,9 +100,9 @@ impl<S: Store> Desk<S> {
         self.config
             .channels
             .check(inbound.tenant, &inbound.channel)?;
-        self.followups.clear();
+        self.followups.start();
         let mut got = self.retrying(|desk| {
-            desk.followups.clear();
+            desk.followups.start();
             let stage = desk.stage(crate::probe::Stage::Dedup);
             let ahead = desk.read_ahead_for(&inbound);
             drop(stage);

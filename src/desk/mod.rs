@@ -7,6 +7,7 @@ mod agent;
 mod ahead;
 mod batch;
 mod config;
+mod followups;
 mod identity;
 mod ingest;
 mod knowledge;
@@ -85,12 +86,8 @@ pub struct Desk<S: Store> {
     config: DeskConfig,
     ids: Box<dyn IdGen>,
     metrics: metrics::MetricsCache,
-    /// Work the current operation's steps queued for after its commit.
-    followups: Vec<triage::FollowUp>,
-    /// Follow-ups of ingests that committed while the follow-ups themselves failed: run
-    /// by the next `tick`, due from `deferred_since`.
-    deferred: Vec<triage::FollowUp>,
-    deferred_since: Option<DateTime<Utc>>,
+    /// Work queued for after an operation's commit, and work a failure deferred.
+    followups: followups::FollowUps,
     /// The routing engine (in memory; created on first use when routing is on).
     router: Option<crate::routing::Router>,
     /// The current ingest's read-ahead, for its tenant (see [`crate::store::ReadPlan`]).
@@ -128,9 +125,7 @@ impl<S: Store> Desk<S> {
             config,
             ids,
             metrics: metrics::MetricsCache::default(),
-            followups: Vec::new(),
-            deferred: Vec::new(),
-            deferred_since: None,
+            followups: followups::FollowUps::default(),
             router: None,
             ahead: None,
             batch: None,

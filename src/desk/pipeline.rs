@@ -81,7 +81,7 @@ impl<S: Store> Desk<S> {
     pub fn next_wakeup(&self) -> Result<Option<DateTime<Utc>>> {
         let sla = self.sla_next_due()?;
         let routing = self.router.as_ref().and_then(|r| r.next_due());
-        Ok([sla, routing, self.deferred_due()]
+        Ok([sla, routing, self.followups.due()]
             .into_iter()
             .flatten()
             .min())

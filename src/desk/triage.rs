@@ -191,11 +191,10 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
         effects: &mut Vec<Effect>,
     ) -> Result<()> {
-        let todo = std::mem::take(&mut self.followups);
+        let todo = self.followups.take_pending();
         self.run_in_order(todo, now, effects, false)
             .map_err(|(e, rest)| {
-                self.deferred.extend(rest);
-                self.deferred_since = Some(self.deferred_since.map_or(now, |d| d.min(now)));
+                self.followups.defer(rest, now);
                 e
             })
     }
@@ -208,12 +207,10 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
         effects: &mut Vec<Effect>,
     ) -> Result<()> {
-        let since = self.deferred_since.take();
-        let todo = std::mem::take(&mut self.deferred);
+        let (todo, due) = self.followups.take_deferred();
         self.run_in_order(todo, now, effects, true)
             .map_err(|(e, rest)| {
-                self.deferred = rest;
-                self.deferred_since = since;
+                self.followups.keep_deferred(rest, due);
                 e
             })
     }
@@ -236,11 +233,6 @@ impl<S: Store> Desk<S> {
             }
         }
         Ok(())
-    }
-
-    /// When deferred follow-ups are due (see [`Desk::next_wakeup`]).
-    pub(crate) fn deferred_due(&self) -> Option<DateTime<Utc>> {
-        self.deferred_since
     }
 
     fn run_followup(
