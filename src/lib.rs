@@ -84,9 +84,10 @@
 //!   [`Desk::record_nps`], [`metrics`].
 //! * Self-service context: [`Desk::article_viewed`], [`Desk::self_service_context`],
 //!   [`Desk::article_report`].
-//! * Persist: [`store::Store`], [`store::MemoryStore`], [`store::conformance`].
+//! * Persist: [`store::Store`], [`store::MemoryStore`]; test a store with
+//!   `testkit::conformance` (feature `testkit`).
 //! * Where the time goes: [`probe::StageTimes`], [`DeskConfig::probe`],
-//!   [`store::TimedStore`].
+//!   `testkit::TimedStore` (feature `testkit`).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -108,6 +109,8 @@ pub mod routing;
 mod serde_time;
 pub mod sla;
 pub mod store;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 pub mod text;
 pub mod triage;
 

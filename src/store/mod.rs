@@ -1,5 +1,6 @@
-//! Persistence: the [`Store`] trait, the in-memory [`MemoryStore`], the embedded SQLite
-//! store (feature `sqlite`) and a [`conformance`] suite every store must pass.
+//! Persistence: the [`Store`] trait, the in-memory [`MemoryStore`] and the embedded SQLite
+//! store (feature `sqlite`). Every store must pass the conformance suite
+//! (`testkit::conformance`, feature `testkit`).
 //!
 //! # The contract
 //!
@@ -31,8 +32,6 @@
 //! The `Desk` retries an operation that hit a conflict, re-reading the store, so two
 //! desks on one database never store a webhook twice or lose an update.
 
-pub mod conformance;
-mod faulty;
 mod ident_table;
 mod memory;
 #[cfg(feature = "postgres")]
@@ -40,16 +39,13 @@ mod postgres;
 mod read_ahead;
 #[cfg(feature = "sqlite")]
 mod sqlite;
-mod timed;
 
 #[cfg(feature = "postgres")]
 pub use self::postgres::{PostgresStore, PG_SCHEMA_VERSION};
-pub use faulty::{FaultMode, FaultyStore};
 pub use memory::MemoryStore;
 pub use read_ahead::{read_by_parts, ReadAhead, ReadPlan};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, SCHEMA_VERSION};
-pub use timed::TimedStore;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -24,7 +24,8 @@ use crate::store::{ChangeSet, ReadAhead, ReadPlan, Record, Store};
 /// ```
 /// use std::sync::Arc;
 /// use throughline::probe::{Stage, StageTimes};
-/// use throughline::store::{MemoryStore, TimedStore};
+/// use throughline::store::MemoryStore;
+/// use throughline::testkit::TimedStore;
 /// use throughline::{Channel, Desk, DeskConfig, Identifier, Inbound, TenantId};
 ///
 /// let times = Arc::new(StageTimes::new());

@@ -30,7 +30,8 @@ pub enum FaultMode {
 /// `apply` writes nothing.
 ///
 /// ```
-/// use throughline::store::{FaultMode, FaultyStore, MemoryStore, Store};
+/// use throughline::store::{MemoryStore, Store};
+/// use throughline::testkit::{FaultMode, FaultyStore};
 /// use throughline::TenantId;
 /// let store = FaultyStore::new(MemoryStore::new(), 1, FaultMode::Once);
 /// let t = TenantId::new_v7();

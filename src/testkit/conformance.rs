@@ -3,7 +3,7 @@
 //! Call [`run`] from a test with a function that makes a fresh, empty store:
 //!
 //! ```
-//! throughline::store::conformance::run(throughline::store::MemoryStore::new);
+//! throughline::testkit::conformance::run(throughline::store::MemoryStore::new);
 //! ```
 //!
 //! A host that implements its own `Store` runs the same suite against it. Each check
