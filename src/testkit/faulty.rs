@@ -3,15 +3,8 @@
 
 use std::cell::Cell;
 
-use chrono::{DateTime, Utc};
-
-use crate::channel::Channel;
-use crate::conversation::Conversation;
 use crate::error::{Error, Result};
-use crate::id::{ConversationId, CustomerId, MessageId, TenantId};
-use crate::identity::{Customer, Identifier, IdentifierRecord};
-use crate::message::Message;
-use crate::store::{ChangeSet, ReadAhead, ReadPlan, Record, Store};
+use crate::store::{forward_store, Store};
 
 /// Whether an injected fault repeats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +81,29 @@ impl<S: Store> FaultyStore<S> {
         self.inner
     }
 
+    /// The hook around a `&self` call: counts it, and fails it when it is the armed one.
+    fn checked<T>(&self, what: &'static str, call: impl FnOnce(&S) -> Result<T>) -> Result<T> {
+        self.tick(what)?;
+        call(&self.inner)
+    }
+
+    /// The hook around a `&mut self` call, as [`FaultyStore::checked`]. A fault at
+    /// `end_batch` is a failed commit, which lands nothing (the `Store` contract): the
+    /// inner batch is rolled back, not left open.
+    fn checked_mut<T>(
+        &mut self,
+        what: &'static str,
+        call: impl FnOnce(&mut S) -> Result<T>,
+    ) -> Result<T> {
+        if let Err(e) = self.tick(what) {
+            if what == "end_batch" {
+                let _ = self.inner.end_batch(false);
+            }
+            return Err(e);
+        }
+        call(&mut self.inner)
+    }
+
     fn tick(&self, what: &str) -> Result<()> {
         let n = self.calls.get() + 1;
         self.calls.set(n);
@@ -112,169 +128,47 @@ impl<S: Store> FaultyStore<S> {
     }
 }
 
+/// Every call but `supports_batches` counts, and the armed one fails instead of reaching
+/// the inner store.
 impl<S: Store> Store for FaultyStore<S> {
-    fn read_ahead(&self, t: TenantId, plan: &ReadPlan<'_>) -> Result<ReadAhead> {
-        self.tick("read_ahead")?;
-        self.inner.read_ahead(t, plan)
+    forward_store!(inner: Self::inner, read: Self::checked, write: Self::checked_mut);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{call_every_method, MemoryStore};
+
+    /// Every call but `supports_batches` counts once, whichever method it is.
+    #[test]
+    fn every_call_counts_once() {
+        let mut s = FaultyStore::new(MemoryStore::new(), 0, FaultMode::Once);
+        call_every_method(&mut s);
+        assert_eq!(s.calls(), 29);
+        assert!(s.supports_batches());
+        assert_eq!(s.calls(), 29, "a question, not a call");
     }
-    fn customer(&self, t: TenantId, id: CustomerId) -> Result<Option<Customer>> {
-        self.tick("customer")?;
-        self.inner.customer(t, id)
-    }
-    fn identifier(&self, t: TenantId, i: &Identifier) -> Result<Option<IdentifierRecord>> {
-        self.tick("identifier")?;
-        self.inner.identifier(t, i)
-    }
-    fn identifiers_of(&self, t: TenantId, c: CustomerId) -> Result<Vec<IdentifierRecord>> {
-        self.tick("identifiers_of")?;
-        self.inner.identifiers_of(t, c)
-    }
-    fn conversation(&self, t: TenantId, id: ConversationId) -> Result<Option<Conversation>> {
-        self.tick("conversation")?;
-        self.inner.conversation(t, id)
-    }
-    fn conversation_tenant(&self, id: ConversationId) -> Result<Option<TenantId>> {
-        self.tick("conversation_tenant")?;
-        self.inner.conversation_tenant(id)
-    }
-    fn conversation_by_id(&self, id: ConversationId) -> Result<Option<Conversation>> {
-        self.tick("conversation_by_id")?;
-        self.inner.conversation_by_id(id)
-    }
-    fn conversations_of(&self, t: TenantId, c: CustomerId) -> Result<Vec<Conversation>> {
-        self.tick("conversations_of")?;
-        self.inner.conversations_of(t, c)
-    }
-    fn conversations_in(
-        &self,
-        t: TenantId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<Conversation>> {
-        self.tick("conversations_in")?;
-        self.inner.conversations_in(t, from, to)
-    }
-    fn open_conversation(&self, t: TenantId, c: CustomerId) -> Result<Option<Conversation>> {
-        self.tick("open_conversation")?;
-        self.inner.open_conversation(t, c)
-    }
-    fn message(&self, t: TenantId, id: MessageId) -> Result<Option<Message>> {
-        self.tick("message")?;
-        self.inner.message(t, id)
-    }
-    fn message_by_external_id(
-        &self,
-        t: TenantId,
-        ch: &Channel,
-        ext: &str,
-    ) -> Result<Option<Message>> {
-        self.tick("message_by_external_id")?;
-        self.inner.message_by_external_id(t, ch, ext)
-    }
-    fn messages_of(&self, t: TenantId, c: ConversationId) -> Result<Vec<Message>> {
-        self.tick("messages_of")?;
-        self.inner.messages_of(t, c)
-    }
-    fn message_ids_of(&self, t: TenantId, c: ConversationId) -> Result<Vec<MessageId>> {
-        self.tick("message_ids_of")?;
-        self.inner.message_ids_of(t, c)
-    }
-    fn conversations_in_page(
-        &self,
-        t: TenantId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        after: Option<(DateTime<Utc>, ConversationId)>,
-        limit: usize,
-    ) -> Result<Vec<Conversation>> {
-        self.tick("conversations_in_page")?;
-        self.inner.conversations_in_page(t, from, to, after, limit)
-    }
-    fn recent_messages(
-        &self,
-        t: TenantId,
-        c: ConversationId,
-        limit: usize,
-    ) -> Result<Vec<Message>> {
-        self.tick("recent_messages")?;
-        self.inner.recent_messages(t, c, limit)
-    }
-    fn latest_inbound(
-        &self,
-        t: TenantId,
-        c: ConversationId,
-        channel: &Channel,
-    ) -> Result<Option<Message>> {
-        self.tick("latest_inbound")?;
-        self.inner.latest_inbound(t, c, channel)
-    }
-    fn timeline(&self, t: TenantId, c: CustomerId, limit: Option<usize>) -> Result<Vec<Message>> {
-        self.tick("timeline")?;
-        self.inner.timeline(t, c, limit)
-    }
-    fn thread(&self, t: TenantId, key: &str) -> Result<Option<ConversationId>> {
-        self.tick("thread")?;
-        self.inner.thread(t, key)
-    }
-    fn outbox(&self, t: TenantId) -> Result<Vec<Message>> {
-        self.tick("outbox")?;
-        self.inner.outbox(t)
-    }
-    fn record(&self, t: TenantId, kind: &str, key: &str) -> Result<Option<Record>> {
-        self.tick("record")?;
-        self.inner.record(t, kind, key)
-    }
-    fn records(&self, t: TenantId, kind: &str) -> Result<Vec<Record>> {
-        self.tick("records")?;
-        self.inner.records(t, kind)
-    }
-    fn records_by(&self, t: TenantId, kind: &str, secondary: &str) -> Result<Vec<Record>> {
-        self.tick("records_by")?;
-        self.inner.records_by(t, kind, secondary)
-    }
-    fn due_records(
-        &self,
-        kind: &str,
-        until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<(TenantId, Record)>> {
-        self.tick("due_records")?;
-        self.inner.due_records(kind, until, limit)
-    }
-    fn next_due(&self, kind: &str) -> Result<Option<DateTime<Utc>>> {
-        self.tick("next_due")?;
-        self.inner.next_due(kind)
-    }
-    fn apply(&mut self, changes: ChangeSet) -> Result<()> {
-        self.tick("apply")?;
-        self.inner.apply(changes)
-    }
-    fn supports_batches(&self) -> bool {
-        self.inner.supports_batches()
-    }
-    fn begin_batch(&mut self) -> Result<()> {
-        self.tick("begin_batch")?;
-        self.inner.begin_batch()
-    }
-    fn end_batch(&mut self, commit: bool) -> Result<()> {
-        if let Err(e) = self.tick("end_batch") {
-            // A failed commit lands nothing (the `Store` contract): the inner batch is
-            // rolled back, not left open.
-            let _ = self.inner.end_batch(false);
-            return Err(e);
-        }
-        self.inner.end_batch(commit)
-    }
-    fn scrub(&mut self) -> Result<()> {
-        self.tick("scrub")?;
-        self.inner.scrub()
+
+    /// The armed call fails, through whichever method it comes, and does not reach the
+    /// inner store: a failed `begin_batch` opens no batch.
+    #[test]
+    fn the_armed_call_fails_and_is_not_forwarded() {
+        let mut s = FaultyStore::new(MemoryStore::new(), 0, FaultMode::Once);
+        s.fail_after(1, FaultMode::Once);
+        assert!(s.begin_batch().is_err());
+        s.begin_batch().expect("the inner store had no batch open");
+        s.fail_after(1, FaultMode::ConflictOnce);
+        assert!(matches!(s.end_batch(true), Err(Error::Conflict(_))));
+        s.begin_batch()
+            .expect("the failed commit rolled the batch back");
     }
 }
 
 #[cfg(all(test, feature = "sqlite"))]
-mod tests {
+mod sqlite_tests {
     use super::*;
-    use crate::store::{Op, SqliteStore};
+    use crate::store::{ChangeSet, Op, Record, SqliteStore};
+    use crate::TenantId;
 
     /// A fault at the end of a batch is a failed commit: nothing of the batch lands and
     /// the inner store can start the next batch.
