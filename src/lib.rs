@@ -91,9 +91,9 @@
 //! * Self-service context: [`Desk::article_viewed`], [`Desk::self_service_context`],
 //!   [`Desk::article_report`].
 //! * Persist: [`store::Store`], [`store::MemoryStore`]; test a store of your own with
-//!   `store::conformance` (feature `testkit`).
-//! * Where the time goes: [`probe::StageTimes`], [`DeskConfig::probe`], and
-//!   `store::TimedStore` (feature `testkit`).
+//!   `testkit::conformance` (feature `testkit`).
+//! * Where the time goes: [`DeskConfig::probe`], and `probe::StageTimes` with
+//!   `testkit::TimedStore` (feature `testkit`).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -117,6 +117,8 @@ pub mod routing;
 mod serde_time;
 pub mod sla;
 pub mod store;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 pub mod text;
 pub mod triage;
 

@@ -4,7 +4,7 @@
 //! probe that adds up the time spent in each, with the store's share.
 //!
 //! To split each stage's time into the Desk's own work and the store's, wrap the store in
-//! [`TimedStore`](crate::store::TimedStore) with the same [`StageTimes`].
+//! `testkit::TimedStore` (feature `testkit`) with the same [`StageTimes`].
 //!
 //! A probe is off unless configured ([`DeskConfig::probe`](crate::DeskConfig::probe)):
 //! without one the Desk does nothing extra. Hosts that trace with their own tools
@@ -194,7 +194,7 @@ impl Totals {
 
 /// A [`StageProbe`] that adds up the time of each [`Stage`]: its own time (exclusive of
 /// the stages inside it) and, when the store reports its calls through
-/// [`StageTimes::measure_store`] (as [`TimedStore`](crate::store::TimedStore) does), the
+/// [`StageTimes::measure_store`] (as `testkit::TimedStore` does), the
 /// time spent in the store on its behalf.
 ///
 /// One `StageTimes` serves one Desk (it keeps the stack of stages entered). The

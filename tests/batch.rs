@@ -6,7 +6,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use throughline::metrics::Filter;
 use throughline::privacy::RetentionPolicy;
 use throughline::routing::{Agent, RoutingConfig};
-use throughline::store::{FaultMode, FaultyStore, MemoryStore, SqliteStore, Store};
+use throughline::store::{MemoryStore, SqliteStore, Store};
+use throughline::testkit::{FaultMode, FaultyStore};
 use throughline::{
     AgentId, Channel, Desk, DeskConfig, Error, Identifier, Inbound, Status, TenantId,
 };

@@ -2,20 +2,20 @@
 
 #[test]
 fn memory_store_conforms() {
-    throughline::store::conformance::run(throughline::store::MemoryStore::new);
+    throughline::testkit::conformance::run(throughline::store::MemoryStore::new);
 }
 
 /// The same store answering `Store::read_ahead`, so every Desk story in the suite runs
 /// through the Desk's read-ahead path.
 #[test]
 fn memory_store_reading_ahead_conforms() {
-    throughline::store::conformance::run(throughline::store::MemoryStore::reading_ahead);
+    throughline::testkit::conformance::run(throughline::store::MemoryStore::reading_ahead);
 }
 
 #[cfg(feature = "sqlite")]
 #[test]
 fn sqlite_store_in_memory_conforms() {
-    throughline::store::conformance::run(|| {
+    throughline::testkit::conformance::run(|| {
         throughline::store::SqliteStore::open_in_memory().expect("in-memory database")
     });
 }
@@ -25,7 +25,7 @@ fn sqlite_store_in_memory_conforms() {
 fn sqlite_store_on_a_file_conforms() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut n = 0;
-    throughline::store::conformance::run(|| {
+    throughline::testkit::conformance::run(|| {
         n += 1;
         throughline::store::SqliteStore::open(dir.path().join(format!("c{n}.db")))
             .expect("database file")
@@ -37,8 +37,8 @@ fn sqlite_store_on_a_file_conforms() {
 #[test]
 fn timed_memory_store_reading_ahead_conforms() {
     let times = std::sync::Arc::new(throughline::probe::StageTimes::new());
-    throughline::store::conformance::run(|| {
-        throughline::store::TimedStore::new(
+    throughline::testkit::conformance::run(|| {
+        throughline::testkit::TimedStore::new(
             throughline::store::MemoryStore::reading_ahead(),
             times.clone(),
         )
@@ -55,11 +55,11 @@ fn timed_sqlite_store_on_a_file_conforms() {
     let dir = tempfile::tempdir().expect("temp dir");
     let times = std::sync::Arc::new(throughline::probe::StageTimes::new());
     let mut n = 0;
-    throughline::store::conformance::run(|| {
+    throughline::testkit::conformance::run(|| {
         n += 1;
         let store = throughline::store::SqliteStore::open(dir.path().join(format!("t{n}.db")))
             .expect("database file");
-        throughline::store::TimedStore::new(store, times.clone())
+        throughline::testkit::TimedStore::new(store, times.clone())
     });
 }
 
@@ -153,7 +153,7 @@ mod required_only {
 
 #[test]
 fn a_store_with_only_the_required_methods_conforms() {
-    throughline::store::conformance::run(|| {
+    throughline::testkit::conformance::run(|| {
         required_only::RequiredOnly(throughline::store::MemoryStore::new())
     });
 }

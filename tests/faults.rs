@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use throughline::metrics::Csat;
-use throughline::store::{FaultMode, FaultyStore, MemoryStore, Store};
+use throughline::store::{MemoryStore, Store};
+use throughline::testkit::{FaultMode, FaultyStore};
 use throughline::{
     AgentId, Channel, CustomerId, Desk, DeskConfig, Identifier, Inbound, MergeId, Status, TenantId,
 };

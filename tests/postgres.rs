@@ -50,7 +50,7 @@ fn fresh_db(url: &str) -> String {
 #[test]
 fn postgres_store_conforms() {
     let Some(url) = server() else { return };
-    throughline::store::conformance::run(|| {
+    throughline::testkit::conformance::run(|| {
         PostgresStore::connect(&fresh_db(&url)).expect("connect")
     });
 }

@@ -242,7 +242,8 @@ impl LanguageDetector for Where {
 
 #[test]
 fn a_batch_that_cannot_start_fails_whole_and_its_helpers_stop() {
-    use throughline::store::{FaultMode, FaultyStore, Store};
+    use throughline::store::Store;
+    use throughline::testkit::{FaultMode, FaultyStore};
     let store = FaultyStore::new(
         throughline::store::SqliteStore::open_in_memory().unwrap(),
         1,

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeDelta, Utc};
 use throughline::probe::{Stage, StageProbe, StageTimes};
 use throughline::routing::{Agent, RoutingConfig};
-use throughline::store::{FaultMode, FaultyStore, MemoryStore, Store, TimedStore};
+use throughline::store::{MemoryStore, Store};
+use throughline::testkit::{FaultMode, FaultyStore, TimedStore};
 use throughline::triage::{Intent, IntentCatalogue, TriageConfig, Value};
 use throughline::{AgentId, Channel, Desk, DeskConfig, Identifier, Inbound, TenantId};
 

@@ -6,7 +6,8 @@
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
 use throughline::message::Direction;
 use throughline::routing::{Agent, Presence, RoutingConfig, Shift};
-use throughline::store::{FaultMode, FaultyStore, MemoryStore, Store};
+use throughline::store::{MemoryStore, Store};
+use throughline::testkit::{FaultMode, FaultyStore};
 use throughline::triage::{Intent, IntentCatalogue, TriageConfig, Value};
 use throughline::{
     AgentId, Channel, Desk, DeskConfig, Effect, Identifier, Inbound, Status, TenantId,

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use throughline::probe::{Stage, StageTimes};
-use throughline::store::{Store, TimedStore};
+use throughline::store::Store;
+use throughline::testkit::TimedStore;
 
 #[derive(Debug, Default, Clone)]
 pub struct Timing {

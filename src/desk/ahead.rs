@@ -159,7 +159,8 @@ impl<S: Store> Desk<S> {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{FaultMode, FaultyStore, MemoryStore};
+    use crate::store::MemoryStore;
+    use crate::testkit::{FaultMode, FaultyStore};
     use crate::{Channel, Desk, DeskConfig, Identifier, Inbound, TenantId};
 
     fn t(secs: i64) -> chrono::DateTime<chrono::Utc> {

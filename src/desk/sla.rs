@@ -397,7 +397,8 @@ mod tests {
     use chrono::{DateTime, TimeDelta, Utc};
 
     use crate::sla::{Basis, Metric, SlaPolicies, SlaPolicy};
-    use crate::store::{FaultMode, FaultyStore, MemoryStore, Store};
+    use crate::store::{MemoryStore, Store};
+    use crate::testkit::{FaultMode, FaultyStore};
     use crate::{Channel, Desk, DeskConfig, Effect, Identifier, Inbound, TenantId};
 
     const PER_TENANT: usize = 12;

@@ -1,5 +1,6 @@
-//! Persistence: the [`Store`] trait, the in-memory [`MemoryStore`], the embedded SQLite
-//! store (feature `sqlite`) and a [`conformance`] suite every store must pass.
+//! Persistence: the [`Store`] trait, the in-memory [`MemoryStore`] and the embedded SQLite
+//! store (feature `sqlite`). Every store must pass the conformance suite
+//! (`testkit::conformance`, feature `testkit`).
 //!
 //! # The contract
 //!
@@ -31,8 +32,7 @@
 //! The `Desk` retries an operation that hit a conflict, re-reading the store, so two
 //! desks on one database never store a webhook twice or lose an update.
 
-pub mod conformance;
-mod faulty;
+mod forward;
 mod ident_table;
 mod memory;
 #[cfg(feature = "postgres")]
@@ -41,16 +41,18 @@ mod read_ahead;
 mod rules;
 #[cfg(feature = "sqlite")]
 mod sqlite;
-mod timed;
 
 #[cfg(feature = "postgres")]
 pub use self::postgres::{PostgresStore, PG_SCHEMA_VERSION};
-pub use faulty::{FaultMode, FaultyStore};
+#[cfg(test)]
+pub(crate) use forward::call_every_method;
+pub(crate) use forward::{forward_store, through, through_mut};
 pub use memory::MemoryStore;
 pub use read_ahead::{read_by_parts, ReadAhead, ReadPlan};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, SCHEMA_VERSION};
-pub use timed::TimedStore;
+
+use std::ops::Deref;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -570,128 +572,12 @@ pub trait Store: Send {
     }
 }
 
+/// A boxed store (`Box<dyn Store>`, say) is a store: every call goes to the box's.
 impl<S: Store + ?Sized> Store for Box<S> {
-    fn read_ahead(&self, t: TenantId, plan: &ReadPlan<'_>) -> Result<ReadAhead> {
-        (**self).read_ahead(t, plan)
-    }
-    fn customer(&self, t: TenantId, id: CustomerId) -> Result<Option<Customer>> {
-        (**self).customer(t, id)
-    }
-    fn identifier(&self, t: TenantId, i: &Identifier) -> Result<Option<IdentifierRecord>> {
-        (**self).identifier(t, i)
-    }
-    fn identifiers_of(&self, t: TenantId, c: CustomerId) -> Result<Vec<IdentifierRecord>> {
-        (**self).identifiers_of(t, c)
-    }
-    fn conversation(&self, t: TenantId, id: ConversationId) -> Result<Option<Conversation>> {
-        (**self).conversation(t, id)
-    }
-    fn conversation_tenant(&self, id: ConversationId) -> Result<Option<TenantId>> {
-        (**self).conversation_tenant(id)
-    }
-    fn conversation_by_id(&self, id: ConversationId) -> Result<Option<Conversation>> {
-        (**self).conversation_by_id(id)
-    }
-    fn conversations_of(&self, t: TenantId, c: CustomerId) -> Result<Vec<Conversation>> {
-        (**self).conversations_of(t, c)
-    }
-    fn open_conversation(&self, t: TenantId, c: CustomerId) -> Result<Option<Conversation>> {
-        (**self).open_conversation(t, c)
-    }
-    fn conversations_in(
-        &self,
-        t: TenantId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<Conversation>> {
-        (**self).conversations_in(t, from, to)
-    }
-    fn conversations_in_page(
-        &self,
-        t: TenantId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        after: Option<(DateTime<Utc>, ConversationId)>,
-        limit: usize,
-    ) -> Result<Vec<Conversation>> {
-        (**self).conversations_in_page(t, from, to, after, limit)
-    }
-    fn message(&self, t: TenantId, id: MessageId) -> Result<Option<Message>> {
-        (**self).message(t, id)
-    }
-    fn message_by_external_id(
-        &self,
-        t: TenantId,
-        ch: &Channel,
-        ext: &str,
-    ) -> Result<Option<Message>> {
-        (**self).message_by_external_id(t, ch, ext)
-    }
-    fn messages_of(&self, t: TenantId, c: ConversationId) -> Result<Vec<Message>> {
-        (**self).messages_of(t, c)
-    }
-    fn recent_messages(
-        &self,
-        t: TenantId,
-        c: ConversationId,
-        limit: usize,
-    ) -> Result<Vec<Message>> {
-        (**self).recent_messages(t, c, limit)
-    }
-    fn latest_inbound(
-        &self,
-        t: TenantId,
-        c: ConversationId,
-        channel: &Channel,
-    ) -> Result<Option<Message>> {
-        (**self).latest_inbound(t, c, channel)
-    }
-    fn timeline(&self, t: TenantId, c: CustomerId, limit: Option<usize>) -> Result<Vec<Message>> {
-        (**self).timeline(t, c, limit)
-    }
-    fn thread(&self, t: TenantId, key: &str) -> Result<Option<ConversationId>> {
-        (**self).thread(t, key)
-    }
-    fn outbox(&self, t: TenantId) -> Result<Vec<Message>> {
-        (**self).outbox(t)
-    }
-    fn record(&self, t: TenantId, kind: &str, key: &str) -> Result<Option<Record>> {
-        (**self).record(t, kind, key)
-    }
-    fn records(&self, t: TenantId, kind: &str) -> Result<Vec<Record>> {
-        (**self).records(t, kind)
-    }
-    fn records_by(&self, t: TenantId, kind: &str, secondary: &str) -> Result<Vec<Record>> {
-        (**self).records_by(t, kind, secondary)
-    }
-    fn due_records(
-        &self,
-        kind: &str,
-        until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<(TenantId, Record)>> {
-        (**self).due_records(kind, until, limit)
-    }
-    fn next_due(&self, kind: &str) -> Result<Option<DateTime<Utc>>> {
-        (**self).next_due(kind)
-    }
-    fn apply(&mut self, changes: ChangeSet) -> Result<()> {
-        (**self).apply(changes)
-    }
+    forward_store!(inner: Deref::deref, read: through, write: through_mut);
+}
 
-    fn supports_batches(&self) -> bool {
-        (**self).supports_batches()
-    }
-
-    fn begin_batch(&mut self) -> Result<()> {
-        (**self).begin_batch()
-    }
-
-    fn scrub(&mut self) -> Result<()> {
-        (**self).scrub()
-    }
-
-    fn end_batch(&mut self, commit: bool) -> Result<()> {
-        (**self).end_batch(commit)
-    }
+/// A store lent to a `Desk` (`&mut S`) is a store: every call goes to the lender's.
+impl<S: Store + ?Sized> Store for &mut S {
+    forward_store!(inner: Deref::deref, read: through, write: through_mut);
 }
