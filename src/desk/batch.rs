@@ -245,9 +245,10 @@ impl<S: Store> Desk<S> {
     /// none of them is stored (see [`Desk::end_batch`] for what the desk forgets then).
     /// Inside an open batch ([`Desk::begin_batch`]) the messages join it.
     ///
-    /// With [`DeskConfig::prepare_threads`](crate::DeskConfig::prepare_threads) (default
-    /// 1), a batch of 16 messages or more is prepared ([`crate::Preparer`]: message checks
-    /// and language detection) on that many threads, which live for the call, while the
+    /// By default everything runs on the calling thread. A host that opts in with
+    /// [`DeskConfig::prepare_threads`](crate::DeskConfig::prepare_threads) (default 0) has
+    /// a batch of 16 messages or more prepared ([`crate::Preparer`]: message checks and
+    /// language detection) on that many threads, which live for the call, while the
     /// calling thread ingests: the results are the same as without them.
     ///
     /// ```

@@ -59,9 +59,10 @@ pub struct DeskConfig {
     pub probe: Option<std::sync::Arc<dyn StageProbe>>,
     /// Threads [`Desk::ingest_batch`](crate::Desk::ingest_batch) prepares messages on
     /// (the message checks and language detection of a [`crate::Preparer`]) while the
-    /// calling thread ingests them (default 1; 0 prepares each message on the calling
-    /// thread). The threads live for the call only, and the results are the same either
-    /// way; batches of fewer than 16 messages are prepared on the calling thread.
+    /// calling thread ingests them. Default 0: the desk starts no thread unless the host
+    /// asks for it, and each message is prepared on the calling thread. With 1 or more,
+    /// the threads live for the call only, and the results are the same either way;
+    /// batches of fewer than 16 messages are prepared on the calling thread.
     pub prepare_threads: usize,
 }
 
@@ -81,7 +82,7 @@ impl Default for DeskConfig {
             triage: std::sync::Arc::new(TriageConfig::default()),
             routing: None,
             probe: None,
-            prepare_threads: 1,
+            prepare_threads: 0,
         }
     }
 }
@@ -116,7 +117,8 @@ impl DeskConfig {
         self
     }
 
-    /// Sets [`DeskConfig::prepare_threads`].
+    /// Sets [`DeskConfig::prepare_threads`]: opts [`Desk::ingest_batch`](crate::Desk::ingest_batch)
+    /// in to preparing messages on `threads` helper threads (0, the default, starts none).
     pub fn prepare_threads(mut self, threads: usize) -> Self {
         self.prepare_threads = threads;
         self
