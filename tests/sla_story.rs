@@ -417,6 +417,13 @@ fn a_reply_submitted_as_solved_equals_a_reply_then_solving_in_one_write() -> R {
     let who = Identifier::email("fay@example.com")?;
     let first = Inbound::new(tn, Channel::Email, who.clone(), "e1", "My parcel is late");
     let later = t0 + TimeDelta::minutes(30);
+    // Both desks draw the same ids from the same seed.
+    let desk = || {
+        Desk::new(
+            MemoryStore::new(),
+            DeskConfig::default().sla(policies()).id_seed(1),
+        )
+    };
 
     let mut two_steps = desk();
     let a = two_steps.ingest(first.clone(), t0)?.conversation;
@@ -432,8 +439,8 @@ fn a_reply_submitted_as_solved_equals_a_reply_then_solving_in_one_write() -> R {
         later,
     )?;
 
-    // Both desks draw the same ids (the default seeded generator), so the effects compare
-    // whole: the reply's send, then the status change.
+    // Both desks draw the same ids (the same seed), so the effects compare whole: the
+    // reply's send, then the status change.
     assert_eq!(effects, expected);
     assert!(matches!(effects[0], Effect::Send(_)));
     assert!(matches!(

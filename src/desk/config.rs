@@ -4,7 +4,7 @@ use chrono::TimeDelta;
 
 use crate::channel::ChannelRegistry;
 use crate::error::{Error, Result};
-use crate::id::{IdGen, SeededIdGen};
+use crate::id::{seed_from_u64, IdGen, SeededIdGen};
 use crate::identity::IdentityRules;
 use crate::lang::{LanguageDetector, WhatlangDetector};
 use crate::probe::StageProbe;
@@ -20,7 +20,7 @@ use crate::triage::TriageConfig;
 /// let config = DeskConfig::default()
 ///     .reopen_window(chrono::TimeDelta::days(3))
 ///     .max_body_bytes(64 * 1024)
-///     .id_seed(42);
+///     .rng_seed([42; 32]); // the same ids on every run (default: seeded from the OS)
 /// assert!(config.validate().is_ok());
 /// ```
 #[derive(Debug, Clone)]
@@ -30,9 +30,12 @@ pub struct DeskConfig {
     pub reopen_window: TimeDelta,
     /// The largest accepted message body in bytes (default 1 MiB).
     pub max_body_bytes: usize,
-    /// Seed of the default id generator (runs with the same seed and inputs produce the
-    /// same ids).
-    pub id_seed: u64,
+    /// Seed of the desk's one random generator, which mints every id and the tenants'
+    /// erasure keys (see [`SeededIdGen`]). `None` (the default) seeds it from the
+    /// operating system when the desk is made, so ids are unguessable and no two desks
+    /// (or runs of one host) mint the same ones; `Some(seed)` makes runs with the same
+    /// inputs produce the same ids and keys, for deterministic replays and tests.
+    pub rng_seed: Option<[u8; 32]>,
     /// Which channels are enabled, and their profiles.
     pub channels: ChannelRegistry,
     /// How often an operation that lost a write race is retried (default 3).
@@ -71,7 +74,7 @@ impl Default for DeskConfig {
         DeskConfig {
             reopen_window: TimeDelta::days(7),
             max_body_bytes: 1024 * 1024,
-            id_seed: 0x7468_726f_7567_686c,
+            rng_seed: None,
             channels: ChannelRegistry::default(),
             conflict_retries: 3,
             csat_window: TimeDelta::days(7),
@@ -136,10 +139,17 @@ impl DeskConfig {
         self
     }
 
-    /// Sets [`DeskConfig::id_seed`].
-    pub fn id_seed(mut self, seed: u64) -> Self {
-        self.id_seed = seed;
+    /// Sets [`DeskConfig::rng_seed`]: the desk's ids and erasure keys follow from `seed`
+    /// (for deterministic replays and tests; leave it unset in production).
+    pub fn rng_seed(mut self, seed: [u8; 32]) -> Self {
+        self.rng_seed = Some(seed);
         self
+    }
+
+    /// Sets [`DeskConfig::rng_seed`] from a `u64`: its little-endian bytes, then zeros
+    /// (the same stream as [`SeededIdGen::new`]). A shorthand for tests.
+    pub fn id_seed(self, seed: u64) -> Self {
+        self.rng_seed(seed_from_u64(seed))
     }
 
     /// Sets [`DeskConfig::identity`].
@@ -185,7 +195,11 @@ impl DeskConfig {
         Ok(())
     }
 
-    pub(crate) fn make_id_gen(&self) -> Box<dyn IdGen> {
-        Box::new(SeededIdGen::new(self.id_seed))
+    /// The desk's generator: from [`DeskConfig::rng_seed`], or seeded from the OS.
+    pub(crate) fn make_id_gen(&self) -> Result<Box<dyn IdGen>> {
+        Ok(Box::new(match self.rng_seed {
+            Some(seed) => SeededIdGen::from_seed(seed),
+            None => SeededIdGen::from_os()?,
+        }))
     }
 }

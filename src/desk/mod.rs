@@ -119,10 +119,11 @@ impl<S: Store> Desk<S> {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] from [`DeskConfig::validate`].
+    /// [`Error::Config`] from [`DeskConfig::validate`], or when no
+    /// [`DeskConfig::rng_seed`] is set and the operating system's random source fails.
     pub fn try_new(store: S, config: DeskConfig) -> Result<Self> {
         config.validate()?;
-        let ids = config.make_id_gen();
+        let ids = config.make_id_gen()?;
         Ok(Desk {
             store,
             config,
@@ -163,7 +164,8 @@ impl<S: Store> Desk<S> {
         &mut self.config.channels
     }
 
-    /// Replaces the id generator (for example with one of your own).
+    /// Replaces the desk's generator of ids and erasure keys (for example with one of
+    /// your own).
     pub fn set_id_gen(&mut self, ids: Box<dyn IdGen>) {
         self.ids = ids;
     }
@@ -175,6 +177,11 @@ impl<S: Store> Desk<S> {
 
     pub(crate) fn next_uuid(&mut self, now: DateTime<Utc>) -> uuid::Uuid {
         self.ids.next_uuid(now)
+    }
+
+    /// 32 secret bytes from the desk's generator (an erasure key).
+    pub(crate) fn next_secret(&mut self, now: DateTime<Utc>) -> [u8; 32] {
+        self.ids.secret(now)
     }
 
     /// Runs `op` again when it lost a race with another writer.
