@@ -8,6 +8,8 @@
 //! ```sh
 //! cargo bench --bench sqlite
 //! ```
+// A benchmark times itself: the no-clock rule is the library's.
+#![allow(clippy::disallowed_methods)]
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};

@@ -113,8 +113,8 @@ impl DeskConfig {
         self
     }
 
-    /// Sets [`DeskConfig::probe`]: the probe (a [`crate::probe::StageTimes`], say) learns
-    /// where the Desk's time goes.
+    /// Sets [`DeskConfig::probe`]: the probe (`probe::StageTimes` of the `testkit`
+    /// feature, say) learns where the Desk's time goes.
     pub fn probe(mut self, probe: std::sync::Arc<dyn StageProbe>) -> Self {
         self.probe = Some(probe);
         self

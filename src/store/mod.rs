@@ -40,6 +40,7 @@ mod postgres;
 mod read_ahead;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(any(test, feature = "testkit"))]
 mod timed;
 
 #[cfg(feature = "postgres")]
@@ -49,6 +50,7 @@ pub use memory::MemoryStore;
 pub use read_ahead::{read_by_parts, ReadAhead, ReadPlan};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, SCHEMA_VERSION};
+#[cfg(any(test, feature = "testkit"))]
 pub use timed::TimedStore;
 
 use chrono::{DateTime, Utc};
