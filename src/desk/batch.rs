@@ -214,11 +214,11 @@ impl<S: Store> Desk<S> {
     /// let (first, solved) = desk.batch(|d| {
     ///     let first = d.ingest(Inbound::new(tenant, Channel::Email, ana.clone(), "m-1", "Where is my parcel?"), t0)?;
     ///     d.ingest(Inbound::new(tenant, Channel::WebChat, ana.clone(), "c-1", "Any news?"), t0)?;
-    ///     let solved = d.set_status(first.conversation, Status::Solved, t0);
+    ///     let solved = d.set_status((tenant, first.conversation), Status::Solved, t0);
     ///     Ok::<_, throughline::Error>((first, solved))
     /// })??;
     /// assert!(solved.is_ok());
-    /// assert_eq!(desk.messages(first.conversation)?.len(), 2);
+    /// assert_eq!(desk.messages((tenant, first.conversation))?.len(), 2);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///

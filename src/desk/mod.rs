@@ -39,30 +39,21 @@ use crate::identity::{Customer, Identifier, IdentifierRecord};
 use crate::message::Message;
 use crate::store::Store;
 
-/// Names a conversation: by id alone, or by tenant and id.
+/// Names a conversation by its tenant and id: every read takes its tenant, and an id of
+/// another tenant is refused as not found.
 ///
-/// Hosts that serve several tenants should pass `(tenant, id)`: an id of another tenant
-/// is then refused as not found. An id alone is looked up in whichever tenant owns it.
+/// Made from a `(TenantId, ConversationId)` pair, which is what the Desk's methods take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ConversationRef {
-    /// The tenant, when the caller knows it.
-    pub tenant: Option<TenantId>,
+    /// The tenant.
+    pub tenant: TenantId,
     /// The conversation.
     pub id: ConversationId,
 }
 
-impl From<ConversationId> for ConversationRef {
-    fn from(id: ConversationId) -> Self {
-        ConversationRef { tenant: None, id }
-    }
-}
-
 impl From<(TenantId, ConversationId)> for ConversationRef {
     fn from((tenant, id): (TenantId, ConversationId)) -> Self {
-        ConversationRef {
-            tenant: Some(tenant),
-            id,
-        }
+        ConversationRef { tenant, id }
     }
 }
 
@@ -76,7 +67,7 @@ impl From<(TenantId, ConversationId)> for ConversationRef {
 /// let got = desk.ingest(Inbound::new(tenant, Channel::Sms, Identifier::phone("+31612345678", None)?,
 ///                                    "sms-1", "Where is my parcel?"), t0)?;
 /// assert!(!got.duplicate);
-/// assert_eq!(desk.conversation(got.conversation)?.customer, got.customer);
+/// assert_eq!(desk.conversation((tenant, got.conversation))?.customer, got.customer);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
@@ -195,21 +186,18 @@ impl<S: Store> Desk<S> {
         }
     }
 
-    /// Looks a conversation up, enforcing the tenant when one is given.
+    /// Looks a conversation up in its tenant.
     pub(crate) fn load_conversation(&self, r: ConversationRef) -> Result<Conversation> {
-        match r.tenant {
-            Some(tenant) => self.store.conversation(tenant, r.id),
-            None => self.store.conversation_by_id(r.id),
-        }?
-        .ok_or_else(|| Error::not_found("conversation", r.id))
+        self.store
+            .conversation(r.tenant, r.id)?
+            .ok_or_else(|| Error::not_found("conversation", r.id))
     }
 
     /// A conversation.
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] when it does not exist (or belongs to another tenant than the
-    /// one given).
+    /// [`Error::NotFound`] when the tenant has no such conversation.
     pub fn conversation(&self, conversation: impl Into<ConversationRef>) -> Result<Conversation> {
         self.load_conversation(conversation.into())
     }
@@ -239,7 +227,7 @@ impl<S: Store> Desk<S> {
     ///     let inbound = Inbound::new(tenant, Channel::Email, ana.clone(), format!("m-{n}"), body);
     ///     conversation = Some(desk.ingest(inbound, at)?.conversation);
     /// }
-    /// let last_two = desk.recent_messages(conversation.unwrap(), 2)?;
+    /// let last_two = desk.recent_messages((tenant, conversation.unwrap()), 2)?;
     /// let bodies: Vec<&str> = last_two.iter().map(|m| m.body.as_str()).collect();
     /// assert_eq!(bodies, ["My parcel is late", "Order 1234"]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
