@@ -97,8 +97,9 @@ impl<S: Store> Desk<S> {
     ///
     /// # Panics
     ///
-    /// When `config` is invalid (see [`DeskConfig::validate`]); use [`Desk::try_new`] to
-    /// get an error instead.
+    /// When `config` is invalid (see [`DeskConfig::validate`]) or, without a
+    /// [`DeskConfig::rng_seed`], when the operating system's random source fails; use
+    /// [`Desk::try_new`] to get an error instead.
     pub fn new(store: S, config: DeskConfig) -> Self {
         match Self::try_new(store, config) {
             Ok(desk) => desk,
