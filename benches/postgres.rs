@@ -10,6 +10,8 @@
 //!
 //! Without `THROUGHLINE_PG_URL` it prints a notice and measures nothing. Start a
 //! throw-away server with `.ci/pg start DIR PORT`.
+// A benchmark times itself: the no-clock rule is the library's.
+#![allow(clippy::disallowed_methods)]
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -108,7 +108,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The agent answers; it goes out on WhatsApp, the channel she used last.
     let agent: AgentId = "01900000-0000-7000-8000-0000000a9e47".parse()?;
     let effects = desk.reply(
-        got.conversation,
+        (tenant, got.conversation),
         agent,
         "Your return is approved; the refund follows in 3 days.",
         t2 + TimeDelta::minutes(4),
@@ -131,8 +131,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // Solved and closed; a month later she writes again: a new, linked conversation.
-    desk.set_status(got.conversation, Status::Solved, t2 + TimeDelta::hours(1))?;
-    desk.set_status(got.conversation, Status::Closed, t2 + TimeDelta::days(4))?;
+    desk.set_status(
+        (tenant, got.conversation),
+        Status::Solved,
+        t2 + TimeDelta::hours(1),
+    )?;
+    desk.set_status(
+        (tenant, got.conversation),
+        Status::Closed,
+        t2 + TimeDelta::days(4),
+    )?;
     let t3 = t0 + TimeDelta::days(31);
     let next = desk.ingest(
         Inbound::new(
@@ -145,7 +153,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .sent_at(t3),
         t3,
     )?;
-    let conv = desk.conversation(next.conversation)?;
+    let conv = desk.conversation((tenant, next.conversation))?;
     println!(
         "\na month later: new conversation {} follows {:?}, same customer: {}",
         conv.id,

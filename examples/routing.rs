@@ -176,8 +176,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ProfileUpdate::default().attribute("vip", serde_json::json!(true)),
         t0 + TimeDelta::minutes(4),
     )?;
-    desk.set_status(vip.conversation, Status::Solved, t0 + TimeDelta::minutes(4))?;
-    desk.set_status(vip.conversation, Status::Closed, t0 + TimeDelta::minutes(4))?;
+    desk.set_status(
+        (tenant, vip.conversation),
+        Status::Solved,
+        t0 + TimeDelta::minutes(4),
+    )?;
+    desk.set_status(
+        (tenant, vip.conversation),
+        Status::Closed,
+        t0 + TimeDelta::minutes(4),
+    )?;
     let vip2 = desk.ingest(
         Inbound::new(
             tenant,
@@ -198,7 +206,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &vip2.conversation.to_string()[32..]
     );
     let freed = desk.set_status(
-        first.conversation,
+        (tenant, first.conversation),
         Status::Solved,
         t0 + TimeDelta::minutes(6),
     )?;

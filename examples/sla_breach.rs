@@ -55,7 +55,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         friday,
     )?;
     println!("{}  e-mail arrives (office closed)", local(friday));
-    let clocks = desk.sla_clocks(got.conversation)?.expect("clocks run");
+    let clocks = desk
+        .sla_clocks((tenant, got.conversation))?
+        .expect("clocks run");
     let first = clocks
         .clocks
         .iter()

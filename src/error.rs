@@ -124,8 +124,36 @@ impl Error {
     }
 
     /// True for errors caused by the input or the call (retrying the same call cannot
-    /// succeed), false for store failures and conflicts (a retry may succeed).
+    /// succeed), false for store failures, conflicts and a busy store (a retry may
+    /// succeed).
     pub fn is_input_error(&self) -> bool {
-        !matches!(self, Error::Store { .. } | Error::Conflict(_))
+        !matches!(
+            self,
+            Error::Store { .. } | Error::Conflict(_) | Error::Busy(_)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retryable_errors_are_not_input_errors() {
+        assert!(!Error::Busy("locked".into()).is_input_error());
+        assert!(!Error::Conflict("version".into()).is_input_error());
+        let store = Error::Store {
+            message: "disk full".into(),
+            source: None,
+        };
+        assert!(!store.is_input_error());
+    }
+
+    #[test]
+    fn bad_input_and_misuse_are_input_errors() {
+        assert!(Error::invalid("email", "no @").is_input_error());
+        assert!(Error::not_found("conversation", "x").is_input_error());
+        assert!(Error::Config("zero".into()).is_input_error());
+        assert!(Error::Restricted("c".into()).is_input_error());
     }
 }

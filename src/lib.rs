@@ -43,7 +43,7 @@
 //! assert_eq!(channels, [Channel::WebChat, Channel::Email, Channel::WhatsApp]);
 //!
 //! // ... and the reply goes out on the channel she used last.
-//! let effects = desk.reply(got.conversation, AgentId::new_v7(), "Your refund is on its way", t2)?;
+//! let effects = desk.reply((tenant, got.conversation), AgentId::new_v7(), "Your refund is on its way", t2)?;
 //! assert!(matches!(&effects[0], Effect::Send(out) if out.channel == Channel::WhatsApp));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

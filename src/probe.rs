@@ -1,20 +1,22 @@
 //! Where a [`Desk`](crate::Desk)'s time goes: the Desk tells a [`StageProbe`] when it
 //! enters and leaves each [`Stage`] of its work (deduplication, identity, threading,
-//! language, triage, SLA, routing, metrics, writing), and [`StageTimes`] is a ready-made
-//! probe that adds up the time spent in each, with the store's share.
+//! language, triage, SLA, routing, metrics, writing). The probe is events only: the
+//! library reads no clock, so timing them is the probe's business.
 //!
-//! To split each stage's time into the Desk's own work and the store's, wrap the store in
-//! `testkit::TimedStore` (feature `testkit`) with the same [`StageTimes`].
+//! With the `testkit` feature, `StageTimes` is a ready-made probe that adds up the time
+//! spent in each stage (it reads the system's monotonic clock), and
+//! `testkit::TimedStore` splits each stage's time into the Desk's own work and the store's.
 //!
 //! A probe is off unless configured ([`DeskConfig::probe`](crate::DeskConfig::probe)):
 //! without one the Desk does nothing extra. Hosts that trace with their own tools
 //! implement [`StageProbe`] (opening and closing spans, say).
 //!
 //! Stages nest: the triage bot's answer runs the SLA step inside the triage stage, and
-//! writing its change set runs inside both. [`StageTimes`] counts each instant once, in
+//! writing its change set runs inside both. `StageTimes` counts each instant once, in
 //! the innermost stage (exclusive time), so the stages add up to the Desk's staged time.
 //!
 //! ```
+//! # #[cfg(feature = "testkit")] {
 //! use std::sync::Arc;
 //! use throughline::probe::{Stage, StageTimes};
 //! use throughline::{Channel, Desk, DeskConfig, Identifier, Inbound, TenantId, store::MemoryStore};
@@ -29,11 +31,15 @@
 //! assert_eq!(times.entries(Stage::Identity), 1);
 //! let staged: std::time::Duration = Stage::ALL.iter().map(|&s| times.own_time(s)).sum();
 //! assert!(staged > std::time::Duration::ZERO);
+//! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+#[cfg(any(test, feature = "testkit"))]
+use std::sync::{Mutex, MutexGuard};
+#[cfg(any(test, feature = "testkit"))]
 use std::time::{Duration, Instant};
 
 /// A part of the Desk's work.
@@ -90,6 +96,7 @@ impl Stage {
         }
     }
 
+    #[cfg(any(test, feature = "testkit"))]
     fn index(self) -> usize {
         self as usize
     }
@@ -140,8 +147,10 @@ impl Drop for StageGuard {
     }
 }
 
+#[cfg(any(test, feature = "testkit"))]
 const N: usize = Stage::ALL.len();
 
+#[cfg(any(test, feature = "testkit"))]
 #[derive(Debug, Default)]
 struct Totals {
     /// Entered stages, innermost last, each with the instant its own time last resumed.
@@ -152,6 +161,7 @@ struct Totals {
     store_outside: Duration,
 }
 
+#[cfg(any(test, feature = "testkit"))]
 impl Totals {
     /// Charges the innermost stage's own time up to `at`.
     fn charge(&mut self, at: Instant) {
@@ -199,11 +209,18 @@ impl Totals {
 ///
 /// One `StageTimes` serves one Desk (it keeps the stack of stages entered). The
 /// [module docs](self) have an example.
+///
+/// It reads the system's monotonic clock, so it is a test and measurement tool: it needs
+/// the `testkit` feature.
+#[cfg(any(test, feature = "testkit"))]
 #[derive(Debug, Default)]
 pub struct StageTimes {
     totals: Mutex<Totals>,
 }
 
+// A measurement tool (testkit only): reading the monotonic clock is its purpose.
+#[cfg(any(test, feature = "testkit"))]
+#[allow(clippy::disallowed_methods)]
 impl StageTimes {
     /// Empty totals.
     pub fn new() -> Self {
@@ -261,6 +278,9 @@ impl StageTimes {
     }
 }
 
+// A measurement tool (testkit only): reading the monotonic clock is its purpose.
+#[cfg(any(test, feature = "testkit"))]
+#[allow(clippy::disallowed_methods)]
 impl StageProbe for StageTimes {
     fn enter(&self, stage: Stage) {
         let at = Instant::now();
@@ -274,6 +294,8 @@ impl StageProbe for StageTimes {
 }
 
 #[cfg(test)]
+// The tests start their virtual instants from a real one.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 

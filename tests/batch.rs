@@ -70,8 +70,13 @@ fn a_worker_commits_a_customers_chat_email_and_the_agents_answer_together() {
                 msg(Channel::Email, ana(), "m-1", "Still waiting for order 1042"),
                 t(5),
             )?;
-            d.reply(chat.conversation, agent(), "It left the depot today.", t(6))?;
-            d.set_status(chat.conversation, Status::Solved, t(7))?;
+            d.reply(
+                (tenant(), chat.conversation),
+                agent(),
+                "It left the depot today.",
+                t(6),
+            )?;
+            d.set_status((tenant(), chat.conversation), Status::Solved, t(7))?;
             Ok::<_, Error>((chat, email))
         })
         .unwrap()

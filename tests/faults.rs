@@ -71,10 +71,10 @@ fn setup(make: &dyn Fn() -> Box<dyn Store>, pre: Pre) -> (D, World) {
             t(1),
         )
         .unwrap();
-    desk.reply(ana.conversation, agent(), "We are on it", t(2))
+    desk.reply((tenant(), ana.conversation), agent(), "We are on it", t(2))
         .unwrap();
     if pre == Pre::Solved {
-        desk.set_status(ana.conversation, Status::Solved, t(3))
+        desk.set_status((tenant(), ana.conversation), Status::Solved, t(3))
             .unwrap();
     }
     let merge = (pre == Pre::Merged).then(|| {
@@ -189,16 +189,18 @@ fn ops() -> Vec<(&'static str, Pre, Op)> {
         }),
         ("reply", Pre::Nothing, |d, w| {
             let c = d.conversations_of(tenant(), w.bob)?[0].id;
-            d.reply(c, agent(), "It arrives tomorrow", t(10))
+            d.reply((tenant(), c), agent(), "It arrives tomorrow", t(10))
                 .map(|_| ())
         }),
         ("note", Pre::Nothing, |d, w| {
             let c = d.conversations_of(tenant(), w.bob)?[0].id;
-            d.note(c, agent(), "checked the carrier", t(10)).map(|_| ())
+            d.note((tenant(), c), agent(), "checked the carrier", t(10))
+                .map(|_| ())
         }),
         ("solve", Pre::Nothing, |d, w| {
             let c = d.conversations_of(tenant(), w.ana)?[0].id;
-            d.set_status(c, Status::Solved, t(10)).map(|_| ())
+            d.set_status((tenant(), c), Status::Solved, t(10))
+                .map(|_| ())
         }),
         ("link an identifier", Pre::Nothing, |d, w| {
             d.link_identifier(
@@ -221,7 +223,7 @@ fn ops() -> Vec<(&'static str, Pre, Op)> {
         }),
         ("CSAT", Pre::Solved, |d, w| {
             let c = d.conversations_of(tenant(), w.ana)?[0].id;
-            d.record_csat(c, Csat::FivePoint(5), t(10))
+            d.record_csat((tenant(), c), Csat::FivePoint(5), t(10))
         }),
     ]
 }

@@ -42,7 +42,7 @@ fn the_agent_sees_the_returns_article_was_read_twice_before_the_chat(
         ),
         t0() + TimeDelta::minutes(5),
     )?;
-    let context = desk.self_service_context(chat.conversation)?;
+    let context = desk.self_service_context((tn, chat.conversation))?;
     assert_eq!(context.len(), 3);
     assert_eq!(
         summarize(&context),
@@ -126,10 +126,15 @@ fn an_undone_merge_takes_its_activity_out_of_the_agents_context() {
     let bc = desk
         .merge_customers(tenant(), b, c.customer, "same", at(2))
         .unwrap();
-    assert_eq!(desk.self_service_context(c.conversation).unwrap().len(), 2);
+    assert_eq!(
+        desk.self_service_context((tenant(), c.conversation))
+            .unwrap()
+            .len(),
+        2
+    );
     desk.unmerge(tenant(), bc, at(3)).unwrap();
     assert!(desk
-        .self_service_context(c.conversation)
+        .self_service_context((tenant(), c.conversation))
         .unwrap()
         .is_empty());
 }

@@ -41,12 +41,15 @@ fn a_dutch_customer_keeps_dutch_on_short_messages_and_gets_the_dutch_template(
         "a short text leans on the customer's language"
     );
     assert_eq!(
-        desk.conversation(first.conversation)?.language.as_deref(),
+        desk.conversation((tn, first.conversation))?
+            .language
+            .as_deref(),
         Some("nl")
     );
     let template =
         Localized::new("We are looking into it.").with("nl", "We zoeken het voor je uit.");
-    let effects = desk.reply_localized(first.conversation, AgentId::new_v7(), &template, t(2))?;
+    let effects =
+        desk.reply_localized((tn, first.conversation), AgentId::new_v7(), &template, t(2))?;
     let Some(Effect::Send(out)) = effects.first() else {
         panic!("no Send")
     };

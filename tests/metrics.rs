@@ -30,9 +30,9 @@ fn worked_example_from_the_metrics_guide() -> R {
         Inbound::new(tn, Channel::Email, email("a"), "a1", "Invoice copy please"),
         t(0),
     )?;
-    desk.reply(a.conversation, agent, "Attached", t(30))?;
-    desk.set_status(a.conversation, Status::Solved, t(60))?;
-    desk.record_csat(a.conversation, Csat::FivePoint(5), t(70))?;
+    desk.reply((tn, a.conversation), agent, "Attached", t(30))?;
+    desk.set_status((tn, a.conversation), Status::Solved, t(60))?;
+    desk.record_csat((tn, a.conversation), Csat::FivePoint(5), t(70))?;
 
     // B: chat answered in 10 min; the customer follows up on WhatsApp (a switch) and gets a
     // next reply 20 min later; solved at 60: not FCR (wrote again), rated 2.
@@ -47,16 +47,16 @@ fn worked_example_from_the_metrics_guide() -> R {
         ),
         t(0),
     )?;
-    desk.reply(b.conversation, agent, "Checking", t(10))?;
+    desk.reply((tn, b.conversation), agent, "Checking", t(10))?;
     let phone = Identifier::whatsapp("+31612345678", None)?;
     desk.link_identifier(tn, b.customer, phone.clone(), true, t(11))?;
     desk.ingest(
         Inbound::new(tn, Channel::WhatsApp, phone, "b2", "Any news?"),
         t(20),
     )?;
-    desk.reply(b.conversation, agent, "Arrives today", t(40))?;
-    desk.set_status(b.conversation, Status::Solved, t(60))?;
-    desk.record_csat(b.conversation, Csat::FivePoint(2), t(61))?;
+    desk.reply((tn, b.conversation), agent, "Arrives today", t(40))?;
+    desk.set_status((tn, b.conversation), Status::Solved, t(60))?;
+    desk.record_csat((tn, b.conversation), Csat::FivePoint(2), t(61))?;
 
     // C: answered in 5, solved at 30, closed; the customer calls two days later: the repeat
     // contact on another channel means C was not resolved on first contact.
@@ -64,9 +64,9 @@ fn worked_example_from_the_metrics_guide() -> R {
         Inbound::new(tn, Channel::Email, email("c"), "c1", "Change my address"),
         t(0),
     )?;
-    desk.reply(c.conversation, agent, "Done", t(5))?;
-    desk.set_status(c.conversation, Status::Solved, t(30))?;
-    desk.set_status(c.conversation, Status::Closed, t(31))?;
+    desk.reply((tn, c.conversation), agent, "Done", t(5))?;
+    desk.set_status((tn, c.conversation), Status::Solved, t(30))?;
+    desk.set_status((tn, c.conversation), Status::Closed, t(31))?;
     desk.ingest(
         Inbound::new(
             tn,
@@ -83,8 +83,12 @@ fn worked_example_from_the_metrics_guide() -> R {
         Inbound::new(tn, Channel::InApp, email("e"), "e1", "Opening hours?"),
         t(0),
     )?;
-    desk.reply_with(e.conversation, ReplyOptions::bot(bot, "9 to 17"), t(1))?;
-    desk.set_status(e.conversation, Status::Solved, t(2))?;
+    desk.reply_with(
+        (tn, e.conversation),
+        ReplyOptions::bot(bot, "9 to 17"),
+        t(1),
+    )?;
+    desk.set_status((tn, e.conversation), Status::Solved, t(2))?;
 
     let filter = Filter::period(t(-60), t(24 * 60));
     let r = desk.report(tn, &filter)?;
@@ -118,13 +122,17 @@ fn worked_example_from_the_metrics_guide() -> R {
         t(100),
     )?;
     assert!(desk
-        .record_csat(open.conversation, Csat::GoodBad(true), t(101))
+        .record_csat((tn, open.conversation), Csat::GoodBad(true), t(101))
         .is_err());
     assert!(desk
-        .record_csat(a.conversation, Csat::FivePoint(4), t(60 + 8 * 24 * 60))
+        .record_csat(
+            (tn, a.conversation),
+            Csat::FivePoint(4),
+            t(60 + 8 * 24 * 60)
+        )
         .is_err());
     assert!(desk
-        .record_csat(a.conversation, Csat::FivePoint(9), t(61))
+        .record_csat((tn, a.conversation), Csat::FivePoint(9), t(61))
         .is_err());
     // NPS.
     for (i, s) in [10u8, 9, 7, 3].into_iter().enumerate() {
@@ -173,13 +181,13 @@ proptest! {
                 }
                 Ev::Reply(p, human) => if let Some(c) = last.get(p) {
                     let opts = if *human { ReplyOptions::new(agent, "answer") } else { ReplyOptions::bot(agent, "bot") };
-                    let _ = desk.reply_with(*c, opts.on(Channel::Email), now);
+                    let _ = desk.reply_with((tn, *c), opts.on(Channel::Email), now);
                 },
                 Ev::Status(p, s) => if let Some(c) = last.get(p) {
-                    let _ = desk.set_status(*c, statuses[*s as usize], now);
+                    let _ = desk.set_status((tn, *c), statuses[*s as usize], now);
                 },
                 Ev::Csat(p, s) => if let Some(c) = last.get(p) {
-                    let _ = desk.record_csat(*c, Csat::FivePoint(*s), now);
+                    let _ = desk.record_csat((tn, *c), Csat::FivePoint(*s), now);
                 },
             }
         }
@@ -205,11 +213,15 @@ fn a_repeat_contact_after_a_late_solve_counts_in_the_store_report_too() -> R {
         Inbound::new(tenant_m(), Channel::Email, mail_from("a"), "a1", "Help"),
         t(0),
     )?;
-    d.reply(a.conversation, agent, "On it", t(5))?;
+    d.reply((tenant_m(), a.conversation), agent, "On it", t(5))?;
     // Solved and closed on day 20, the customer calls on day 21 (a new conversation): not
     // a first-contact resolution.
-    d.set_status(a.conversation, Status::Solved, t(20 * day))?;
-    d.set_status(a.conversation, Status::Closed, t(20 * day + 1))?;
+    d.set_status((tenant_m(), a.conversation), Status::Solved, t(20 * day))?;
+    d.set_status(
+        (tenant_m(), a.conversation),
+        Status::Closed,
+        t(20 * day + 1),
+    )?;
     d.ingest(
         Inbound::new(
             tenant_m(),
@@ -259,7 +271,7 @@ fn a_message_delivered_late_counts_in_timeline_order_live_too() -> R {
         Inbound::new(tenant_m(), Channel::Email, mail_from("o"), "o1", "Help"),
         t(0),
     )?;
-    d.reply(a.conversation, agent, "On it", t(10))?;
+    d.reply((tenant_m(), a.conversation), agent, "On it", t(10))?;
     // Sent at minute 5, before the reply, but delivered at minute 20.
     d.ingest(
         Inbound::new(
@@ -272,7 +284,7 @@ fn a_message_delivered_late_counts_in_timeline_order_live_too() -> R {
         .sent_at(t(5)),
         t(20),
     )?;
-    d.set_status(a.conversation, Status::Solved, t(30))?;
+    d.set_status((tenant_m(), a.conversation), Status::Solved, t(30))?;
     let all = Filter::default();
     let live = d.report(tenant_m(), &all)?;
     assert_eq!(
@@ -306,22 +318,22 @@ fn a_team_tag_slices_the_reports_live_and_from_the_store() -> R {
         ),
         t(1),
     )?;
-    assert!(d.tag(a.conversation, "team:billing", t(2))?);
+    assert!(d.tag((tenant_m(), a.conversation), "team:billing", t(2))?);
     assert!(
-        !d.tag(a.conversation, "team:billing", t(3))?,
+        !d.tag((tenant_m(), a.conversation), "team:billing", t(3))?,
         "already tagged"
     );
     let billing = Filter::default().team("billing");
     let live = d.report(tenant_m(), &billing)?;
     assert_eq!(live.conversations, 1);
     assert_eq!(d.report_from_store(tenant_m(), &billing)?, live);
-    assert!(d.untag(a.conversation, "team:billing", t(4))?);
+    assert!(d.untag((tenant_m(), a.conversation), "team:billing", t(4))?);
     assert_eq!(d.report(tenant_m(), &billing)?.conversations, 0);
     assert_eq!(d.report_from_store(tenant_m(), &billing)?.conversations, 0);
     for bad in ["", "two words", "tab\there"] {
         assert!(
             matches!(
-                d.tag(a.conversation, bad, t(5)),
+                d.tag((tenant_m(), a.conversation), bad, t(5)),
                 Err(throughline::Error::Invalid { .. })
             ),
             "{bad:?}"

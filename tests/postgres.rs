@@ -3,6 +3,8 @@
 //! Needs a server: `THROUGHLINE_PG_URL` (a connection string to a database where the
 //! user may `CREATE DATABASE`); `.ci/run` starts a throw-away cluster and sets it. Without
 //! it the tests print a notice and pass on a developer machine, and fail when `CI=true`.
+// Test code with deadlines and fresh ids: the no-clock rule is the library's.
+#![allow(clippy::disallowed_methods)]
 #![cfg(feature = "postgres")]
 
 mod common;

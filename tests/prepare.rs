@@ -223,6 +223,31 @@ fn a_batch_prepared_on_helper_threads_lands_as_one_prepared_on_the_callers() {
     );
 }
 
+/// Without the host's opt-in, a batch large enough for helpers starts no thread.
+#[test]
+fn a_batch_is_prepared_on_the_calling_thread_unless_the_host_asks_for_threads() {
+    assert_eq!(DeskConfig::default().prepare_threads, 0);
+    let seen = Arc::new(Mutex::new(HashSet::new()));
+    let detector = Where {
+        inner: WhatlangDetector::new(),
+        threads: seen.clone(),
+    };
+    let mut desk = Desk::new(MemoryStore::new(), config().language(detector));
+    let batch: Vec<_> = (0..40)
+        .map(|n| {
+            let mut m = webhooks().remove(n % 4);
+            m.external_id = format!("d-{n}");
+            m
+        })
+        .collect();
+    assert!(desk.ingest_batch(batch, t(0)).iter().all(|r| r.is_ok()));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        HashSet::from([std::thread::current().id()]),
+        "all on this thread"
+    );
+}
+
 /// A detector that notes the threads it runs on.
 #[derive(Debug)]
 struct Where {

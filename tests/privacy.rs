@@ -66,12 +66,12 @@ fn story<S: Store>(desk: &mut Desk<S>) -> (CustomerId, CustomerId) {
     desk.merge_customers(tenant(), b.customer, a.customer, "same person", t(6))
         .unwrap();
     desk.searched(tenant(), &email, SECRETS[5], t(7)).unwrap();
-    desk.reply(a.conversation, agent(), "Label sent", t(8))
+    desk.reply((tenant(), a.conversation), agent(), "Label sent", t(8))
         .unwrap();
-    desk.set_status(a.conversation, Status::Solved, t(9))
+    desk.set_status((tenant(), a.conversation), Status::Solved, t(9))
         .unwrap();
     desk.record_csat(
-        a.conversation,
+        (tenant(), a.conversation),
         throughline::metrics::Csat::FivePoint(4),
         t(10),
     )
@@ -263,12 +263,13 @@ fn a_restricted_customer_is_kept_but_not_processed() {
         "no new clock runs for a restricted customer"
     );
     assert!(matches!(
-        desk.reply(got.conversation, agent(), "hi", t(22)),
+        desk.reply((tenant(), got.conversation), agent(), "hi", t(22)),
         Err(Error::Restricted(_))
     ));
     desk.lift_restriction(tenant(), ana, t(23)).unwrap();
     assert!(!desk.is_restricted(tenant(), ana).unwrap());
-    desk.reply(got.conversation, agent(), "hi", t(24)).unwrap();
+    desk.reply((tenant(), got.conversation), agent(), "hi", t(24))
+        .unwrap();
 }
 
 #[test]
@@ -299,8 +300,10 @@ fn retention_redacts_closed_conversations_after_their_period() {
         )
         .unwrap();
     for c in [sms.conversation, mail.conversation] {
-        desk.set_status(c, Status::Solved, t(1)).unwrap();
-        desk.set_status(c, Status::Closed, t(2)).unwrap();
+        desk.set_status((tenant(), c), Status::Solved, t(1))
+            .unwrap();
+        desk.set_status((tenant(), c), Status::Closed, t(2))
+            .unwrap();
     }
     desk.set_retention(
         tenant(),

@@ -177,8 +177,10 @@ fn a_suggestion_goes_with_the_other_customer<S: Probe>() {
 fn thread_keys_go_with_the_content<S: Probe>() {
     let (mut d, dir) = desk::<S>();
     let a = mail(&mut d, "p@example.com", "<plain-secret-id@mail>", "body", 0);
-    d.set_status(a.conversation, Status::Solved, t(1)).unwrap();
-    d.set_status(a.conversation, Status::Closed, t(2)).unwrap();
+    d.set_status((tenant(), a.conversation), Status::Solved, t(1))
+        .unwrap();
+    d.set_status((tenant(), a.conversation), Status::Closed, t(2))
+        .unwrap();
     d.set_retention(tenant(), RetentionPolicy::new(TimeDelta::days(1)), t(3))
         .unwrap();
     assert!(S::holds(&d, &dir, "plain-secret-id"), "the id was there");
@@ -298,9 +300,10 @@ fn a_restricted_customers_clocks_are_not_watched<S: Probe>() {
     };
     // An agent solves the conversation and reopens it: the resolution clock resumes,
     // still unwatched.
-    d.set_status(zed.conversation, Status::Solved, t(3))
+    d.set_status((tenant(), zed.conversation), Status::Solved, t(3))
         .unwrap();
-    d.set_status(zed.conversation, Status::Open, t(4)).unwrap();
+    d.set_status((tenant(), zed.conversation), Status::Open, t(4))
+        .unwrap();
     let later = 60 * 24 * 30;
     let during = d.tick(t(later)).unwrap();
     assert!(

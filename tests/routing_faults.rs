@@ -94,7 +94,8 @@ fn stories() -> Vec<Story> {
             },
             op: |d| {
                 let c = conversation_of(d, 1);
-                d.set_status(c, Status::Solved, t(5)).map(|_| ())
+                d.set_status((tenant(), c), Status::Solved, t(5))
+                    .map(|_| ())
             },
             at: t(5),
             heal_at: t(6),

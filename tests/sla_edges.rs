@@ -104,7 +104,12 @@ fn the_desk_reports_a_breach_found_by_a_late_reply() {
         .unwrap();
     // No tick between the message and the reply ten minutes later.
     let replied = desk
-        .reply(got.conversation, AgentId::new_v7(), "Hello", t0 + mins(10))
+        .reply(
+            (tenant, got.conversation),
+            AgentId::new_v7(),
+            "Hello",
+            t0 + mins(10),
+        )
         .unwrap();
     assert_eq!(
         breaches(&replied),
@@ -115,7 +120,10 @@ fn the_desk_reports_a_breach_found_by_a_late_reply() {
         breaches(&desk.tick(t0 + mins(11)).unwrap()).is_empty(),
         "once"
     );
-    let clocks = desk.sla_clocks(got.conversation).unwrap().unwrap();
+    let clocks = desk
+        .sla_clocks((tenant, got.conversation))
+        .unwrap()
+        .unwrap();
     let fr = clocks
         .clocks
         .iter()
@@ -147,7 +155,9 @@ fn sla_pressure_does_not_shorten_the_target_it_warned_about() {
         })
         .expect("a warning at 75%");
     assert_eq!(
-        desk.conversation(got.conversation).unwrap().priority,
+        desk.conversation((tenant, got.conversation))
+            .unwrap()
+            .priority,
         Priority::High,
         "the warning raised the priority"
     );
@@ -176,10 +186,11 @@ fn a_reply_on_a_solved_conversation_starts_no_clock() {
     let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default().sla(sla));
     let t0 = at("2026-03-09T10:00:00Z");
     let agent = AgentId::new_v7();
+    let tenant = TenantId::new_v7();
     let got = desk
         .ingest(
             Inbound::new(
-                TenantId::new_v7(),
+                tenant,
                 Channel::Email,
                 Identifier::email("c@example.com").unwrap(),
                 "e1",
@@ -188,19 +199,29 @@ fn a_reply_on_a_solved_conversation_starts_no_clock() {
             t0,
         )
         .unwrap();
-    desk.reply(got.conversation, agent, "Done", t0 + mins(10))
+    desk.reply((tenant, got.conversation), agent, "Done", t0 + mins(10))
         .unwrap();
-    desk.set_status(got.conversation, Status::Solved, t0 + mins(11))
+    desk.set_status((tenant, got.conversation), Status::Solved, t0 + mins(11))
         .unwrap();
-    desk.reply(got.conversation, agent, "PS: your invoice", t0 + mins(20))
-        .unwrap();
+    desk.reply(
+        (tenant, got.conversation),
+        agent,
+        "PS: your invoice",
+        t0 + mins(20),
+    )
+    .unwrap();
     assert_eq!(
-        desk.conversation(got.conversation).unwrap().status,
+        desk.conversation((tenant, got.conversation))
+            .unwrap()
+            .status,
         Status::Solved
     );
     let later = desk.tick(t0 + TimeDelta::days(1)).unwrap();
     assert!(breaches(&later).is_empty(), "{later:?}");
-    let clocks = desk.sla_clocks(got.conversation).unwrap().unwrap();
+    let clocks = desk
+        .sla_clocks((tenant, got.conversation))
+        .unwrap()
+        .unwrap();
     assert!(
         clocks.clocks.iter().all(|c| c.state != ClockState::Active),
         "{:?}",
@@ -246,10 +267,13 @@ fn sla_attainment_counts_each_conversation_per_metric_and_policy() {
     open(&mut desk, 3, Channel::WebChat);
     // An e-mail answered in 30 minutes and solved within the day.
     let mail = open(&mut desk, 4, Channel::Email);
-    desk.reply(quick, agent, "Hi", t0 + mins(3)).unwrap();
-    desk.reply(late, agent, "Hi", t0 + mins(9)).unwrap();
-    desk.reply(mail, agent, "Hi", t0 + mins(30)).unwrap();
-    desk.set_status(mail, Status::Solved, t0 + TimeDelta::hours(2))
+    desk.reply((tenant, quick), agent, "Hi", t0 + mins(3))
+        .unwrap();
+    desk.reply((tenant, late), agent, "Hi", t0 + mins(9))
+        .unwrap();
+    desk.reply((tenant, mail), agent, "Hi", t0 + mins(30))
+        .unwrap();
+    desk.set_status((tenant, mail), Status::Solved, t0 + TimeDelta::hours(2))
         .unwrap();
     desk.tick(t0 + mins(10)).unwrap();
 
@@ -374,15 +398,23 @@ fn whether_a_reply_came_survives_the_store() {
     let msg = |id: &str| Inbound::new(tenant, Channel::WebChat, who.clone(), id, "Hello");
     let got = desk.ingest(msg("n1"), t0).unwrap();
     desk.ingest(msg("n2"), t0 + mins(1)).unwrap();
-    let clocks = desk.sla_clocks(got.conversation).unwrap();
+    let clocks = desk.sla_clocks((tenant, got.conversation)).unwrap();
     assert!(
         clocks.is_none_or(|c| c.clocks.is_empty()),
         "no clock before a reply"
     );
-    desk.reply(got.conversation, AgentId::new_v7(), "Hi", t0 + mins(5))
-        .unwrap();
+    desk.reply(
+        (tenant, got.conversation),
+        AgentId::new_v7(),
+        "Hi",
+        t0 + mins(5),
+    )
+    .unwrap();
     desk.ingest(msg("n3"), t0 + mins(6)).unwrap();
-    let clocks = desk.sla_clocks(got.conversation).unwrap().unwrap();
+    let clocks = desk
+        .sla_clocks((tenant, got.conversation))
+        .unwrap()
+        .unwrap();
     assert!(clocks.replied);
     let next = clocks
         .clocks

@@ -120,7 +120,7 @@ fn a_friday_evening_email_warns_and_breaches_on_monday() -> R {
     }
     // Each fires once.
     assert!(desk.tick(at("2026-03-09T15:00:00Z"))?.is_empty());
-    let log = desk.sla_clocks(got.conversation)?.unwrap();
+    let log = desk.sla_clocks((tn, got.conversation))?.unwrap();
     assert!(log
         .events
         .iter()
@@ -144,7 +144,7 @@ fn bot_replies_do_not_stop_the_clock_and_a_human_reply_does() -> R {
         t0,
     )?;
     desk.reply_with(
-        got.conversation,
+        (tn, got.conversation),
         ReplyOptions::bot(AgentId::new_v7(), "A human will be with you shortly"),
         t0 + TimeDelta::minutes(1),
     )?;
@@ -164,7 +164,7 @@ fn bot_replies_do_not_stop_the_clock_and_a_human_reply_does() -> R {
         t0,
     )?;
     desk.reply(
-        other.conversation,
+        (tn, other.conversation),
         AgentId::new_v7(),
         "Hello!",
         t0 + TimeDelta::minutes(2),
@@ -186,7 +186,7 @@ fn pending_pauses_next_reply_and_solving_stops_it() -> R {
         t0,
     )?;
     desk.reply(
-        got.conversation,
+        (tn, got.conversation),
         agent,
         "What is your order number?",
         t0 + TimeDelta::minutes(1),
@@ -197,7 +197,7 @@ fn pending_pauses_next_reply_and_solving_stops_it() -> R {
     )?;
     // Waiting on the warehouse: the next reply clock pauses while pending.
     desk.set_status(
-        got.conversation,
+        (tn, got.conversation),
         Status::Pending,
         t0 + TimeDelta::minutes(3),
     )?;
@@ -205,7 +205,7 @@ fn pending_pauses_next_reply_and_solving_stops_it() -> R {
         breaches(&desk.tick(t0 + TimeDelta::hours(2))?).is_empty(),
         "a paused clock does not move"
     );
-    let clocks = desk.sla_clocks(got.conversation)?.unwrap();
+    let clocks = desk.sla_clocks((tn, got.conversation))?.unwrap();
     let next = clocks
         .clocks
         .iter()
@@ -216,14 +216,18 @@ fn pending_pauses_next_reply_and_solving_stops_it() -> R {
         (ClockState::Paused, TimeDelta::minutes(1))
     );
     // Back to open two hours later: 9 minutes left.
-    desk.set_status(got.conversation, Status::Open, t0 + TimeDelta::hours(2))?;
+    desk.set_status(
+        (tn, got.conversation),
+        Status::Open,
+        t0 + TimeDelta::hours(2),
+    )?;
     assert_eq!(
         desk.next_wakeup()?.map(|t| t > t0 + TimeDelta::hours(2)),
         Some(true)
     );
     // Solved before the deadline: the next-reply clock stops (no breach after resolve).
     desk.set_status(
-        got.conversation,
+        (tn, got.conversation),
         Status::Solved,
         t0 + TimeDelta::hours(2) + TimeDelta::minutes(5),
     )?;
@@ -243,17 +247,21 @@ fn reopening_resumes_total_resolution_and_never_restarts_it() -> R {
         t0,
     )?;
     desk.reply(
-        got.conversation,
+        (tn, got.conversation),
         AgentId::new_v7(),
         "Fixed",
         t0 + TimeDelta::hours(1),
     )?;
-    desk.set_status(got.conversation, Status::Solved, t0 + TimeDelta::days(1))?;
+    desk.set_status(
+        (tn, got.conversation),
+        Status::Solved,
+        t0 + TimeDelta::days(1),
+    )?;
     desk.ingest(
         Inbound::new(tn, Channel::Email, who, "m2", "Still broken"),
         t0 + TimeDelta::days(2),
     )?;
-    let clocks = desk.sla_clocks(got.conversation)?.unwrap();
+    let clocks = desk.sla_clocks((tn, got.conversation))?.unwrap();
     let total = clocks
         .clocks
         .iter()
@@ -417,23 +425,30 @@ fn a_reply_submitted_as_solved_equals_a_reply_then_solving_in_one_write() -> R {
     let who = Identifier::email("fay@example.com")?;
     let first = Inbound::new(tn, Channel::Email, who.clone(), "e1", "My parcel is late");
     let later = t0 + TimeDelta::minutes(30);
+    // Both desks draw the same ids from the same seed.
+    let desk = || {
+        Desk::new(
+            MemoryStore::new(),
+            DeskConfig::default().sla(policies()).id_seed(1),
+        )
+    };
 
     let mut two_steps = desk();
     let a = two_steps.ingest(first.clone(), t0)?.conversation;
-    let mut expected = two_steps.reply(a, agent, "It arrives tomorrow.", later)?;
-    expected.extend(two_steps.set_status(a, Status::Solved, later)?);
+    let mut expected = two_steps.reply((tn, a), agent, "It arrives tomorrow.", later)?;
+    expected.extend(two_steps.set_status((tn, a), Status::Solved, later)?);
 
     let mut one_step = desk();
     let b = one_step.ingest(first, t0)?.conversation;
-    let version = one_step.conversation(b)?.version;
+    let version = one_step.conversation((tn, b))?.version;
     let effects = one_step.reply_with(
-        b,
+        (tn, b),
         ReplyOptions::new(agent, "It arrives tomorrow.").submit_as(Status::Solved),
         later,
     )?;
 
-    // Both desks draw the same ids (the default seeded generator), so the effects compare
-    // whole: the reply's send, then the status change.
+    // Both desks draw the same ids (the same seed), so the effects compare whole: the
+    // reply's send, then the status change.
     assert_eq!(effects, expected);
     assert!(matches!(effects[0], Effect::Send(_)));
     assert!(matches!(
@@ -443,18 +458,21 @@ fn a_reply_submitted_as_solved_equals_a_reply_then_solving_in_one_write() -> R {
             ..
         })
     ));
-    let (ca, cb) = (two_steps.conversation(a)?, one_step.conversation(b)?);
+    let (ca, cb) = (
+        two_steps.conversation((tn, a))?,
+        one_step.conversation((tn, b))?,
+    );
     assert_eq!(cb.status, Status::Solved);
     assert_eq!(cb.solved_at, ca.solved_at);
     assert_eq!(cb.message_count, ca.message_count);
     assert_eq!(cb.version, version + 1, "one write");
     assert_eq!(ca.version, version + 2, "two writes");
     assert_eq!(
-        one_step.sla_clocks(b)?.unwrap(),
-        two_steps.sla_clocks(a)?.unwrap(),
+        one_step.sla_clocks((tn, b))?.unwrap(),
+        two_steps.sla_clocks((tn, a))?.unwrap(),
         "the clocks saw the reply, then the solve"
     );
-    let msgs = one_step.messages(b)?;
+    let msgs = one_step.messages((tn, b))?;
     assert_eq!(msgs.len(), 2);
     assert_eq!(msgs[1].body, "It arrives tomorrow.");
     // The live metrics are those of the two operations, and what the store recomputes.
@@ -475,10 +493,10 @@ fn a_reply_submitted_with_a_forbidden_status_writes_nothing() -> R {
     let t0 = at("2026-03-09T10:00:00Z");
     let who = Identifier::email("gus@example.com")?;
     let got = desk.ingest(Inbound::new(tn, Channel::Email, who, "e1", "Hello"), t0)?;
-    let before = desk.conversation(got.conversation)?;
+    let before = desk.conversation((tn, got.conversation))?;
     let err = desk
         .reply_with(
-            got.conversation,
+            (tn, got.conversation),
             ReplyOptions::new(AgentId::new_v7(), "Closing this.").submit_as(Status::New),
             t0 + TimeDelta::minutes(1),
         )
@@ -487,8 +505,8 @@ fn a_reply_submitted_with_a_forbidden_status_writes_nothing() -> R {
         matches!(err, throughline::Error::InvalidTransition { .. }),
         "{err}"
     );
-    assert_eq!(desk.conversation(got.conversation)?, before);
-    assert_eq!(desk.messages(got.conversation)?.len(), 1);
+    assert_eq!(desk.conversation((tn, got.conversation))?, before);
+    assert_eq!(desk.messages((tn, got.conversation))?.len(), 1);
     assert!(desk.outbox(tn)?.is_empty());
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! SQLite store reliability: SIGKILL at random moments, concurrent desks on one file,
 //! and clear errors for a locked, read-only or newer-schema database.
+// Test code with deadlines and fresh ids: the no-clock rule is the library's.
+#![allow(clippy::disallowed_methods)]
 #![cfg(feature = "sqlite")]
 
 use std::io::{BufRead, BufReader};

@@ -97,7 +97,7 @@ fn a_customer_chats_then_emails_then_whatsapps_about_the_same_return() -> R {
 
     let agent = AgentId::new_v7();
     let effects = desk.reply(
-        got.conversation,
+        (tenant, got.conversation),
         agent,
         "Your refund is on its way",
         t2 + TimeDelta::minutes(5),
@@ -119,8 +119,8 @@ fn closing_and_writing_a_month_later_opens_a_linked_conversation() -> R {
         Inbound::new(tenant, Channel::Email, ana.clone(), "m1", "Return"),
         t0(),
     )?;
-    desk.set_status(first.conversation, Status::Solved, t0())?;
-    desk.set_status(first.conversation, Status::Closed, t0())?;
+    desk.set_status((tenant, first.conversation), Status::Solved, t0())?;
+    desk.set_status((tenant, first.conversation), Status::Closed, t0())?;
     let later = t0() + TimeDelta::days(31);
     let next = desk.ingest(
         Inbound::new(
@@ -139,7 +139,7 @@ fn closing_and_writing_a_month_later_opens_a_linked_conversation() -> R {
     );
     assert_ne!(next.conversation, first.conversation);
     assert_eq!(
-        desk.conversation(next.conversation)?.previous,
+        desk.conversation((tenant, next.conversation))?.previous,
         Some(first.conversation)
     );
     assert_eq!(desk.conversations_of(tenant, first.customer)?.len(), 2);
@@ -158,7 +158,7 @@ fn a_solved_conversation_reopens_within_the_window_and_not_after() -> R {
         Inbound::new(tenant, Channel::Email, ana.clone(), "m1", "Return"),
         t0(),
     )?;
-    desk.set_status(first.conversation, Status::Solved, t0())?;
+    desk.set_status((tenant, first.conversation), Status::Solved, t0())?;
     let t1 = t0() + TimeDelta::days(2);
     let again = desk.ingest(
         Inbound::new(tenant, Channel::Email, ana.clone(), "m2", "Not received"),
@@ -169,9 +169,9 @@ fn a_solved_conversation_reopens_within_the_window_and_not_after() -> R {
         .effects
         .iter()
         .any(|e| matches!(e, Effect::ConversationReopened { .. })));
-    let conv = desk.conversation(first.conversation)?;
+    let conv = desk.conversation((tenant, first.conversation))?;
     assert_eq!((conv.status, conv.reopen_count), (Status::Open, 1));
-    desk.set_status(first.conversation, Status::Solved, t1)?;
+    desk.set_status((tenant, first.conversation), Status::Solved, t1)?;
     let t2 = t1 + TimeDelta::days(4);
     let late = desk.ingest(
         Inbound::new(tenant, Channel::Email, ana, "m3", "Another thing"),
@@ -179,7 +179,7 @@ fn a_solved_conversation_reopens_within_the_window_and_not_after() -> R {
     )?;
     assert_ne!(late.conversation, first.conversation);
     assert_eq!(
-        desk.conversation(first.conversation)?.status,
+        desk.conversation((tenant, first.conversation))?.status,
         Status::Closed,
         "the old one is closed"
     );
@@ -195,14 +195,14 @@ fn pending_and_on_hold_conversations_are_joined_whatever_their_age() -> R {
         Inbound::new(tenant, Channel::Email, ana.clone(), "m1", "Return"),
         t0(),
     )?;
-    desk.set_status(first.conversation, Status::Pending, t0())?;
+    desk.set_status((tenant, first.conversation), Status::Pending, t0())?;
     let next = desk.ingest(
         Inbound::new(tenant, Channel::Email, ana, "m2", "Here is the photo"),
         t0() + TimeDelta::days(90),
     )?;
     assert_eq!(next.conversation, first.conversation);
     assert_eq!(
-        desk.conversation(first.conversation)?.status,
+        desk.conversation((tenant, first.conversation))?.status,
         Status::Open,
         "a customer answer reopens pending work"
     );
@@ -235,7 +235,7 @@ fn a_forged_thread_header_cannot_pull_a_message_into_someone_elses_conversation(
         t0(),
     )?;
     assert_ne!(attacker.conversation, victim.conversation);
-    assert_eq!(desk.messages(victim.conversation)?.len(), 1);
+    assert_eq!(desk.messages((tenant, victim.conversation))?.len(), 1);
     Ok(())
 }
 
@@ -254,15 +254,20 @@ fn an_email_reply_threads_by_its_in_reply_to_header() -> R {
         ),
         t0(),
     )?;
-    let effects = desk.reply(first.conversation, AgentId::new_v7(), "Answer", t0())?;
+    let effects = desk.reply(
+        (tenant, first.conversation),
+        AgentId::new_v7(),
+        "Answer",
+        t0(),
+    )?;
     let Some(Effect::Send(out)) = effects.first() else {
         panic!()
     };
     assert_eq!(out.in_reply_to.as_deref(), Some("<a1@x>"));
     desk.mark_sent(tenant, out.message, Some("<reply-1@desk>"), t0())?;
     assert!(desk.outbox(tenant)?.is_empty());
-    desk.set_status(first.conversation, Status::Solved, t0())?;
-    desk.set_status(first.conversation, Status::Closed, t0())?;
+    desk.set_status((tenant, first.conversation), Status::Solved, t0())?;
+    desk.set_status((tenant, first.conversation), Status::Closed, t0())?;
     // A new, unrelated e-mail opens conversation two; a reply to the old thread goes to
     // the newest conversation of the customer only if the hinted one is closed.
     let second = desk.ingest(
@@ -312,13 +317,13 @@ fn after_a_long_chat_an_email_reply_still_answers_the_email_from_far_back() -> R
         let got = desk.ingest(line, t0() + TimeDelta::minutes(1 + n))?;
         assert_eq!(got.conversation, first.conversation);
     }
-    let recent = desk.recent_messages(first.conversation, 3)?;
+    let recent = desk.recent_messages((tenant, first.conversation), 3)?;
     let bodies: Vec<&str> = recent.iter().map(|m| m.body.as_str()).collect();
     assert_eq!(bodies, ["chat line 37", "chat line 38", "chat line 39"]);
-    assert_eq!(desk.messages(first.conversation)?.len(), 41);
+    assert_eq!(desk.messages((tenant, first.conversation))?.len(), 41);
 
     let effects = desk.reply_with(
-        first.conversation,
+        (tenant, first.conversation),
         ReplyOptions::new(AgentId::new_v7(), "It ships today").on(Channel::Email),
         t0() + TimeDelta::hours(1),
     )?;
@@ -330,7 +335,7 @@ fn after_a_long_chat_an_email_reply_still_answers_the_email_from_far_back() -> R
     assert_eq!(out.in_reply_to.as_deref(), Some("<e1@x>"));
     // On the chat, the default channel, the reply answers the newest line.
     let effects = desk.reply(
-        first.conversation,
+        (tenant, first.conversation),
         AgentId::new_v7(),
         "Anything else?",
         t0() + TimeDelta::hours(2),
@@ -357,7 +362,7 @@ fn internal_notes_are_never_sent() -> R {
         t0(),
     )?;
     let note = desk.note(
-        got.conversation,
+        (tenant, got.conversation),
         AgentId::new_v7(),
         "customer sounds upset",
         t0(),
@@ -439,7 +444,12 @@ fn bad_input_is_a_clear_error_and_stores_nothing() -> R {
     )?;
     // 360 characters on X: two parts of at most 280, marked (1/2) and (2/2).
     let long = "word ".repeat(72);
-    let effects = desk.reply(got.conversation, AgentId::new_v7(), long.clone(), t0())?;
+    let effects = desk.reply(
+        (tenant, got.conversation),
+        AgentId::new_v7(),
+        long.clone(),
+        t0(),
+    )?;
     let Some(Effect::Send(out)) = effects.first() else {
         panic!("no Send")
     };
@@ -456,12 +466,12 @@ fn bad_input_is_a_clear_error_and_stores_nothing() -> R {
         Err(Error::NotFound { .. })
     ));
     assert!(matches!(
-        desk.set_status(got.conversation, Status::Closed, t0()),
+        desk.set_status((tenant, got.conversation), Status::Closed, t0()),
         Err(Error::InvalidTransition { .. })
     ));
     assert!(
         desk.reply_with(
-            got.conversation,
+            (tenant, got.conversation),
             ReplyOptions::new(AgentId::new_v7(), "hi").on(Channel::Email),
             t0()
         )

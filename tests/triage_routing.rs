@@ -137,7 +137,10 @@ fn a_dutch_refund_question_reaches_the_dutch_billing_agent_with_spare_chat_capac
             t(3),
         )
         .unwrap();
-    let outcome = desk.triage_of(got.conversation).unwrap().unwrap();
+    let outcome = desk
+        .triage_of((tenant(), got.conversation))
+        .unwrap()
+        .unwrap();
     assert_eq!(outcome.intent.as_deref(), Some("refund"));
     assert_eq!(outcome.disposition, Some(Disposition::Leverage));
     let agent = assigned(&got.effects).expect("assigned");
@@ -164,7 +167,10 @@ fn a_dutch_refund_question_reaches_the_dutch_billing_agent_with_spare_chat_capac
         explanation.unwrap().contains("skill level"),
         "the decision explains its scores"
     );
-    assert_eq!(desk.assignment_of(got.conversation).unwrap(), Some(agent));
+    assert_eq!(
+        desk.assignment_of((tenant(), got.conversation)).unwrap(),
+        Some(agent)
+    );
 }
 
 #[test]
@@ -187,7 +193,10 @@ fn an_order_status_question_gets_self_service_articles_and_no_agent() {
             t(1),
         )
         .unwrap();
-    let outcome = desk.triage_of(got.conversation).unwrap().unwrap();
+    let outcome = desk
+        .triage_of((tenant(), got.conversation))
+        .unwrap()
+        .unwrap();
     assert_eq!(outcome.disposition, Some(Disposition::SelfService));
     assert!(!outcome.needs_human);
     assert!(assigned(&got.effects).is_none(), "no agent");
@@ -197,7 +206,9 @@ fn an_order_status_question_gets_self_service_articles_and_no_agent() {
     });
     assert!(sent.unwrap().contains("kb/where-is-my-order"));
     assert_eq!(
-        desk.conversation(got.conversation).unwrap().status,
+        desk.conversation((tenant(), got.conversation))
+            .unwrap()
+            .status,
         Status::Pending
     );
     // Bot messages never count as human replies.
@@ -254,7 +265,10 @@ fn a_bot_collects_the_order_number_and_hands_over_with_history() {
             t(0),
         )
         .unwrap();
-    let outcome = desk.triage_of(got.conversation).unwrap().unwrap();
+    let outcome = desk
+        .triage_of((tenant(), got.conversation))
+        .unwrap()
+        .unwrap();
     assert_eq!(outcome.disposition, Some(Disposition::Automate));
     assert!(matches!(outcome.flow, Flow::Collecting { field: 0, .. }));
     assert!(assigned(&got.effects).is_none());
@@ -303,7 +317,10 @@ fn a_bot_collects_the_order_number_and_hands_over_with_history() {
         "three customer messages and two bot questions"
     );
     assert_eq!(assigned(&done.effects), Some(agent_id(5)));
-    let outcome = desk.triage_of(got.conversation).unwrap().unwrap();
+    let outcome = desk
+        .triage_of((tenant(), got.conversation))
+        .unwrap()
+        .unwrap();
     assert!(outcome.needs_human && !outcome.absorbed());
 }
 
@@ -365,9 +382,9 @@ fn a_complaint_from_a_vip_jumps_the_queue() {
         t(2),
     )
     .unwrap();
-    desk.set_status(first.conversation, Status::Solved, t(2))
+    desk.set_status((tenant(), first.conversation), Status::Solved, t(2))
         .unwrap();
-    desk.set_status(first.conversation, Status::Closed, t(2))
+    desk.set_status((tenant(), first.conversation), Status::Closed, t(2))
         .unwrap();
     let vip = desk
         .ingest(
@@ -381,13 +398,19 @@ fn a_complaint_from_a_vip_jumps_the_queue() {
             t(3),
         )
         .unwrap();
-    let p_vip = desk.conversation(vip.conversation).unwrap().priority;
-    let p_normal = desk.conversation(normal.conversation).unwrap().priority;
+    let p_vip = desk
+        .conversation((tenant(), vip.conversation))
+        .unwrap()
+        .priority;
+    let p_normal = desk
+        .conversation((tenant(), normal.conversation))
+        .unwrap()
+        .priority;
     assert!(p_vip > p_normal, "{p_vip:?} > {p_normal:?}");
     assert_eq!(p_normal, Priority::High);
     // Capacity frees: the VIP, who wrote later, is served first.
     let freed = desk
-        .set_status(busy.conversation, Status::Solved, t(10))
+        .set_status((tenant(), busy.conversation), Status::Solved, t(10))
         .unwrap();
     let next = freed.iter().find_map(|e| match e {
         Effect::Assigned { conversation, .. } => Some(*conversation),
@@ -590,7 +613,9 @@ fn sla_pressure_raises_a_waiting_conversation_ahead_of_newer_urgent_work() {
         )
         .unwrap();
     assert_eq!(
-        desk.conversation(old.conversation).unwrap().priority,
+        desk.conversation((tenant(), old.conversation))
+            .unwrap()
+            .priority,
         Priority::Normal
     );
     let newer = desk
@@ -606,13 +631,15 @@ fn sla_pressure_raises_a_waiting_conversation_ahead_of_newer_urgent_work() {
         )
         .unwrap();
     assert_eq!(
-        desk.conversation(newer.conversation).unwrap().priority,
+        desk.conversation((tenant(), newer.conversation))
+            .unwrap()
+            .priority,
         Priority::High
     );
     // Six hours in, the older e-mail has used 75% of its 8-hour first-reply target.
     let effects = desk.tick(t(6 * 60)).unwrap();
     assert!(effects.iter().any(|e| matches!(e, Effect::SlaWarning { conversation, .. } if *conversation == old.conversation)));
-    let raised = desk.conversation(old.conversation).unwrap();
+    let raised = desk.conversation((tenant(), old.conversation)).unwrap();
     assert_eq!(
         raised.priority,
         Priority::High,
@@ -621,7 +648,9 @@ fn sla_pressure_raises_a_waiting_conversation_ahead_of_newer_urgent_work() {
     assert!(raised.tags.iter().any(|t| t == "sla:pressure"));
     desk.tick(t(7 * 60 + 12)).unwrap(); // the 90% warning does not raise it again
     assert_eq!(
-        desk.conversation(old.conversation).unwrap().priority,
+        desk.conversation((tenant(), old.conversation))
+            .unwrap()
+            .priority,
         Priority::High
     );
     let on = desk
@@ -688,7 +717,7 @@ fn a_restarted_desk_restores_loads_and_waiting_work_from_the_store() {
         .unwrap()
         .is_waiting(tenant(), waiting.conversation));
     let freed = desk
-        .set_status(busy.conversation, Status::Solved, t(3))
+        .set_status((tenant(), busy.conversation), Status::Solved, t(3))
         .unwrap();
     assert_eq!(
         freed.iter().find_map(|e| match e {

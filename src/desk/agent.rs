@@ -80,12 +80,12 @@ impl ReplyOptions {
     /// let got = desk.ingest(Inbound::new(tenant, Channel::Email, from, "m1", "Where is my parcel?"), t0)?;
     /// let agent = AgentId::new_v7();
     /// let effects = desk.reply_with(
-    ///     got.conversation,
+    ///     (tenant, got.conversation),
     ///     ReplyOptions::new(agent, "It arrives tomorrow.").submit_as(Status::Solved),
     ///     t0,
     /// )?;
     /// assert!(matches!(effects[0], Effect::Send(_)));
-    /// assert_eq!(desk.conversation(got.conversation)?.status, Status::Solved);
+    /// assert_eq!(desk.conversation((tenant, got.conversation))?.status, Status::Solved);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn submit_as(mut self, status: Status) -> Self {

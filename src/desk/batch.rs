@@ -214,11 +214,11 @@ impl<S: Store> Desk<S> {
     /// let (first, solved) = desk.batch(|d| {
     ///     let first = d.ingest(Inbound::new(tenant, Channel::Email, ana.clone(), "m-1", "Where is my parcel?"), t0)?;
     ///     d.ingest(Inbound::new(tenant, Channel::WebChat, ana.clone(), "c-1", "Any news?"), t0)?;
-    ///     let solved = d.set_status(first.conversation, Status::Solved, t0);
+    ///     let solved = d.set_status((tenant, first.conversation), Status::Solved, t0);
     ///     Ok::<_, throughline::Error>((first, solved))
     /// })??;
     /// assert!(solved.is_ok());
-    /// assert_eq!(desk.messages(first.conversation)?.len(), 2);
+    /// assert_eq!(desk.messages((tenant, first.conversation))?.len(), 2);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
@@ -245,9 +245,10 @@ impl<S: Store> Desk<S> {
     /// none of them is stored (see [`Desk::end_batch`] for what the desk forgets then).
     /// Inside an open batch ([`Desk::begin_batch`]) the messages join it.
     ///
-    /// With [`DeskConfig::prepare_threads`](crate::DeskConfig::prepare_threads) (default
-    /// 1), a batch of 16 messages or more is prepared ([`crate::Preparer`]: message checks
-    /// and language detection) on that many threads, which live for the call, while the
+    /// By default everything runs on the calling thread. A host that opts in with
+    /// [`DeskConfig::prepare_threads`](crate::DeskConfig::prepare_threads) (default 0) has
+    /// a batch of 16 messages or more prepared ([`crate::Preparer`]: message checks and
+    /// language detection) on that many threads, which live for the call, while the
     /// calling thread ingests: the results are the same as without them.
     ///
     /// ```

@@ -4,7 +4,7 @@ use chrono::TimeDelta;
 
 use crate::channel::ChannelRegistry;
 use crate::error::{Error, Result};
-use crate::id::{IdGen, SeededIdGen};
+use crate::id::{seed_from_u64, IdGen, SeededIdGen};
 use crate::identity::IdentityRules;
 use crate::lang::{LanguageDetector, WhatlangDetector};
 use crate::probe::StageProbe;
@@ -20,7 +20,7 @@ use crate::triage::TriageConfig;
 /// let config = DeskConfig::default()
 ///     .reopen_window(chrono::TimeDelta::days(3))
 ///     .max_body_bytes(64 * 1024)
-///     .id_seed(42);
+///     .rng_seed([42; 32]); // the same ids on every run (default: seeded from the OS)
 /// assert!(config.validate().is_ok());
 /// ```
 #[derive(Debug, Clone)]
@@ -30,9 +30,12 @@ pub struct DeskConfig {
     pub reopen_window: TimeDelta,
     /// The largest accepted message body in bytes (default 1 MiB).
     pub max_body_bytes: usize,
-    /// Seed of the default id generator (runs with the same seed and inputs produce the
-    /// same ids).
-    pub id_seed: u64,
+    /// Seed of the desk's one random generator, which mints every id and the tenants'
+    /// erasure keys (see [`SeededIdGen`]). `None` (the default) seeds it from the
+    /// operating system when the desk is made, so ids are unguessable and no two desks
+    /// (or runs of one host) mint the same ones; `Some(seed)` makes runs with the same
+    /// inputs produce the same ids and keys, for deterministic replays and tests.
+    pub rng_seed: Option<[u8; 32]>,
     /// Which channels are enabled, and their profiles.
     pub channels: ChannelRegistry,
     /// How often an operation that lost a write race is retried (default 3).
@@ -59,9 +62,10 @@ pub struct DeskConfig {
     pub probe: Option<std::sync::Arc<dyn StageProbe>>,
     /// Threads [`Desk::ingest_batch`](crate::Desk::ingest_batch) prepares messages on
     /// (the message checks and language detection of a [`crate::Preparer`]) while the
-    /// calling thread ingests them (default 1; 0 prepares each message on the calling
-    /// thread). The threads live for the call only, and the results are the same either
-    /// way; batches of fewer than 16 messages are prepared on the calling thread.
+    /// calling thread ingests them. Default 0: the desk starts no thread unless the host
+    /// asks for it, and each message is prepared on the calling thread. With 1 or more,
+    /// the threads live for the call only, and the results are the same either way;
+    /// batches of fewer than 16 messages are prepared on the calling thread.
     pub prepare_threads: usize,
 }
 
@@ -70,7 +74,7 @@ impl Default for DeskConfig {
         DeskConfig {
             reopen_window: TimeDelta::days(7),
             max_body_bytes: 1024 * 1024,
-            id_seed: 0x7468_726f_7567_686c,
+            rng_seed: None,
             channels: ChannelRegistry::default(),
             conflict_retries: 3,
             csat_window: TimeDelta::days(7),
@@ -81,7 +85,7 @@ impl Default for DeskConfig {
             triage: std::sync::Arc::new(TriageConfig::default()),
             routing: None,
             probe: None,
-            prepare_threads: 1,
+            prepare_threads: 0,
         }
     }
 }
@@ -109,14 +113,15 @@ impl DeskConfig {
         self
     }
 
-    /// Sets [`DeskConfig::probe`]: the probe (a [`crate::probe::StageTimes`], say) learns
-    /// where the Desk's time goes.
+    /// Sets [`DeskConfig::probe`]: the probe (`probe::StageTimes` of the `testkit`
+    /// feature, say) learns where the Desk's time goes.
     pub fn probe(mut self, probe: std::sync::Arc<dyn StageProbe>) -> Self {
         self.probe = Some(probe);
         self
     }
 
-    /// Sets [`DeskConfig::prepare_threads`].
+    /// Sets [`DeskConfig::prepare_threads`]: opts [`Desk::ingest_batch`](crate::Desk::ingest_batch)
+    /// in to preparing messages on `threads` helper threads (0, the default, starts none).
     pub fn prepare_threads(mut self, threads: usize) -> Self {
         self.prepare_threads = threads;
         self
@@ -134,10 +139,17 @@ impl DeskConfig {
         self
     }
 
-    /// Sets [`DeskConfig::id_seed`].
-    pub fn id_seed(mut self, seed: u64) -> Self {
-        self.id_seed = seed;
+    /// Sets [`DeskConfig::rng_seed`]: the desk's ids and erasure keys follow from `seed`
+    /// (for deterministic replays and tests; leave it unset in production).
+    pub fn rng_seed(mut self, seed: [u8; 32]) -> Self {
+        self.rng_seed = Some(seed);
         self
+    }
+
+    /// Sets [`DeskConfig::rng_seed`] from a `u64`: its little-endian bytes, then zeros
+    /// (the same stream as [`SeededIdGen::new`]). A shorthand for tests.
+    pub fn id_seed(self, seed: u64) -> Self {
+        self.rng_seed(seed_from_u64(seed))
     }
 
     /// Sets [`DeskConfig::identity`].
@@ -183,7 +195,11 @@ impl DeskConfig {
         Ok(())
     }
 
-    pub(crate) fn make_id_gen(&self) -> Box<dyn IdGen> {
-        Box::new(SeededIdGen::new(self.id_seed))
+    /// The desk's generator: from [`DeskConfig::rng_seed`], or seeded from the OS.
+    pub(crate) fn make_id_gen(&self) -> Result<Box<dyn IdGen>> {
+        Ok(Box::new(match self.rng_seed {
+            Some(seed) => SeededIdGen::from_seed(seed),
+            None => SeededIdGen::from_os()?,
+        }))
     }
 }

@@ -40,30 +40,21 @@ use crate::identity::{Customer, Identifier, IdentifierRecord};
 use crate::message::Message;
 use crate::store::Store;
 
-/// Names a conversation: by id alone, or by tenant and id.
+/// Names a conversation by its tenant and id: every read takes its tenant, and an id of
+/// another tenant is refused as not found.
 ///
-/// Hosts that serve several tenants should pass `(tenant, id)`: an id of another tenant
-/// is then refused as not found. An id alone is looked up in whichever tenant owns it.
+/// Made from a `(TenantId, ConversationId)` pair, which is what the Desk's methods take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ConversationRef {
-    /// The tenant, when the caller knows it.
-    pub tenant: Option<TenantId>,
+    /// The tenant.
+    pub tenant: TenantId,
     /// The conversation.
     pub id: ConversationId,
 }
 
-impl From<ConversationId> for ConversationRef {
-    fn from(id: ConversationId) -> Self {
-        ConversationRef { tenant: None, id }
-    }
-}
-
 impl From<(TenantId, ConversationId)> for ConversationRef {
     fn from((tenant, id): (TenantId, ConversationId)) -> Self {
-        ConversationRef {
-            tenant: Some(tenant),
-            id,
-        }
+        ConversationRef { tenant, id }
     }
 }
 
@@ -77,7 +68,7 @@ impl From<(TenantId, ConversationId)> for ConversationRef {
 /// let got = desk.ingest(Inbound::new(tenant, Channel::Sms, Identifier::phone("+31612345678", None)?,
 ///                                    "sms-1", "Where is my parcel?"), t0)?;
 /// assert!(!got.duplicate);
-/// assert_eq!(desk.conversation(got.conversation)?.customer, got.customer);
+/// assert_eq!(desk.conversation((tenant, got.conversation))?.customer, got.customer);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
@@ -103,8 +94,9 @@ impl<S: Store> Desk<S> {
     ///
     /// # Panics
     ///
-    /// When `config` is invalid (see [`DeskConfig::validate`]); use [`Desk::try_new`] to
-    /// get an error instead.
+    /// When `config` is invalid (see [`DeskConfig::validate`]) or, without a
+    /// [`DeskConfig::rng_seed`], when the operating system's random source fails; use
+    /// [`Desk::try_new`] to get an error instead.
     pub fn new(store: S, config: DeskConfig) -> Self {
         match Self::try_new(store, config) {
             Ok(desk) => desk,
@@ -116,10 +108,11 @@ impl<S: Store> Desk<S> {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] from [`DeskConfig::validate`].
+    /// [`Error::Config`] from [`DeskConfig::validate`], or when no
+    /// [`DeskConfig::rng_seed`] is set and the operating system's random source fails.
     pub fn try_new(store: S, config: DeskConfig) -> Result<Self> {
         config.validate()?;
-        let ids = config.make_id_gen();
+        let ids = config.make_id_gen()?;
         Ok(Desk {
             store,
             config,
@@ -158,7 +151,8 @@ impl<S: Store> Desk<S> {
         &mut self.config.channels
     }
 
-    /// Replaces the id generator (for example with one of your own).
+    /// Replaces the desk's generator of ids and erasure keys (for example with one of
+    /// your own).
     pub fn set_id_gen(&mut self, ids: Box<dyn IdGen>) {
         self.ids = ids;
     }
@@ -172,6 +166,11 @@ impl<S: Store> Desk<S> {
         self.ids.next_uuid(now)
     }
 
+    /// 32 secret bytes from the desk's generator (an erasure key).
+    pub(crate) fn next_secret(&mut self, now: DateTime<Utc>) -> [u8; 32] {
+        self.ids.secret(now)
+    }
+
     /// Runs `op` again when it lost a race with another writer.
     pub(crate) fn retrying<T>(&mut self, mut op: impl FnMut(&mut Self) -> Result<T>) -> Result<T> {
         let mut attempt = 0;
@@ -183,21 +182,18 @@ impl<S: Store> Desk<S> {
         }
     }
 
-    /// Looks a conversation up, enforcing the tenant when one is given.
+    /// Looks a conversation up in its tenant.
     pub(crate) fn load_conversation(&self, r: ConversationRef) -> Result<Conversation> {
-        match r.tenant {
-            Some(tenant) => self.store.conversation(tenant, r.id),
-            None => self.store.conversation_by_id(r.id),
-        }?
-        .ok_or_else(|| Error::not_found("conversation", r.id))
+        self.store
+            .conversation(r.tenant, r.id)?
+            .ok_or_else(|| Error::not_found("conversation", r.id))
     }
 
     /// A conversation.
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] when it does not exist (or belongs to another tenant than the
-    /// one given).
+    /// [`Error::NotFound`] when the tenant has no such conversation.
     pub fn conversation(&self, conversation: impl Into<ConversationRef>) -> Result<Conversation> {
         self.load_conversation(conversation.into())
     }
@@ -227,7 +223,7 @@ impl<S: Store> Desk<S> {
     ///     let inbound = Inbound::new(tenant, Channel::Email, ana.clone(), format!("m-{n}"), body);
     ///     conversation = Some(desk.ingest(inbound, at)?.conversation);
     /// }
-    /// let last_two = desk.recent_messages(conversation.unwrap(), 2)?;
+    /// let last_two = desk.recent_messages((tenant, conversation.unwrap()), 2)?;
     /// let bodies: Vec<&str> = last_two.iter().map(|m| m.body.as_str()).collect();
     /// assert_eq!(bodies, ["My parcel is late", "Order 1234"]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -52,20 +52,22 @@ impl<S: Store> Desk<S> {
         })
     }
 
-    /// The tenant's secret, creating it (in `changes`) when missing.
+    /// The tenant's secret, creating it (in `changes`) when missing: 32 bytes from the
+    /// desk's generator, kept as 64 hex digits.
     pub(crate) fn privacy_secret_or_new(
-        &self,
+        &mut self,
         tenant: TenantId,
+        now: DateTime<Utc>,
         changes: &mut ChangeSet,
     ) -> Result<Vec<u8>> {
         if let Some(s) = self.privacy_secret(tenant)? {
             return Ok(s);
         }
-        let secret = format!(
-            "{}{}",
-            uuid::Uuid::new_v4().simple(),
-            uuid::Uuid::new_v4().simple()
-        );
+        let secret: String = self
+            .next_secret(now)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         changes.push(Op::PutRecord(Record::raw(
             PRIVACY_KIND,
             SECRET_KEY,
@@ -248,7 +250,7 @@ impl<S: Store> Desk<S> {
     ) -> Result<(ErasureReport, Vec<crate::ConversationId>)> {
         let (people, merges) = self.person(tenant, customer)?;
         let mut changes = ChangeSet::new(tenant);
-        let secret = self.privacy_secret_or_new(tenant, &mut changes)?;
+        let secret = self.privacy_secret_or_new(tenant, now, &mut changes)?;
         let mut report = ErasureReport::default();
         let mut touched = Vec::new();
         for c in &people {

@@ -135,7 +135,7 @@ impl<S: Store> Desk<S> {
             return Ok(0);
         };
         let mut changes = ChangeSet::new(tenant);
-        let secret = self.privacy_secret_or_new(tenant, &mut changes)?;
+        let secret = self.privacy_secret_or_new(tenant, now, &mut changes)?;
         let mut n = 0;
         for m in self.store.messages_of(tenant, id)? {
             changes.push(Op::RedactMessage(redacted(m, Some(&secret))));

@@ -470,7 +470,7 @@ mod tests {
         .expect("ingest");
         assert_eq!(version(&desk), v1, "the second line changed nothing");
         desk.reply(
-            first.conversation,
+            (tenant, first.conversation),
             crate::AgentId::new_v7(),
             "Hi Ana",
             t0() + TimeDelta::minutes(1),

@@ -44,7 +44,7 @@ impl<S: Store> Desk<S> {
     /// let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
     /// let got = desk.ingest(Inbound::new(tenant, Channel::Email, Identifier::email("ana@example.com")?,
     ///                                    "<m1@x>", "My invoice is wrong"), t0)?;
-    /// assert!(desk.tag(got.conversation, "team:billing", t0)?);
+    /// assert!(desk.tag((tenant, got.conversation), "team:billing", t0)?);
     /// let billing = desk.report(tenant, &Filter::default().team("billing"))?;
     /// assert_eq!(billing.conversations, 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())

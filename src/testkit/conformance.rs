@@ -807,7 +807,7 @@ pub fn desk_story_chat_email_whatsapp<S: Store>(store: S) {
     );
     let effects = desk
         .reply(
-            first.conversation,
+            (tn, first.conversation),
             AgentId::from_uuid(uuid(0xA6)),
             "Your return is approved",
             t(90_000),
@@ -847,9 +847,9 @@ pub fn desk_closed_conversation_starts_a_linked_one<S: Store>(store: S) {
             t(0),
         )
         .expect("first");
-    desk.set_status(first.conversation, Status::Solved, t(60))
+    desk.set_status((tn, first.conversation), Status::Solved, t(60))
         .expect("solve");
-    desk.set_status(first.conversation, Status::Closed, t(120))
+    desk.set_status((tn, first.conversation), Status::Closed, t(120))
         .expect("close");
     let later = t(0) + TimeDelta::days(30);
     let next = desk
@@ -861,7 +861,9 @@ pub fn desk_closed_conversation_starts_a_linked_one<S: Store>(store: S) {
     assert_eq!(next.customer, first.customer);
     assert_ne!(next.conversation, first.conversation);
     assert_eq!(
-        desk.conversation(next.conversation).expect("read").previous,
+        desk.conversation((tn, next.conversation))
+            .expect("read")
+            .previous,
         Some(first.conversation)
     );
     assert_eq!(
@@ -869,7 +871,12 @@ pub fn desk_closed_conversation_starts_a_linked_one<S: Store>(store: S) {
         2
     );
     assert!(matches!(
-        desk.reply(first.conversation, AgentId::from_uuid(uuid(1)), "hi", later),
+        desk.reply(
+            (tn, first.conversation),
+            AgentId::from_uuid(uuid(1)),
+            "hi",
+            later
+        ),
         Err(Error::ConversationClosed(_))
     ));
 }

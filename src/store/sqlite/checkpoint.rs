@@ -167,6 +167,7 @@ mod tests {
     /// would answer one of two concurrent checkpoints with `SQLITE_BUSY`), and runs once
     /// the lock is released.
     #[test]
+    #[allow(clippy::disallowed_methods)] // a test's deadline for a real thread
     fn the_thread_waits_while_an_explicit_checkpoint_runs() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("w.db");
