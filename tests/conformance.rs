@@ -64,7 +64,7 @@ fn timed_sqlite_store_on_a_file_conforms() {
 }
 
 /// A store that implements only the methods `Store` requires, over a `MemoryStore`: the
-/// trait's default methods (`conversation_by_id`, `recent_messages`, `latest_inbound`,
+/// trait's default methods (`recent_messages`, `latest_inbound`,
 /// `timeline`, ...) must be correct on their own, for hosts writing their own store.
 mod required_only {
     use chrono::{DateTime, Utc};
@@ -87,9 +87,6 @@ mod required_only {
         }
         fn conversation(&self, t: TenantId, id: ConversationId) -> Result<Option<Conversation>> {
             self.0.conversation(t, id)
-        }
-        fn conversation_tenant(&self, id: ConversationId) -> Result<Option<TenantId>> {
-            self.0.conversation_tenant(id)
         }
         fn conversations_of(&self, t: TenantId, c: CustomerId) -> Result<Vec<Conversation>> {
             self.0.conversations_of(t, c)

@@ -49,18 +49,6 @@ macro_rules! forward_store {
         ) -> $crate::Result<Option<$crate::conversation::Conversation>> {
             $read(self, "conversation", |s| s.conversation(t, id))
         }
-        fn conversation_tenant(
-            &self,
-            id: $crate::id::ConversationId,
-        ) -> $crate::Result<Option<$crate::id::TenantId>> {
-            $read(self, "conversation_tenant", |s| s.conversation_tenant(id))
-        }
-        fn conversation_by_id(
-            &self,
-            id: $crate::id::ConversationId,
-        ) -> $crate::Result<Option<$crate::conversation::Conversation>> {
-            $read(self, "conversation_by_id", |s| s.conversation_by_id(id))
-        }
         fn conversations_of(
             &self,
             t: $crate::id::TenantId,
@@ -267,8 +255,6 @@ pub(crate) fn call_every_method(s: &mut impl super::Store) {
     let _ = s.identifier(t, &email);
     let _ = s.identifiers_of(t, cu);
     let _ = s.conversation(t, co);
-    let _ = s.conversation_tenant(co);
-    let _ = s.conversation_by_id(co);
     let _ = s.conversations_of(t, cu);
     let _ = s.conversations_in(t, at, at);
     let _ = s.conversations_in_page(t, at, at, None, 2);
@@ -303,13 +289,11 @@ mod tests {
     use crate::store::{MemoryStore, Store};
 
     /// Every method of `Store` but `supports_batches`, as [`call_every_method`] calls them.
-    pub(crate) const EVERY_METHOD: [&str; 29] = [
+    pub(crate) const EVERY_METHOD: [&str; 27] = [
         "customer",
         "identifier",
         "identifiers_of",
         "conversation",
-        "conversation_tenant",
-        "conversation_by_id",
         "conversations_of",
         "conversations_in",
         "conversations_in_page",

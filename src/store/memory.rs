@@ -420,18 +420,6 @@ impl Store for MemoryStore {
             .and_then(|t| t.conversations.get(&id).cloned()))
     }
 
-    fn conversation_tenant(&self, id: ConversationId) -> Result<Option<TenantId>> {
-        Ok(self.conversation_tenants.get(&id).copied())
-    }
-
-    fn conversation_by_id(&self, id: ConversationId) -> Result<Option<Conversation>> {
-        Ok(self
-            .conversation_tenants
-            .get(&id)
-            .and_then(|&t| self.tenant(t))
-            .and_then(|t| t.conversations.get(&id).cloned()))
-    }
-
     fn conversations_of(
         &self,
         tenant: TenantId,

@@ -335,19 +335,6 @@ pub trait Store: Send {
     /// A conversation.
     fn conversation(&self, tenant: TenantId, id: ConversationId) -> Result<Option<Conversation>>;
 
-    /// The tenant a conversation belongs to (for calls that name only the conversation).
-    fn conversation_tenant(&self, id: ConversationId) -> Result<Option<TenantId>>;
-
-    /// A conversation named by its id alone, whatever its tenant (for calls that name only
-    /// the conversation). The default asks [`Store::conversation_tenant`], then
-    /// [`Store::conversation`]; stores override it with one read.
-    fn conversation_by_id(&self, id: ConversationId) -> Result<Option<Conversation>> {
-        match self.conversation_tenant(id)? {
-            Some(tenant) => self.conversation(tenant, id),
-            None => Ok(None),
-        }
-    }
-
     /// Every conversation of a customer, oldest first.
     fn conversations_of(&self, tenant: TenantId, customer: CustomerId)
         -> Result<Vec<Conversation>>;

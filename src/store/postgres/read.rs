@@ -127,25 +127,6 @@ impl Store for PostgresStore {
         )
     }
 
-    fn conversation_by_id(&self, c: ConversationId) -> Result<Option<Conversation>> {
-        self.one(
-            "conversation",
-            "SELECT data FROM conversations WHERE id = $1",
-            &[&id(c.as_uuid())],
-        )
-    }
-
-    fn conversation_tenant(&self, c: ConversationId) -> Result<Option<TenantId>> {
-        let rows = self.rows(
-            "a conversation's tenant",
-            "SELECT tenant FROM conversations WHERE id = $1",
-            &[&id(c.as_uuid())],
-        )?;
-        rows.first()
-            .map(|r| uuid_of(r, 0).map(TenantId::from_uuid))
-            .transpose()
-    }
-
     fn conversations_of(&self, tenant: TenantId, c: CustomerId) -> Result<Vec<Conversation>> {
         self.decoded(
             "conversation",

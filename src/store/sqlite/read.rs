@@ -245,39 +245,6 @@ impl Store for SqliteStore {
         Ok(self.cache_conversation(found))
     }
 
-    fn conversation_tenant(&self, id: ConversationId) -> Result<Option<TenantId>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT tenant FROM conversations WHERE id = ?1")
-            .map_err(|e| sql_error("cannot read a conversation's tenant", e))?;
-        let mut rows = stmt
-            .query(params![blob(id.as_uuid())])
-            .map_err(|e| sql_error("cannot read a conversation's tenant", e))?;
-        let Some(row) = rows
-            .next()
-            .map_err(|e| sql_error("cannot read a conversation's tenant", e))?
-        else {
-            return Ok(None);
-        };
-        let bytes: [u8; 16] = row
-            .get(0)
-            .map_err(|e| sql_error("cannot read a conversation's tenant", e))?;
-        Ok(Some(TenantId::from_uuid(uuid::Uuid::from_bytes(bytes))))
-    }
-
-    fn conversation_by_id(&self, id: ConversationId) -> Result<Option<Conversation>> {
-        if let Some(c) = self.cached(|b| b.conversation(None, id)) {
-            return Ok(Some(c));
-        }
-        // `id` is unique on its own: one index probe, whatever the tenant.
-        let found = self.row(
-            "conversation",
-            "SELECT data FROM conversations WHERE id = ?1",
-            &[&blob(id.as_uuid())],
-        )?;
-        Ok(self.cache_conversation(found))
-    }
-
     fn conversations_of(
         &self,
         tenant: TenantId,
