@@ -51,7 +51,8 @@
 //! ## Design
 //!
 //! * **Sans-IO and deterministic.** Nothing reads a clock, opens a socket or sleeps: every
-//!   call takes `now`, ids come from a seeded [`IdGen`], decisions come back as [`Effect`]s.
+//!   call takes `now`, ids come from one [`IdGen`] (seeded from the OS, or from
+//!   [`DeskConfig::rng_seed()`] for replays), decisions come back as [`Effect`]s.
 //! * **The store is the source of truth.** Each `Desk` operation reads through the
 //!   [`store::Store`] trait and writes one atomic [`store::ChangeSet`]; ingestion is
 //!   idempotent by a unique `(tenant, channel, external_id)` key.

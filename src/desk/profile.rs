@@ -16,7 +16,7 @@ impl<S: Store> Desk<S> {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`]; [`Error::Invalid`] for a bad name, language code, time zone
+    /// [`crate::Error::NotFound`]; [`crate::Error::Invalid`] for a bad name, language code, time zone
     /// or attribute key, or more than 64 KiB of attribute values.
     pub fn update_profile(
         &mut self,
@@ -43,7 +43,7 @@ impl<S: Store> Desk<S> {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] for an unknown customer.
+    /// [`crate::Error::NotFound`] for an unknown customer.
     pub fn customer_view(
         &self,
         tenant: TenantId,

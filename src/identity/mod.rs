@@ -7,7 +7,7 @@ mod identifier;
 mod merge;
 mod merge_plan;
 mod record;
-pub mod resolve;
+pub(crate) mod resolve;
 mod rules;
 mod unmerge_plan;
 
