@@ -27,6 +27,67 @@ pub(crate) struct OpenBatch {
     router_touched: bool,
 }
 
+/// The desk's group commit.
+///
+/// Invariants:
+/// - `open` is `Some` exactly while the store holds a batch open for this desk: set after
+///   [`Store::begin_batch`] succeeded, taken before [`Store::end_batch`] is called;
+/// - `poisoned` is set when a batch that changed the router did not land, and is never
+///   cleared: the router (in memory) no longer matches the store, so every write is
+///   refused until the host builds a new desk.
+#[derive(Debug, Default)]
+pub(crate) struct Batching {
+    open: Option<OpenBatch>,
+    poisoned: bool,
+}
+
+impl Batching {
+    /// Whether a batch is open.
+    pub(crate) fn is_open(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// Refuses to write on a router that no longer matches the store.
+    fn check_writable(&self) -> Result<()> {
+        if self.poisoned {
+            return Err(Error::Store {
+                message: POISONED.into(),
+                source: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// Notes a conversation whose live metrics the open batch (if any) changed.
+    fn touched(&mut self, tenant: TenantId, conversation: ConversationId) {
+        if let Some(open) = &mut self.open {
+            open.conversations.insert((tenant, conversation));
+        }
+    }
+
+    /// Notes that the open batch (if any) changed the router.
+    fn router_touched(&mut self) {
+        if let Some(open) = &mut self.open {
+            open.router_touched = true;
+        }
+    }
+
+    /// The store opened a batch.
+    fn opened(&mut self) {
+        self.open = Some(OpenBatch::default());
+    }
+
+    /// Closes the open batch, before the store ends it.
+    pub(crate) fn take(&mut self) -> Option<OpenBatch> {
+        self.open.take()
+    }
+
+    /// A batch did not land: with a router in use that it changed, the desk is poisoned.
+    fn lost(&mut self, batch: &OpenBatch, router_in_use: bool) {
+        self.poisoned |= batch.router_touched && router_in_use;
+    }
+}
+
 /// Why a desk refuses writes after a batch that changed routing did not land.
 const POISONED: &str = "a batch that changed routing did not land, so the router no longer \
      matches the store: create a new Desk on the store, register the agents and call \
@@ -50,40 +111,25 @@ fn repeat(e: &Error) -> Error {
 impl<S: Store> Desk<S> {
     /// Applies one operation's change set: the single place where the desk writes.
     pub(crate) fn apply_changes(&mut self, changes: ChangeSet) -> Result<()> {
-        self.refuse_if_poisoned()?;
+        self.batch.check_writable()?;
         let _stage = self.stage(crate::probe::Stage::Write);
         self.store.apply(changes)
     }
 
-    /// Refuses to write on a router that no longer matches the store.
-    fn refuse_if_poisoned(&self) -> Result<()> {
-        if self.poisoned {
-            return Err(Error::Store {
-                message: POISONED.into(),
-                source: None,
-            });
-        }
-        Ok(())
-    }
-
     /// Notes that the current operation changes a conversation's live metrics.
     pub(crate) fn batch_touched(&mut self, tenant: TenantId, conversation: ConversationId) {
-        if let Some(open) = &mut self.batch {
-            open.conversations.insert((tenant, conversation));
-        }
+        self.batch.touched(tenant, conversation);
     }
 
     /// Notes that the current operation changes the router.
     pub(crate) fn router_touched(&mut self) {
-        if let Some(open) = &mut self.batch {
-            open.router_touched = true;
-        }
+        self.batch.router_touched();
     }
 
     /// Refuses an operation that must commit on its own (erasures scrub the log after
     /// their commit, which cannot happen inside a batch).
     pub(crate) fn outside_batch(&self, what: &str) -> Result<()> {
-        if self.batch.is_some() {
+        if self.batch.is_open() {
             return Err(Error::invalid(
                 "batch",
                 format!(
@@ -98,7 +144,7 @@ impl<S: Store> Desk<S> {
     /// True while a batch is open ([`Desk::begin_batch`] without its
     /// [`Desk::end_batch`]).
     pub fn in_batch(&self) -> bool {
-        self.batch.is_some()
+        self.batch.is_open()
     }
 
     /// Opens a batch (group commit): every store write until [`Desk::end_batch`] (an
@@ -125,8 +171,8 @@ impl<S: Store> Desk<S> {
     /// start one (a locked database); [`Error::Store`] after a failed batch that changed
     /// routing (see [`Desk::end_batch`]).
     pub fn begin_batch(&mut self) -> Result<()> {
-        self.refuse_if_poisoned()?;
-        if self.batch.is_some() {
+        self.batch.check_writable()?;
+        if self.batch.is_open() {
             return Err(Error::invalid(
                 "batch",
                 "a batch is already open on this desk",
@@ -136,7 +182,7 @@ impl<S: Store> Desk<S> {
             let _stage = self.stage(crate::probe::Stage::Write);
             self.store.begin_batch()?;
         }
-        self.batch = Some(OpenBatch::default());
+        self.batch.opened();
         Ok(())
     }
 
@@ -181,6 +227,8 @@ impl<S: Store> Desk<S> {
         if commit && ended.is_ok() {
             return Ok(());
         }
+        let router_in_use = self.router.is_some();
+        self.batch.lost(&open, router_in_use);
         // Sorted by tenant: one refresh per tenant. Back to what the store holds; if even
         // that cannot be read, reports come from the store until the metrics are loaded
         // again.
@@ -192,7 +240,6 @@ impl<S: Store> Desk<S> {
                 self.metrics_forget(tenant);
             }
         }
-        self.poisoned |= open.router_touched && self.router.is_some();
         ended
     }
 
@@ -227,7 +274,7 @@ impl<S: Store> Desk<S> {
     /// As [`Desk::begin_batch`] and [`Desk::end_batch`]; when the commit fails, `work`'s
     /// result is dropped and nothing of it landed.
     pub fn batch<T>(&mut self, work: impl FnOnce(&mut Self) -> T) -> Result<T> {
-        if self.batch.is_some() {
+        if self.batch.is_open() {
             return Ok(work(self));
         }
         self.begin_batch()?;
@@ -337,5 +384,36 @@ impl<S: Store> Desk<S> {
                     .collect()
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod batching_tests {
+    use super::*;
+
+    #[test]
+    fn only_a_lost_batch_that_changed_a_router_in_use_poisons_the_desk() {
+        let mut b = Batching::default();
+        b.router_touched(); // no batch open: nothing to note
+        b.opened();
+        assert!(b.is_open());
+        let quiet = b.take().expect("open");
+        b.lost(&quiet, true);
+        assert!(
+            b.check_writable().is_ok(),
+            "the batch did not touch the router"
+        );
+        b.opened();
+        b.router_touched();
+        let routed = b.take().expect("open");
+        assert!(!b.is_open());
+        b.lost(&routed, false);
+        assert!(b.check_writable().is_ok(), "no router in use");
+        b.lost(&routed, true);
+        let err = b.check_writable().expect_err("poisoned");
+        assert!(err.to_string().contains("restore_routing"), "{err}");
+        b.opened();
+        assert!(b.take().is_some());
+        assert!(b.check_writable().is_err(), "poisoning is never cleared");
     }
 }

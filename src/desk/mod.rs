@@ -83,10 +83,9 @@ pub struct Desk<S: Store> {
     router: Option<crate::routing::Router>,
     /// The current ingest's read-ahead, for its tenant (see [`crate::store::ReadPlan`]).
     ahead: Option<(TenantId, crate::store::ReadAhead)>,
-    /// The open batch, if any (see [`Desk::begin_batch`]).
-    batch: Option<batch::OpenBatch>,
-    /// The desk refuses writes: a batch that changed routing did not land.
-    poisoned: bool,
+    /// Group commit: the open batch, if any (see [`Desk::begin_batch`]), and whether a
+    /// lost batch left the router out of step with the store.
+    batch: batch::Batching,
 }
 
 impl<S: Store> Desk<S> {
@@ -121,8 +120,7 @@ impl<S: Store> Desk<S> {
             followups: followups::FollowUps::default(),
             router: None,
             ahead: None,
-            batch: None,
-            poisoned: false,
+            batch: batch::Batching::default(),
         })
     }
 
