@@ -21,6 +21,54 @@ const CUSTOMER_RECORDS: &[&str] = &[LANG_KIND];
 /// Kinds of records an ingest reads keyed by the conversation.
 const CONVERSATION_RECORDS: &[&str] = &[SLA_KIND, TRIAGE_KIND];
 
+/// The current ingest's read-ahead: what the store answered for its [`ReadPlan`], plus
+/// what the ingest knows without reading (records keyed by ids it has just minted).
+///
+/// Invariants: it holds the answers of one attempt of one ingest, for one tenant, and is
+/// emptied before that attempt's change set is applied (answers are stale once it
+/// lands); a read for another tenant, or for something it does not hold, goes to the
+/// store.
+#[derive(Debug, Default)]
+pub(crate) struct Ahead {
+    current: Option<(TenantId, ReadAhead)>,
+}
+
+impl Ahead {
+    /// Holds `ahead`, the store's answers for an ingest of `tenant`.
+    fn hold(&mut self, tenant: TenantId, ahead: ReadAhead) {
+        self.current = Some((tenant, ahead));
+    }
+
+    /// Forgets the answers: later reads go to the store.
+    fn forget(&mut self) {
+        self.current = None;
+    }
+
+    /// The answers, when they are for `tenant`.
+    fn of(&self, tenant: TenantId) -> Option<&ReadAhead> {
+        match &self.current {
+            Some((t, a)) if *t == tenant => Some(a),
+            _ => None,
+        }
+    }
+
+    /// Notes that `key` is an id just minted in `tenant`: no record of `kinds` can be
+    /// keyed by it yet, so their reads are answered "none" without asking the store.
+    fn note_fresh(&mut self, tenant: TenantId, kinds: &[&str], key: String) {
+        let Some((t, ahead)) = &mut self.current else {
+            return;
+        };
+        if *t != tenant {
+            return;
+        }
+        for &kind in kinds {
+            if ahead.record(kind, &key).is_none() {
+                ahead.records.push(((kind.to_owned(), key.clone()), None));
+            }
+        }
+    }
+}
+
 impl<S: Store> Desk<S> {
     /// Asks the store to read ahead what ingesting `inbound` will read; the answers serve
     /// this operation's reads until [`Desk::forget_read_ahead`].
@@ -41,49 +89,28 @@ impl<S: Store> Desk<S> {
         };
         let ahead = self.store.read_ahead(inbound.tenant, &plan)?;
         // Kept even when empty: it also holds what this ingest knows without reading
-        // (see `Desk::note_fresh`).
-        self.ahead = Some((inbound.tenant, ahead));
+        // (see `Ahead::note_fresh`).
+        self.ahead.hold(inbound.tenant, ahead);
         Ok(())
     }
 
-    /// Notes that `customer` was minted by this ingest: see [`Desk::note_fresh`].
+    /// Notes that `customer` was minted by this ingest: see [`Ahead::note_fresh`].
     pub(crate) fn note_new_customer(&mut self, tenant: TenantId, customer: CustomerId) {
-        self.note_fresh(tenant, CUSTOMER_RECORDS, customer.to_string());
+        // Forgotten with the read-ahead, before the changes are applied; on a database
+        // server each skipped read is a round trip.
+        self.ahead
+            .note_fresh(tenant, CUSTOMER_RECORDS, customer.to_string());
     }
 
-    /// Notes that `conversation` was minted by this ingest: see [`Desk::note_fresh`].
+    /// Notes that `conversation` was minted by this ingest: see [`Ahead::note_fresh`].
     pub(crate) fn note_new_conversation(&mut self, tenant: TenantId, conversation: ConversationId) {
-        self.note_fresh(tenant, CONVERSATION_RECORDS, conversation.to_string());
-    }
-
-    /// Notes that `key` is an id this operation has just minted: no record of `kinds` can
-    /// be keyed by it yet, so their reads are answered "none" without asking the store
-    /// (on a database server, a round trip each). Forgotten with the read-ahead, before
-    /// the changes are applied.
-    fn note_fresh(&mut self, tenant: TenantId, kinds: &[&str], key: String) {
-        let Some((t, ahead)) = &mut self.ahead else {
-            return;
-        };
-        if *t != tenant {
-            return;
-        }
-        for &kind in kinds {
-            if ahead.record(kind, &key).is_none() {
-                ahead.records.push(((kind.to_owned(), key.clone()), None));
-            }
-        }
+        self.ahead
+            .note_fresh(tenant, CONVERSATION_RECORDS, conversation.to_string());
     }
 
     /// Ends the read-ahead: later reads go to the store.
     pub(crate) fn forget_read_ahead(&mut self) {
-        self.ahead = None;
-    }
-
-    fn ahead_of(&self, tenant: TenantId) -> Option<&ReadAhead> {
-        match &self.ahead {
-            Some((t, a)) if *t == tenant => Some(a),
-            _ => None,
-        }
+        self.ahead.forget();
     }
 
     /// [`Store::record`], through the read-ahead.
@@ -93,7 +120,7 @@ impl<S: Store> Desk<S> {
         kind: &str,
         key: &str,
     ) -> Result<Option<Record>> {
-        match self.ahead_of(tenant).and_then(|a| a.record(kind, key)) {
+        match self.ahead.of(tenant).and_then(|a| a.record(kind, key)) {
             Some(r) => Ok(r.cloned()),
             None => self.store.record(tenant, kind, key),
         }
@@ -105,7 +132,7 @@ impl<S: Store> Desk<S> {
         tenant: TenantId,
         identifier: &Identifier,
     ) -> Result<Option<IdentifierRecord>> {
-        match self.ahead_of(tenant).and_then(|a| a.identifier(identifier)) {
+        match self.ahead.of(tenant).and_then(|a| a.identifier(identifier)) {
             Some(r) => Ok(r.cloned()),
             None => self.store.identifier(tenant, identifier),
         }
@@ -117,7 +144,7 @@ impl<S: Store> Desk<S> {
         tenant: TenantId,
         id: CustomerId,
     ) -> Result<Option<Customer>> {
-        match self.ahead_of(tenant).and_then(|a| a.customer(id)) {
+        match self.ahead.of(tenant).and_then(|a| a.customer(id)) {
             Some(c) => Ok(Some(c.clone())),
             None => self.store.customer(tenant, id),
         }
@@ -130,7 +157,8 @@ impl<S: Store> Desk<S> {
         customer: CustomerId,
     ) -> Result<Option<Conversation>> {
         match self
-            .ahead_of(tenant)
+            .ahead
+            .of(tenant)
             .and_then(|a| a.open_conversation(customer))
         {
             Some(c) => Ok(c.cloned()),
@@ -146,7 +174,8 @@ impl<S: Store> Desk<S> {
         external_id: &str,
     ) -> Result<Option<Message>> {
         match self
-            .ahead_of(tenant)
+            .ahead
+            .of(tenant)
             .and_then(|a| a.duplicate(channel, external_id))
         {
             Some(m) => Ok(m.cloned()),
@@ -165,6 +194,28 @@ mod tests {
 
     fn t(secs: i64) -> chrono::DateTime<chrono::Utc> {
         chrono::DateTime::from_timestamp(1_772_442_000 + secs, 0).expect("valid")
+    }
+
+    /// The component answers only for the tenant it holds, notes fresh ids only there,
+    /// and answers nothing once forgotten.
+    #[test]
+    fn the_read_ahead_answers_for_its_tenant_until_forgotten() {
+        use super::Ahead;
+        use crate::store::ReadAhead;
+        let (a, b) = (TenantId::new_v7(), TenantId::new_v7());
+        let mut ahead = Ahead::default();
+        ahead.note_fresh(a, &["sla"], "c1".into());
+        assert!(ahead.of(a).is_none(), "nothing held, nothing noted");
+        ahead.hold(a, ReadAhead::default());
+        ahead.note_fresh(b, &["sla"], "c1".into());
+        ahead.note_fresh(a, &["sla", "triage"], "c1".into());
+        let held = ahead.of(a).expect("held for its tenant");
+        assert_eq!(held.record("sla", "c1"), Some(None), "known to be missing");
+        assert_eq!(held.record("triage", "c1"), Some(None));
+        assert_eq!(held.record("sla", "c2"), None, "not known: ask the store");
+        assert!(ahead.of(b).is_none(), "another tenant's reads go to the store");
+        ahead.forget();
+        assert!(ahead.of(a).is_none());
     }
 
     /// Store calls made by the second message of a returning customer.

@@ -81,8 +81,8 @@ pub struct Desk<S: Store> {
     followups: followups::FollowUps,
     /// The routing engine (in memory; created on first use when routing is on).
     router: Option<crate::routing::Router>,
-    /// The current ingest's read-ahead, for its tenant (see [`crate::store::ReadPlan`]).
-    ahead: Option<(TenantId, crate::store::ReadAhead)>,
+    /// The current ingest's read-ahead (see [`crate::store::ReadPlan`]).
+    ahead: ahead::Ahead,
     /// Group commit: the open batch, if any (see [`Desk::begin_batch`]), and whether a
     /// lost batch left the router out of step with the store.
     batch: batch::Batching,
@@ -119,7 +119,7 @@ impl<S: Store> Desk<S> {
             metrics: metrics::MetricsCache::default(),
             followups: followups::FollowUps::default(),
             router: None,
-            ahead: None,
+            ahead: ahead::Ahead::default(),
             batch: batch::Batching::default(),
         })
     }
