@@ -213,7 +213,10 @@ mod tests {
         assert_eq!(held.record("sla", "c1"), Some(None), "known to be missing");
         assert_eq!(held.record("triage", "c1"), Some(None));
         assert_eq!(held.record("sla", "c2"), None, "not known: ask the store");
-        assert!(ahead.of(b).is_none(), "another tenant's reads go to the store");
+        assert!(
+            ahead.of(b).is_none(),
+            "another tenant's reads go to the store"
+        );
         ahead.forget();
         assert!(ahead.of(a).is_none());
     }
