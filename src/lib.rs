@@ -69,6 +69,8 @@
 //! * `postgres`: the PostgreSQL store, `store::PostgresStore`: several hosts, one database.
 //! * `lingua`: `lang::LinguaDetector`, a high-accuracy fallback language detector (the
 //!   `lingua` crate): better on short texts, slower, with large models and a long build.
+//! * `email`, `twilio`, `whatsapp`, `messenger`: the channel adapters in [`channels`]
+//!   (provider payloads in, provider requests out; off by default).
 //! * `testkit`: the store conformance suite and store wrappers for tests (fault injection,
 //!   timing).
 //!
@@ -100,6 +102,7 @@
 #![forbid(unsafe_code)]
 
 pub mod channel;
+pub mod channels;
 pub mod conversation;
 mod desk;
 pub mod effect;
@@ -173,4 +176,4 @@ pub use identity::{
     Customer, Identifier, IdentifierKind, IdentifierRecord, IdentityRules, MergeRecord,
     MergeSuggestion,
 };
-pub use message::{Attachment, Author, Delivery, Direction, Inbound, Message, Outbound};
+pub use message::{Attachment, Author, Automated, Delivery, Direction, Inbound, Message, Outbound};

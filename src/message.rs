@@ -162,6 +162,29 @@ pub struct Inbound {
     pub display_name: Option<String>,
     /// A locale hint from the channel (for example a chat widget's page language).
     pub locale: Option<String>,
+    /// The address, number or page it was sent to (`support@brand.example`, `+15005550006`,
+    /// a page id): the host maps it to a tenant and an inbox, and replies go out from it.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// The quoted history and signature the channel adapter separated from the new text in
+    /// [`Inbound::body`]; kept with the message, never shown as new text.
+    #[serde(default)]
+    pub quoted: Option<String>,
+    /// Set when a machine sent it (an out-of-office, a mailing-list auto-response): it never
+    /// reopens a conversation, moves an SLA clock or triggers a bot answer.
+    #[serde(default)]
+    pub automated: Option<Automated>,
+}
+
+/// Why an inbound message counts as machine-sent (see [`Inbound::automated`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Automated {
+    /// An automatic reply: out-of-office, vacation notice, `Auto-Submitted: auto-replied`.
+    AutoReply,
+    /// Bulk or list traffic: `Precedence: bulk | list | junk`, a mailing-list auto-response.
+    Bulk,
 }
 
 impl Inbound {
@@ -186,7 +209,28 @@ impl Inbound {
             subject: None,
             display_name: None,
             locale: None,
+            to: None,
+            quoted: None,
+            automated: None,
         }
+    }
+
+    /// Sets the address, number or page the message was sent to.
+    pub fn to(mut self, to: impl Into<String>) -> Self {
+        self.to = Some(to.into());
+        self
+    }
+
+    /// Sets the quoted history and signature separated from the new text.
+    pub fn quoted(mut self, quoted: impl Into<String>) -> Self {
+        self.quoted = Some(quoted.into());
+        self
+    }
+
+    /// Marks the message as machine-sent.
+    pub fn automated(mut self, why: Automated) -> Self {
+        self.automated = Some(why);
+        self
     }
 
     /// Sets the provider's send time.
@@ -234,6 +278,14 @@ impl Inbound {
     /// Checks everything that does not need the store.
     pub(crate) fn validate(&self, max_body_bytes: usize) -> Result<()> {
         validate_body(&self.body, &self.attachments, max_body_bytes)?;
+        if let Some(q) = &self.quoted {
+            if q.len() > max_body_bytes {
+                return Err(Error::BodyTooLarge {
+                    len: q.len(),
+                    limit: max_body_bytes,
+                });
+            }
+        }
         let ext = &self.external_id;
         if ext.trim().is_empty() {
             return Err(Error::invalid("external_id", "empty provider message id"));
@@ -256,6 +308,7 @@ impl Inbound {
             ("subject", &self.subject, 998),
             ("display_name", &self.display_name, 256),
             ("locale", &self.locale, 35),
+            ("to", &self.to, 998),
         ] {
             if let Some(v) = v {
                 if v.len() > max {
@@ -329,4 +382,10 @@ pub struct Outbound {
     pub in_reply_to: Option<String>,
     /// The conversation's subject, if any.
     pub subject: Option<String>,
+    /// The inbox to send from: the address, number or page the customer's latest message on
+    /// this channel was sent to ([`Inbound::to`]), when known.
+    pub from: Option<String>,
+    /// When the customer last wrote on this channel: the start of a messaging window
+    /// (WhatsApp's and Messenger's 24 hours).
+    pub customer_wrote_at: Option<DateTime<Utc>>,
 }

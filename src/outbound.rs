@@ -63,6 +63,10 @@ pub(crate) struct Draft<'a> {
     pub to: Identifier,
     /// The thread key of the customer's message it answers.
     pub in_reply_to: Option<String>,
+    /// The inbox the customer's message was sent to.
+    pub from: Option<String>,
+    /// When the customer last wrote on the channel.
+    pub customer_wrote_at: Option<DateTime<Utc>>,
     /// The status submitted with the reply.
     pub submit_as: Option<Status>,
 }
@@ -115,6 +119,8 @@ pub(crate) fn reply(mut conv: Conversation, draft: Draft<'_>, now: DateTime<Utc>
         attachments: message.attachments.clone(),
         in_reply_to: draft.in_reply_to,
         subject: conv.subject.clone(),
+        from: draft.from,
+        customer_wrote_at: draft.customer_wrote_at,
     })];
     if conv.status == Status::New {
         conv.set_status(Status::Open, now);
@@ -187,6 +193,8 @@ mod tests {
             parts: vec!["It arrives tomorrow.".into()],
             to: Identifier::email("ana@example.com").expect("valid"),
             in_reply_to: Some("<m1@example.com>".into()),
+            from: Some("support@shop.example".into()),
+            customer_wrote_at: Some(t0()),
             submit_as,
         }
     }

@@ -198,6 +198,8 @@ impl<S: Store> Desk<S> {
             channel,
             parts,
             to,
+            from: None,
+            customer_wrote_at: latest_inbound.as_ref().map(|m| m.sent_at),
             in_reply_to: latest_inbound.and_then(|m| m.thread_key),
             submit_as: options.submit_as,
         };
