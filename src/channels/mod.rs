@@ -19,6 +19,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::id::MessageId;
 use crate::identity::Identifier;
 use crate::message::Inbound;
 
@@ -54,6 +55,10 @@ pub struct Receipt {
     /// The provider's id of the outbound message (Twilio `MessageSid`, WhatsApp `wamid`,
     /// Messenger `mid`, or the `Message-ID` of our mail for a bounce).
     pub provider_id: String,
+    /// Our id of the message, when the payload names it (a bounce quoting our `Message-ID`,
+    /// a status callback URL the host tagged with it); otherwise the `Desk` finds the
+    /// message by `provider_id`.
+    pub message: Option<MessageId>,
     /// What happened to it.
     pub status: ReceiptStatus,
     /// When the provider says it happened, if it says.
