@@ -1,5 +1,9 @@
-//! The Desk's reads during an ingest: served from the store's read-ahead when it holds
-//! the answer, from the store otherwise (see [`crate::store::ReadPlan`]).
+//! The ingest's reads: one path, [`Desk::read_record`] and its siblings, served from the
+//! store's answer to the ingest's [`crate::store::ReadPlan`] (read once per attempt) where
+//! the store gave one, and from the store otherwise (a store that answers nothing ahead,
+//! or what the plan cannot name: a merge's survivor, a conversation a hint leads to).
+
+use std::cell::RefCell;
 
 use crate::channel::Channel;
 use crate::conversation::Conversation;
@@ -18,36 +22,50 @@ use crate::store::{ReadAhead, ReadPlan, Record, Store};
 const INGEST_RECORDS: &[(&str, &str)] = &[(PRIVACY_KIND, SECRET_KEY)];
 /// Kinds of records an ingest reads keyed by the customer.
 const CUSTOMER_RECORDS: &[&str] = &[LANG_KIND];
-/// Kinds of records an ingest reads keyed by the conversation.
-const CONVERSATION_RECORDS: &[&str] = &[SLA_KIND, TRIAGE_KIND];
+/// Kinds of records an ingest reads keyed by the conversation, by which steps are on:
+/// SLA clocks when there are policies, the triage outcome when there is a catalogue.
+fn conversation_records(sla: bool, triage: bool) -> &'static [&'static str] {
+    match (sla, triage) {
+        (true, true) => &[SLA_KIND, TRIAGE_KIND],
+        (true, false) => &[SLA_KIND],
+        (false, true) => &[TRIAGE_KIND],
+        (false, false) => &[],
+    }
+}
 
-/// The current ingest's read-ahead: what the store answered for its [`ReadPlan`], plus
+/// The current ingest's snapshot: what the store answered for its [`ReadPlan`], plus
 /// what the ingest knows without reading (records keyed by ids it has just minted).
 ///
 /// Invariants: it holds the answers of one attempt of one ingest, for one tenant, and is
 /// emptied before that attempt's change set is applied (answers are stale once it
-/// lands); a read for another tenant, or for something it does not hold, goes to the
-/// store.
+/// lands); each answer is handed out once (moved, not copied: a second read of the same
+/// thing goes to the store); a read for another tenant, or for something it does not
+/// hold, goes to the store.
 #[derive(Debug, Default)]
 pub(crate) struct Ahead {
-    current: Option<(TenantId, ReadAhead)>,
+    current: RefCell<Option<(TenantId, ReadAhead)>>,
 }
 
 impl Ahead {
     /// Holds `ahead`, the store's answers for an ingest of `tenant`.
     fn hold(&mut self, tenant: TenantId, ahead: ReadAhead) {
-        self.current = Some((tenant, ahead));
+        *self.current.get_mut() = Some((tenant, ahead));
     }
 
     /// Forgets the answers: later reads go to the store.
     fn forget(&mut self) {
-        self.current = None;
+        *self.current.get_mut() = None;
     }
 
-    /// The answers, when they are for `tenant`.
-    fn of(&self, tenant: TenantId) -> Option<&ReadAhead> {
-        match &self.current {
-            Some((t, a)) if *t == tenant => Some(a),
+    /// Takes an answer out of the snapshot of `tenant` with `take`; `None` when there is
+    /// no snapshot of `tenant` or it does not hold that answer.
+    fn take<T>(
+        &self,
+        tenant: TenantId,
+        take: impl FnOnce(&mut ReadAhead) -> Option<T>,
+    ) -> Option<T> {
+        match &mut *self.current.borrow_mut() {
+            Some((t, a)) if *t == tenant => take(a),
             _ => None,
         }
     }
@@ -55,7 +73,7 @@ impl Ahead {
     /// Notes that `key` is an id just minted in `tenant`: no record of `kinds` can be
     /// keyed by it yet, so their reads are answered "none" without asking the store.
     fn note_fresh(&mut self, tenant: TenantId, kinds: &[&str], key: String) {
-        let Some((t, ahead)) = &mut self.current else {
+        let Some((t, ahead)) = self.current.get_mut() else {
             return;
         };
         if *t != tenant {
@@ -67,6 +85,12 @@ impl Ahead {
             }
         }
     }
+}
+
+/// Removes the first entry of `entries` that `matches`, and returns its answer.
+fn take_entry<K, V>(entries: &mut Vec<(K, V)>, matches: impl Fn(&K) -> bool) -> Option<V> {
+    let i = entries.iter().position(|(k, _)| matches(k))?;
+    Some(entries.swap_remove(i).1)
 }
 
 impl<S: Store> Desk<S> {
@@ -85,7 +109,7 @@ impl<S: Store> Desk<S> {
             identifiers,
             records: INGEST_RECORDS,
             owner_records: CUSTOMER_RECORDS,
-            conversation_records: CONVERSATION_RECORDS,
+            conversation_records: self.conversation_records(),
         };
         let ahead = self.store.read_ahead(inbound.tenant, &plan)?;
         // Kept even when empty: it also holds what this ingest knows without reading
@@ -104,8 +128,17 @@ impl<S: Store> Desk<S> {
 
     /// Notes that `conversation` was minted by this ingest: see [`Ahead::note_fresh`].
     pub(crate) fn note_new_conversation(&mut self, tenant: TenantId, conversation: ConversationId) {
+        let kinds = self.conversation_records();
         self.ahead
-            .note_fresh(tenant, CONVERSATION_RECORDS, conversation.to_string());
+            .note_fresh(tenant, kinds, conversation.to_string());
+    }
+
+    /// The conversation-keyed records this Desk's ingest steps read.
+    fn conversation_records(&self) -> &'static [&'static str] {
+        conversation_records(
+            !self.config.sla.policies().is_empty(),
+            !self.config.triage.catalogue.is_empty(),
+        )
     }
 
     /// Ends the read-ahead: later reads go to the store.
@@ -120,8 +153,11 @@ impl<S: Store> Desk<S> {
         kind: &str,
         key: &str,
     ) -> Result<Option<Record>> {
-        match self.ahead.of(tenant).and_then(|a| a.record(kind, key)) {
-            Some(r) => Ok(r.cloned()),
+        let taken = self.ahead.take(tenant, |a| {
+            take_entry(&mut a.records, |(k, n)| k == kind && n == key)
+        });
+        match taken {
+            Some(r) => Ok(r),
             None => self.store.record(tenant, kind, key),
         }
     }
@@ -132,8 +168,11 @@ impl<S: Store> Desk<S> {
         tenant: TenantId,
         identifier: &Identifier,
     ) -> Result<Option<IdentifierRecord>> {
-        match self.ahead.of(tenant).and_then(|a| a.identifier(identifier)) {
-            Some(r) => Ok(r.cloned()),
+        let taken = self.ahead.take(tenant, |a| {
+            take_entry(&mut a.identifiers, |i| i == identifier)
+        });
+        match taken {
+            Some(r) => Ok(r),
             None => self.store.identifier(tenant, identifier),
         }
     }
@@ -144,8 +183,12 @@ impl<S: Store> Desk<S> {
         tenant: TenantId,
         id: CustomerId,
     ) -> Result<Option<Customer>> {
-        match self.ahead.of(tenant).and_then(|a| a.customer(id)) {
-            Some(c) => Ok(Some(c.clone())),
+        let taken = self.ahead.take(tenant, |a| {
+            let i = a.customers.iter().position(|c| c.id == id)?;
+            Some(a.customers.swap_remove(i))
+        });
+        match taken {
+            Some(c) => Ok(Some(c)),
             None => self.store.customer(tenant, id),
         }
     }
@@ -156,12 +199,11 @@ impl<S: Store> Desk<S> {
         tenant: TenantId,
         customer: CustomerId,
     ) -> Result<Option<Conversation>> {
-        match self
-            .ahead
-            .of(tenant)
-            .and_then(|a| a.open_conversation(customer))
-        {
-            Some(c) => Ok(c.cloned()),
+        let taken = self.ahead.take(tenant, |a| {
+            take_entry(&mut a.open_conversations, |c| *c == customer)
+        });
+        match taken {
+            Some(c) => Ok(c),
             None => self.store.open_conversation(tenant, customer),
         }
     }
@@ -173,12 +215,14 @@ impl<S: Store> Desk<S> {
         channel: &Channel,
         external_id: &str,
     ) -> Result<Option<Message>> {
-        match self
-            .ahead
-            .of(tenant)
-            .and_then(|a| a.duplicate(channel, external_id))
-        {
-            Some(m) => Ok(m.cloned()),
+        let taken = self.ahead.take(tenant, |a| match &a.duplicate {
+            Some(((c, e), _)) if c == channel && e == external_id => {
+                a.duplicate.take().map(|(_, m)| m)
+            }
+            _ => None,
+        });
+        match taken {
+            Some(m) => Ok(m),
             None => self
                 .store
                 .message_by_external_id(tenant, channel, external_id),
@@ -197,31 +241,45 @@ mod tests {
     }
 
     /// The component answers only for the tenant it holds, notes fresh ids only there,
-    /// and answers nothing once forgotten.
+    /// hands each answer out once, and answers nothing once forgotten.
     #[test]
-    fn the_read_ahead_answers_for_its_tenant_until_forgotten() {
-        use super::Ahead;
+    fn the_snapshot_answers_once_for_its_tenant_until_forgotten() {
+        use super::{take_entry, Ahead};
         use crate::store::ReadAhead;
         let (a, b) = (TenantId::new_v7(), TenantId::new_v7());
+        let record = |ahead: &Ahead, t: TenantId, kind: &str, key: &str| {
+            ahead.take(t, |r| {
+                take_entry(&mut r.records, |(k, n)| k == kind && n == key)
+            })
+        };
         let mut ahead = Ahead::default();
         ahead.note_fresh(a, &["sla"], "c1".into());
-        assert!(ahead.of(a).is_none(), "nothing held, nothing noted");
+        assert_eq!(
+            record(&ahead, a, "sla", "c1"),
+            None,
+            "nothing held, nothing noted"
+        );
         ahead.hold(a, ReadAhead::default());
         ahead.note_fresh(b, &["sla"], "c1".into());
         ahead.note_fresh(a, &["sla", "triage"], "c1".into());
-        let held = ahead.of(a).expect("held for its tenant");
-        assert_eq!(held.record("sla", "c1"), Some(None), "known to be missing");
-        assert_eq!(held.record("triage", "c1"), Some(None));
-        assert_eq!(held.record("sla", "c2"), None, "not known: ask the store");
-        assert!(
-            ahead.of(b).is_none(),
-            "another tenant's reads go to the store"
+        assert_eq!(
+            record(&ahead, b, "sla", "c1"),
+            None,
+            "another tenant: the store"
         );
+        assert_eq!(record(&ahead, a, "sla", "c2"), None, "not known: the store");
+        assert_eq!(
+            record(&ahead, a, "sla", "c1"),
+            Some(None),
+            "known to be missing"
+        );
+        assert_eq!(record(&ahead, a, "sla", "c1"), None, "handed out once");
         ahead.forget();
-        assert!(ahead.of(a).is_none());
+        assert_eq!(record(&ahead, a, "triage", "c1"), None, "forgotten");
     }
 
-    /// Store calls made by the second message of a returning customer.
+    /// Store calls made by the second message of a returning customer (and its
+    /// redelivery).
     fn calls_for_second_message(store: MemoryStore) -> u64 {
         let tenant = TenantId::new_v7();
         let mut desk = Desk::new(
@@ -280,13 +338,13 @@ mod tests {
             .is_some());
     }
 
-    /// With a store that reads ahead, an ingest is one read and one write (plus what a
-    /// redelivery reads); without, each read is its own call.
+    /// With a store that reads ahead, a returning customer's message is one read-ahead
+    /// and one apply, its redelivery one read-ahead and the stored conversation; without,
+    /// each read is its own call.
     #[test]
     fn an_ingest_reads_through_the_read_ahead() {
         let ahead = calls_for_second_message(MemoryStore::reading_ahead());
         let parts = calls_for_second_message(MemoryStore::new());
-        // read_ahead + apply; then read_ahead + the duplicate's conversation.
         assert!(ahead <= 4, "{ahead} store calls with read-ahead");
         assert!(parts >= ahead + 5, "{parts} calls without vs {ahead} with");
     }

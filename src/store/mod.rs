@@ -490,10 +490,11 @@ pub trait Store: Send {
     /// The earliest due time of a kind across all tenants.
     fn next_due(&self, kind: &str) -> Result<Option<DateTime<Utc>>>;
 
-    /// Reads ahead what an operation is about to need (see [`ReadPlan`]), for a store
-    /// whose reads are round trips. The default reads nothing ahead: the `Desk` then uses
-    /// the ordinary reads. An implementation must agree with [`read_by_parts`] on every
-    /// part it answers.
+    /// Answers an ingest's [`ReadPlan`] at once, for a store whose reads are round trips
+    /// (see [`ReadAhead`]): the ingest then reads its snapshot from the answer. The default
+    /// answers nothing, and each read goes to the store when the ingest makes it: on an
+    /// embedded store that is cheaper than building the snapshot. An implementation must
+    /// agree with [`read_by_parts`] on every part it answers.
     ///
     /// # Errors
     ///

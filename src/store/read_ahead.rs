@@ -1,13 +1,15 @@
-//! Reading what an operation is about to need in one go.
+//! The snapshot an ingest decides from, read in one go.
 //!
 //! An inbound message's ingest reads the message a redelivery would duplicate, the
 //! sender's identifiers, their owners, the owners' open conversations and a few records
 //! (the tenant's privacy secret, the customer's language evidence, the conversation's SLA
-//! clocks). On an embedded store each read costs microseconds; on a database server each
-//! is a network round trip. [`Store::read_ahead`] lets a store answer all of them at once;
-//! the `Desk` then serves its reads from the [`ReadAhead`] and goes to the store only for
-//! what it does not hold. A store that does not override it reads nothing ahead, and the
-//! `Desk` reads as usual.
+//! clocks). The `Desk` asks for all of them in one [`ReadPlan`] through
+//! [`Store::read_ahead`] and decides from the [`ReadAhead`] it gets back; it goes to the
+//! store again only for what the plan could not name (a customer merged into another, a
+//! conversation a thread hint leads to). A store whose reads are round trips (a
+//! database server) answers the plan in one; an embedded store answers nothing, and each
+//! read goes to it when the ingest makes it (building the snapshot would cost more than
+//! the reads: see `docs/performance.md`).
 //!
 //! Writes are still checked by version in [`Store::apply`], so a read-ahead that another
 //! writer overtakes ends in a conflict and a retry, exactly like separate reads.
@@ -22,7 +24,7 @@ use crate::store::{Record, Store};
 
 /// What an operation is about to read: the reads an inbound message's ingest needs,
 /// answered at once by [`Store::read_ahead`] (on a database server, one round trip
-/// instead of one per read). A store that does not override it reads nothing ahead.
+/// instead of one per read).
 ///
 /// ```
 /// use throughline::store::{read_by_parts, MemoryStore, ReadPlan};
@@ -133,7 +135,18 @@ pub fn read_by_parts<S: Store + ?Sized>(
     tenant: TenantId,
     plan: &ReadPlan<'_>,
 ) -> Result<ReadAhead> {
-    let mut ahead = ReadAhead::default();
+    let n = plan.identifiers.len();
+    let mut ahead = ReadAhead {
+        duplicate: None,
+        identifiers: Vec::with_capacity(n),
+        customers: Vec::with_capacity(n),
+        open_conversations: Vec::with_capacity(n),
+        records: Vec::with_capacity(
+            plan.records.len()
+                + n * (plan.owner_records.len() + plan.conversation_records.len())
+                + plan.conversation_records.len(),
+        ),
+    };
     if let Some((channel, external_id)) = plan.dedup {
         let found = store.message_by_external_id(tenant, channel, external_id)?;
         ahead.duplicate = Some((((*channel).clone(), external_id.to_owned()), found));
@@ -153,16 +166,18 @@ pub fn read_by_parts<S: Store + ?Sized>(
             if ahead.customer(r.customer).is_none() {
                 if let Some(owner) = store.customer(tenant, r.customer)? {
                     let open = store.open_conversation(tenant, owner.id)?;
-                    for &kind in plan.owner_records {
+                    if !plan.owner_records.is_empty() {
                         let key = owner.id.to_string();
-                        let found = store.record(tenant, kind, &key)?;
-                        ahead.records.push(((kind.to_owned(), key), found));
-                    }
-                    if let Some(conv) = &open {
-                        for &kind in plan.conversation_records {
-                            let key = conv.id.to_string();
+                        for &kind in plan.owner_records {
                             let found = store.record(tenant, kind, &key)?;
-                            ahead.records.push(((kind.to_owned(), key), found));
+                            ahead.records.push(((kind.to_owned(), key.clone()), found));
+                        }
+                    }
+                    if let (Some(conv), false) = (&open, plan.conversation_records.is_empty()) {
+                        let key = conv.id.to_string();
+                        for &kind in plan.conversation_records {
+                            let found = store.record(tenant, kind, &key)?;
+                            ahead.records.push(((kind.to_owned(), key.clone()), found));
                         }
                     }
                     ahead.open_conversations.push((owner.id, open));
