@@ -40,7 +40,7 @@ const BLOCKS: [&str; 22] = [
 /// ```
 /// use throughline::channels::email::html_to_text;
 /// let text = html_to_text("<p>Hi &amp; thanks</p><script>x()</script><div>Ana</div>");
-/// assert_eq!(text, "Hi & thanks\nAna");
+/// assert_eq!(text, "Hi & thanks\n\nAna");
 /// ```
 pub fn html_to_text(html: &str) -> String {
     let mut out = Writer::default();
@@ -182,6 +182,10 @@ impl Writer {
                 };
             }
             "td" | "th" if !tag.closing => self.pending_space = true,
+            "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+                self.end_line(false);
+                self.blank_line();
+            }
             name if BLOCKS.contains(&name) => self.end_line(false),
             _ => {}
         }
@@ -201,6 +205,12 @@ impl Writer {
         let prefix = "> ".repeat(self.line_quote);
         let line = std::mem::take(&mut self.line);
         self.lines.push(format!("{prefix}{}", line.trim_end()));
+    }
+
+    /// Ends a paragraph: one blank line (repeated blank lines collapse in `finish`).
+    fn blank_line(&mut self) {
+        let prefix = "> ".repeat(self.quote);
+        self.lines.push(prefix.trim_end().to_string());
     }
 
     fn finish(mut self) -> String {
@@ -317,6 +327,14 @@ mod tests {
         let html = "<html><head><title>T</title><style>p{color:red}</style></head>\
                     <body><!-- note --><p>Text</p><SCRIPT>alert(1)</SCRIPT></body></html>";
         assert_eq!(html_to_text(html), "Text");
+    }
+
+    #[test]
+    fn paragraphs_are_separated_by_a_blank_line() {
+        assert_eq!(
+            html_to_text("<p>One</p><p>Two</p><h2>Three</h2>Four"),
+            "One\n\nTwo\n\nThree\n\nFour"
+        );
     }
 
     #[test]

@@ -176,10 +176,20 @@ pub fn parse(raw: &[u8], tenant: TenantId, our_domain: &str) -> Result<Mail> {
 }
 
 fn read(msg: &Message<'_>, tenant: TenantId, our_domain: &str) -> Result<Mail> {
-    let from = mailboxes(msg.from())
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::invalid("from", "the mail has no From address"))?;
+    let from =
+        mailboxes(msg.from())
+            .into_iter()
+            .next()
+            .ok_or_else(|| match raw_header(msg, "From") {
+                Some(raw) => Error::invalid(
+                    "from",
+                    format!(
+                        "the From header holds no address: {:?}",
+                        truncated(&raw, 80)
+                    ),
+                ),
+                None => Error::invalid("from", "the mail has no From header"),
+            })?;
     let message_id = msg
         .message_id()
         .map(bracketed)

@@ -50,7 +50,7 @@ fn history_start(lines: &[&str]) -> Option<usize> {
     let tail = trailing_quote(lines);
     for i in 0..lines.len() {
         if tail == Some(i) {
-            return tail;
+            return Some(attribution_above(lines, i));
         }
         let line = lines.get(i).copied().unwrap_or_default();
         let next = lines.get(i + 1).copied();
@@ -82,6 +82,26 @@ fn trailing_quote(lines: &[&str]) -> Option<usize> {
         }
     }
     start
+}
+
+/// `i`, or the line just above it (a blank line between allowed) when that line ends
+/// with `:` and names an address: the attribution of a client in another language
+/// ("2026年11月30日(月) 9:00 Shop <help@shop.example>:").
+fn attribution_above(lines: &[&str], i: usize) -> usize {
+    let above = (1..=2)
+        .filter_map(|back| i.checked_sub(back))
+        .find(|&j| lines.get(j).is_some_and(|l| !l.trim().is_empty()));
+    match above {
+        Some(j)
+            if lines.get(j).is_some_and(|l| {
+                let t = l.trim();
+                (t.ends_with(':') || t.ends_with('：')) && t.contains('@')
+            }) =>
+        {
+            j
+        }
+        _ => i,
+    }
 }
 
 /// Lower-cased line with Outlook's bold markers and surrounding space removed.
@@ -301,6 +321,16 @@ mod tests {
         let (new, quoted) = split("Yes.\n\n> Does Tuesday work?\n>\n> Thanks");
         assert_eq!(new, "Yes.");
         assert_eq!(quoted, "> Does Tuesday work?\n>\n> Thanks");
+    }
+
+    #[test]
+    fn an_unknown_attribution_right_above_the_quote_goes_with_it() {
+        let (new, quoted) =
+            split("はい。\n\n2026年11月30日(月) 9:00 Shop <help@shop.example>:\n> 注文\n");
+        assert_eq!(new, "はい。");
+        assert!(quoted.starts_with("2026年"));
+        let (new, _) = split("Answers below:\n> q1\n");
+        assert_eq!(new, "Answers below:");
     }
 
     #[test]
