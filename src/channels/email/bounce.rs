@@ -91,7 +91,8 @@ pub(super) fn read(msg: &Message<'_>, date: Option<DateTime<Utc>>) -> Bounce {
             }
             ("message", "rfc822" | "global") if bounce.original_message_id.is_none() => {
                 bounce.original_message_id = match &part.body {
-                    PartType::Message(m) => m.message_id().map(bracketed),
+                    PartType::Message(m) if !m.parts.is_empty() => m.message_id().map(bracketed),
+                    PartType::Message(_) => None,
                     _ => field(&String::from_utf8_lossy(part.contents()), "message-id")
                         .map(|id| bracketed(&id)),
                 };

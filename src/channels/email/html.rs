@@ -9,6 +9,10 @@
 /// Elements whose content is never text.
 const HIDDEN: [&str; 5] = ["script", "style", "head", "title", "template"];
 
+/// The deepest `<blockquote>` nesting shown with `> ` prefixes (deeper is shown at this
+/// depth), so hostile nesting cannot blow up the output.
+const MAX_QUOTE_PREFIX: usize = 16;
+
 /// Elements that start and end a line.
 const BLOCKS: [&str; 22] = [
     "p",
@@ -69,17 +73,23 @@ pub fn html_to_text(html: &str) -> String {
     out.finish()
 }
 
-/// Skips to just after `</name>` (case-insensitive), or to the end.
+/// Skips to just after `</name>` (case-insensitive), or to the end. Linear: the text is
+/// scanned once, without copies.
 fn skip_element<'a>(rest: &'a str, name: &str) -> &'a str {
-    let close = format!("</{name}");
-    let lower = rest.to_ascii_lowercase();
-    match lower.find(&close) {
-        Some(at) => {
-            let after = &rest[at..];
-            after.find('>').map_or("", |gt| &after[gt + 1..])
+    let mut from = 0;
+    while let Some(pos) = rest.get(from..).and_then(|r| r.find("</")) {
+        let at = from + pos;
+        let matches = rest
+            .as_bytes()
+            .get(at + 2..at + 2 + name.len())
+            .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()));
+        if matches {
+            let tail = rest.get(at..).unwrap_or_default();
+            return tail.find('>').map_or("", |gt| &tail[gt + 1..]);
         }
-        None => "",
+        from = at + 2;
     }
+    ""
 }
 
 /// One tag's name and whether it closes.
@@ -197,19 +207,19 @@ impl Writer {
         if self.line.trim().is_empty() {
             self.line.clear();
             if keep_empty {
-                let prefix = "> ".repeat(self.quote);
+                let prefix = "> ".repeat(self.quote.min(MAX_QUOTE_PREFIX));
                 self.lines.push(prefix.trim_end().to_string());
             }
             return;
         }
-        let prefix = "> ".repeat(self.line_quote);
+        let prefix = "> ".repeat(self.line_quote.min(MAX_QUOTE_PREFIX));
         let line = std::mem::take(&mut self.line);
         self.lines.push(format!("{prefix}{}", line.trim_end()));
     }
 
     /// Ends a paragraph: one blank line (repeated blank lines collapse in `finish`).
     fn blank_line(&mut self) {
-        let prefix = "> ".repeat(self.quote);
+        let prefix = "> ".repeat(self.quote.min(MAX_QUOTE_PREFIX));
         self.lines.push(prefix.trim_end().to_string());
     }
 
@@ -373,5 +383,11 @@ mod tests {
             let _ = html_to_text(html);
         }
         assert_eq!(html_to_text("&#x110000;"), "\u{fffd}");
+        assert_eq!(html_to_text("<style>a</p></STYLE >b"), "b");
+        let deep = format!("{}x", "<blockquote>".repeat(10_000));
+        assert_eq!(
+            html_to_text(&deep),
+            format!("{}x", "> ".repeat(MAX_QUOTE_PREFIX))
+        );
     }
 }

@@ -147,6 +147,27 @@ pub struct Mail {
 /// not a mail (`mail`), a mail without a `From` address or whose sender is not an e-mail
 /// address (`from`; a bounce's sender is not checked), or without a `Message-ID`
 /// (`message_id`). Never panics.
+///
+/// # Example
+///
+/// ```
+/// use throughline::channels::{email, Event};
+/// use throughline::{Automated, TenantId};
+///
+/// let raw = b"From: Peter <peter@example.com>\r\n\
+/// To: help@shop.example\r\n\
+/// Subject: Automatic reply: Order 1042\r\n\
+/// Auto-Submitted: auto-replied\r\n\
+/// Message-ID: <ooo-1@example.com>\r\n\
+/// \r\n\
+/// I am out of the office until Monday.\r\n";
+/// let mail = email::parse(raw, TenantId::new_v7(), "mail.shop.example")?;
+/// assert_eq!(mail.kind, email::MailKind::AutoReply);
+/// let Event::Message(inbound) = &mail.into_events()[0] else { panic!() };
+/// assert_eq!(inbound.automated, Some(Automated::AutoReply));
+/// assert!(email::parse(b"no mail at all", TenantId::new_v7(), "mail.shop.example").is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn parse(raw: &[u8], tenant: TenantId, our_domain: &str) -> Result<Mail> {
     if raw.len() > MAX_MAIL_BYTES {
         return Err(Error::invalid(
