@@ -506,6 +506,42 @@ fn malformed_and_oversized_input_is_refused_clearly() {
     assert_eq!(email::MAX_MAIL_BYTES, 25 * 1024 * 1024);
 }
 
+#[test]
+fn machine_senders_without_auto_headers_are_still_automated() {
+    let plain =
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\nTo: help@shop.example\n\
+                 Subject: Undelivered Mail\nMessage-ID: <old-bounce@mx.example.net>\n\n\
+                 Your message could not be delivered.\n";
+    assert_eq!(
+        email::parse(plain.as_bytes(), tenant(), DOMAIN)
+            .unwrap()
+            .kind,
+        MailKind::AutoReply
+    );
+    let null = "Return-Path: <>\nFrom: robot@example.net\nSubject: Receipt\n\
+                Message-ID: <r-1@example.net>\n\nThanks for your mail.\n";
+    let mail = email::parse(null.as_bytes(), tenant(), DOMAIN).unwrap();
+    assert_eq!(inbound(mail).automated, Some(Automated::AutoReply));
+}
+
+#[test]
+fn overlong_subjects_names_and_ids_are_cut_to_what_inbound_takes() {
+    let long_id = format!("<{}@example.com>", "x".repeat(1200));
+    let raw = format!(
+        "From: \"{}\" <a@example.com>\nSubject: {}\nMessage-ID: <1@example.com>\n\
+         In-Reply-To: {long_id}\nReferences: {long_id} <ok@example.com>\n\nhi\n",
+        "Ä".repeat(300),
+        "é".repeat(700)
+    );
+    let mail = email::parse(raw.as_bytes(), tenant(), DOMAIN).unwrap();
+    assert_eq!(mail.subject.as_deref().map(str::len), Some(998));
+    assert_eq!(mail.in_reply_to, None);
+    assert_eq!(mail.references, vec!["<ok@example.com>".to_string()]);
+    let msg = inbound(mail);
+    assert_eq!(msg.display_name.as_deref().map(str::len), Some(256));
+    assert_eq!(msg.thread_hint.as_deref(), Some("<ok@example.com>"));
+}
+
 // ---------------------------------------------------------------- building replies
 
 fn outbound(message: u128, body: &str, subject: Option<&str>) -> Outbound {

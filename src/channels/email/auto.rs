@@ -12,6 +12,10 @@ pub(super) struct Signals<'a> {
     /// `List-Id` or `List-Unsubscribe` is present.
     pub list: bool,
     pub subject: Option<&'a str>,
+    /// `Return-Path: <>`: the null sender of bounces and auto-responses (RFC 3834).
+    pub null_sender: bool,
+    /// The `From` address (its local part `mailer-daemon` or `postmaster` marks a server).
+    pub from: Option<&'a str>,
 }
 
 /// Out-of-office subject prefixes (lower case), as the usual clients write them.
@@ -43,7 +47,9 @@ const AUTO_SUBJECTS: [&str; 20] = [
 /// `Precedence: bulk | junk | list`, or any auto-reply signal on list traffic (`List-Id`,
 /// `List-Unsubscribe`), is [`MailKind::Bulk`]; `Auto-Submitted` other than `no`,
 /// `X-Autoreply`, `X-Autorespond`, `Precedence: auto_reply` or an out-of-office subject
-/// is [`MailKind::AutoReply`]; `X-Auto-Response-Suppress` alone decides nothing.
+/// is [`MailKind::AutoReply`], as is a mail with the null sender (`Return-Path: <>`) or
+/// from `mailer-daemon@` or `postmaster@` (an old-style bounce without a delivery report);
+/// `X-Auto-Response-Suppress` alone decides nothing.
 pub(super) fn classify(s: &Signals<'_>) -> MailKind {
     let precedence = s.precedence.map(keyword);
     if matches!(precedence.as_deref(), Some("bulk" | "junk" | "list")) {
@@ -62,12 +68,20 @@ pub(super) fn classify(s: &Signals<'_>) -> MailKind {
     let auto = auto_submitted
         || flagged
         || subject
-        || matches!(precedence.as_deref(), Some("auto_reply" | "auto-reply"));
+        || matches!(precedence.as_deref(), Some("auto_reply" | "auto-reply"))
+        || s.null_sender
+        || s.from.is_some_and(server_address);
     match (auto, s.list) {
         (true, true) => MailKind::Bulk,
         (true, false) => MailKind::AutoReply,
         (false, _) => MailKind::Human,
     }
+}
+
+/// `mailer-daemon@…` or `postmaster@…`: a mail server writing, not a person.
+fn server_address(from: &str) -> bool {
+    let local = from.rsplit_once('@').map_or(from, |(l, _)| l);
+    local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster")
 }
 
 /// The value's first word, lower case (`auto-replied; owner-email=...` → `auto-replied`).
@@ -155,6 +169,26 @@ mod tests {
             ..Signals::default()
         };
         assert_eq!(classify(&s), MailKind::Human);
+    }
+
+    #[test]
+    fn null_senders_and_mail_servers_are_machines() {
+        let s = Signals {
+            null_sender: true,
+            ..Signals::default()
+        };
+        assert_eq!(classify(&s), MailKind::AutoReply);
+        for (from, kind) in [
+            ("MAILER-DAEMON@mx.example", MailKind::AutoReply),
+            ("postmaster@mx.example", MailKind::AutoReply),
+            ("ana@example.com", MailKind::Human),
+        ] {
+            let s = Signals {
+                from: Some(from),
+                ..Signals::default()
+            };
+            assert_eq!(classify(&s), kind, "{from}");
+        }
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub(super) fn bracketed(id: &str) -> String {
     format!("<{id}>")
 }
 
+/// Longer ids in `In-Reply-To` and `References` are dropped (the longest line RFC 5322
+/// allows, and the longest thread hint an `Inbound` takes).
+const MAX_ID_BYTES: usize = 998;
+
 /// The ids in an `In-Reply-To` or `References` header, each in angle brackets.
 pub(super) fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
     match value {
@@ -37,7 +41,7 @@ pub(super) fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
         _ => Vec::new(),
     }
     .into_iter()
-    .filter(|id| id.len() > 2)
+    .filter(|id| id.len() > 2 && id.len() <= MAX_ID_BYTES)
     .collect()
 }
 

@@ -71,6 +71,21 @@ use headers::{bracketed, id_list, mailboxes, raw_header, truncated};
 /// limit of the large mail providers. Larger input is refused.
 pub const MAX_MAIL_BYTES: usize = 25 * 1024 * 1024;
 
+/// A subject longer than this many bytes is cut (at a character boundary): the longest
+/// line RFC 5322 allows, and the longest subject an `Inbound` takes.
+const MAX_SUBJECT_BYTES: usize = 998;
+/// A display name longer than this many bytes is cut, as `Inbound` takes no longer one.
+const MAX_NAME_BYTES: usize = 256;
+
+/// `text` cut to at most `max` bytes at a character boundary.
+fn clip(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
+}
+
 /// What kind of sender a mail came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -116,7 +131,7 @@ pub struct Mail {
     pub cc: Vec<Mailbox>,
     /// `Delivered-To` (the topmost one: the final delivery), if present.
     pub delivered_to: Option<String>,
-    /// The decoded subject.
+    /// The decoded subject (cut to 998 bytes).
     pub subject: Option<String>,
     /// `Date` in UTC, when present and valid.
     pub date: Option<DateTime<Utc>>,
@@ -224,9 +239,9 @@ fn read(msg: &Message<'_>, tenant: TenantId, our_domain: &str) -> Result<Mail> {
     }
     let in_reply_to = id_list(msg.in_reply_to()).into_iter().next();
     let references = id_list(msg.references());
-    let subject = msg.subject().map(|s| s.trim().to_string());
+    let subject = msg.subject().map(|s| clip(s.trim(), MAX_SUBJECT_BYTES));
     let date = msg.date().and_then(headers::utc);
-    let kind = kind(msg, subject.as_deref());
+    let kind = kind(msg, subject.as_deref(), &from.address);
     let sender = match Identifier::email(&from.address) {
         Ok(id) => Some(id),
         Err(_) if kind == MailKind::Bounce => None,
@@ -275,7 +290,7 @@ fn read(msg: &Message<'_>, tenant: TenantId, our_domain: &str) -> Result<Mail> {
     })
 }
 
-fn kind(msg: &Message<'_>, subject: Option<&str>) -> MailKind {
+fn kind(msg: &Message<'_>, subject: Option<&str>, from: &str) -> MailKind {
     if bounce::is_report(msg) {
         return MailKind::Bounce;
     }
@@ -290,6 +305,8 @@ fn kind(msg: &Message<'_>, subject: Option<&str>) -> MailKind {
         precedence: precedence.as_deref(),
         list: raw_header(msg, "List-Id").is_some() || raw_header(msg, "List-Unsubscribe").is_some(),
         subject,
+        null_sender: raw_header(msg, "Return-Path").is_some_and(|v| v.replace(' ', "") == "<>"),
+        from: Some(from),
     })
 }
 
@@ -344,7 +361,7 @@ impl Mail {
             thread_hint,
             ..
         } = self;
-        inbound.display_name = from.name;
+        inbound.display_name = from.name.map(|n| clip(&n, MAX_NAME_BYTES));
         inbound.subject = subject;
         inbound.sent_at = date;
         inbound.quoted = quoted;
