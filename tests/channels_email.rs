@@ -19,7 +19,7 @@ const OURS: &str = "0190f5c2-7b3a-7cc1-8a53-3f2b9e0d1a22";
 /// The history every reply fixture quotes.
 const HISTORY: &str = "your order 1042 left our warehouse today.";
 
-const FIXTURES: [&str; 23] = [
+const FIXTURES: [&str; 24] = [
     "apple_en.eml",
     "apple_fr.eml",
     "apple_nl.eml",
@@ -43,6 +43,7 @@ const FIXTURES: [&str; 23] = [
     "outlook_fi.eml",
     "outlook_fr.eml",
     "outlook_nl.eml",
+    "thunderbird_de.eml",
 ];
 
 fn tenant() -> TenantId {
@@ -83,7 +84,7 @@ struct Reply {
     sent_at: &'static str,
 }
 
-const REPLIES: [Reply; 14] = [
+const REPLIES: [Reply; 15] = [
     Reply {
         file: "gmail_en.eml",
         from: "ana.jansen@gmail.example",
@@ -209,6 +210,15 @@ const REPLIES: [Reply; 14] = [
         body: "Hei,\n\npaketti ei ole vielä saapunut.\n\nTerveisin\nPekka",
         quoted_start: "________________________________\nLähettäjä: Shop Help <help@shop.example>\nLähetetty:",
         sent_at: "2026-12-01T09:30:00Z",
+    },
+    Reply {
+        file: "thunderbird_de.eml",
+        from: "anna.schulz@posteo.example",
+        name: "Anna Schulz",
+        subject: "Re: Bestellung 1042",
+        body: "Vielen Dank für die schnelle Antwort, das Paket ist heute Morgen angekommen.",
+        quoted_start: "Am 30.11.26 um 09:00 schrieb Shop Help:\n> Hello Ana,",
+        sent_at: "2026-12-01T09:40:00Z",
     },
 ];
 

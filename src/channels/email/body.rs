@@ -13,10 +13,13 @@ pub(super) fn text(msg: &Message<'_>) -> String {
             .filter_map(|id| msg.parts.get(*id as usize))
             .collect()
     };
-    let plain: Vec<&str> = parts(&msg.text_body)
+    let plain: Vec<String> = parts(&msg.text_body)
         .into_iter()
         .filter_map(|p| match &p.body {
-            PartType::Text(t) => Some(t.as_ref()),
+            PartType::Text(t) => Some(match flowed(p) {
+                Some(delsp) => unflow(t, delsp),
+                None => t.to_string(),
+            }),
             _ => None,
         })
         .collect();
@@ -33,6 +36,63 @@ pub(super) fn text(msg: &Message<'_>) -> String {
         plain.join("\n")
     };
     text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// `Some(delsp)` for a `format=flowed` part (RFC 3676).
+fn flowed(part: &MessagePart<'_>) -> Option<bool> {
+    let ct = part.content_type()?;
+    if !ct.attribute("format")?.eq_ignore_ascii_case("flowed") {
+        return None;
+    }
+    Some(
+        ct.attribute("delsp")
+            .is_some_and(|d| d.eq_ignore_ascii_case("yes")),
+    )
+}
+
+/// Joins the soft line breaks of `format=flowed` text (RFC 3676): a line ending in a
+/// space continues on the next line of the same quote depth; space-stuffing is removed;
+/// the signature separator `-- ` is never flowed.
+fn unflow(text: &str, delsp: bool) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut open: Option<(usize, String)> = None;
+    for raw in text.split('\n') {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        let depth = line.bytes().take_while(|b| *b == b'>').count();
+        let content = line.get(depth..).unwrap_or_default();
+        let content = content.strip_prefix(' ').unwrap_or(content);
+        let soft = content.ends_with(' ') && content != "-- ";
+        let piece = match content.strip_suffix(' ') {
+            Some(cut) if soft && delsp => cut,
+            _ => content,
+        };
+        match &mut open {
+            Some((d, acc)) if *d == depth => acc.push_str(piece),
+            _ => {
+                if let Some((d, acc)) = open.take() {
+                    out.push(quote_line(d, &acc));
+                }
+                open = Some((depth, piece.to_string()));
+            }
+        }
+        if !soft {
+            if let Some((d, acc)) = open.take() {
+                out.push(quote_line(d, &acc));
+            }
+        }
+    }
+    if let Some((d, acc)) = open {
+        out.push(quote_line(d, &acc));
+    }
+    out.join("\n")
+}
+
+fn quote_line(depth: usize, text: &str) -> String {
+    if depth == 0 {
+        text.to_string()
+    } else {
+        format!("{} {text}", ">".repeat(depth))
+    }
 }
 
 /// References to the mail's attachments.
@@ -96,4 +156,26 @@ pub(super) fn find<'a>(msg: &'a Message<'a>, url: &str) -> Option<&'a [u8]> {
         return None;
     }
     msg.parts.get(n as usize).map(MessagePart::contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flowed_text_is_unwrapped() {
+        let text =
+            "This is a long \r\nsentence.\r\n\r\n> quoted \r\n> text\r\n>> deeper\r\n-- \r\nAna";
+        assert_eq!(
+            unflow(text, false),
+            "This is a long sentence.\n\n> quoted text\n>> deeper\n-- \nAna"
+        );
+        assert_eq!(
+            unflow("Zusammen \ngeschrieben", true),
+            "Zusammengeschrieben"
+        );
+        assert_eq!(unflow(" From me", false), "From me");
+        // A change of quote depth ends the paragraph.
+        assert_eq!(unflow("a \n> b", false), "a \n> b");
+    }
 }
