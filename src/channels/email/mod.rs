@@ -129,7 +129,8 @@ pub struct Mail {
     pub to: Vec<Mailbox>,
     /// `Cc` recipients.
     pub cc: Vec<Mailbox>,
-    /// `Delivered-To` (the topmost one: the final delivery), if present.
+    /// `Delivered-To` (the topmost one: the final delivery), if present and no longer
+    /// than an address can be (254 bytes).
     pub delivered_to: Option<String>,
     /// The decoded subject (cut to 998 bytes).
     pub subject: Option<String>,
@@ -212,49 +213,14 @@ pub fn parse(raw: &[u8], tenant: TenantId, our_domain: &str) -> Result<Mail> {
 }
 
 fn read(msg: &Message<'_>, tenant: TenantId, our_domain: &str) -> Result<Mail> {
-    let from =
-        mailboxes(msg.from())
-            .into_iter()
-            .next()
-            .ok_or_else(|| match raw_header(msg, "From") {
-                Some(raw) => Error::invalid(
-                    "from",
-                    format!(
-                        "the From header holds no address: {:?}",
-                        truncated(&raw, 80)
-                    ),
-                ),
-                None => Error::invalid("from", "the mail has no From header"),
-            })?;
-    let message_id = msg
-        .message_id()
-        .map(bracketed)
-        .filter(|id| id.len() > 2)
-        .ok_or_else(|| Error::invalid("message_id", "the mail has no Message-ID header"))?;
-    if message_id.len() > 512 {
-        return Err(Error::invalid(
-            "message_id",
-            format!("{} bytes, the maximum is 512", message_id.len()),
-        ));
-    }
+    let from = first_from(msg)?;
+    let message_id = message_id_of(msg)?;
     let in_reply_to = id_list(msg.in_reply_to()).into_iter().next();
     let references = id_list(msg.references());
     let subject = msg.subject().map(|s| clip(s.trim(), MAX_SUBJECT_BYTES));
     let date = msg.date().and_then(headers::utc);
     let kind = kind(msg, subject.as_deref(), &from.address);
-    let sender = match Identifier::email(&from.address) {
-        Ok(id) => Some(id),
-        Err(_) if kind == MailKind::Bounce => None,
-        Err(e) => {
-            return Err(Error::invalid(
-                "from",
-                format!(
-                    "{:?} is not an e-mail address: {e}",
-                    truncated(&from.address, 80)
-                ),
-            ))
-        }
-    };
+    let sender = checked_sender(&from, kind)?;
     let bounce = (kind == MailKind::Bounce).then(|| {
         let mut b = bounce::read(msg, date);
         if b.original_message_id.is_none() {
@@ -279,7 +245,7 @@ fn read(msg: &Message<'_>, tenant: TenantId, our_domain: &str) -> Result<Mail> {
         cc: mailboxes(msg.cc()),
         delivered_to: raw_header(msg, "Delivered-To")
             .map(|v| v.trim_matches(['<', '>', ' ']).to_string())
-            .filter(|v| !v.is_empty()),
+            .filter(|v| !v.is_empty() && v.len() <= 254),
         subject,
         date,
         body,
@@ -288,6 +254,55 @@ fn read(msg: &Message<'_>, tenant: TenantId, our_domain: &str) -> Result<Mail> {
         bounce,
         sender,
     })
+}
+
+/// The first `From` mailbox, or an error naming what the header held.
+fn first_from(msg: &Message<'_>) -> Result<Mailbox> {
+    mailboxes(msg.from())
+        .into_iter()
+        .next()
+        .ok_or_else(|| match raw_header(msg, "From") {
+            Some(raw) => Error::invalid(
+                "from",
+                format!(
+                    "the From header holds no address: {:?}",
+                    truncated(&raw, 80)
+                ),
+            ),
+            None => Error::invalid("from", "the mail has no From header"),
+        })
+}
+
+/// The `Message-ID` in angle brackets, at most 512 bytes (what an `Inbound` takes).
+fn message_id_of(msg: &Message<'_>) -> Result<String> {
+    let id = msg
+        .message_id()
+        .map(bracketed)
+        .filter(|id| id.len() > 2)
+        .ok_or_else(|| Error::invalid("message_id", "the mail has no Message-ID header"))?;
+    if id.len() > 512 {
+        return Err(Error::invalid(
+            "message_id",
+            format!("{} bytes, the maximum is 512", id.len()),
+        ));
+    }
+    Ok(id)
+}
+
+/// The sender as an e-mail identifier; a bounce from a server without a valid address
+/// has none, any other mail is refused.
+fn checked_sender(from: &Mailbox, kind: MailKind) -> Result<Option<Identifier>> {
+    match Identifier::email(&from.address) {
+        Ok(id) => Ok(Some(id)),
+        Err(_) if kind == MailKind::Bounce => Ok(None),
+        Err(e) => Err(Error::invalid(
+            "from",
+            format!(
+                "{:?} is not an e-mail address: {e}",
+                truncated(&from.address, 80)
+            ),
+        )),
+    }
 }
 
 fn kind(msg: &Message<'_>, subject: Option<&str>, from: &str) -> MailKind {
@@ -348,7 +363,7 @@ impl Mail {
             self.message_id.clone(),
             self.body.clone(),
         );
-        if let Some(inbox) = self.inbox() {
+        if let Some(inbox) = self.inbox().filter(|i| i.len() <= 254) {
             inbound = inbound.to(inbox);
         }
         let Mail {
