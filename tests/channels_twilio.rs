@@ -390,6 +390,22 @@ fn receipts_name_the_message_sid() {
     assert_eq!(receipt("status_delivered").provider_id, sid);
 }
 
+#[test]
+fn a_tagged_status_callback_names_our_message() {
+    let out = outbound(Channel::Sms, phone(), &["Hi"]);
+    let cb = twilio::with_message_param("https://support.example.com/twilio/status", out.message);
+    let reqs = twilio::request(&out, ACCOUNT, "+14155550199", Some(&cb)).unwrap();
+    assert_eq!(params(&reqs[0].body).last().unwrap().1, cb);
+    // Twilio later POSTs the status to `cb`, signed over it.
+    let body = fixture("status_delivered");
+    let sig = twilio::sign(&cb, &params(&body), TOKEN);
+    twilio::verify_body(&cb, &body, &sig, TOKEN).unwrap();
+    let mut r = receipt("status_delivered");
+    r.message = twilio::parse_status_callback_url(&cb).unwrap();
+    assert_eq!(r.message, Some(out.message));
+    assert_eq!(r.status, ReceiptStatus::Delivered);
+}
+
 // ---------------------------------------------------------------- refusals
 
 fn with(name: &str, edit: impl Fn(&mut Vec<(String, String)>)) -> Vec<u8> {

@@ -12,6 +12,7 @@
 //! | read an incoming message or status callback | [`parse`] (or [`parse_params`]) |
 //! | recognise STOP / START / HELP | [`keyword`] (applied by [`parse`] on SMS) |
 //! | send a reply | [`request`] |
+//! | tag a status callback URL with our message id, read it back | [`with_message_param`], [`parse_status_callback_url`] |
 //! | sign a payload (tests, forwarding hosts) | [`sign`] |
 //!
 //! ```
@@ -31,6 +32,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod callback;
 mod form;
 mod inbound;
 mod keyword;
@@ -39,6 +41,7 @@ mod outbound;
 mod signature;
 pub mod status;
 
+pub use callback::{parse_status_callback_url, with_message_param, MESSAGE_PARAM};
 pub use inbound::{parse, parse_params, MAX_MEDIA};
 pub use keyword::{keyword, Keyword};
 pub use outbound::{request, API_BASE, MAX_BODY_CHARS, MAX_MEDIA_URLS};
