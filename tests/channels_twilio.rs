@@ -162,6 +162,26 @@ fn a_fixture_body_verifies_over_its_raw_bytes() {
 }
 
 #[test]
+fn parse_signed_reads_only_signed_bodies() {
+    let body = fixture("stop");
+    let sig = twilio::sign(URL, &params(&body), TOKEN);
+    let events = twilio::parse_signed(URL, &body, &sig, TOKEN, tenant(), now()).unwrap();
+    assert_eq!(events, parse("stop"));
+    for (url, sig, token) in [
+        (
+            "https://support.example.com/hooks/twilio",
+            sig.as_str(),
+            TOKEN,
+        ),
+        (URL, "", TOKEN),
+        (URL, sig.as_str(), "another"),
+    ] {
+        let err = twilio::parse_signed(url, &body, sig, token, tenant(), now()).unwrap_err();
+        assert_eq!(invalid_field(err), twilio::SIGNATURE_HEADER);
+    }
+}
+
+#[test]
 fn repeated_names_sign_as_twilio_helper_libraries_do() {
     let a = pairs(&[
         ("MediaUrl", "https://b"),

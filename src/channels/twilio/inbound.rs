@@ -58,6 +58,39 @@ pub fn parse(body: &[u8], tenant: TenantId, now: DateTime<Utc>) -> Result<Vec<Ev
     parse_params(&params, tenant, now)
 }
 
+/// [`super::verify`] and [`parse`] in one step, decoding the body once: the events of a
+/// webhook whose `X-Twilio-Signature` (`signature`) matches `url` and `body` under
+/// `auth_token`, else nothing.
+///
+/// # Errors
+///
+/// As [`super::verify`] and [`parse`]; an unsigned or wrongly signed body is refused
+/// before it is read.
+///
+/// ```
+/// use throughline::channels::twilio;
+/// use throughline::TenantId;
+/// let url = "https://support.example.com/twilio/sms";
+/// let body = b"MessageSid=SM0123456789abcdef0123456789abcdef&From=%2B14155552671\
+///              &To=%2B14155550100&Body=Hi";
+/// let forged = twilio::parse_signed(url, body, "", "token", TenantId::new_v7(),
+///                                   chrono::DateTime::UNIX_EPOCH);
+/// assert!(forged.is_err());
+/// ```
+pub fn parse_signed(
+    url: &str,
+    body: &[u8],
+    signature: &str,
+    auth_token: &str,
+    tenant: TenantId,
+    now: DateTime<Utc>,
+) -> Result<Vec<Event>> {
+    check_size("twilio webhook", body)?;
+    let params = form::decode(body)?;
+    super::verify(url, &params, signature, auth_token)?;
+    parse_params(&params, tenant, now)
+}
+
 /// As [`parse`], over parameters already decoded (for a host that decoded the form to
 /// verify it).
 ///

@@ -10,6 +10,7 @@
 //! |---|---|
 //! | check the signature | [`verify_body`] (or [`verify`] over decoded parameters) |
 //! | read an incoming message or status callback | [`parse`] (or [`parse_params`]) |
+//! | both at once, decoding the body once | [`parse_signed`] |
 //! | recognise STOP / START / HELP | [`keyword`] (applied by [`parse`] on SMS) |
 //! | send a reply | [`request`] |
 //! | tag a status callback URL with our message id, read it back | [`with_message_param`], [`parse_status_callback_url`] |
@@ -42,7 +43,7 @@ mod signature;
 pub mod status;
 
 pub use callback::{parse_status_callback_url, with_message_param, MESSAGE_PARAM};
-pub use inbound::{parse, parse_params, MAX_MEDIA};
+pub use inbound::{parse, parse_params, parse_signed, MAX_MEDIA};
 pub use keyword::{keyword, Keyword};
 pub use outbound::{request, API_BASE, MAX_BODY_CHARS, MAX_MEDIA_URLS};
 pub use signature::{sign, verify, verify_body, SIGNATURE_HEADER};
