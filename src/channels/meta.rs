@@ -257,6 +257,7 @@ pub(crate) fn unix_seconds(field: &'static str, raw: &str) -> Result<DateTime<Ut
 }
 
 /// A Unix time in milliseconds (Messenger).
+#[cfg_attr(not(feature = "messenger"), allow(dead_code))]
 pub(crate) fn unix_millis(field: &'static str, ms: i64) -> Result<DateTime<Utc>> {
     DateTime::from_timestamp_millis(ms)
         .ok_or_else(|| Error::invalid(field, format!("{ms} is not a Unix time in milliseconds")))
