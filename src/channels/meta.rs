@@ -243,6 +243,7 @@ fn cut(s: &str, max: usize) -> &str {
 }
 
 /// A Unix time in seconds (WhatsApp sends it as a decimal string).
+#[cfg_attr(not(feature = "whatsapp"), allow(dead_code))]
 pub(crate) fn unix_seconds(field: &'static str, raw: &str) -> Result<DateTime<Utc>> {
     raw.trim()
         .parse::<i64>()
