@@ -1,212 +1,21 @@
 //! The webhook body: `entry[].changes[].value` with `messages[]`, `contacts[]` and
 //! `statuses[]`, read into [`Event`]s.
 
-use serde::Deserialize;
-
 use crate::channel::Channel;
 use crate::channels::meta::{parse_json, quote, unix_seconds};
 use crate::channels::{Event, Receipt, ReceiptStatus};
 use crate::error::{Error, Result};
 use crate::id::TenantId;
-use crate::identity::Identifier;
+use crate::identity::{Identifier, IdentifierKind};
 use crate::message::{Attachment, Inbound};
+
+use super::payload::{ApiError, Contact, Interactive, Location, Media, Msg, Payload, Status};
 
 /// The prefix of [`Attachment::url`] for media the host still has to download: the rest
 /// is the WhatsApp media id (`GET /{media-id}` gives a short-lived download URL).
 pub const MEDIA_URL_PREFIX: &str = "whatsapp-media:";
 
 const FIELD: &str = "whatsapp webhook";
-
-#[derive(Deserialize)]
-struct Payload {
-    object: String,
-    #[serde(default)]
-    entry: Vec<Entry>,
-}
-
-#[derive(Deserialize)]
-struct Entry {
-    #[serde(default)]
-    changes: Vec<Change>,
-}
-
-#[derive(Deserialize)]
-struct Change {
-    #[serde(default)]
-    value: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct Value {
-    #[serde(default)]
-    metadata: Option<Metadata>,
-    #[serde(default)]
-    contacts: Vec<Contact>,
-    #[serde(default)]
-    messages: Vec<Msg>,
-    #[serde(default)]
-    statuses: Vec<Status>,
-}
-
-#[derive(Deserialize)]
-struct Metadata {
-    #[serde(default)]
-    phone_number_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Contact {
-    #[serde(default)]
-    wa_id: Option<String>,
-    #[serde(default)]
-    profile: Option<Profile>,
-}
-
-#[derive(Deserialize)]
-struct Profile {
-    #[serde(default)]
-    name: Option<String>,
-}
-
-/// A number Meta may send as a string (documented) or as a bare number.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Stamp {
-    Text(String),
-    Number(i64),
-}
-
-impl Stamp {
-    fn text(&self) -> String {
-        match self {
-            Stamp::Text(s) => s.clone(),
-            Stamp::Number(n) => n.to_string(),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct Msg {
-    from: String,
-    id: String,
-    timestamp: Stamp,
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    context: Option<Context>,
-    #[serde(default)]
-    text: Option<Text>,
-    #[serde(default)]
-    image: Option<Media>,
-    #[serde(default)]
-    video: Option<Media>,
-    #[serde(default)]
-    audio: Option<Media>,
-    #[serde(default)]
-    document: Option<Media>,
-    #[serde(default)]
-    sticker: Option<Media>,
-    #[serde(default)]
-    location: Option<Location>,
-    #[serde(default)]
-    interactive: Option<Interactive>,
-    #[serde(default)]
-    button: Option<Button>,
-    #[serde(default)]
-    reaction: Option<Reaction>,
-    #[serde(default)]
-    errors: Vec<ApiError>,
-}
-
-#[derive(Deserialize)]
-struct Context {
-    #[serde(default)]
-    id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Text {
-    #[serde(default)]
-    body: String,
-}
-
-#[derive(Deserialize)]
-struct Media {
-    id: String,
-    #[serde(default)]
-    mime_type: Option<String>,
-    #[serde(default)]
-    caption: Option<String>,
-    #[serde(default)]
-    filename: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Location {
-    latitude: f64,
-    longitude: f64,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    address: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Interactive {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    button_reply: Option<Reply>,
-    #[serde(default)]
-    list_reply: Option<Reply>,
-}
-
-#[derive(Deserialize)]
-struct Reply {
-    title: String,
-}
-
-#[derive(Deserialize)]
-struct Button {
-    #[serde(default)]
-    text: Option<String>,
-    #[serde(default)]
-    payload: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Reaction {
-    #[serde(default)]
-    message_id: Option<String>,
-    #[serde(default)]
-    emoji: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ApiError {
-    #[serde(default)]
-    code: Option<i64>,
-    #[serde(default)]
-    title: Option<String>,
-    #[serde(default)]
-    error_data: Option<ErrorData>,
-}
-
-#[derive(Deserialize)]
-struct ErrorData {
-    #[serde(default)]
-    details: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Status {
-    id: String,
-    status: String,
-    #[serde(default)]
-    timestamp: Option<Stamp>,
-    #[serde(default)]
-    errors: Vec<ApiError>,
-}
 
 /// Reads a WhatsApp Cloud API webhook body into events. See [`super`] for the mapping.
 pub(super) fn parse(raw_body: &[u8], tenant: TenantId) -> Result<Vec<Event>> {
@@ -246,7 +55,7 @@ fn message(msg: Msg, contacts: &[Contact], to: Option<&str>, tenant: TenantId) -
     if msg.id.trim().is_empty() {
         return Err(Error::invalid(FIELD, "a message has an empty id"));
     }
-    let from = Identifier::whatsapp(&msg.from, None).map_err(|e| {
+    let (from, phone) = sender(&msg.from).map_err(|e| {
         Error::invalid(
             FIELD,
             format!(
@@ -256,7 +65,6 @@ fn message(msg: Msg, contacts: &[Contact], to: Option<&str>, tenant: TenantId) -
             ),
         )
     })?;
-    let phone = Identifier::phone(from.value(), None)?;
     let sent_at = unix_seconds("whatsapp timestamp", &msg.timestamp.text())?;
     let name = contacts
         .iter()
@@ -282,6 +90,33 @@ fn message(msg: Msg, contacts: &[Contact], to: Option<&str>, tenant: TenantId) -
         inbound = inbound.thread_hint(hint);
     }
     Ok(inbound)
+}
+
+/// The sender's WhatsApp identifier and the same number as a phone identifier.
+///
+/// A `wa_id` is the international number in digits. One the phone-number rules know is
+/// normalised like any phone number (a Brazilian mobile without its ninth digit gets it,
+/// so it matches the SMS sender). One they do not know yet (a new number range) is kept
+/// as `+digits` when it has 8 to 15 digits: Meta vouches for it, and refusing it would
+/// refuse the whole signed webhook.
+fn sender(wa_id: &str) -> Result<(Identifier, Identifier)> {
+    match Identifier::whatsapp(wa_id, None) {
+        Ok(from) => {
+            let phone = Identifier::phone(from.value(), None)?;
+            Ok((from, phone))
+        }
+        Err(e) => {
+            let digits = wa_id.trim();
+            if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(e);
+            }
+            let e164 = format!("+{digits}");
+            Ok((
+                Identifier::from_normalised(IdentifierKind::WhatsApp, e164.clone())?,
+                Identifier::from_normalised(IdentifierKind::Phone, e164)?,
+            ))
+        }
+    }
 }
 
 type Content = (String, Option<Attachment>, Option<String>);
@@ -459,6 +294,7 @@ fn error_text(e: &ApiError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::channels::whatsapp::payload::ErrorData;
 
     fn one(json: &str) -> Result<Vec<Event>> {
         parse(json.as_bytes(), TenantId::new_v7())
@@ -475,6 +311,28 @@ mod tests {
             Some(Event::Message(m)) => *m,
             other => panic!("expected a message, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn brazilian_ids_without_the_ninth_digit_match_the_sms_number() {
+        let m = inbound(one(&wrap(r#"{"from":"551187654321","id":"wamid.B","timestamp":"1","type":"text","text":{"body":"oi"}}"#)).unwrap());
+        assert_eq!(m.from.value(), "+5511987654321");
+        assert_eq!(
+            m.also,
+            [Identifier::phone("+55 11 98765-4321", None).unwrap()]
+        );
+    }
+
+    #[test]
+    fn unknown_number_ranges_are_kept_as_digits() {
+        let (from, phone) = sender("999123456789").unwrap();
+        assert_eq!(
+            (from.value(), phone.value()),
+            ("+999123456789", "+999123456789")
+        );
+        assert_eq!(phone.kind(), &IdentifierKind::Phone);
+        assert!(sender("12345").is_err());
+        assert!(sender("+9991234567").is_err());
     }
 
     #[test]

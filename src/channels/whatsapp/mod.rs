@@ -11,7 +11,9 @@
 //! - each `messages[]` item becomes an [`Event::Message`] on [`Channel::WhatsApp`]:
 //!   - `from`: [`Identifier::whatsapp`] of the sender's `wa_id`, **and** the same number as
 //!     an [`Identifier::phone`] in [`Inbound::also`], so SMS and WhatsApp from one number
-//!     reach one customer;
+//!     reach one customer (a Brazilian `wa_id` without the mobile ninth digit gets it, as
+//!     phone numbers do; a `wa_id` of 8 to 15 digits in a range the phone-number rules do
+//!     not know yet is kept as `+digits` rather than refusing the webhook);
 //!   - `external_id`: the `wamid` (a redelivered webhook repeats it; the `Desk`
 //!     deduplicates); `sent_at`: `timestamp` (Unix seconds);
 //!   - `display_name`: `contacts[].profile.name` of the contact with the sender's `wa_id`;
@@ -83,6 +85,7 @@
 
 mod inbound;
 mod outbound;
+mod payload;
 
 use chrono::{DateTime, Utc};
 
