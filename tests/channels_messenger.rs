@@ -355,3 +355,37 @@ proptest! {
         prop_assert!(e.to_string().contains("does not match"), "{}", e);
     }
 }
+
+#[test]
+fn through_the_desk_a_reply_needs_a_tag_after_a_day() {
+    use throughline::store::MemoryStore;
+    use throughline::{AgentId, Desk, DeskConfig, Effect};
+    let tenant = TenantId::new_v7();
+    let Some(Event::Message(m)) = messenger::parse(&fixture("text.json"), tenant)
+        .unwrap()
+        .into_iter()
+        .next()
+    else {
+        panic!("a message")
+    };
+    let wrote = m.sent_at.unwrap();
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+    let got = desk.ingest(*m, wrote).unwrap();
+    let late = wrote + TimeDelta::days(2);
+    let effects = desk
+        .reply(
+            (tenant, got.conversation),
+            AgentId::new_v7(),
+            "Sorry for the wait",
+            late,
+        )
+        .unwrap();
+    let Some(Effect::Send(out)) = effects.into_iter().next() else {
+        panic!("no Send effect")
+    };
+    assert!(messenger::request(&out, late).is_err());
+    let req = messenger::tagged_request(&out, MessageTag::HumanAgent, late).unwrap();
+    let body: Value = serde_json::from_slice(&req.body).unwrap();
+    assert_eq!(body["recipient"]["id"], PSID);
+    assert_eq!(body["message"]["text"], "Sorry for the wait");
+}

@@ -609,3 +609,48 @@ proptest! {
         prop_assert!(meta::verify_signature(&tampered, &header, &secret).is_err());
     }
 }
+
+#[test]
+fn through_the_desk_a_reply_is_a_request_inside_the_window_and_an_error_outside() {
+    let tenant = TenantId::new_v7();
+    let Some(Event::Message(m)) = whatsapp::parse(&fixture("text.json"), tenant)
+        .unwrap()
+        .into_iter()
+        .next()
+    else {
+        panic!("a message")
+    };
+    let wrote = m.sent_at.unwrap();
+    // The inbox the message came in on; the host sends the reply from it.
+    let inbox = m.to.clone().unwrap();
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+    let got = desk.ingest(*m, wrote).unwrap();
+    let agent = throughline::AgentId::new_v7();
+    let send = |desk: &mut Desk<MemoryStore>, now| {
+        let effects = desk
+            .reply((tenant, got.conversation), agent, "It ships today", now)
+            .unwrap();
+        match effects.into_iter().next() {
+            Some(throughline::Effect::Send(out)) => out,
+            other => panic!("no Send effect: {other:?}"),
+        }
+    };
+    let soon = wrote + TimeDelta::hours(2);
+    let out = send(&mut desk, soon);
+    assert_eq!(inbox, PHONE_NUMBER_ID);
+    let req = whatsapp::request(&out, &inbox, soon).unwrap();
+    let body: Value = serde_json::from_slice(&req.body).unwrap();
+    assert_eq!(body["to"], "5511987654321");
+    assert_eq!(body["text"]["body"], "It ships today");
+    assert_eq!(
+        body["context"]["message_id"],
+        "wamid.HBgNNTUxMTk4NzY1NDMyMRUCABIYFDNBMDFBQjAwMDAwMDAwMDAwMDAxAA=="
+    );
+    let late = wrote + TimeDelta::hours(25);
+    let out = send(&mut desk, late);
+    let e = whatsapp::request(&out, &inbox, late).unwrap_err();
+    assert!(
+        e.to_string().contains("a template message is required"),
+        "{e}"
+    );
+}
