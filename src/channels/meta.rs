@@ -105,7 +105,13 @@ pub fn handshake<K: AsRef<str>, V: AsRef<str>>(
         ));
     }
     let token = param(query, "hub.verify_token")?;
-    if verify_token.is_empty() || !constant_time_eq(token.as_bytes(), verify_token.as_bytes()) {
+    if verify_token.is_empty() {
+        return Err(Error::invalid(
+            "hub.verify_token",
+            "the configured verify token is empty, so no request can match it",
+        ));
+    }
+    if !constant_time_eq(token.as_bytes(), verify_token.as_bytes()) {
         return Err(Error::invalid(
             "hub.verify_token",
             "does not match the configured verify token",
@@ -341,7 +347,9 @@ mod tests {
             .collect();
         assert_eq!(handshake(&owned, "t").unwrap(), "42");
         assert!(reason(handshake(&ok, "u").unwrap_err()).contains("does not match"));
-        assert!(reason(handshake(&ok, "").unwrap_err()).contains("does not match"));
+        assert!(
+            reason(handshake(&ok, "").unwrap_err()).contains("configured verify token is empty")
+        );
         let twice = [("hub.mode", "subscribe"), ("hub.mode", "subscribe")];
         assert!(reason(handshake(&twice, "t").unwrap_err()).contains("more than once"));
         let html = [
