@@ -15,7 +15,7 @@ use crate::id::{AgentId, ConversationId, CustomerId, TenantId};
 
 mod threading;
 
-pub(crate) use threading::{follow_hint, place, Placement, ThreadSnapshot};
+pub(crate) use threading::{follow_hint, follow_our_message, place, Placement, ThreadSnapshot};
 
 /// Where a conversation is in its life.
 ///

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::channel::Channel;
 use crate::conversation::Status;
-use crate::id::{ConversationId, CustomerId, MergeId, TenantId};
+use crate::id::{ConversationId, CustomerId, MergeId, MessageId, TenantId};
 use crate::message::Outbound;
 use crate::sla::Metric;
 
@@ -20,6 +20,18 @@ pub enum Effect {
     /// Send this message through the host's transport, then confirm with
     /// `Desk::mark_sent` or `Desk::mark_failed`.
     Send(Outbound),
+    /// An outbound message could not be delivered (the retries are used up, or the
+    /// provider reported it failed): tell the agent.
+    DeliveryFailed {
+        /// Tenant.
+        tenant: TenantId,
+        /// The conversation.
+        conversation: ConversationId,
+        /// The outbound message.
+        message: MessageId,
+        /// What the transport or the provider reported.
+        reason: String,
+    },
     /// A customer was seen for the first time.
     CustomerCreated {
         /// Tenant.

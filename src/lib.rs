@@ -104,6 +104,7 @@
 pub mod channel;
 pub mod channels;
 pub mod conversation;
+pub mod delivery;
 mod desk;
 pub mod effect;
 pub mod error;

@@ -71,7 +71,32 @@ pub enum Delivery {
         /// When the host confirmed.
         at: DateTime<Utc>,
     },
-    /// The transport gave up.
+    /// The provider delivered it to the customer's device.
+    Delivered {
+        /// The provider's id for the sent message, if any.
+        provider_id: Option<String>,
+        /// When the provider says it was delivered.
+        at: DateTime<Utc>,
+    },
+    /// The customer read it.
+    Read {
+        /// The provider's id for the sent message, if any.
+        provider_id: Option<String>,
+        /// When the provider says it was read.
+        at: DateTime<Utc>,
+    },
+    /// The host's transport could not send it; it is sent again at `next_at` (the
+    /// [`crate::delivery::RetryPolicy`]).
+    Retrying {
+        /// Failed attempts so far.
+        failures: u32,
+        /// What the transport reported last.
+        reason: String,
+        /// When it is sent again (a [`crate::Desk::tick`] then returns its
+        /// [`crate::Effect::Send`]).
+        next_at: DateTime<Utc>,
+    },
+    /// The transport or the provider gave up.
     Failed {
         /// What the transport reported.
         reason: String,
@@ -105,6 +130,17 @@ pub struct Message {
     pub external_id: Option<String>,
     /// A threading key other messages may refer to (an e-mail's Message-ID, for example).
     pub thread_key: Option<String>,
+    /// Inbound: the address, number or page it was sent to ([`Inbound::to`]); replies go
+    /// out from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbox: Option<String>,
+    /// Inbound: the quoted history and signature separated from the new text
+    /// ([`Inbound::quoted`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quoted: Option<String>,
+    /// Inbound: why it counts as machine-sent, if it does ([`Inbound::automated`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automated: Option<Automated>,
     /// When it was sent (the provider's time for inbound; clamped to `received_at`).
     pub sent_at: DateTime<Utc>,
     /// When the core received or created it.

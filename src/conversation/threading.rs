@@ -4,7 +4,10 @@
 //! Pure functions of what the store knows ([`ThreadSnapshot`]), the reopen window and
 //! `now`. The invariants they keep:
 //! - threading headers are untrusted: a hint only leads into the sender's own
-//!   conversations;
+//!   conversations, or into the conversation of one of our own outbound messages it names
+//!   (the sender quoted our mail; see [`follow_our_message`]);
+//! - a machine-sent message (an out-of-office, a list auto-response) never reopens a
+//!   conversation and never changes its status;
 //! - a customer has one conversation in play: an active one is joined on any channel (a
 //!   channel switch is recorded, not a new ticket), a solved one reopens within the
 //!   window, and otherwise a new conversation opens, linked to the one before it, and a
@@ -84,11 +87,21 @@ pub(crate) fn follow_hint(
     hinted.filter(|c| c.customer == customer)
 }
 
-/// Where a message goes, from what the store knows.
+/// The conversation a hint naming one of our own outbound messages leads to: whoever
+/// sends it quoted our message, so it joins that conversation (a sender who is not its
+/// customer becomes a merge suggestion, never a silent merge). A closed one is not
+/// followed.
+pub(crate) fn follow_our_message(hinted: Option<Conversation>) -> Option<Conversation> {
+    hinted.filter(|c| c.status != Status::Closed)
+}
+
+/// Where a message goes, from what the store knows; `automated`: a machine sent it, so it
+/// joins a conversation that is not closed without reopening it.
 pub(crate) fn place(
     snapshot: ThreadSnapshot,
     now: DateTime<Utc>,
     reopen_window: TimeDelta,
+    automated: bool,
 ) -> Placement {
     let Some(candidate) = snapshot.hinted.or(snapshot.open) else {
         return Placement::New {
@@ -96,7 +109,15 @@ pub(crate) fn place(
             closed: None,
         };
     };
-    match threading_for(&candidate, now, reopen_window) {
+    let threading = match threading_for(&candidate, now, reopen_window) {
+        Threading::Reopen | Threading::NewLinked
+            if automated && candidate.status != Status::Closed =>
+        {
+            Threading::Join
+        }
+        threading => threading,
+    };
+    match threading {
         Threading::Join => Placement::Existing {
             conversation: candidate,
             reopened: false,
@@ -129,17 +150,20 @@ pub(crate) struct Arrived {
 
 impl Conversation {
     /// Takes in a customer message on `channel`: notes the channel (and a switch), makes
-    /// the conversation open (a new one stays new), keeps the first subject, counts the
-    /// message and bumps the version.
+    /// the conversation open (a new one stays new; a machine-sent message, `automated`,
+    /// changes no status and is not the customer writing), keeps the first subject, counts
+    /// the message and bumps the version.
     pub(crate) fn receive(
         &mut self,
         channel: &Channel,
         subject: Option<&String>,
+        automated: bool,
         now: DateTime<Utc>,
     ) -> Arrived {
         let switched_from = self.note_inbound_channel(channel);
         let before = self.status;
         let after = match before {
+            _ if automated => before,
             Status::New => Status::New,
             _ => Status::Open,
         };
@@ -150,7 +174,9 @@ impl Conversation {
             self.subject = subject.cloned();
         }
         self.message_count += 1;
-        self.last_inbound_at = Some(now);
+        if !automated {
+            self.last_inbound_at = Some(now);
+        }
         self.updated_at = now;
         self.version += 1;
         Arrived {
@@ -220,7 +246,7 @@ mod tests {
             open: Some(open),
             latest: None,
         };
-        let got = place(snapshot, t0(), TimeDelta::days(7));
+        let got = place(snapshot, t0(), TimeDelta::days(7), false);
         assert_eq!(
             got,
             Placement::Existing {
@@ -238,7 +264,8 @@ mod tests {
             open: Some(solved.clone()),
             ..ThreadSnapshot::default()
         };
-        let Placement::New { previous, closed } = place(snapshot, later, TimeDelta::days(7)) else {
+        let Placement::New { previous, closed } = place(snapshot, later, TimeDelta::days(7), false)
+        else {
             panic!("expected a new conversation");
         };
         assert_eq!(previous, Some(solved.id));
@@ -252,7 +279,12 @@ mod tests {
             ..ThreadSnapshot::default()
         };
         assert_eq!(
-            place(snapshot, t0() + TimeDelta::days(1), TimeDelta::days(7)),
+            place(
+                snapshot,
+                t0() + TimeDelta::days(1),
+                TimeDelta::days(7),
+                false
+            ),
             Placement::Existing {
                 conversation: solved,
                 reopened: true
@@ -268,7 +300,7 @@ mod tests {
             ..ThreadSnapshot::default()
         };
         assert_eq!(
-            place(snapshot, t0(), TimeDelta::days(7)),
+            place(snapshot, t0(), TimeDelta::days(7), false),
             Placement::New {
                 previous: Some(latest),
                 closed: None
@@ -282,7 +314,7 @@ mod tests {
         c.note_inbound_channel(&Channel::WebChat);
         let now = t0() + TimeDelta::hours(1);
         let subject = "Return".to_string();
-        let got = c.receive(&Channel::Email, Some(&subject), now);
+        let got = c.receive(&Channel::Email, Some(&subject), false, now);
         assert_eq!(got.switched_from, Some(Channel::WebChat));
         assert_eq!(got.status, Some((Status::Pending, Status::Open)));
         assert_eq!(c.subject.as_deref(), Some("Return"));
@@ -292,8 +324,54 @@ mod tests {
         let mut fresh = conversation(Status::New);
         let other = "Other".to_string();
         fresh.subject = Some("First".into());
-        let got = fresh.receive(&Channel::WebChat, Some(&other), now);
+        let got = fresh.receive(&Channel::WebChat, Some(&other), false, now);
         assert_eq!(got, Arrived::default());
         assert_eq!(fresh.subject.as_deref(), Some("First"));
+    }
+
+    /// An out-of-office never reopens: it joins a solved conversation (within the window
+    /// or past it) as it is, but a closed one is still followed by a new conversation.
+    #[test]
+    fn a_machine_sent_message_never_reopens() {
+        let solved = conversation(Status::Solved);
+        for later in [TimeDelta::days(1), TimeDelta::days(30)] {
+            let snapshot = ThreadSnapshot {
+                open: Some(solved.clone()),
+                ..ThreadSnapshot::default()
+            };
+            assert_eq!(
+                place(snapshot, t0() + later, TimeDelta::days(7), true),
+                Placement::Existing {
+                    conversation: solved.clone(),
+                    reopened: false
+                }
+            );
+        }
+        let closed = conversation(Status::Closed);
+        let snapshot = ThreadSnapshot {
+            hinted: Some(closed.clone()),
+            ..ThreadSnapshot::default()
+        };
+        assert!(matches!(
+            place(snapshot, t0(), TimeDelta::days(7), true),
+            Placement::New { previous, .. } if previous == Some(closed.id)
+        ));
+        // Arriving changes no status and is not the customer writing.
+        let mut c = solved.clone();
+        let got = c.receive(&Channel::Email, None, true, t0() + TimeDelta::hours(1));
+        assert_eq!(got.status, None);
+        assert_eq!(c.status, Status::Solved);
+        assert_eq!(c.last_inbound_at, solved.last_inbound_at);
+        assert_eq!(c.message_count, solved.message_count + 1);
+    }
+
+    /// A hint naming our own message leads into its conversation whoever sent it, unless
+    /// that conversation is closed.
+    #[test]
+    fn a_hint_to_our_message_leads_into_its_conversation() {
+        let open = conversation(Status::Open);
+        assert_eq!(follow_our_message(Some(open.clone())), Some(open));
+        assert_eq!(follow_our_message(Some(conversation(Status::Closed))), None);
+        assert_eq!(follow_our_message(None), None);
     }
 }

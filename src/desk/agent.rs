@@ -190,6 +190,7 @@ impl<S: Store> Desk<S> {
             Some(to) => to,
             None => self.address_on(tenant, conv.customer, &channel)?,
         };
+        self.check_consent(tenant, &to)?;
         let draft = outbound::Draft {
             id: MessageId::from_uuid(self.next_uuid(now)),
             author: options.author,
@@ -198,7 +199,7 @@ impl<S: Store> Desk<S> {
             channel,
             parts,
             to,
-            from: None,
+            from: latest_inbound.as_ref().and_then(|m| m.inbox.clone()),
             customer_wrote_at: latest_inbound.as_ref().map(|m| m.sent_at),
             in_reply_to: latest_inbound.and_then(|m| m.thread_key),
             submit_as: options.submit_as,
@@ -314,6 +315,9 @@ impl<S: Store> Desk<S> {
                 counterpart: None,
                 external_id: None,
                 thread_key: None,
+                inbox: None,
+                quoted: None,
+                automated: None,
                 sent_at: now,
                 received_at: now,
                 language: None,
@@ -435,25 +439,6 @@ impl<S: Store> Desk<S> {
         self.set_delivery(tenant, message, delivery, provider_id)
     }
 
-    /// The host's transport gave up on an outbound message.
-    ///
-    /// # Errors
-    ///
-    /// As [`Desk::mark_sent`].
-    pub fn mark_failed(
-        &mut self,
-        tenant: TenantId,
-        message: MessageId,
-        reason: impl Into<String>,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let delivery = Delivery::Failed {
-            reason: reason.into(),
-            at: now,
-        };
-        self.set_delivery(tenant, message, delivery, None)
-    }
-
     fn set_delivery(
         &mut self,
         tenant: TenantId,
@@ -473,6 +458,19 @@ impl<S: Store> Desk<S> {
                 ));
             }
             let mut changes = ChangeSet::new(tenant);
+            // A send that failed before: its retry is over.
+            let retry = desk.store.record(
+                tenant,
+                crate::desk::delivery::RETRY_KIND,
+                &message.to_string(),
+            )?;
+            if let Some(r) = retry {
+                changes.push(Op::DeleteRecord {
+                    kind: r.kind,
+                    key: r.key,
+                    version: r.version,
+                });
+            }
             if let Some(p) = provider_id {
                 m.thread_key = Some(p.to_string());
                 changes.push(Op::PutThreadKey {

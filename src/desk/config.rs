@@ -40,6 +40,9 @@ pub struct DeskConfig {
     pub channels: ChannelRegistry,
     /// How often an operation that lost a write race is retried (default 3).
     pub conflict_retries: u32,
+    /// When an outbound message the host could not send is sent again (default: after
+    /// 1 minute, 5 minutes, 30 minutes and 2 hours, then failed).
+    pub send_retries: crate::delivery::RetryPolicy,
     /// How long after solving a CSAT answer is accepted (default 7 days).
     pub csat_window: TimeDelta,
     /// How long after solving a new contact by the same customer, on any channel, means
@@ -77,6 +80,7 @@ impl Default for DeskConfig {
             rng_seed: None,
             channels: ChannelRegistry::default(),
             conflict_retries: 3,
+            send_retries: crate::delivery::RetryPolicy::default(),
             csat_window: TimeDelta::days(7),
             fcr_window: TimeDelta::days(7),
             identity: std::sync::Arc::new(IdentityRules::default()),

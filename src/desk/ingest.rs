@@ -314,35 +314,39 @@ impl<S: Store> Desk<S> {
     ) -> Result<Threaded> {
         let _stage = self.stage(Stage::Threading);
         let tenant = inbound.tenant;
-        let snapshot = self.thread_snapshot(inbound, who)?;
-        let (mut conversation, opened, reopened) =
-            match conversation::place(snapshot, now, self.config.reopen_window) {
-                Placement::Existing {
-                    conversation,
-                    reopened,
-                } => {
-                    if reopened {
-                        out.effects.push(Effect::ConversationReopened {
-                            tenant,
-                            conversation: conversation.id,
-                        });
-                    }
-                    (conversation, false, reopened)
+        let snapshot = self.thread_snapshot(inbound, &mut *who)?;
+        let (mut conversation, opened, reopened) = match conversation::place(
+            snapshot,
+            now,
+            self.config.reopen_window,
+            inbound.automated.is_some(),
+        ) {
+            Placement::Existing {
+                conversation,
+                reopened,
+            } => {
+                if reopened {
+                    out.effects.push(Effect::ConversationReopened {
+                        tenant,
+                        conversation: conversation.id,
+                    });
                 }
-                Placement::New { previous, closed } => {
-                    if let Some(old) = closed {
-                        out.effects.push(Effect::StatusChanged {
-                            tenant,
-                            conversation: old.id,
-                            from: Status::Solved,
-                            to: Status::Closed,
-                        });
-                        out.changes.push(Op::PutConversation(old));
-                    }
-                    let c = self.new_conversation(inbound, who.customer.id, previous, now);
-                    (c, true, false)
+                (conversation, false, reopened)
+            }
+            Placement::New { previous, closed } => {
+                if let Some(old) = closed {
+                    out.effects.push(Effect::StatusChanged {
+                        tenant,
+                        conversation: old.id,
+                        from: Status::Solved,
+                        to: Status::Closed,
+                    });
+                    out.changes.push(Op::PutConversation(old));
                 }
-            };
+                let c = self.new_conversation(inbound, who.customer.id, previous, now);
+                (c, true, false)
+            }
+        };
         // Every stored message of a joined conversation was sent by its last update: one
         // sent before that may sort before some of them (a late delivery).
         let maybe_late = !opened && sent_at(inbound, now) < conversation.updated_at;
@@ -365,7 +369,12 @@ impl<S: Store> Desk<S> {
             });
         }
         let status_before = conversation.status;
-        let arrived = conversation.receive(&inbound.channel, inbound.subject.as_ref(), now);
+        let arrived = conversation.receive(
+            &inbound.channel,
+            inbound.subject.as_ref(),
+            inbound.automated.is_some(),
+            now,
+        );
         if let Some(from) = arrived.switched_from {
             out.effects.push(Effect::ChannelSwitched {
                 tenant,
@@ -392,10 +401,27 @@ impl<S: Store> Desk<S> {
     }
 
     /// What threading reads: the hinted conversation, else the open one, else the latest
-    /// one's id (each read only when the ones before gave nothing).
-    fn thread_snapshot(&self, inbound: &Inbound, who: &Identified) -> Result<ThreadSnapshot> {
+    /// one's id (each read only when the ones before gave nothing). A hint naming one of
+    /// our outbound messages leads into its conversation whoever writes; a writer who is
+    /// not its customer is noted in `who.others`, for a merge suggestion.
+    fn thread_snapshot(&self, inbound: &Inbound, who: &mut Identified) -> Result<ThreadSnapshot> {
         let tenant = inbound.tenant;
         let customer = who.customer.id;
+        if let Some(ours) = self.our_message(inbound)? {
+            let hinted = conversation::follow_our_message(
+                self.store.conversation(tenant, ours.conversation)?,
+            );
+            if let Some(conv) = &hinted {
+                if conv.customer != customer && !who.others.iter().any(|(c, _)| *c == conv.customer)
+                {
+                    who.others.push((conv.customer, vec![inbound.from.clone()]));
+                }
+                return Ok(ThreadSnapshot {
+                    hinted,
+                    ..ThreadSnapshot::default()
+                });
+            }
+        }
         if let Some(hint) = &inbound.thread_hint {
             if let Some(id) = self
                 .store
@@ -431,6 +457,22 @@ impl<S: Store> Desk<S> {
             latest,
             ..ThreadSnapshot::default()
         })
+    }
+
+    /// The outbound message of ours the thread hint names by its id (an e-mail adapter
+    /// turns a `Message-ID` we minted back into it), if it does.
+    fn our_message(&self, inbound: &Inbound) -> Result<Option<Message>> {
+        let Some(id) = inbound
+            .thread_hint
+            .as_deref()
+            .and_then(|h| h.trim().parse::<MessageId>().ok())
+        else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .message(inbound.tenant, id)?
+            .filter(|m| m.direction == Direction::Outbound))
     }
 
     /// The stored form of the customer's message, and the thread keys later messages
@@ -469,6 +511,9 @@ impl<S: Store> Desk<S> {
             counterpart: Some(inbound.from.clone()),
             external_id: Some(inbound.external_id.clone()),
             thread_key: Some(inbound.external_id.clone()),
+            inbox: inbound.to.clone(),
+            quoted: inbound.quoted.clone(),
+            automated: inbound.automated,
             sent_at: sent_at(inbound, now),
             received_at: now,
             language: None,

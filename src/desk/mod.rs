@@ -7,6 +7,7 @@ mod agent;
 mod ahead;
 mod batch;
 mod config;
+mod delivery;
 mod followups;
 mod identity;
 mod ingest;

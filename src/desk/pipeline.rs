@@ -51,15 +51,25 @@ pub(crate) struct Step<'a> {
 impl<S: Store> Desk<S> {
     /// Runs every capability step, in order, for one operation.
     pub(crate) fn run_steps(&mut self, step: &mut Step<'_>) -> Result<()> {
-        if let Event::Inbound { customer, .. } = &step.event {
+        let mut automated = false;
+        if let Event::Inbound {
+            customer, inbound, ..
+        } = &step.event
+        {
             if customer.restricted_at.is_some() {
                 // Restricted processing: the message is stored, nothing else is done.
                 return Ok(());
             }
+            automated = inbound.automated.is_some();
         }
         {
             let _stage = self.stage(crate::probe::Stage::Language);
             self.language_step(step)?;
+        }
+        if automated {
+            // A machine wrote it (an out-of-office, a list auto-response): no bot answer
+            // (no mail loops), no routing, and no SLA clock stops or starts.
+            return Ok(());
         }
         {
             let _stage = self.stage(crate::probe::Stage::Triage);
@@ -81,7 +91,8 @@ impl<S: Store> Desk<S> {
     pub fn next_wakeup(&self) -> Result<Option<DateTime<Utc>>> {
         let sla = self.sla_next_due()?;
         let routing = self.router.as_ref().and_then(|r| r.next_due());
-        Ok([sla, routing, self.followups.due()]
+        let retry = self.retry_next_due()?;
+        Ok([sla, routing, retry, self.followups.due()]
             .into_iter()
             .flatten()
             .min())
@@ -89,7 +100,8 @@ impl<S: Store> Desk<S> {
 
     /// Does what fell due by `now` and returns the effects: first the follow-ups of
     /// ingests that a store failure deferred (the triage bot's answer, routing), then SLA
-    /// warnings and breaches, then routing escalations and waiting work offered to agents.
+    /// warnings and breaches, then routing escalations and waiting work offered to agents,
+    /// then sends whose retry is due ([`Desk::mark_failed`]).
     /// The cost is proportional to what is due (deadline indexes), not to the number of
     /// open conversations. Calling it early or twice does nothing extra. When the store
     /// fails midway, the effects of what was committed are returned and the rest stays
@@ -119,6 +131,10 @@ impl<S: Store> Desk<S> {
             Err(e) => return stop(effects, e),
         }
         match self.routing_tick(now) {
+            Ok(more) => effects.extend(more),
+            Err(e) => return stop(effects, e),
+        }
+        match self.retry_tick(now) {
             Ok(more) => effects.extend(more),
             Err(e) => return stop(effects, e),
         }

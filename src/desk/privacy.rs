@@ -24,14 +24,19 @@ type Person = (Vec<Customer>, MergeRecords);
 pub(crate) const PRIVACY_KIND: &str = "privacy";
 pub(crate) const SECRET_KEY: &str = "dedup-secret";
 /// Kinds whose records hold personal content and go with an erased person.
-const PERSONAL_KINDS: &[&str] = &[ACTIVITY_KIND, SUGGESTION_KIND];
+const PERSONAL_KINDS: &[&str] = &[
+    ACTIVITY_KIND,
+    SUGGESTION_KIND,
+    crate::desk::delivery::CONSENT_KIND,
+];
 /// Kinds whose records are kept (anonymous answers) but lose free text.
 const ANSWER_KINDS: &[&str] = &["csat", "nps"];
 
-/// A message without its content: body, attachments, counterpart and thread key gone;
-/// the provider id replaced by its keyed hash.
+/// A message without its content: body, quoted history, attachments, counterpart and
+/// thread key gone; the provider id replaced by its keyed hash.
 pub(crate) fn redacted(mut m: Message, secret: Option<&[u8]>) -> Message {
     m.body = String::new();
+    m.quoted = None;
     m.attachments.clear();
     m.counterpart = None;
     m.thread_key = None;

@@ -85,6 +85,10 @@ fn message(tenant: TenantId, n: u128, conv: ConversationId, ext: Option<&str>, a
         counterpart: None,
         external_id: ext.map(str::to_string),
         thread_key: None,
+        // Every field a message carries must come back as written.
+        inbox: ext.map(|_| "support@shop.example".to_string()),
+        quoted: ext.map(|_| format!("> quoted history of {n}")),
+        automated: (n % 2 == 1).then_some(crate::message::Automated::AutoReply),
         sent_at: t(at),
         received_at: t(at),
         language: None,

@@ -8,7 +8,7 @@ use crate::channel::Channel;
 use crate::error::{Error, Result};
 use crate::id::{ConversationId, MessageId, TenantId};
 use crate::identity::Identifier;
-use crate::message::{Attachment, Author, Delivery, Direction, Message};
+use crate::message::{Attachment, Author, Automated, Delivery, Direction, Message};
 
 /// What the `data` column holds, borrowed from the message (fields in name order, as
 /// earlier versions wrote them).
@@ -23,6 +23,12 @@ struct DataOut<'a> {
     direction: &'a Direction,
     language: &'a Option<String>,
     thread_key: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inbox: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quoted: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    automated: &'a Option<Automated>,
 }
 
 /// The `data` column read back. Rows written before the columns took their fields out
@@ -38,6 +44,12 @@ struct DataIn {
     direction: Direction,
     language: Option<String>,
     thread_key: Option<String>,
+    #[serde(default)]
+    inbox: Option<String>,
+    #[serde(default)]
+    quoted: Option<String>,
+    #[serde(default)]
+    automated: Option<Automated>,
 }
 
 /// The columns of a message row besides `data`.
@@ -62,6 +74,9 @@ pub(super) fn encode(m: &Message) -> Result<Vec<u8>> {
         direction: &m.direction,
         language: &m.language,
         thread_key: &m.thread_key,
+        inbox: &m.inbox,
+        quoted: &m.quoted,
+        automated: &m.automated,
     })
     .map_err(|e| Error::store("cannot encode a message", e))
 }
@@ -82,6 +97,9 @@ pub(super) fn decode(c: Columns, data: &[u8]) -> Result<Message> {
         counterpart: d.counterpart,
         external_id: c.external_id,
         thread_key: d.thread_key,
+        inbox: d.inbox,
+        quoted: d.quoted,
+        automated: d.automated,
         sent_at: DateTime::<Utc>::from_timestamp_nanos(c.sent),
         received_at: DateTime::<Utc>::from_timestamp_nanos(c.received),
         language: d.language,
