@@ -79,7 +79,11 @@
 //! * Take in a message: [`Desk::ingest`], [`Inbound`]; prepared on another thread:
 //!   [`Desk::preparer`], [`Preparer`], [`Desk::ingest_prepared`].
 //! * Answer, note, change status: [`Desk::reply`], [`Desk::note`], [`Desk::set_status`].
-//! * Confirm delivery: [`Desk::outbox`], [`Desk::mark_sent`], [`Desk::mark_failed`].
+//! * Confirm delivery: [`Desk::outbox`], [`Desk::mark_sent`], [`Desk::mark_failed`]
+//!   (retried on [`delivery::RetryPolicy`]), [`Desk::record_receipt`],
+//!   [`Desk::record_consent`].
+//! * Provider payloads in, provider requests out: [`channels`] (features `email`,
+//!   `twilio`, `whatsapp`, `messenger`).
 //! * Look up: [`Desk::timeline`], [`Desk::conversation`], [`Desk::resolve`].
 //! * Identify: [`Identifier`], [`Desk::link_identifier`], [`IdentityRules`].
 //! * Merge and undo: [`Desk::merge_customers`], [`Desk::unmerge`], [`Desk::merge_suggestions`].
@@ -156,6 +160,9 @@ pub mod guide {
     }
     pub mod storage {
         #![doc = include_str!("../docs/storage.md")]
+    }
+    pub mod channels {
+        #![doc = include_str!("../docs/channels.md")]
     }
     pub mod performance {
         #![doc = include_str!("../docs/performance.md")]
