@@ -13,7 +13,11 @@ use crate::channel::Channel;
 use crate::error::{Error, Result};
 use crate::id::{AgentId, ConversationId, CustomerId, TenantId};
 
+mod event;
 mod threading;
+
+pub(crate) use event::{assign, set_priority, transfer, unassign};
+pub use event::{ConversationEvent, Transfer};
 
 pub(crate) use threading::{follow_hint, follow_our_message, place, Placement, ThreadSnapshot};
 

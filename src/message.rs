@@ -20,6 +20,9 @@ pub enum Direction {
     Outbound,
     /// An internal note between agents; never sent to the customer.
     Note,
+    /// An agent's operation on the conversation (assigned, transferred, ...), recorded in
+    /// its timeline ([`Message::event`]); never sent to the customer.
+    Event,
 }
 
 /// Who wrote a message.
@@ -141,6 +144,9 @@ pub struct Message {
     /// Inbound: why it counts as machine-sent, if it does ([`Inbound::automated`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automated: Option<Automated>,
+    /// [`Direction::Event`]: the operation recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<crate::conversation::ConversationEvent>,
     /// When it was sent (the provider's time for inbound; clamped to `received_at`).
     pub sent_at: DateTime<Utc>,
     /// When the core received or created it.

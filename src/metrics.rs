@@ -222,7 +222,7 @@ impl ConversationFacts {
                 Author::Bot(_) => self.bot_replies += 1,
                 _ => {}
             },
-            Direction::Note => {}
+            Direction::Note | Direction::Event => {}
         }
     }
 

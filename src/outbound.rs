@@ -106,6 +106,7 @@ pub(crate) fn reply(mut conv: Conversation, draft: Draft<'_>, now: DateTime<Utc>
         inbox: None,
         quoted: None,
         automated: None,
+        event: None,
         sent_at: now,
         received_at: now,
         language: conv.language.clone(),

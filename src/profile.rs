@@ -353,6 +353,7 @@ mod tests {
             inbox: None,
             quoted: None,
             automated: None,
+            event: None,
             sent_at: at.parse().unwrap(),
             received_at: at.parse().unwrap(),
             language: None,

@@ -143,6 +143,7 @@ fn message(t: u8, id: u8, ext: Option<u8>, body: &str) -> Message {
         inbox: None,
         quoted: None,
         automated: None,
+        event: None,
         sent_at: t0(),
         received_at: t0(),
         language: None,

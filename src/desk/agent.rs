@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::channel::Channel;
-use crate::conversation::{Conversation, Status};
+use crate::conversation::{Conversation, ConversationEvent, Status};
 use crate::desk::ingest::thread_key;
 use crate::desk::pipeline::{Event, Step};
 use crate::desk::{ConversationRef, Desk};
@@ -136,6 +136,9 @@ impl<S: Store> Desk<S> {
                 "author",
                 "a reply is written by an agent, a bot or the system",
             ));
+        }
+        if let Author::Agent(a) = options.author {
+            self.check_agents(r.tenant, &[a])?;
         }
         validate_body(
             &options.body,
@@ -318,6 +321,7 @@ impl<S: Store> Desk<S> {
                 inbox: None,
                 quoted: None,
                 automated: None,
+                event: None,
                 sent_at: now,
                 received_at: now,
                 language: None,
@@ -347,7 +351,17 @@ impl<S: Store> Desk<S> {
         status: Status,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
-        let r = conversation.into();
+        self.change_status(conversation.into(), status, None, now)
+    }
+
+    /// [`Desk::set_status`], recorded in the timeline as `by`'s when given.
+    pub(crate) fn change_status(
+        &mut self,
+        r: ConversationRef,
+        status: Status,
+        by: Option<AgentId>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Effect>> {
         self.retrying(|desk| {
             let mut conv: Conversation = desk.load_conversation(r)?;
             let from = conv.status;
@@ -380,6 +394,15 @@ impl<S: Store> Desk<S> {
                 changes: &mut changes,
                 effects: &mut effects,
             })?;
+            if let Some(by) = by {
+                let event = ConversationEvent::StatusChanged {
+                    from,
+                    to: status,
+                    by,
+                };
+                changes.push(Op::InsertMessage(desk.event_message(&conv, by, event, now)));
+                conv.message_count += 1;
+            }
             let id = conv.id;
             changes.push(Op::PutConversation(conv));
             desk.apply_changes(changes)?;

@@ -514,6 +514,7 @@ impl<S: Store> Desk<S> {
             inbox: inbound.to.clone(),
             quoted: inbound.quoted.clone(),
             automated: inbound.automated,
+            event: None,
             sent_at: sent_at(inbound, now),
             received_at: now,
             language: None,

@@ -14,6 +14,7 @@ mod ingest;
 mod knowledge;
 mod language;
 mod metrics;
+mod operations;
 mod pages;
 mod pipeline;
 mod prepare;

@@ -17,7 +17,7 @@ use crate::routing::{Agent, Decision, Presence, Requirements, Router, WorkItem};
 use crate::store::{ChangeSet, Op, Store};
 
 impl<S: Store> Desk<S> {
-    fn router_mut(&mut self) -> Result<&mut Router> {
+    pub(crate) fn router_mut(&mut self) -> Result<&mut Router> {
         let Some(cfg) = self.config.routing.clone() else {
             return Err(Error::Config(
                 "routing is off: set DeskConfig::routing".into(),
@@ -139,22 +139,27 @@ impl<S: Store> Desk<S> {
         if held || !conv.status.is_active() {
             return Ok(Vec::new());
         }
-        let channel = conv
-            .last_inbound_channel
-            .clone()
-            .or_else(|| conv.channels.first().cloned())
-            .unwrap_or(crate::Channel::Email);
-        let mut req = Requirements::new(channel.clone())
-            .priority(conv.priority)
-            .units(cfg.capacity.units(&channel));
-        for (s, l) in skills {
-            req = req.skill(s.clone(), *l);
-        }
-        if let Some(l) = &conv.language {
-            req = req.language(l.clone());
-        }
+        let req = requirements_for(&conv, skills, &cfg);
         let (_, effects) = self.route_loaded(conv, req, now)?;
         Ok(effects)
+    }
+
+    /// The work item the router holds for `conv`, or a new one with the requirements
+    /// routing would give it (no skills), for a hand-made assignment.
+    pub(crate) fn work_item_for(
+        &self,
+        conv: &Conversation,
+        now: DateTime<Utc>,
+    ) -> Option<WorkItem> {
+        let cfg = self.config.routing.as_ref()?;
+        Some(WorkItem {
+            tenant: conv.tenant,
+            conversation: conv.id,
+            requirements: requirements_for(conv, &[], cfg),
+            previous_agent: conv.assignee,
+            enqueued_at: now,
+            steps_applied: 0,
+        })
     }
 
     /// The agent of the customer's latest earlier conversation, for sticky routing.
@@ -174,7 +179,7 @@ impl<S: Store> Desk<S> {
     }
 
     /// Records decisions the router made for `tenant` (see [`Desk::record_decisions`]).
-    fn apply_decisions(
+    pub(crate) fn apply_decisions(
         &mut self,
         tenant: TenantId,
         decisions: Vec<Decision>,
@@ -406,4 +411,28 @@ struct ToRecord {
     /// Made by the router in this call (not an assignment it already held): taken back
     /// if it cannot be recorded.
     fresh: bool,
+}
+
+/// What routing asks of an agent for `conv`: its channel, priority, language, the
+/// capacity its channel takes, and `skills`.
+fn requirements_for(
+    conv: &Conversation,
+    skills: &[(String, u8)],
+    cfg: &crate::routing::RoutingConfig,
+) -> Requirements {
+    let channel = conv
+        .last_inbound_channel
+        .clone()
+        .or_else(|| conv.channels.first().cloned())
+        .unwrap_or(crate::Channel::Email);
+    let mut req = Requirements::new(channel.clone())
+        .priority(conv.priority)
+        .units(cfg.capacity.units(&channel));
+    for (s, l) in skills {
+        req = req.skill(s.clone(), *l);
+    }
+    if let Some(l) = &conv.language {
+        req = req.language(l.clone());
+    }
+    req
 }

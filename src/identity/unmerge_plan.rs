@@ -435,6 +435,7 @@ mod tests {
             inbox: None,
             quoted: None,
             automated: None,
+            event: None,
             sent_at: at,
             received_at: at,
             language: None,

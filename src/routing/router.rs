@@ -17,6 +17,7 @@ use crate::conversation::Priority;
 use crate::error::{Error, Result};
 use crate::id::{AgentId, ConversationId, TenantId};
 
+mod manual;
 mod tick;
 
 /// How many candidates and exclusions a decision lists (the rest are counted).

@@ -537,6 +537,7 @@ mod tests {
             inbox: None,
             quoted: None,
             automated: None,
+            event: None,
             sent_at: t0(),
             received_at: t0(),
             language: None,

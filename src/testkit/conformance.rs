@@ -89,6 +89,7 @@ fn message(tenant: TenantId, n: u128, conv: ConversationId, ext: Option<&str>, a
         inbox: ext.map(|_| "support@shop.example".to_string()),
         quoted: ext.map(|_| format!("> quoted history of {n}")),
         automated: (n % 2 == 1).then_some(crate::message::Automated::AutoReply),
+        event: None,
         sent_at: t(at),
         received_at: t(at),
         language: None,

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::channel::Channel;
+use crate::conversation::ConversationEvent;
 use crate::error::{Error, Result};
 use crate::id::{ConversationId, MessageId, TenantId};
 use crate::identity::Identifier;
@@ -29,6 +30,8 @@ struct DataOut<'a> {
     quoted: &'a Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     automated: &'a Option<Automated>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: &'a Option<ConversationEvent>,
 }
 
 /// The `data` column read back. Rows written before the columns took their fields out
@@ -50,6 +53,8 @@ struct DataIn {
     quoted: Option<String>,
     #[serde(default)]
     automated: Option<Automated>,
+    #[serde(default)]
+    event: Option<ConversationEvent>,
 }
 
 /// The columns of a message row besides `data`.
@@ -77,6 +82,7 @@ pub(super) fn encode(m: &Message) -> Result<Vec<u8>> {
         inbox: &m.inbox,
         quoted: &m.quoted,
         automated: &m.automated,
+        event: &m.event,
     })
     .map_err(|e| Error::store("cannot encode a message", e))
 }
@@ -100,6 +106,7 @@ pub(super) fn decode(c: Columns, data: &[u8]) -> Result<Message> {
         inbox: d.inbox,
         quoted: d.quoted,
         automated: d.automated,
+        event: d.event,
         sent_at: DateTime::<Utc>::from_timestamp_nanos(c.sent),
         received_at: DateTime::<Utc>::from_timestamp_nanos(c.received),
         language: d.language,
