@@ -8,7 +8,7 @@ use crate::channel::Channel;
 use crate::channels::{check_size, ConsentChange, Event};
 use crate::error::{Error, Result};
 use crate::id::TenantId;
-use crate::identity::Identifier;
+use crate::identity::{Identifier, IdentifierKind};
 use crate::message::Inbound;
 
 /// The most media one inbound message may carry (Twilio delivers at most 10).
@@ -150,7 +150,10 @@ fn sender(raw: &str) -> Result<Sender> {
     let phone =
         Identifier::phone(number, None).map_err(|e| bad(format!("is not a valid number: {e}")))?;
     if whatsapp {
-        let id = Identifier::whatsapp(number, None).map_err(|e| bad(e.to_string()))?;
+        // The same normalised E.164 number `Identifier::whatsapp` would give: no second
+        // parse (the phone-number rules are most of a webhook's cost).
+        let id = Identifier::from_normalised(IdentifierKind::WhatsApp, phone.value())
+            .map_err(|e| bad(e.to_string()))?;
         Ok(Sender {
             channel: Channel::WhatsApp,
             id,
@@ -228,4 +231,19 @@ fn consent(params: &[(String, String)], msg: &Inbound, channel: &Channel) -> Opt
         opted_out,
         keyword: crate::text::truncate(msg.body.trim(), 64),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whatsapp_sender_is_what_a_full_parse_gives() {
+        for raw in ["whatsapp:+14155552671", "WhatsApp: +5511987654321"] {
+            let s = sender(raw).unwrap();
+            let number = raw.split(':').nth(1).unwrap();
+            assert_eq!(s.id, Identifier::whatsapp(number, None).unwrap());
+            assert_eq!(s.phone, Some(Identifier::phone(number, None).unwrap()));
+        }
+    }
 }
