@@ -466,3 +466,45 @@ fn sms_receipts_opt_outs_and_retries() {
     let failed = stored.iter().find(|m| m.id == out.message).unwrap();
     assert!(matches!(failed.delivery, Some(Delivery::Failed { .. })));
 }
+
+/// The triage bot answers a person's question, never a machine's: an out-of-office that
+/// quotes the same words gets no answer (no mail loop) and is not triaged.
+#[test]
+fn the_bot_never_answers_an_auto_reply() {
+    use throughline::triage::{Intent, IntentCatalogue, TriageConfig, Value};
+    let catalogue = IntentCatalogue::new()
+        .with(
+            Intent::new("order_status", Value::High, Value::Low)
+                .article("kb/where-is-my-order")
+                .phrases("en", &["where is my order"]),
+        )
+        .unwrap();
+    let config = DeskConfig::default().triage(TriageConfig::new(catalogue));
+    let tenant = TenantId::new_v7();
+    let answered = |automated: bool| {
+        let mut desk = Desk::new(MemoryStore::new(), config.clone());
+        let extra = if automated {
+            "Auto-Submitted: auto-replied\r\n"
+        } else {
+            ""
+        };
+        let raw = mail(
+            "ana@example.com",
+            "<a1@mail.example.com>",
+            None,
+            extra,
+            "Where is my order?",
+        );
+        let (_, effects) = ingest_mail(&mut desk, tenant, &raw, t(0));
+        (
+            effects.iter().any(|e| matches!(e, Effect::Send(_))),
+            effects.iter().any(|e| matches!(e, Effect::Triaged { .. })),
+        )
+    };
+    assert_eq!(
+        answered(false),
+        (true, true),
+        "a person gets the bot's answer"
+    );
+    assert_eq!(answered(true), (false, false), "a machine gets nothing");
+}
