@@ -1,18 +1,20 @@
 //! Triage and routing with explanations: a Dutch refund, an order-status question answered
 //! by self-service, a VIP complaint that jumps the queue, and an escalation that widens
-//! the target after a timeout.
+//! the target after a timeout; then an agent transfers a conversation with a note.
 //!
 //! ```sh
 //! cargo run --example routing
 //! ```
 
 use chrono::{DateTime, TimeDelta, Utc};
+use throughline::conversation::Transfer;
+use throughline::message::Direction;
 use throughline::routing::{Agent, EscalationStep, Presence, RoutingConfig};
 use throughline::store::MemoryStore;
 use throughline::triage::{Intent, IntentCatalogue, TriageConfig, Value};
 use throughline::{
-    AgentId, Channel, Desk, DeskConfig, Effect, Identifier, Inbound, ProfileUpdate, Status,
-    TenantId,
+    AgentId, Channel, Desk, DeskConfig, Effect, Identifier, Inbound, Priority, ProfileUpdate,
+    Status, TenantId,
 };
 
 fn show(what: &str, effects: &[Effect]) {
@@ -235,5 +237,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "Ten minutes later the escalation step drops the language:",
         &desk.tick(t0 + TimeDelta::minutes(18))?,
     );
+
+    // An agent hands the Finnish refund to a colleague with a note; every operation is
+    // recorded in the timeline with who did it.
+    let now = t0 + TimeDelta::minutes(20);
+    let holder = desk
+        .conversation((tenant, fi.conversation))?
+        .assignee
+        .ok_or("the escalation assigned it")?;
+    let to = if holder == id(1) { id(3) } else { id(1) };
+    let moved = desk.transfer(
+        (tenant, fi.conversation),
+        Transfer::Agent(to),
+        "Finnish customer, refund of order 2211: answer in English",
+        holder,
+        now,
+    );
+    if let Err(e) = moved {
+        // Noor is at capacity: the transfer is refused; her lead assigns it over capacity,
+        // and the timeline says so.
+        println!("\nTransfer refused: {e}");
+        desk.assign_over_capacity((tenant, fi.conversation), to, holder, now)?;
+    }
+    desk.set_priority((tenant, fi.conversation), Priority::High, to, now)?;
+    println!("\nThe Finnish conversation's timeline of operations:");
+    for m in desk.messages((tenant, fi.conversation))? {
+        if m.direction == Direction::Event {
+            println!("  {}", m.body);
+        }
+    }
     Ok(())
 }

@@ -94,6 +94,9 @@ fn routing_example_explains_its_decisions() {
     let out = run("routing", &[]);
     assert!(out.contains("intent \"refund\", Some(Leverage)"), "{out}");
     assert!(out.contains("by sticky; winner score"), "{out}");
+    assert!(out.contains("is at capacity"), "{out}");
+    assert!(out.contains("over capacity by 01900000-"), "{out}");
+    assert!(out.contains("Priority Urgent → High by"), "{out}");
     assert!(out.contains(": assigned to "), "{out}");
     assert!(
         out.contains("bot sends on email: These articles answer this: kb/where-is-my-order"),
