@@ -306,3 +306,49 @@ fn operations_see_only_their_tenant() {
     assert!(events(&team, conv).is_empty());
     assert!(team.desk.reply((tenant, conv), ana, "hello", t(2)).is_ok());
 }
+
+/// Work waiting for an agent whose shift has not started: `next_wakeup` names the start
+/// of her shift, and the tick then hands her the work.
+#[test]
+fn a_shift_start_is_a_wakeup() {
+    use chrono::NaiveTime;
+    use throughline::routing::Shift;
+    let tenant = TenantId::new_v7();
+    let config = DeskConfig::pass_through().routing(RoutingConfig::default());
+    let mut desk = Desk::new(MemoryStore::new(), config);
+    let ana = AgentId::new_v7();
+    let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
+    let five = NaiveTime::from_hms_opt(17, 0, 0).unwrap();
+    let shift = Shift::weekdays("Europe/Amsterdam", nine, five).unwrap();
+    // 2026-03-02 is a Monday; 07:00 UTC is 08:00 in Amsterdam, an hour before her shift.
+    let early = DateTime::parse_from_rfc3339("2026-03-02T07:00:00Z")
+        .unwrap()
+        .to_utc();
+    desk.upsert_agent(Agent::new(ana, tenant, "Ana").shift(shift), early)
+        .unwrap();
+    let from = Identifier::email("carla@example.com").unwrap();
+    let got = desk
+        .ingest(
+            Inbound::new(tenant, Channel::WebChat, from, "c1", "Hello?"),
+            early,
+        )
+        .unwrap();
+    assert_eq!(
+        desk.conversation((tenant, got.conversation))
+            .unwrap()
+            .assignee,
+        None
+    );
+    let start = DateTime::parse_from_rfc3339("2026-03-02T08:00:00Z")
+        .unwrap()
+        .to_utc();
+    assert_eq!(desk.next_wakeup().unwrap(), Some(start));
+    assert!(desk.tick(start - TimeDelta::seconds(1)).unwrap().is_empty());
+    let effects = desk.tick(start).unwrap();
+    assert!(
+        matches!(&effects[..], [Effect::Assigned { agent, .. }] if *agent == ana),
+        "{effects:?}"
+    );
+    // Nothing waits now: the next shift start is no reason to wake up.
+    assert_eq!(desk.next_wakeup().unwrap(), None);
+}

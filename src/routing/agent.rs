@@ -71,6 +71,36 @@ impl Shift {
         Ok(())
     }
 
+    /// The first window start after `after` (within the coming week), in UTC. A start
+    /// that a daylight-saving change skips counts at the first local time that exists
+    /// after it.
+    ///
+    /// ```
+    /// use chrono::{NaiveTime, DateTime};
+    /// use throughline::routing::Shift;
+    /// let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
+    /// let shift = Shift::weekdays("Asia/Tokyo", nine, NaiveTime::from_hms_opt(17, 0, 0).unwrap())?;
+    /// // Friday 2026-03-06 18:00 in Tokyo: the next start is Monday 09:00 Tokyo, 00:00 UTC.
+    /// let friday_evening = DateTime::parse_from_rfc3339("2026-03-06T09:00:00Z")?.to_utc();
+    /// assert_eq!(shift.next_start(friday_evening),
+    ///            Some(DateTime::parse_from_rfc3339("2026-03-09T00:00:00Z")?.to_utc()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn next_start(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let tz = self.time_zone.parse::<chrono_tz::Tz>().ok()?;
+        let today = tz.from_utc_datetime(&after.naive_utc()).date_naive();
+        (0..=7u64)
+            .filter_map(|d| today.checked_add_days(chrono::Days::new(d)))
+            .flat_map(|day| {
+                self.windows
+                    .iter()
+                    .filter(move |(w, _, _)| *w == day.weekday())
+                    .filter_map(move |(_, start, _)| first_instant(&tz, day.and_time(*start)))
+            })
+            .filter(|t| *t > after)
+            .min()
+    }
+
     /// Whether `now` falls in a window.
     pub fn covers(&self, now: DateTime<Utc>) -> bool {
         let Ok(tz) = self.time_zone.parse::<chrono_tz::Tz>() else {
@@ -82,6 +112,18 @@ impl Shift {
             .iter()
             .any(|(d, s, e)| *d == day && *s <= time && time < *e)
     }
+}
+
+/// The first instant at or after the local time `local` in `tz` (a time a
+/// daylight-saving change skips moves to the end of the gap).
+fn first_instant(tz: &chrono_tz::Tz, local: chrono::NaiveDateTime) -> Option<DateTime<Utc>> {
+    (0..=180)
+        .step_by(15)
+        .find_map(|m| {
+            tz.from_local_datetime(&(local + chrono::TimeDelta::minutes(m)))
+                .earliest()
+        })
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// A support agent.

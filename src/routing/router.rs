@@ -208,6 +208,9 @@ pub struct Router {
     /// work at the next `tick`, due from the earliest of those calls.
     reoffer: BTreeSet<(TenantId, AgentId)>,
     reoffer_due: Option<DateTime<Utc>>,
+    /// The next start of an agent's shift (after the last `tick` or upsert): waiting work
+    /// is offered to them then.
+    shift_due: Option<DateTime<Utc>>,
 }
 
 impl Router {
@@ -221,6 +224,7 @@ impl Router {
             last_tick: None,
             reoffer: BTreeSet::new(),
             reoffer_due: None,
+            shift_due: None,
         }
     }
 
@@ -232,6 +236,9 @@ impl Router {
     /// [`Error::Invalid`] from [`Agent::validate`].
     pub fn upsert_agent(&mut self, agent: Agent, now: DateTime<Utc>) -> Result<Vec<Decision>> {
         agent.validate()?;
+        if let Some(start) = agent.shift.as_ref().and_then(|s| s.next_start(now)) {
+            self.shift_due = Some(self.shift_due.map_or(start, |d| d.min(start)));
+        }
         let (tenant, id) = (agent.tenant, agent.id);
         let pool = self.pools.entry(tenant).or_default();
         let (load, last) = match pool.agents.remove(&id) {

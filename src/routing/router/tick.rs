@@ -9,13 +9,25 @@ use crate::id::{ConversationId, TenantId};
 use crate::routing::{Decision, Requirements, WorkItem};
 
 impl Router {
-    /// The earliest instant an escalation step comes due, or capacity that
-    /// [`Router::unassign`] gave back is to be offered.
+    /// The earliest instant an escalation step comes due, capacity that
+    /// [`Router::unassign`] gave back is to be offered, or (with work waiting) an agent's
+    /// shift starts.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        let waiting = self.pools.values().any(|p| !p.waiting.is_empty());
         self.pools
             .values()
             .filter_map(|p| p.waiting.next_escalation())
             .chain(self.reoffer_due)
+            .chain(self.shift_due.filter(|_| waiting))
+            .min()
+    }
+
+    /// The next shift start of any agent after `now`.
+    fn next_shift_start(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.pools
+            .values()
+            .flat_map(|p| p.agents.values())
+            .filter_map(|st| st.agent.shift.as_ref()?.next_start(now))
             .min()
     }
 
@@ -30,17 +42,21 @@ impl Router {
         // shift started since the last tick, are offered waiting work.
         let mut offered = std::mem::take(&mut self.reoffer);
         self.reoffer_due = None;
+        if self.shift_due.is_some_and(|d| d <= now) {
+            // A shift started: the next one is looked up again (once per shift start).
+            self.shift_due = self.next_shift_start(now);
+        }
+        // Before the first tick, every agent whose shift covers `now` is offered work
+        // (an offer only assigns what they can take).
         let since = self.last_tick.replace(now);
-        if let Some(since) = since {
-            for (t, p) in &self.pools {
-                if p.waiting.is_empty() {
-                    continue;
-                }
-                for (id, st) in &p.agents {
-                    if let Some(shift) = &st.agent.shift {
-                        if shift.covers(now) && !shift.covers(since) {
-                            offered.insert((*t, *id));
-                        }
+        for (t, p) in &self.pools {
+            if p.waiting.is_empty() {
+                continue;
+            }
+            for (id, st) in &p.agents {
+                if let Some(shift) = &st.agent.shift {
+                    if shift.covers(now) && since.is_none_or(|s| !shift.covers(s)) {
+                        offered.insert((*t, *id));
                     }
                 }
             }
