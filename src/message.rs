@@ -338,6 +338,14 @@ impl Inbound {
                 format!("{} bytes, the maximum is 512", ext.len()),
             ));
         }
+        for (field, v) in [
+            ("external_id", Some(ext)),
+            ("thread_hint", self.thread_hint.as_ref()),
+        ] {
+            if v.is_some_and(|v| v.contains('\0')) {
+                return Err(Error::invalid(field, "contains a NUL character"));
+            }
+        }
         if let Some(h) = &self.thread_hint {
             if h.len() > 998 {
                 return Err(Error::invalid(
@@ -430,4 +438,35 @@ pub struct Outbound {
     /// When the customer last wrote on this channel: the start of a messaging window
     /// (WhatsApp's and Messenger's 24 hours).
     pub customer_wrote_at: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A NUL is refused up front: PostgreSQL cannot store it, so a webhook carrying one
+    /// would fail forever.
+    #[test]
+    fn a_nul_in_a_provider_id_or_hint_is_refused() {
+        let tenant = TenantId::new_v7();
+        let from = Identifier::email("ana@example.com").unwrap();
+        let ok = Inbound::new(tenant, Channel::Sms, from.clone(), "SM1", "hi");
+        assert!(ok.validate(1024).is_ok());
+        let ext = Inbound::new(tenant, Channel::Sms, from.clone(), "SM\01", "hi");
+        assert!(matches!(
+            ext.validate(1024),
+            Err(Error::Invalid {
+                field: "external_id",
+                ..
+            })
+        ));
+        let hint = ok.clone().thread_hint("<a\0b@x>");
+        assert!(matches!(
+            hint.validate(1024),
+            Err(Error::Invalid {
+                field: "thread_hint",
+                ..
+            })
+        ));
+    }
 }

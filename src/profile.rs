@@ -35,6 +35,31 @@ pub struct ProfileUpdate {
     remove: Vec<String>,
 }
 
+/// The deepest nesting of arrays and objects an attribute value may have: far below what
+/// a JSON reader refuses to read back (serde_json stops at 128), so a stored profile
+/// always reads back.
+const MAX_ATTRIBUTE_DEPTH: usize = 32;
+
+/// How deeply `v` nests arrays and objects (a scalar is 0), without recursing on the
+/// stack past [`MAX_ATTRIBUTE_DEPTH`] + 1 levels.
+fn depth(v: &serde_json::Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(v, 0usize)];
+    while let Some((v, d)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &serde_json::Value>> = match v {
+            serde_json::Value::Array(a) => Box::new(a.iter()),
+            serde_json::Value::Object(o) => Box::new(o.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(d + 1);
+        if deepest > MAX_ATTRIBUTE_DEPTH {
+            break;
+        }
+        stack.extend(children.map(|c| (c, d + 1)));
+    }
+    deepest
+}
+
 impl ProfileUpdate {
     /// Sets the display name.
     pub fn name(mut self, name: impl Into<String>) -> Self {
@@ -115,6 +140,19 @@ impl ProfileUpdate {
                     format!("key {k:?}: 1 to 128 bytes, no control characters"),
                 ));
             }
+        }
+        if let Some((k, _)) = self
+            .set
+            .iter()
+            .find(|(_, v)| depth(v) > MAX_ATTRIBUTE_DEPTH)
+        {
+            return Err(Error::invalid(
+                "attribute",
+                format!(
+                    "value of {k:?} is nested more than {MAX_ATTRIBUTE_DEPTH} levels deep \
+                     (a stored profile must read back)"
+                ),
+            ));
         }
         let size: usize = self.set.values().map(|v| v.to_string().len()).sum();
         if size > 64 * 1024 {
@@ -289,6 +327,30 @@ impl CustomerView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A value nested deeper than a JSON reader reads back would be written and then
+    /// make the customer unreadable: it is refused up front.
+    #[test]
+    fn an_attribute_nested_too_deeply_is_refused() {
+        let nest =
+            |levels: usize| (0..levels).fold(serde_json::json!(1), |v, _| serde_json::json!([v]));
+        let deep = ProfileUpdate::default().attribute("plan", nest(200));
+        let err = deep.validate().unwrap_err();
+        assert!(err.to_string().contains("nested more than 32"), "{err}");
+        assert!(ProfileUpdate::default()
+            .attribute("plan", nest(32))
+            .validate()
+            .is_ok());
+        assert!(ProfileUpdate::default()
+            .attribute("plan", nest(33))
+            .validate()
+            .is_err());
+        let stored = serde_json::to_string(&nest(200)).unwrap();
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&stored).is_err(),
+            "the reader's limit this guards against"
+        );
+    }
 
     #[test]
     fn relative_times_read_naturally() {

@@ -129,6 +129,22 @@ pub struct Identifier {
     value: String,
 }
 
+/// Zero-width and bidirectional formatting characters: invisible, they make two
+/// addresses that look the same differ (or reorder how one is displayed).
+pub(crate) fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
 impl Identifier {
     /// The kind.
     pub fn kind(&self) -> &IdentifierKind {
@@ -177,7 +193,10 @@ impl Identifier {
                 format!("address is {} bytes, the maximum is 254", s.len()),
             ));
         }
-        if let Some(c) = s.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        if let Some(c) = s
+            .chars()
+            .find(|c| c.is_whitespace() || c.is_control() || is_invisible(*c))
+        {
             return Err(Error::invalid(
                 "email",
                 format!("{s:?} contains the character {c:?}"),
@@ -654,5 +673,21 @@ mod tests {
         ] {
             assert_eq!(IdentifierKind::from_name(&k.name()).unwrap(), k);
         }
+    }
+
+    /// Invisible characters would let two addresses that look the same be two customers.
+    #[test]
+    fn an_address_with_invisible_characters_is_refused() {
+        for bad in [
+            "ana\u{200B}@example.com",
+            "ana\u{202E}moc@example.com",
+            "\u{FEFF}ana@example.com",
+            "ana@exa\u{200D}mple.com",
+            "an\u{2066}a@example.com",
+        ] {
+            let err = Identifier::email(bad).expect_err(bad);
+            assert!(err.to_string().contains("contains the character"), "{err}");
+        }
+        assert!(Identifier::email("ana@example.com").is_ok());
     }
 }
