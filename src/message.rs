@@ -452,7 +452,7 @@ mod tests {
         let from = Identifier::email("ana@example.com").unwrap();
         let ok = Inbound::new(tenant, Channel::Sms, from.clone(), "SM1", "hi");
         assert!(ok.validate(1024).is_ok());
-        let ext = Inbound::new(tenant, Channel::Sms, from.clone(), "SM\01", "hi");
+        let ext = Inbound::new(tenant, Channel::Sms, from.clone(), "SM\0-1", "hi");
         assert!(matches!(
             ext.validate(1024),
             Err(Error::Invalid {
