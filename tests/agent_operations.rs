@@ -352,3 +352,35 @@ fn a_shift_start_is_a_wakeup() {
     // Nothing waits now: the next shift start is no reason to wake up.
     assert_eq!(desk.next_wakeup().unwrap(), None);
 }
+
+/// A solved conversation is no routing work: assigning or unassigning it by hand
+/// changes its assignee, not anyone's capacity or a queue.
+#[test]
+fn operations_on_a_solved_conversation_leave_routing_alone() {
+    let mut team = team();
+    let (tenant, ana, lead) = (team.tenant, team.ana, team.lead);
+    let conv = chat(&mut team, "carla", 0);
+    let holder = team
+        .desk
+        .conversation((tenant, conv))
+        .unwrap()
+        .assignee
+        .unwrap();
+    team.desk
+        .set_status((tenant, conv), Status::Solved, t(1))
+        .unwrap();
+    let router = team.desk.router().unwrap();
+    assert_eq!(router.load(tenant, holder), Some(0));
+    team.desk.unassign((tenant, conv), lead, t(2)).unwrap();
+    assert!(!team.desk.router().unwrap().is_waiting(tenant, conv));
+    team.desk.assign((tenant, conv), ana, lead, t(3)).unwrap();
+    assert_eq!(team.desk.router().unwrap().load(tenant, ana), Some(0));
+    // Ana's one unit is still free for the next chat.
+    let next = chat(&mut team, "dirk", 4);
+    assert!(team
+        .desk
+        .router()
+        .unwrap()
+        .assignment(tenant, next)
+        .is_some());
+}

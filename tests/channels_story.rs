@@ -405,14 +405,18 @@ fn sms_receipts_opt_outs_and_retries() {
         .record_receipt(tenant, &Channel::Sms, &unknown, t(3))
         .is_err());
 
-    // STOP: the opt-out is recorded and replies are refused until START.
-    let events = sms(tenant, "SM0002", "STOP", t(10));
-    for e in &events {
-        if let Event::Consent(c) = e {
-            desk.record_consent(tenant, c, t(10)).unwrap();
+    // STOP: the host hands the events on in order (the opt-out comes first); replies
+    // are refused until START.
+    for e in sms(tenant, "SM0002", "STOP", t(10)) {
+        match e {
+            Event::Consent(c) => desk.record_consent(tenant, &c, t(10)).unwrap(),
+            Event::Message(m) => {
+                let got = desk.ingest(*m, t(10)).unwrap();
+                assert!(got.effects.iter().all(|e| !matches!(e, Effect::Send(_))));
+            }
+            other => panic!("{other:?}"),
         }
     }
-    desk.ingest(message(events), t(10)).unwrap();
     let err = desk
         .reply((tenant, conv), agent, "Anything else?", t(11))
         .expect_err("opted out");
@@ -507,4 +511,184 @@ fn the_bot_never_answers_an_auto_reply() {
         "a person gets the bot's answer"
     );
     assert_eq!(answered(true), (false, false), "a machine gets nothing");
+}
+
+/// What an erased customer leaves behind is not sent later: a send waiting for its
+/// retry, an opt-out and a transfer note go with the erasure.
+#[test]
+fn erasure_takes_pending_retries_opt_outs_and_notes() {
+    use throughline::routing::RoutingConfig;
+    let tenant = TenantId::new_v7();
+    let mut desk = Desk::new(
+        MemoryStore::new(),
+        DeskConfig::default().routing(RoutingConfig::default()),
+    );
+    let agent = AgentId::new_v7();
+    desk.upsert_agent(throughline::routing::Agent::new(agent, tenant, "Ana"), t(0))
+        .unwrap();
+    let got = desk
+        .ingest(
+            message(sms(tenant, "SM0001", "Call me at home", t(0))),
+            t(0),
+        )
+        .unwrap();
+    let conv = got.conversation;
+    let out = send(
+        &desk
+            .reply((tenant, conv), agent, "Secret reply to Carla", t(1))
+            .unwrap(),
+    );
+    desk.mark_failed(tenant, out.message, "HTTP 503", t(1))
+        .unwrap();
+    for e in sms(tenant, "SM0002", "STOP", t(2)) {
+        if let Event::Consent(c) = e {
+            desk.record_consent(tenant, &c, t(2)).unwrap();
+        }
+    }
+    desk.transfer(
+        (tenant, conv),
+        throughline::conversation::Transfer::Queue("vip".into()),
+        "Carla Diaz, card ending 4111",
+        agent,
+        t(3),
+    )
+    .unwrap();
+    desk.erase_customer(tenant, got.customer, t(4)).unwrap();
+
+    let later = desk.tick(t(4) + TimeDelta::hours(3)).unwrap();
+    assert!(
+        later.iter().all(|e| !matches!(e, Effect::Send(_))),
+        "{later:?}"
+    );
+    // The number is free again: a new customer writing from it can be answered.
+    let again = desk
+        .ingest(message(sms(tenant, "SM0003", "Hello again", t(10))), t(10))
+        .unwrap();
+    assert!(desk
+        .reply((tenant, again.conversation), agent, "Hi", t(11))
+        .is_ok());
+    let notes: Vec<String> = desk
+        .messages((tenant, conv))
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| match m.event {
+            Some(throughline::conversation::ConversationEvent::Transferred { note, .. }) => {
+                Some(note)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notes, [String::new()], "the note is erased with the person");
+}
+
+/// A delivery never moves back, and only a pending send can fail.
+#[test]
+fn delivery_state_moves_forward_only() {
+    let tenant = TenantId::new_v7();
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+    let agent = AgentId::new_v7();
+    let got = desk
+        .ingest(message(sms(tenant, "SM0001", "Refund?", t(0))), t(0))
+        .unwrap();
+    let out = send(
+        &desk
+            .reply((tenant, got.conversation), agent, "Done", t(1))
+            .unwrap(),
+    );
+    let receipt = Receipt {
+        provider_id: "SMout".into(),
+        message: Some(out.message),
+        status: ReceiptStatus::Delivered,
+        at: Some(t(2)),
+        error: None,
+    };
+    // The receipt overtakes the host's confirmation.
+    desk.record_receipt(tenant, &Channel::Sms, &receipt, t(2))
+        .unwrap();
+    desk.mark_sent(tenant, out.message, Some("SMout"), t(3))
+        .unwrap();
+    let stored = desk.messages((tenant, got.conversation)).unwrap();
+    let m = stored.iter().find(|m| m.id == out.message).unwrap();
+    assert!(
+        matches!(m.delivery, Some(Delivery::Delivered { .. })),
+        "{:?}",
+        m.delivery
+    );
+    let err = desk
+        .mark_failed(tenant, out.message, "timeout", t(4))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("only a pending send can fail"),
+        "{err}"
+    );
+    assert!(desk
+        .tick(t(600))
+        .unwrap()
+        .iter()
+        .all(|e| !matches!(e, Effect::Send(_))));
+}
+
+/// Only an e-mail's hint can name our message, and a reply goes to the conversation's
+/// customer, not to someone who joined it by answering our mail.
+#[test]
+fn a_joined_stranger_does_not_take_the_reply() {
+    let tenant = TenantId::new_v7();
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+    let agent = AgentId::new_v7();
+    let raw = mail(
+        "ana@example.com",
+        "<q1@mail.example.com>",
+        None,
+        "",
+        "My parcel is late",
+    );
+    let (conv, _) = ingest_mail(&mut desk, tenant, &raw, t(0));
+    let out = send(
+        &desk
+            .reply((tenant, conv), agent, "Looking into it", t(5))
+            .unwrap(),
+    );
+
+    // A chat naming our message id as its hint is no reply to our mail.
+    let mallory = Identifier::email("mallory@y.example").unwrap();
+    let chat = Inbound::new(tenant, Channel::WebChat, mallory, "chat-m", "hi")
+        .thread_hint(out.message.to_string());
+    assert_ne!(desk.ingest(chat, t(6)).unwrap().conversation, conv);
+
+    // A colleague answers our mail: she joins, but the next reply goes to Ana.
+    let ours = email::message_id(&out, DOMAIN);
+    let raw = mail(
+        "bo@corp.example",
+        "<w1@corp.example>",
+        Some(&ours),
+        "",
+        "Ana is out.",
+    );
+    let (joined, _) = ingest_mail(&mut desk, tenant, &raw, t(7));
+    assert_eq!(joined, conv);
+    let next = send(
+        &desk
+            .reply((tenant, conv), agent, "Thanks Bo", t(8))
+            .unwrap(),
+    );
+    assert_eq!(next.to, Identifier::email("ana@example.com").unwrap());
+}
+
+/// The inbox is ours: a friend in `To` is not where the reply comes from.
+#[test]
+fn the_inbox_is_an_address_at_our_domain() {
+    let tenant = TenantId::new_v7();
+    let raw = format!(
+        "From: Ana <ana@example.com>\r\nTo: friend@x.example\r\nCc: help@{DOMAIN}\r\n\
+         Subject: Hi\r\nMessage-ID: <i1@example.com>\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+    );
+    let parsed = email::parse(raw.as_bytes(), tenant, DOMAIN).unwrap();
+    assert_eq!(parsed.inbox(), Some(&*format!("help@{DOMAIN}")));
+    let raw = raw.replace(&format!("Cc: help@{DOMAIN}\r\n"), "");
+    let parsed = email::parse(raw.as_bytes(), tenant, DOMAIN).unwrap();
+    assert_eq!(
+        parsed.inbox(),
+        None,
+        "not ours: the host's default inbox answers"
+    );
 }

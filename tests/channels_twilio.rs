@@ -45,10 +45,19 @@ fn parse(name: &str) -> Vec<Event> {
     twilio::parse(&fixture(name), tenant(), now()).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
+/// The message among `events`; an opt-out or opt-in comes before it.
 fn message(events: &[Event]) -> &Inbound {
-    match events.first() {
+    let first_message = events.iter().position(|e| matches!(e, Event::Message(_)));
+    let last_consent = events.iter().rposition(|e| matches!(e, Event::Consent(_)));
+    if let (Some(m), Some(c)) = (first_message, last_consent) {
+        assert!(
+            c < m,
+            "the consent change comes before the message: {events:?}"
+        );
+    }
+    match first_message.map(|i| &events[i]) {
         Some(Event::Message(m)) => m,
-        other => panic!("expected a message first, got {other:?}"),
+        other => panic!("expected a message, got {other:?}"),
     }
 }
 

@@ -188,7 +188,12 @@ impl<S: Store> Desk<S> {
             &self.config.channels,
         )?;
         // The customer's latest message on that channel: the reply answers it.
-        let latest_inbound = self.store.latest_inbound(tenant, conv.id, &channel)?;
+        // (A message from someone else who joined the conversation, a colleague answering
+        // our mail, is not whom the reply is for.)
+        let latest_inbound = match self.store.latest_inbound(tenant, conv.id, &channel)? {
+            Some(m) if self.written_by(tenant, &m, conv.customer)? => Some(m),
+            _ => None,
+        };
         let to = match latest_inbound.as_ref().and_then(|m| m.counterpart.clone()) {
             Some(to) => to,
             None => self.address_on(tenant, conv.customer, &channel)?,
@@ -280,6 +285,21 @@ impl<S: Store> Desk<S> {
                 "channel",
                 format!("customer {customer} has no address on {channel}"),
             )
+        })
+    }
+
+    /// Whether `m` came from `customer` (or a customer merged into them): its sender's
+    /// identifier is theirs.
+    fn written_by(&self, tenant: TenantId, m: &Message, customer: CustomerId) -> Result<bool> {
+        if m.author == Author::Customer(customer) {
+            return Ok(true);
+        }
+        let Some(from) = &m.counterpart else {
+            return Ok(false);
+        };
+        Ok(match self.store.identifier(tenant, from)? {
+            Some(r) => self.live_customer(tenant, r.customer)?.id == customer,
+            None => false,
         })
     }
 
@@ -501,7 +521,17 @@ impl<S: Store> Desk<S> {
                     conversation: m.conversation,
                 });
             }
-            m.delivery = Some(delivery.clone());
+            // A receipt may have come first: a delivered or read message stays so.
+            let ahead = matches!(
+                (&m.delivery, &delivery),
+                (
+                    Some(Delivery::Delivered { .. } | Delivery::Read { .. }),
+                    Delivery::Sent { .. }
+                )
+            );
+            if !ahead {
+                m.delivery = Some(delivery.clone());
+            }
             changes.push(Op::UpdateMessage(m));
             desk.apply_changes(changes)
         })

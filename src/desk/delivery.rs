@@ -53,7 +53,7 @@ impl<S: Store> Desk<S> {
     /// # Errors
     ///
     /// [`Error::NotFound`] for an unknown message, [`Error::Invalid`] for a message that
-    /// is not outbound.
+    /// is not outbound or not pending (already sent, waiting for its retry, or failed).
     pub fn mark_failed(
         &mut self,
         tenant: TenantId,
@@ -64,6 +64,16 @@ impl<S: Store> Desk<S> {
         let reason = reason.into();
         self.retrying(|desk| {
             let m = desk.outbound_message(tenant, message)?;
+            if !matches!(m.delivery, Some(Delivery::Pending)) {
+                return Err(Error::invalid(
+                    "message",
+                    format!(
+                        "{message} is not waiting to be sent (its delivery is {:?}); only a \
+                         pending send can fail",
+                        m.delivery
+                    ),
+                ));
+            }
             let key = message.to_string();
             let stored = desk.store.record(tenant, RETRY_KIND, &key)?;
             let failures = match &stored {
@@ -89,10 +99,12 @@ impl<S: Store> Desk<S> {
         let mut effects = Vec::new();
         match next {
             Some(next_at) => {
-                let outbound = self.resend_of(&m)?;
+                let (outbound, customer) = self.resend_of(&m)?;
                 let mut record =
                     Record::encode(RETRY_KIND, m.id.to_string(), &Retry { failures, outbound })?;
                 record.due = Some(next_at);
+                // Keyed by its customer too: the send goes with an erased customer.
+                record.secondary = Some(customer.to_string());
                 record.version = stored.as_ref().map_or(1, |r| r.version + 1);
                 changes.push(Op::PutRecord(record));
                 m.delivery = Some(Delivery::Retrying {
@@ -121,8 +133,9 @@ impl<S: Store> Desk<S> {
         Ok(effects)
     }
 
-    /// What to send again for `m`: the pending send's effect, rebuilt from the message.
-    fn resend_of(&self, m: &Message) -> Result<Outbound> {
+    /// What to send again for `m`: the pending send's effect, rebuilt from the message;
+    /// and the conversation's customer.
+    fn resend_of(&self, m: &Message) -> Result<(Outbound, crate::id::CustomerId)> {
         let conv = self
             .store
             .conversation(m.tenant, m.conversation)?
@@ -139,7 +152,8 @@ impl<S: Store> Desk<S> {
         let latest = self
             .store
             .latest_inbound(m.tenant, m.conversation, &m.channel)?;
-        Ok(Outbound {
+        let customer = conv.customer;
+        let outbound = Outbound {
             tenant: m.tenant,
             conversation: m.conversation,
             message: m.id,
@@ -152,27 +166,41 @@ impl<S: Store> Desk<S> {
             subject: conv.subject,
             from: latest.as_ref().and_then(|l| l.inbox.clone()),
             customer_wrote_at: latest.map(|l| l.sent_at),
-        })
+        };
+        Ok((outbound, customer))
     }
 
     /// Sends again what is due by `now`: each waiting message becomes pending, its
-    /// [`Effect::Send`] is returned.
+    /// [`Effect::Send`] is returned. A send whose message is gone, erased or no longer
+    /// waiting is dropped; one to an identifier that opted out since is failed.
     pub(crate) fn retry_tick(&mut self, now: DateTime<Utc>) -> Result<Vec<Effect>> {
         let mut effects = Vec::new();
         for (tenant, mut record) in self.store.due_records(RETRY_KIND, now, RETRY_BATCH)? {
             let retry: Retry = from_json(&record)?;
-            let Some(mut m) = self.store.message(tenant, retry.outbound.message)? else {
+            let mut changes = ChangeSet::new(tenant);
+            let waiting = self
+                .store
+                .message(tenant, retry.outbound.message)?
+                .filter(|m| m.counterpart.is_some())
+                .filter(|m| matches!(m.delivery, Some(Delivery::Retrying { .. })));
+            let Some(mut m) = waiting else {
+                changes.push(delete_op(record));
+                self.apply_changes(changes)?;
                 continue;
             };
-            let mut changes = ChangeSet::new(tenant);
-            if matches!(m.delivery, Some(Delivery::Retrying { .. })) {
+            if let Err(refused) = self.check_consent(tenant, &retry.outbound.to) {
+                let reason = refused.to_string();
+                effects.push(failed_effect(&m, &reason));
+                m.delivery = Some(Delivery::Failed { reason, at: now });
+                changes.push(delete_op(record));
+            } else {
                 m.delivery = Some(Delivery::Pending);
-                changes.push(Op::UpdateMessage(m));
                 effects.push(Effect::Send(retry.outbound));
+                record.due = None;
+                record.version += 1;
+                changes.push(Op::PutRecord(record));
             }
-            record.due = None;
-            record.version += 1;
-            changes.push(Op::PutRecord(record));
+            changes.push(Op::UpdateMessage(m));
             self.apply_changes(changes)?;
         }
         Ok(effects)
@@ -339,6 +367,15 @@ fn sent_as(m: &Message, p: &str) -> bool {
                 | Delivery::Read { provider_id: Some(id), .. }
         ) if id == p
     )
+}
+
+/// The op that deletes `r`.
+fn delete_op(r: Record) -> Op {
+    Op::DeleteRecord {
+        kind: r.kind,
+        key: r.key,
+        version: r.version,
+    }
 }
 
 /// The effect that tells the agent `m` was not delivered.

@@ -459,9 +459,12 @@ impl<S: Store> Desk<S> {
         })
     }
 
-    /// The outbound message of ours the thread hint names by its id (an e-mail adapter
-    /// turns a `Message-ID` we minted back into it), if it does.
+    /// The outbound message of ours the thread hint of an e-mail names by its id (the
+    /// e-mail adapter turns a `Message-ID` we minted back into it), if it does.
     fn our_message(&self, inbound: &Inbound) -> Result<Option<Message>> {
+        if inbound.channel != Channel::Email {
+            return Ok(None);
+        }
         let Some(id) = inbound
             .thread_hint
             .as_deref()

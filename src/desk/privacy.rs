@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
+use crate::desk::delivery::CONSENT_KIND;
 use crate::desk::identity::{from_json, to_json, MergeRecords, MERGE_KIND, SUGGESTION_KIND};
 use crate::desk::knowledge::ACTIVITY_KIND;
 use crate::desk::language::LANG_KIND;
@@ -28,6 +29,7 @@ const PERSONAL_KINDS: &[&str] = &[
     ACTIVITY_KIND,
     SUGGESTION_KIND,
     crate::desk::delivery::CONSENT_KIND,
+    crate::desk::delivery::RETRY_KIND,
 ];
 /// Kinds whose records are kept (anonymous answers) but lose free text.
 const ANSWER_KINDS: &[&str] = &["csat", "nps"];
@@ -37,6 +39,9 @@ const ANSWER_KINDS: &[&str] = &["csat", "nps"];
 pub(crate) fn redacted(mut m: Message, secret: Option<&[u8]>) -> Message {
     m.body = String::new();
     m.quoted = None;
+    if let Some(crate::conversation::ConversationEvent::Transferred { note, .. }) = &mut m.event {
+        note.clear();
+    }
     m.attachments.clear();
     m.counterpart = None;
     m.thread_key = None;
@@ -121,13 +126,21 @@ impl<S: Store> Desk<S> {
     }
 
     /// The records of kinds that hold a person's personal content (self-service
-    /// activity, merge suggestions), whichever side of a suggestion they are on. Cost:
-    /// one pass over the tenant's merge suggestions.
+    /// activity, merge suggestions, opt-outs, sends waiting for a retry), whichever side
+    /// of a suggestion they are on; opt-outs also by their identifiers (one recorded
+    /// before its owner was known has no owner on it). Cost: one pass over the tenant's
+    /// merge suggestions.
     fn personal_records(&self, tenant: TenantId, people: &[Customer]) -> Result<Vec<Record>> {
         let mut out: BTreeMap<(String, String), Record> = BTreeMap::new();
         for c in people {
             for kind in PERSONAL_KINDS {
                 for r in self.store.records_by(tenant, kind, &c.id.to_string())? {
+                    out.insert((r.kind.clone(), r.key.clone()), r);
+                }
+            }
+            for rec in self.store.identifiers_of(tenant, c.id)? {
+                let key = rec.identifier.to_string();
+                if let Some(r) = self.store.record(tenant, CONSENT_KIND, &key)? {
                     out.insert((r.kind.clone(), r.key.clone()), r);
                 }
             }
@@ -373,7 +386,7 @@ impl<S: Store> Desk<S> {
                 }
             }
             for r in desk.personal_records(tenant, &people)? {
-                if r.value.get().contains(value) {
+                if r.value.get().contains(value) || r.key.contains(value) {
                     changes.push(delete(&r));
                 }
             }

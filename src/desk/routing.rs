@@ -144,14 +144,28 @@ impl<S: Store> Desk<S> {
         Ok(effects)
     }
 
-    /// The work item the router holds for `conv`, or a new one with the requirements
-    /// routing would give it (no skills), for a hand-made assignment.
+    /// For an active conversation, with routing on: the work item the router holds for it
+    /// (with its requirements, waiting time and escalation steps), or a new one with the
+    /// requirements routing would give it (no skills), for a hand-made assignment. A
+    /// solved or closed conversation is no routing work.
     pub(crate) fn work_item_for(
         &self,
         conv: &Conversation,
         now: DateTime<Utc>,
     ) -> Option<WorkItem> {
         let cfg = self.config.routing.as_ref()?;
+        if !conv.status.is_active() {
+            return None;
+        }
+        if let Some(held) = self
+            .router
+            .as_ref()
+            .and_then(|r| r.item(conv.tenant, conv.id))
+        {
+            let mut item = held.clone();
+            item.requirements.priority = conv.priority;
+            return Some(item);
+        }
         Some(WorkItem {
             tenant: conv.tenant,
             conversation: conv.id,

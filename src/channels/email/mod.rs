@@ -152,6 +152,9 @@ pub struct Mail {
     pub bounce: Option<Bounce>,
     /// The sender as an identifier (checked by [`parse`] for every kind but a bounce).
     sender: Option<Identifier>,
+    /// The host part of our `Message-ID`s (see [`parse`]): our inboxes are at it or a
+    /// domain it belongs to.
+    our_domain: String,
 }
 
 /// Parses a received mail for `tenant`; `our_domain` is the host part of the
@@ -253,6 +256,7 @@ fn read(msg: &Message<'_>, tenant: TenantId, our_domain: &str) -> Result<Mail> {
         attachments: body::attachments(msg),
         bounce,
         sender,
+        our_domain: our_domain.to_ascii_lowercase(),
     })
 }
 
@@ -326,12 +330,30 @@ fn kind(msg: &Message<'_>, subject: Option<&str>, from: &str) -> MailKind {
 }
 
 impl Mail {
-    /// The inbox the mail was delivered to: `Delivered-To` if present, else the first `To`
-    /// address.
+    /// The inbox the mail was delivered to: `Delivered-To` if present (the receiving
+    /// server writes it), else the first `To` or `Cc` address at our domain (`our_domain`
+    /// of [`parse`], its parent domain or a subdomain of it). The sender writes `To` and
+    /// `Cc`, so an address at another domain (a friend in `To`, support in `Cc`) is
+    /// never taken for ours: then there is none, and replies go out from the host's
+    /// default.
     pub fn inbox(&self) -> Option<&str> {
-        self.delivered_to
-            .as_deref()
-            .or_else(|| self.to.first().map(|m| m.address.as_str()))
+        if let Some(d) = self.delivered_to.as_deref() {
+            return Some(d);
+        }
+        let ours = |address: &str| {
+            let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+            let domain = domain.to_ascii_lowercase();
+            let our = self.our_domain.as_str();
+            !domain.is_empty()
+                && (domain == our
+                    || our.ends_with(&format!(".{domain}"))
+                    || domain.ends_with(&format!(".{our}")))
+        };
+        self.to
+            .iter()
+            .chain(&self.cc)
+            .map(|m| m.address.as_str())
+            .find(|a| ours(a))
     }
 
     /// The sender as an e-mail identifier (`None` only for a bounce from a server without

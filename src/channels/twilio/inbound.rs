@@ -28,7 +28,7 @@ pub const MAX_MEDIA: usize = 10;
 ///   carries no send time.
 /// * On SMS, a body that is an opt-out or opt-in keyword (see [`super::keyword`]), or a
 ///   webhook whose `OptOutType` (Twilio's Advanced Opt-Out) says `STOP` or `START`, adds
-///   an [`Event::Consent`] after the message. Twilio blocks further SMS to a number that
+///   an [`Event::Consent`] before the message. Twilio blocks further SMS to a number that
 ///   sent STOP; WhatsApp has no such rule, so a WhatsApp "cancel" stays a message.
 /// * A status callback (`MessageStatus`) becomes an [`Event::Receipt`]; see
 ///   [`super::status`] for the mapping.
@@ -204,9 +204,13 @@ fn message(
             msg = msg.display_name(crate::text::truncate(&name, 128));
         }
     }
-    let consent = consent(params, &msg, &from.channel);
-    let mut events = vec![Event::Message(Box::new(msg))];
-    events.extend(consent.map(Event::Consent));
+    // The opt-out first: a host that hands the events on in order records it before the
+    // message can trigger anything that sends.
+    let mut events: Vec<Event> = consent(params, &msg, &from.channel)
+        .map(Event::Consent)
+        .into_iter()
+        .collect();
+    events.push(Event::Message(Box::new(msg)));
     Ok(events)
 }
 

@@ -28,8 +28,10 @@
 //!
 //! twilio::verify_body(url, body, &signature, "auth-token")?;
 //! let events = twilio::parse(body, TenantId::new_v7(), chrono::DateTime::UNIX_EPOCH)?;
-//! assert!(matches!(&events[0], Event::Message(m) if m.body == "STOP"));
-//! assert!(matches!(&events[1], Event::Consent(c) if c.opted_out));
+//! // The opt-out comes first, so a host that handles events in order records it before
+//! // the message can trigger anything that sends.
+//! assert!(matches!(&events[0], Event::Consent(c) if c.opted_out));
+//! assert!(matches!(&events[1], Event::Message(m) if m.body == "STOP"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

@@ -83,6 +83,19 @@ impl Router {
         out
     }
 
+    /// The work item held for `conversation`, assigned or waiting.
+    pub fn item(&self, tenant: TenantId, conversation: ConversationId) -> Option<&WorkItem> {
+        let pool = self.pools.get(&tenant)?;
+        match pool.assigned.get(&conversation) {
+            Some(a) => Some(&a.item),
+            None => pool
+                .waiting
+                .items()
+                .map(|(_, item)| item)
+                .find(|item| item.conversation == conversation),
+        }
+    }
+
     /// Removes `conversation` from its queue or its agent; the agent it had, if any.
     fn take_back(&mut self, tenant: TenantId, conversation: ConversationId) -> Option<AgentId> {
         let pool = self.pools.get_mut(&tenant)?;
