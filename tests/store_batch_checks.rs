@@ -1,10 +1,9 @@
 //! Change sets of every common kind of write, some of them bound to fail, inside and
-//! outside batches: `SqliteStore` (which, inside a batch, checks a change set's
-//! conditions by reads before writing it, with no savepoint) and `MemoryStore` run them in
-//! lockstep and agree on every outcome and every row after every step. A check that
-//! missed a conflict would let the change set fail halfway through its writes, which
-//! rolls the whole batch back: the rows would then differ. Both refuse a change set with
-//! the same error, word for word: the change-set rules are written once.
+//! outside batches: `SqliteStore` (a savepoint per change set inside a batch) and
+//! `MemoryStore` run them in lockstep and agree on every outcome and every row after
+//! every step: a change set that fails halfway through its writes must leave nothing.
+//! Both refuse a change set with the same error, word for word: the change-set rules are
+//! written once.
 
 #![cfg(feature = "sqlite")]
 

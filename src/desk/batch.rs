@@ -287,8 +287,8 @@ impl<S: Store> Desk<S> {
     ///
     /// Each message is processed exactly as by [`Desk::ingest`], against the state the
     /// earlier messages of the batch left (a redelivery within the batch is a duplicate).
-    /// A bad message fails alone: none of its writes land (on SQLite its change set's
-    /// conditions are checked before it writes) and the rest do. If the final commit fails, every message's result is that error and
+    /// A bad message fails alone: none of its writes land (a savepoint on SQLite) and the
+    /// rest do. If the final commit fails, every message's result is that error and
     /// none of them is stored (see [`Desk::end_batch`] for what the desk forgets then).
     /// Inside an open batch ([`Desk::begin_batch`]) the messages join it.
     ///

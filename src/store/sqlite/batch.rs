@@ -1,21 +1,23 @@
 //! The open batch ([`Store::begin_batch`](crate::store::Store::begin_batch)): one SQLite
-//! transaction over several applies.
+//! transaction over several applies, each a savepoint of it.
 //!
 //! A single apply runs in a rusqlite `Transaction`, rolled back when dropped uncommitted
-//! (`write.rs`). A `Transaction` borrows its connection, so the batch's transaction,
-//! which lives from one call to the next, cannot be one kept beside the connection: it is
-//! begun and ended here, by an [`OpenBatch`] that the store keeps next to its connection,
-//! under these invariants:
+//! (`write.rs`). A `Transaction` (or `Savepoint`) borrows its connection mutably, so the
+//! batch's transaction, which lives from one call to the next, cannot be one kept beside
+//! the connection: it is begun and ended here, by an [`OpenBatch`] that the store keeps
+//! next to its connection, and each apply inside it is a [`ChangeSavepoint`], under these
+//! invariants:
 //!
 //! * `SqliteStore::open_batch` is `Some` from the batch's successful `BEGIN IMMEDIATE`
 //!   until the batch ends; while it is `Some`, the connection is inside that
-//!   transaction, unless the batch is *lost* ([`OpenBatch::lost`]: rolled back by a
-//!   failed write, or ended by SQLite itself, which the connection's autocommit mode
-//!   shows).
-//! * Every way out ends the transaction: `end_batch` commits or rolls it back; a change
-//!   set whose writes stop after changing rows (a failed write, an early return or a
-//!   panic) rolls it back as its [`Unfinished`] guard drops, and the batch is lost;
-//!   dropping the store rolls it back (`Drop for SqliteStore`; SQLite does too when the
+//!   transaction, unless the batch is *lost*: SQLite ended the transaction itself (it
+//!   does on a full disk, and may on an I/O error), which the connection's autocommit
+//!   mode shows ([`OpenBatch::lost`]).
+//! * A change set's writes run inside a savepoint that is released when they all
+//!   succeeded and rolled back to otherwise (a failed write, an early return or a panic,
+//!   as the guard drops): a failing change set leaves no trace and the batch stands.
+//! * Every way out ends the transaction: `end_batch` commits or rolls it back; dropping
+//!   the store rolls it back (`Drop for SqliteStore`; SQLite does too when the
 //!   connection closes).
 //! * A lost batch refuses its later applies and its commit: nothing of it lands, and
 //!   never a part of a change set.
@@ -42,20 +44,19 @@ impl OpenBatch {
         Ok(OpenBatch { lost: None })
     }
 
-    /// Why the batch can no longer commit: it was rolled back, or its transaction ended
-    /// without it (SQLite may end one itself, on a full disk; an [`Unfinished`] guard
-    /// that dropped during a panic ends it too).
+    /// Why the batch can no longer commit: its transaction ended without it (SQLite may
+    /// end one itself, on a full disk or an I/O error; see [`OpenBatch::lose`]).
     pub(super) fn lost(&self, conn: &Connection) -> Option<String> {
         match &self.lost {
             Some(why) => Some(why.clone()),
-            None if conn.is_autocommit() => Some(
-                "a change set's writes stopped halfway and the batch's transaction ended".into(),
-            ),
+            None if conn.is_autocommit() => {
+                Some("SQLite ended the batch's transaction after a failed write".into())
+            }
             None => None,
         }
     }
 
-    /// Notes that the batch was rolled back, and why.
+    /// Notes why SQLite rolled the batch back (the write that failed).
     pub(super) fn lose(&mut self, why: String) {
         self.lost = Some(why);
     }
@@ -79,34 +80,50 @@ impl OpenBatch {
     }
 }
 
-/// Armed while a change set's writes run inside the batch: dropped armed (its writes
-/// stopped after changing rows, or a panic unwound through them), it rolls the batch's
-/// transaction back, since those writes cannot be taken back alone.
-#[must_use = "dropped armed, the guard rolls the batch back"]
-pub(super) struct Unfinished<'c> {
+/// A change set's savepoint inside the batch: released when its writes all succeeded,
+/// rolled back to (and released) when dropped otherwise: a failed write, an early return,
+/// a panic unwinding through the writes.
+#[must_use = "dropped unreleased, the savepoint rolls the change set back"]
+pub(super) struct ChangeSavepoint<'c> {
     conn: Option<&'c Connection>,
 }
 
-impl<'c> Unfinished<'c> {
-    /// A guard over the batch's transaction on `conn`.
-    pub(super) fn arm(conn: &'c Connection) -> Self {
-        Unfinished { conn: Some(conn) }
+impl<'c> ChangeSavepoint<'c> {
+    /// Opens a savepoint of the batch's transaction on `conn`.
+    pub(super) fn begin(conn: &'c Connection) -> Result<Self> {
+        conn.execute_batch("SAVEPOINT change")
+            .map_err(|e| sql_error("cannot begin a change set in a batch", e))?;
+        Ok(ChangeSavepoint { conn: Some(conn) })
     }
 
-    /// The writes finished (or changed nothing): the batch stands.
-    pub(super) fn disarm(mut self) {
-        self.conn = None;
+    /// The writes finished: the change set joins the batch.
+    pub(super) fn release(mut self) -> Result<()> {
+        let Some(conn) = self.conn.take() else {
+            return Ok(());
+        };
+        conn.execute_batch("RELEASE change").map_err(|e| {
+            ChangeSavepoint::undo(conn);
+            sql_error("cannot end a change set in a batch", e)
+        })
+    }
+
+    /// Takes the change set's writes back; if even that fails, the whole batch goes
+    /// (`OpenBatch::lost` then sees the ended transaction).
+    fn undo(conn: &Connection) {
+        if !conn.is_autocommit()
+            && conn
+                .execute_batch("ROLLBACK TO change; RELEASE change")
+                .is_err()
+        {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
     }
 }
 
-impl Drop for Unfinished<'_> {
+impl Drop for ChangeSavepoint<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            if !conn.is_autocommit() {
-                // Nothing more can be done here: the batch is lost either way, and
-                // `OpenBatch::lost` sees the ended transaction.
-                let _ = conn.execute_batch("ROLLBACK");
-            }
+            ChangeSavepoint::undo(conn);
         }
     }
 }

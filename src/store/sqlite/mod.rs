@@ -3,7 +3,7 @@
 //! Write-ahead log, `synchronous=NORMAL` by default (`FULL` on request), foreign keys on,
 //! `secure_delete` on, a busy timeout for concurrent writers. Every [`Store::apply`] is
 //! one `BEGIN IMMEDIATE` transaction (a rusqlite `Transaction`, rolled back unless
-//! committed), or joins the open batch's (`batch.rs`); the invariants of the [`Store`]
+//! committed), or a savepoint of the open batch's (`batch.rs`); the invariants of the [`Store`]
 //! contract are enforced by the schema (unique dedup key, one owner per identifier per
 //! tenant) and by conditional statements inside the transaction, and a violation is
 //! reported with the change-set rules' own error (`checks.rs`). See `docs/storage.md`.

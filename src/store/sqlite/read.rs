@@ -213,11 +213,6 @@ impl Store for SqliteStore {
             "SELECT data FROM identifiers WHERE tenant = ?1 AND ident = ?2",
             &[&blob(tenant.as_uuid()), &key],
         )?;
-        if self.in_batch() {
-            // The owner, for the checks of a change set that writes it.
-            let owner = found.as_ref().map(|r| r.customer);
-            self.batch.borrow_mut().put_owner(tenant, key, owner);
-        }
         Ok(found)
     }
 

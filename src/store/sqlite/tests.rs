@@ -280,14 +280,13 @@ fn a_new_batch_reads_what_another_connection_wrote_between_batches() {
     first.end_batch(true).expect("commit");
 }
 
-/// A write that fails halfway through a change set in a batch, after another of its
-/// writes changed a row (here the database may not grow: a full disk), cannot be taken
-/// back alone without a savepoint: the whole batch is rolled back, its later applies
-/// fail, committing it says nothing landed, what was committed before stays, and the
-/// store works on. A change set that fails its checks in a batch writes nothing and the
-/// batch goes on.
+/// A write that fails halfway through a change set in a batch because the disk is full
+/// (here the database may not grow): SQLite rolls the whole transaction back, so the
+/// batch is lost: its later applies fail, committing it says nothing landed, what was
+/// committed before stays, and the store works on. A change set that conflicts in a
+/// batch writes nothing and the batch goes on.
 #[test]
-fn a_write_failing_halfway_through_a_batch_rolls_the_batch_back() {
+fn a_write_failing_halfway_through_a_batch_on_a_full_disk_loses_the_batch() {
     let mut store = SqliteStore::open_in_memory().expect("open");
     let tenant = TenantId::from_uuid(uuid::Uuid::from_u128(7));
     put(&mut store, tenant, vec![Op::PutRecord(record("a", 1, 1))]).expect("before");
@@ -305,7 +304,7 @@ fn a_write_failing_halfway_through_a_batch_rolls_the_batch_back() {
     assert_eq!(
         value_of(&store, tenant, "b"),
         Some((1, "1".into())),
-        "checked, not written"
+        "not written"
     );
     let pages: i64 = store
         .conn
@@ -351,9 +350,8 @@ fn a_write_failing_halfway_through_a_batch_rolls_the_batch_back() {
     assert_eq!(value_of(&store, tenant, "a"), Some((2, "3".into())));
 }
 
-/// A change set that touches more rows than the checks' short list holds (a tick's
-/// warnings for many conversations): its ops still see what its earlier ops left, and one
-/// stale op still stops the whole change set.
+/// A change set of many ops in a batch (a tick's warnings for many conversations): its
+/// ops see what its earlier ops left, and one stale op stops the whole change set.
 #[test]
 fn a_large_change_set_in_a_batch_is_checked_against_its_own_earlier_ops() {
     let mut store = SqliteStore::open_in_memory().expect("open");
@@ -413,18 +411,18 @@ fn a_store_dropped_with_its_batch_open_keeps_nothing_of_it() {
     assert_eq!(value_of(&store, tenant, "b"), None, "rolled back");
 }
 
-/// A change set whose writes in a batch stop halfway by a panic: its guard rolls the
-/// batch back as the panic unwinds, so the half-written change set cannot be committed
-/// with the batch; the batch is lost, and the store works on.
+/// A change set whose writes in a batch stop halfway by a panic: its savepoint is
+/// rolled back to as the panic unwinds, so the half-written change set cannot be
+/// committed with the batch; the batch goes on, and commits the rest.
 #[test]
-fn a_panic_amid_a_change_set_s_writes_rolls_its_batch_back() {
+fn a_panic_amid_a_change_set_s_writes_takes_back_only_its_change_set() {
     let mut store = SqliteStore::open_in_memory().expect("open");
     let tenant = TenantId::from_uuid(uuid::Uuid::from_u128(4));
     put(&mut store, tenant, vec![Op::PutRecord(record("a", 1, 1))]).expect("before");
     store.begin_batch().expect("begin");
     put(&mut store, tenant, vec![Op::PutRecord(record("b", 1, 1))]).expect("in the batch");
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let _unfinished = batch::Unfinished::arm(&store.conn);
+        let _savepoint = batch::ChangeSavepoint::begin(&store.conn).expect("savepoint");
         store
             .conn
             .execute_batch("UPDATE records SET version = 9")
@@ -432,16 +430,12 @@ fn a_panic_amid_a_change_set_s_writes_rolls_its_batch_back() {
         panic!("the second write never comes");
     }));
     assert!(panicked.is_err());
-    assert!(store.conn.is_autocommit(), "the transaction ended");
-    let later = put(&mut store, tenant, vec![Op::PutRecord(record("c", 1, 1))]);
-    assert!(later.unwrap_err().to_string().contains("rolled back"));
-    let end = store.end_batch(true);
-    assert!(end
-        .unwrap_err()
-        .to_string()
-        .contains("nothing in it landed"));
+    assert!(!store.conn.is_autocommit(), "the batch goes on");
+    put(&mut store, tenant, vec![Op::PutRecord(record("c", 1, 1))]).expect("later");
+    store.end_batch(true).expect("commit");
     assert_eq!(value_of(&store, tenant, "a"), Some((1, "1".into())));
-    assert_eq!(value_of(&store, tenant, "b"), None);
+    assert_eq!(value_of(&store, tenant, "b"), Some((1, "1".into())));
+    assert_eq!(value_of(&store, tenant, "c"), Some((1, "1".into())));
     store.begin_batch().expect("a new batch");
     put(&mut store, tenant, vec![Op::PutRecord(record("a", 2, 2))]).expect("works on");
     store.end_batch(true).expect("commit");

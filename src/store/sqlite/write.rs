@@ -1,11 +1,11 @@
-//! The write half: one transaction per change set (checks, then writes, inside a batch), with the
+//! The write half: one transaction per change set (a savepoint inside a batch), with the
 //! [`Store`](crate::store::Store) contract's version and ownership checks as conditional
 //! statements, and uniqueness left to the schema's constraints. A write whose row is not
 //! the expected one is explained by the change-set rules (`checks.rs`).
 
 use rusqlite::{params, Transaction, TransactionBehavior};
 
-use super::batch::{OpenBatch, Unfinished};
+use super::batch::{ChangeSavepoint, OpenBatch};
 use super::read::{blob, ident_key};
 use super::{json, message_row, sql_error, ts, SqliteStore};
 use crate::conversation::{Conversation, Status};
@@ -17,42 +17,6 @@ use crate::store::{ChangeSet, Op, Record};
 
 fn conflict(msg: String) -> Error {
     Error::Conflict(msg)
-}
-
-/// The op to write first in a batch, so that its checks need no read (see `checks.rs`):
-/// a change set's only new message, unless another op touches messages or creates a
-/// conversation (the order of the others is kept). Written before its new conversation,
-/// a message's foreign key is unsatisfied until the conversation is written; with that
-/// order the simulated month's Desk thread ran 2.7 times the instructions
-/// (`valgrind --tool=callgrind`), most of them in SQLite b-tree steps under the writes.
-pub(super) fn lead(ops: &[Op]) -> Option<usize> {
-    let mut inserts = ops
-        .iter()
-        .enumerate()
-        .filter(|(_, op)| matches!(op, Op::InsertMessage(_)));
-    let others = ops.iter().any(|op| match op {
-        Op::UpdateMessage(_) | Op::RedactMessage(_) => true,
-        Op::PutConversation(c) => c.version == 1,
-        _ => false,
-    });
-    match (inserts.next(), inserts.next(), others) {
-        (Some((i, _)), None, false) => Some(i),
-        _ => None,
-    }
-}
-
-/// The indexes of `len` ops in the order they are written: `first` (if any) first, then
-/// the others in their order.
-fn order(len: usize, first: Option<usize>) -> impl Iterator<Item = usize> {
-    let first = first.filter(|i| *i < len);
-    first
-        .into_iter()
-        .chain((0..len).filter(move |i| Some(*i) != first))
-}
-
-/// `ops`, the one at index `first` (if any) first, then the others in their order.
-pub(super) fn in_order(ops: &[Op], first: Option<usize>) -> impl Iterator<Item = &Op> {
-    order(ops.len(), first).map(move |i| &ops[i])
 }
 
 /// The error of an apply to, or the commit of, a batch that was rolled back.
@@ -73,7 +37,7 @@ fn unexpected(what: std::fmt::Arguments<'_>) -> Error {
 
 impl SqliteStore {
     /// Applies a change set atomically: its own `BEGIN IMMEDIATE` transaction, or, in a
-    /// batch, its checks and then its writes (see [`SqliteStore::apply_in_batch`]).
+    /// batch, a savepoint of the batch's transaction (see [`SqliteStore::apply_in_batch`]).
     pub(super) fn apply_changes(&mut self, changes: ChangeSet) -> Result<()> {
         changes.check_tenant()?;
         if self.in_batch() {
@@ -82,47 +46,38 @@ impl SqliteStore {
         // Rolled back when dropped uncommitted: a failed write, a failed commit, a panic.
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
             .map_err(|e| sql_error("cannot begin a transaction", e))?;
-        self.write_in_order(&changes, None)?;
+        self.write_in_order(&changes)?;
         tx.commit()
             .map_err(|e| sql_error("cannot commit a change", e))?;
         self.committed(1);
         Ok(())
     }
 
-    /// A change set inside a batch: its conditions are checked first (`checks.rs`), so
-    /// one that fails them writes nothing and needs no savepoint. A write that fails
-    /// after others of the change set changed rows (a full disk, an I/O error) cannot be
-    /// taken back alone: the whole batch is rolled back, its later applies fail and
-    /// committing it reports that nothing landed.
+    /// A change set inside a batch: a savepoint of the batch's transaction, rolled back
+    /// to when a write fails (or a panic unwinds through the writes), so a failing
+    /// change set leaves no trace and the others stay. A write after which SQLite ended
+    /// the transaction itself (a full disk) loses the whole batch: its later applies
+    /// fail and committing it reports that nothing landed.
     fn apply_in_batch(&mut self, changes: ChangeSet) -> Result<()> {
         if let Some(why) = self.open_batch.as_ref().and_then(|b| b.lost(&self.conn)) {
             return Err(lost(&why));
         }
-        let lead = lead(&changes.ops);
-        self.check_ops(&changes, lead)?;
-        let before = self.conn.total_changes();
-        let unfinished = Unfinished::arm(&self.conn);
-        let written = self.write_in_order(&changes, lead);
-        // Nothing changed and the transaction is still open: the batch stands as it was.
-        let stands =
-            written.is_ok() || (self.conn.total_changes() == before && !self.conn.is_autocommit());
-        if stands {
-            unfinished.disarm();
-        } else {
-            // Rolls the batch back.
-            drop(unfinished);
-        }
-        if let Err(e) = written {
-            if !stands {
-                self.batch.get_mut().clear();
-                if let Some(batch) = &mut self.open_batch {
-                    batch.lose(e.to_string());
-                }
+        let savepoint = ChangeSavepoint::begin(&self.conn)?;
+        let Err(e) = self.write_in_order(&changes) else {
+            savepoint.release()?;
+            self.batch.get_mut().applied(changes);
+            return Ok(());
+        };
+        drop(savepoint);
+        // Whatever the failed writes read into the cache may have been rolled back.
+        self.batch.get_mut().clear();
+        if self.conn.is_autocommit() {
+            // SQLite rolled the whole transaction back (a full disk): the batch is lost.
+            if let Some(batch) = &mut self.open_batch {
+                batch.lose(e.to_string());
             }
-            return Err(e);
         }
-        self.batch.get_mut().applied(changes);
-        Ok(())
+        Err(e)
     }
 
     /// Starts a batch: later applies join one transaction.
@@ -175,20 +130,15 @@ impl SqliteStore {
             .map_err(|e| sql_error(format!("cannot write {what}"), e))
     }
 
-    /// Writes `changes`' ops, the one at index `first` (if any) before the others. A
-    /// write that conflicts is explained by the rules, for the ops not written yet.
-    fn write_in_order(&self, changes: &ChangeSet, first: Option<usize>) -> Result<()> {
+    /// Writes `changes`' ops in their order. A write that conflicts is explained by the
+    /// rules, for the ops not written yet.
+    fn write_in_order(&self, changes: &ChangeSet) -> Result<()> {
         let tenant = blob(changes.tenant.as_uuid());
-        let ops = &changes.ops;
-        for (n, i) in order(ops.len(), first).enumerate() {
-            match self.write_op(&tenant, &ops[i]) {
+        for (n, op) in changes.ops.iter().enumerate() {
+            match self.write_op(&tenant, op) {
                 Ok(()) => {}
                 Err(e @ Error::Conflict(_)) => {
-                    let written: Vec<usize> = order(ops.len(), first).take(n).collect();
-                    let unwritten = (0..ops.len())
-                        .filter(|j| !written.contains(j))
-                        .map(|j| &ops[j]);
-                    return Err(self.explain(changes.tenant, unwritten).unwrap_or(e));
+                    return Err(self.explain(changes.tenant, &changes.ops[n..]).unwrap_or(e));
                 }
                 Err(e) => return Err(e),
             }
