@@ -1,16 +1,5 @@
 //! Inbox views: a tenant's conversations as an agent's inbox lists them, a page at a time
 //! ([`Store::inbox`](super::Store::inbox), [`Store::inbox_count`](super::Store::inbox_count)).
-//!
-//! A view is a set of conversations with an order; a page is the next `limit` of them
-//! after a [`Cursor`] (keyset paging: a conversation that changes between two pages moves
-//! in the order, and is neither read twice nor skipped because of the others' moves).
-//!
-//! | view | holds | order |
-//! |---|---|---|
-//! | [`InboxView::Status`] | the tenant's conversations with that status | most recently updated first: `(updated_at, id)` descending |
-//! | [`InboxView::Assignee`] | assigned to the agent and not solved or closed | most recently updated first: `(updated_at, id)` descending |
-//! | [`InboxView::Unassigned`] | new, open, pending or on hold, with no assignee | who waits longest first: `(created_at, id)` ascending |
-//! | [`InboxView::SlaDueBefore`] | whose SLA clocks have a due time (the next warning or breach) before the instant | earliest due first: `(due, id)` ascending |
 
 use std::fmt;
 use std::str::FromStr;
@@ -26,8 +15,21 @@ use crate::store::{Record, Store};
 /// `Desk` writes them (`desk::sla`), the SLA view reads their due times.
 pub(crate) const SLA_KIND: &str = "sla";
 
-/// Which of a tenant's conversations an inbox lists; see the [module docs](self) for
-/// what each holds and its order.
+/// Which of a tenant's conversations an inbox lists, and in which order; read a page with
+/// [`Store::inbox`] or [`Desk::inbox`](crate::Desk::inbox).
+///
+/// A page is the next `limit` conversations after a [`Cursor`] (keyset paging): a
+/// conversation that changes between two pages moves in the order, and the others are
+/// neither read twice nor skipped because of its move. Ties in the order's time are
+/// broken by the conversation id, in the same direction. A cursor belongs to its view's
+/// order: given to a view of another order it is refused.
+///
+/// | view | holds | order |
+/// |---|---|---|
+/// | [`InboxView::Status`] | the tenant's conversations with that status | most recently updated first: `(updated_at, id)` descending |
+/// | [`InboxView::Assignee`] | assigned to the agent and not solved or closed | most recently updated first: `(updated_at, id)` descending |
+/// | [`InboxView::Unassigned`] | new, open, pending or on hold, with no assignee | who waits longest first: `(created_at, id)` ascending |
+/// | [`InboxView::SlaDueBefore`] | whose SLA clocks have a due time (the next warning or breach) before the instant | earliest due first: `(due, id)` ascending |
 ///
 /// ```
 /// use throughline::store::InboxView;
@@ -47,7 +49,11 @@ pub enum InboxView {
     /// oldest first (who has waited longest).
     Unassigned,
     /// The conversations whose SLA clocks are due (their next warning or breach) before
-    /// this instant, earliest due first.
+    /// this instant, earliest due first. Membership is the clocks' record (kind `"sla"`,
+    /// keyed by the conversation id, the due time its index): a clock the `Desk` stopped
+    /// has no due time and is not listed. [`Store::inbox_count`] counts the clocks; a
+    /// clock whose conversation is missing (the `Desk` never writes one) is counted but
+    /// not listed.
     SlaDueBefore(DateTime<Utc>),
 }
 
@@ -137,7 +143,8 @@ impl InboxView {
 }
 
 /// Where a page of an inbox view ends: the next page starts after it. Opaque; it turns
-/// into text and back ([`Cursor::to_string`], [`str::parse`]) so a web host can put it
+/// into text and back (`to_string()` through [`Display`](fmt::Display), [`str::parse`])
+/// so a web host can put it
 /// in a URL.
 ///
 /// ```
@@ -202,7 +209,7 @@ impl fmt::Display for Cursor {
 impl FromStr for Cursor {
     type Err = Error;
 
-    /// Reads a cursor written by [`Cursor::to_string`].
+    /// Reads a cursor written by its `to_string()`.
     ///
     /// # Errors
     ///

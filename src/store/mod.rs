@@ -34,7 +34,7 @@
 
 mod forward;
 mod ident_table;
-mod inbox;
+pub(crate) mod inbox;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;

@@ -294,3 +294,47 @@ fn cursors_are_checked<S: Store>(s: &S, tn: TenantId, convs: &[(Conversation, Op
         .collect();
     assert_eq!(got, want, "from a position no conversation holds");
 }
+
+/// The views follow a `Desk`: what it ingests waits unassigned, oldest first, with its
+/// SLA clocks due; what it solves moves to the solved view and leaves the others.
+pub fn desk_inbox_story<S: Store>(store: S) {
+    use crate::desk::{Desk, DeskConfig};
+    use crate::identity::Identifier;
+    use crate::message::Inbound;
+    let mut desk = Desk::new(store, DeskConfig::default());
+    let tn = tenant(3);
+    let mut ids = Vec::new();
+    for (n, who) in ["ana@example.com", "bo@example.com", "cy@example.com"]
+        .iter()
+        .enumerate()
+    {
+        let from = Identifier::email(who).expect("address");
+        let inbound = Inbound::new(tn, crate::Channel::Email, from, format!("m{n}"), "Hello?");
+        let at = t(60 * n as i64);
+        ids.push(desk.ingest(inbound, at).expect("ingest").conversation);
+    }
+    let list = |desk: &Desk<S>, view: InboxView| -> Vec<ConversationId> {
+        let page = desk.inbox(tn, &view, None, 10).expect("inbox");
+        let count = desk.inbox_count(tn, &view).expect("count");
+        assert_eq!(
+            count,
+            page.conversations.len() as u64,
+            "{view:?} counts its own"
+        );
+        page.conversations.iter().map(|c| c.id).collect()
+    };
+    assert_eq!(list(&desk, InboxView::Unassigned), ids, "oldest first");
+    let year = t(0) + TimeDelta::days(365);
+    let due = list(&desk, InboxView::SlaDueBefore(year));
+    assert_eq!(due, ids, "each conversation's first-reply clock runs");
+    assert!(list(&desk, InboxView::SlaDueBefore(t(0))).is_empty());
+    desk.set_status((tn, ids[1]), Status::Solved, t(300))
+        .expect("solve");
+    assert_eq!(list(&desk, InboxView::Unassigned), vec![ids[0], ids[2]]);
+    assert_eq!(list(&desk, InboxView::Status(Status::Solved)), vec![ids[1]]);
+    assert_eq!(
+        list(&desk, InboxView::Status(Status::New)),
+        vec![ids[2], ids[0]],
+        "most recently updated first"
+    );
+}
