@@ -49,7 +49,8 @@ const UNASSIGNED_PAGE: &str = concat!(
 const SLA_PAGE: &str = r#"SELECT c.data, r.due FROM records r
      JOIN LATERAL (
          SELECT x.data FROM conversations x
-         WHERE x.tenant = r.tenant AND x.id = decode(replace(r.key, '-', ''), 'hex')
+         WHERE x.tenant = r.tenant AND r.key ~ '^[0-9a-f-]{36}$'
+           AND x.id = decode(replace(r.key, '-', ''), 'hex')
      ) c ON TRUE
      WHERE r.tenant = $1 AND r.kind = $2 AND r.due IS NOT NULL AND r.due < $3
        AND (r.due, r.key COLLATE "C") > ($4, $5)
@@ -135,7 +136,7 @@ impl PostgresStore {
         let order = view.order();
         let t = id(tenant.as_uuid());
         let (at, key) = match after {
-            Some(c) => (nanos(c.at())?, id(c.id().as_uuid())),
+            Some(c) => (bound(c.at()), id(c.id().as_uuid())),
             None => start(order),
         };
         let n = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);

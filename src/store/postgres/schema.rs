@@ -280,11 +280,13 @@ const MIGRATIONS: &[&str] = &[
         "ALTER TABLE conversations ADD COLUMN status TEXT NOT NULL DEFAULT '',
             ADD COLUMN assignee BYTEA, ADD COLUMN updated BIGINT NOT NULL DEFAULT 0;
         CREATE INDEX conversations_status ON conversations (tenant, status, updated, id);
-        CREATE INDEX conversations_assignee ON conversations (tenant, assignee, updated, id)
+        CREATE INDEX conversations_assignee ON conversations
+            (tenant, assignee, updated, id, status)
             WHERE assignee IS NOT NULL AND ",
         super::inbox::active!(),
         ";
-        CREATE INDEX conversations_unassigned ON conversations (tenant, created, id)
+        CREATE INDEX conversations_unassigned ON conversations
+            (tenant, created, id, status, assignee)
             WHERE assignee IS NULL AND ",
         super::inbox::active!(),
         r#";

@@ -6,16 +6,17 @@
 //! ([`backfill`]). Each view reads one index, every one led by the tenant:
 //!
 //! * `conversations_status (tenant, status, updated, id)`: a status view, backwards;
-//! * `conversations_assignee (tenant, assignee, updated, id)`, partial (assigned and
-//!   active): an agent's view, backwards;
-//! * `conversations_unassigned (tenant, created, id)`, partial (unassigned and
-//!   active): the unassigned view;
+//! * `conversations_assignee (tenant, assignee, updated, id, status)`, partial
+//!   (assigned and active): an agent's view, backwards;
+//! * `conversations_unassigned (tenant, created, id, status, assignee)`, partial
+//!   (unassigned and active): the unassigned view;
 //! * `records_tenant_due (tenant, kind, due, key)`, partial (with a due time): the SLA
 //!   view, each clock joined to its conversation by primary key.
 //!
 //! A page starts after its cursor with a row-value range (`(updated, id) < (?, ?)`), so
-//! a page costs its rows, wherever it is in the view. A count counts index entries:
-//! linear in the view's size, not the tenant's.
+//! a page costs its rows, wherever it is in the view. A count counts index entries
+//! without reading a row (each index holds the columns its condition names): linear in
+//! the view's size, not the tenant's.
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
@@ -161,7 +162,7 @@ impl SqliteStore {
         let order = view.order();
         let t = blob(tenant.as_uuid());
         let (at, id) = match after {
-            Some(c) => (ts(c.at())?, blob(c.id().as_uuid()).to_vec()),
+            Some(c) => (clamp(c.at()), blob(c.id().as_uuid()).to_vec()),
             None => start(order),
         };
         let n = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
@@ -265,6 +266,9 @@ mod tests {
         ] {
             let p = plan(sql);
             assert!(p.contains(index), "{p}");
+            if sql.starts_with("SELECT count") {
+                assert!(p.contains("COVERING INDEX"), "a count reads no row: {p}");
+            }
             assert!(!p.contains("TEMP B-TREE") && !p.contains("SCAN"), "{p}");
             assert!(p.contains("tenant=?"), "tenant-led: {p}");
         }

@@ -113,17 +113,21 @@ const MIGRATIONS: &[&str] = &[
     "CREATE INDEX threads_conversation ON threads (tenant, conversation);",
     // 4: the inbox views (`inbox.rs`): what they filter and order by, out of the JSON
     // into columns (filled from it by `inbox::backfill` in the same transaction), and
-    // their indexes, each led by the tenant.
+    // their indexes, each led by the tenant. The partial indexes also hold the columns
+    // of their condition: without them a count looked up every row in the table to
+    // check it (65,540 unassigned of a million: 277 ms; with them, 3 ms).
     concat!(
         "ALTER TABLE conversations ADD COLUMN status TEXT NOT NULL DEFAULT '';
         ALTER TABLE conversations ADD COLUMN assignee BLOB;
         ALTER TABLE conversations ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;
         CREATE INDEX conversations_status ON conversations (tenant, status, updated, id);
-        CREATE INDEX conversations_assignee ON conversations (tenant, assignee, updated, id)
+        CREATE INDEX conversations_assignee ON conversations
+            (tenant, assignee, updated, id, status)
             WHERE assignee IS NOT NULL AND ",
         super::inbox::active!(),
         ";
-        CREATE INDEX conversations_unassigned ON conversations (tenant, created, id)
+        CREATE INDEX conversations_unassigned ON conversations
+            (tenant, created, id, status, assignee)
             WHERE assignee IS NULL AND ",
         super::inbox::active!(),
         ";
