@@ -10,6 +10,7 @@ mod config;
 mod delivery;
 mod followups;
 mod identity;
+mod inbox;
 mod ingest;
 mod knowledge;
 mod language;

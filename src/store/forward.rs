@@ -81,6 +81,22 @@ macro_rules! forward_store {
                 s.conversations_in_page(t, from, to, after, limit)
             })
         }
+        fn inbox(
+            &self,
+            t: $crate::id::TenantId,
+            view: &$crate::store::InboxView,
+            after: Option<&$crate::store::Cursor>,
+            limit: usize,
+        ) -> $crate::Result<$crate::store::InboxPage> {
+            $read(self, "inbox", |s| s.inbox(t, view, after, limit))
+        }
+        fn inbox_count(
+            &self,
+            t: $crate::id::TenantId,
+            view: &$crate::store::InboxView,
+        ) -> $crate::Result<u64> {
+            $read(self, "inbox_count", |s| s.inbox_count(t, view))
+        }
         fn open_conversation(
             &self,
             t: $crate::id::TenantId,
@@ -258,6 +274,8 @@ pub(crate) fn call_every_method(s: &mut impl super::Store) {
     let _ = s.conversations_of(t, cu);
     let _ = s.conversations_in(t, at, at);
     let _ = s.conversations_in_page(t, at, at, None, 2);
+    let _ = s.inbox(t, &super::InboxView::Unassigned, None, 2);
+    let _ = s.inbox_count(t, &super::InboxView::Unassigned);
     let _ = s.open_conversation(t, cu);
     let _ = s.message(t, MessageId::from_uuid(id(4)));
     let _ = s.message_by_external_id(t, &Channel::Sms, "SM1");
@@ -289,7 +307,7 @@ mod tests {
     use crate::store::{MemoryStore, Store};
 
     /// Every method of `Store` but `supports_batches`, as [`call_every_method`] calls them.
-    pub(crate) const EVERY_METHOD: [&str; 27] = [
+    pub(crate) const EVERY_METHOD: [&str; 29] = [
         "customer",
         "identifier",
         "identifiers_of",
@@ -297,6 +315,8 @@ mod tests {
         "conversations_of",
         "conversations_in",
         "conversations_in_page",
+        "inbox",
+        "inbox_count",
         "open_conversation",
         "message",
         "message_by_external_id",

@@ -13,6 +13,7 @@ use crate::id::{ConversationId, CustomerId, MessageId, TenantId};
 use crate::identity::{Customer, Identifier, IdentifierRecord};
 use crate::message::{Delivery, Direction, Message};
 use crate::store::ident_table::IdentTable;
+use crate::store::inbox::{self, Cursor, InboxPage, InboxView};
 use crate::store::{rules, ChangeSet, Op, Record, Store};
 
 /// A [`Store`] that keeps everything in memory: for tests, simulations and hosts that
@@ -208,6 +209,23 @@ impl TenantData {
                 Op::PutRecord(r) => self.put_record(r, due),
                 Op::DeleteRecord { kind, key, .. } => self.remove_record(&kind, &key, due),
             }
+        }
+    }
+
+    /// The members of an inbox view with the time each is ordered by, in no order: a scan
+    /// of the tenant's conversations (or, for the SLA view, of its SLA clocks).
+    fn inbox_members(&self, view: &InboxView) -> Vec<(DateTime<Utc>, &Conversation)> {
+        match view.due_before() {
+            Some(before) => inbox::due_clocks(self.records.of_kind(inbox::SLA_KIND), before)
+                .into_iter()
+                .filter_map(|(due, id)| Some((due, self.conversations.get(&id)?)))
+                .collect(),
+            None => self
+                .conversations
+                .values
+                .iter()
+                .filter_map(|c| Some((view.key_of(c)?, c)))
+                .collect(),
         }
     }
 
@@ -456,6 +474,37 @@ impl Store for MemoryStore {
             .collect();
         out.sort_by_key(|c| (c.created_at, c.id));
         Ok(out)
+    }
+
+    /// A sorted scan of the tenant's conversations (or SLA clocks): linear in the
+    /// tenant's size, as cheap as memory makes it.
+    fn inbox(
+        &self,
+        tenant: TenantId,
+        view: &InboxView,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<InboxPage> {
+        view.check(after)?;
+        let Some(t) = self.tenant(tenant) else {
+            return Ok(InboxPage::default());
+        };
+        Ok(inbox::page_of(view, t.inbox_members(view), after, limit))
+    }
+
+    fn inbox_count(&self, tenant: TenantId, view: &InboxView) -> Result<u64> {
+        let Some(t) = self.tenant(tenant) else {
+            return Ok(0);
+        };
+        Ok(match view.due_before() {
+            Some(before) => inbox::count_due(t.records.of_kind(inbox::SLA_KIND), before),
+            None => t
+                .conversations
+                .values
+                .iter()
+                .filter(|c| view.key_of(c).is_some())
+                .count() as u64,
+        })
     }
 
     fn open_conversation(

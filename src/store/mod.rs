@@ -34,6 +34,7 @@
 
 mod forward;
 mod ident_table;
+pub(crate) mod inbox;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -47,6 +48,7 @@ pub use self::postgres::{PostgresStore, PG_SCHEMA_VERSION};
 #[cfg(test)]
 pub(crate) use forward::call_every_method;
 pub(crate) use forward::{forward_store, through, through_mut};
+pub use inbox::{Cursor, InboxPage, InboxView};
 pub use memory::MemoryStore;
 pub use read_ahead::{read_by_parts, ReadAhead, ReadPlan};
 #[cfg(feature = "sqlite")]
@@ -366,6 +368,42 @@ pub trait Store: Send {
             all.retain(|c| (c.created_at, c.id) > key);
         }
         Ok(all)
+    }
+
+    /// A page of an inbox view of `tenant`: the next `limit` conversations of `view`
+    /// after `after` (from the first when `None`), in the view's order (see
+    /// [`InboxView`]), and the cursor of the page after it (`None` on the last page).
+    /// `limit == 0` reads an empty page. Another tenant's conversations never appear.
+    ///
+    /// The default reads every conversation of the tenant ([`Store::conversations_in`]
+    /// over all time; for the SLA view every SLA clock, [`Store::records`], and their
+    /// conversations), then filters and sorts: correct for any store but linear in the
+    /// tenant's size. `MemoryStore`, `SqliteStore` and `PostgresStore` override it with
+    /// an indexed read that costs the page.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`](crate::Error::Invalid) when `after` is a cursor of a view with
+    /// another order; store failures.
+    fn inbox(
+        &self,
+        tenant: TenantId,
+        view: &InboxView,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<InboxPage> {
+        inbox::scan(self, tenant, view, after, limit)
+    }
+
+    /// How many conversations `view` holds for `tenant` (for the SLA view: how many SLA
+    /// clocks are due before the instant). The default counts what [`Store::inbox`]'s
+    /// default reads (linear in the tenant's size); the crate's stores count an index.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    fn inbox_count(&self, tenant: TenantId, view: &InboxView) -> Result<u64> {
+        inbox::scan_count(self, tenant, view)
     }
 
     /// The customer's newest conversation that is not closed.

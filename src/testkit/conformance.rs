@@ -25,6 +25,9 @@ use crate::identity::{Customer, Identifier, IdentifierRecord};
 use crate::message::{Author, Delivery, Direction, Inbound, Message};
 use crate::store::{ChangeSet, Op, Record, Store};
 
+mod inbox;
+pub use inbox::{desk_inbox_story, inbox_views};
+
 /// Runs every check against fresh stores from `make`.
 pub fn run<S: Store>(mut make: impl FnMut() -> S) {
     versions_are_checked(make());
@@ -35,6 +38,8 @@ pub fn run<S: Store>(mut make: impl FnMut() -> S) {
     thread_keys_keep_their_first_conversation(make());
     messages_come_back_in_order(make());
     conversations_of_a_period_come_in_pages(make());
+    inbox_views(make());
+    desk_inbox_story(make());
     outbox_tracks_pending_deliveries(make());
     records_are_versioned_and_indexed(make());
     desk_story_chat_email_whatsapp(make());

@@ -3,7 +3,7 @@
 //! the other tenant's ids, answers "not found" and never returns or changes data.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use throughline::store::Store;
+use throughline::store::{InboxView, Store};
 use throughline::{
     AgentId, Channel, ConversationId, CustomerId, Desk, DeskConfig, Error, Identifier, Inbound,
     Status, TenantId,
@@ -105,5 +105,23 @@ pub fn check<S: Store>(store: S, seed: u64) {
         assert_eq!(tl.len(), 1);
         assert!(tl.iter().all(|m| m.tenant == tenant));
         assert_eq!(desk.customer(tenant, customer).unwrap().tenant, tenant);
+    }
+    // Every inbox view lists and counts each tenant's own conversation only.
+    for (tenant, conversation) in [(ta, va), (tb, vb)] {
+        for view in [
+            InboxView::Unassigned,
+            InboxView::Status(Status::New),
+            InboxView::SlaDueBefore(t(100_000)),
+        ] {
+            let page = desk.inbox(tenant, &view, None, 10).unwrap();
+            let ids: Vec<ConversationId> = page.conversations.iter().map(|c| c.id).collect();
+            assert_eq!(ids, vec![conversation], "{view:?}");
+            assert_eq!(desk.inbox_count(tenant, &view).unwrap(), 1, "{view:?}");
+        }
+        assert!(desk
+            .inbox(tenant, &InboxView::Assignee(agent), None, 10)
+            .unwrap()
+            .conversations
+            .is_empty());
     }
 }

@@ -8,6 +8,7 @@
 //! the loser gets a conflict and the `Desk` retries. See `docs/storage.md`.
 
 mod ahead;
+mod inbox;
 mod read;
 mod schema;
 mod write;

@@ -272,7 +272,148 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 3: a conversation's thread keys, for erasure and retention.
     "CREATE INDEX threads_conversation ON threads (tenant, conversation);",
+    // 5: the inbox views (`inbox.rs`): what they filter and order by, out of the JSON
+    // into columns (filled from it by `inbox::backfill` in the same transaction), their
+    // indexes, each led by the tenant, and `throughline_apply` writing the columns with
+    // every conversation (the same function otherwise).
+    concat!(
+        "ALTER TABLE conversations ADD COLUMN status TEXT NOT NULL DEFAULT '',
+            ADD COLUMN assignee BYTEA, ADD COLUMN updated BIGINT NOT NULL DEFAULT 0;
+        CREATE INDEX conversations_status ON conversations (tenant, status, updated, id);
+        CREATE INDEX conversations_assignee ON conversations
+            (tenant, assignee, updated, id, status)
+            WHERE assignee IS NOT NULL AND ",
+        super::inbox::active!(),
+        ";
+        CREATE INDEX conversations_unassigned ON conversations
+            (tenant, created, id, status, assignee)
+            WHERE assignee IS NULL AND ",
+        super::inbox::active!(),
+        r#";
+        CREATE INDEX records_tenant_due ON records (tenant, kind, due, key COLLATE "C")
+            WHERE due IS NOT NULL;
+    CREATE OR REPLACE FUNCTION throughline_apply(t BYTEA, ops TEXT) RETURNS TEXT[]
+    LANGUAGE plpgsql AS $fn$
+    DECLARE
+        op JSONB;
+        n BIGINT;
+    BEGIN
+        BEGIN
+            FOR op IN SELECT value FROM jsonb_array_elements(ops::jsonb) LOOP
+                n := 1;
+                CASE op->>'k'
+                WHEN 'customer+' THEN
+                    INSERT INTO customers (tenant, id, version, data)
+                    VALUES (t, decode(op->>'id', 'hex'), (op->>'version')::BIGINT,
+                            convert_to(op->>'data', 'UTF8'))
+                    ON CONFLICT DO NOTHING;
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'customer' THEN
+                    UPDATE customers SET version = (op->>'version')::BIGINT,
+                        data = convert_to(op->>'data', 'UTF8')
+                    WHERE tenant = t AND id = decode(op->>'id', 'hex')
+                      AND version = (op->>'version')::BIGINT - 1;
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'conversation+' THEN
+                    INSERT INTO conversations (tenant, id, customer, created, closed, version, data,
+                                               status, assignee, updated)
+                    VALUES (t, decode(op->>'id', 'hex'), decode(op->>'customer', 'hex'),
+                            (op->>'created')::BIGINT, (op->>'closed')::BOOLEAN,
+                            (op->>'version')::BIGINT, convert_to(op->>'data', 'UTF8'),
+                            op->>'status', decode(op->>'assignee', 'hex'),
+                            (op->>'updated')::BIGINT)
+                    ON CONFLICT DO NOTHING;
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'conversation' THEN
+                    UPDATE conversations SET customer = decode(op->>'customer', 'hex'),
+                        created = (op->>'created')::BIGINT, closed = (op->>'closed')::BOOLEAN,
+                        version = (op->>'version')::BIGINT, data = convert_to(op->>'data', 'UTF8'),
+                        status = op->>'status', assignee = decode(op->>'assignee', 'hex'),
+                        updated = (op->>'updated')::BIGINT
+                    WHERE tenant = t AND id = decode(op->>'id', 'hex')
+                      AND version = (op->>'version')::BIGINT - 1;
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'identifier+' THEN
+                    INSERT INTO identifiers (tenant, ident, customer, data)
+                    VALUES (t, op->>'ident', decode(op->>'customer', 'hex'),
+                            convert_to(op->>'data', 'UTF8'))
+                    ON CONFLICT DO NOTHING;
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'identifier' THEN
+                    UPDATE identifiers SET data = convert_to(op->>'data', 'UTF8')
+                    WHERE tenant = t AND ident = op->>'ident'
+                      AND customer = decode(op->>'customer', 'hex');
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'identifier-' THEN
+                    DELETE FROM identifiers
+                    WHERE tenant = t AND ident = op->>'ident'
+                      AND customer = decode(op->>'customer', 'hex');
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'message+' THEN
+                    INSERT INTO messages (tenant, id, conversation, channel, external_id, sent,
+                                          received, pending, data)
+                    VALUES (t, decode(op->>'id', 'hex'), decode(op->>'conversation', 'hex'),
+                            op->>'channel', op->>'external_id', (op->>'sent')::BIGINT,
+                            (op->>'received')::BIGINT, (op->>'pending')::BOOLEAN,
+                            convert_to(op->>'data', 'UTF8'))
+                    ON CONFLICT DO NOTHING;
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'message' THEN
+                    UPDATE messages SET conversation = decode(op->>'conversation', 'hex'),
+                        sent = (op->>'sent')::BIGINT, received = (op->>'received')::BIGINT,
+                        pending = (op->>'pending')::BOOLEAN, data = convert_to(op->>'data', 'UTF8')
+                    WHERE tenant = t AND id = decode(op->>'id', 'hex')
+                      AND channel = op->>'channel'
+                      AND external_id IS NOT DISTINCT FROM op->>'external_id';
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'redact' THEN
+                    UPDATE messages SET external_id = op->>'external_id',
+                        pending = (op->>'pending')::BOOLEAN, data = convert_to(op->>'data', 'UTF8')
+                    WHERE tenant = t AND id = decode(op->>'id', 'hex');
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'thread+' THEN
+                    INSERT INTO threads (tenant, key, conversation)
+                    VALUES (t, op->>'key', decode(op->>'conversation', 'hex'))
+                    ON CONFLICT DO NOTHING;
+                WHEN 'thread-' THEN
+                    DELETE FROM threads WHERE tenant = t AND key = op->>'key';
+                WHEN 'record+' THEN
+                    INSERT INTO records (tenant, kind, key, secondary, due, version, value)
+                    VALUES (t, op->>'kind', op->>'key', op->>'secondary', (op->>'due')::BIGINT,
+                            (op->>'version')::BIGINT, convert_to(op->>'value', 'UTF8'))
+                    ON CONFLICT DO NOTHING;
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'record' THEN
+                    UPDATE records SET secondary = op->>'secondary', due = (op->>'due')::BIGINT,
+                        version = (op->>'version')::BIGINT, value = convert_to(op->>'value', 'UTF8')
+                    WHERE tenant = t AND kind = op->>'kind' AND key = op->>'key'
+                      AND version = (op->>'version')::BIGINT - 1;
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                WHEN 'record-' THEN
+                    DELETE FROM records
+                    WHERE tenant = t AND kind = op->>'kind' AND key = op->>'key'
+                      AND version = (op->>'version')::BIGINT;
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                ELSE
+                    RAISE EXCEPTION USING ERRCODE = '22023',
+                        MESSAGE = format('unknown change %L', op->>'k');
+                END CASE;
+                IF n <> 1 THEN
+                    RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = op->>'conflict';
+                END IF;
+            END LOOP;
+        EXCEPTION WHEN OTHERS THEN
+            RETURN ARRAY[SQLSTATE, SQLERRM];
+        END;
+        RETURN NULL;
+    END
+    $fn$;
+    "#
+    ),
 ];
+
+/// The migration after whose SQL the inbox columns are filled from the JSON.
+const INBOX_COLUMNS: i32 = 5;
 
 /// The schema version this library writes.
 pub const PG_SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
@@ -318,10 +459,87 @@ fn run(client: &mut Client) -> Result<()> {
             .map_err(|e| pg_error("cannot start a schema migration", e))?;
         tx.batch_execute(sql)
             .map_err(|e| pg_error(format!("schema migration to version {to} failed"), e))?;
+        if to == INBOX_COLUMNS {
+            super::inbox::backfill(&mut tx)?;
+        }
         tx.execute("UPDATE throughline_schema SET version = $1", &[&to])
             .map_err(|e| pg_error("cannot record the schema version", e))?;
         tx.commit()
             .map_err(|e| pg_error(format!("cannot commit schema migration {to}"), e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use postgres::{Client, NoTls};
+
+    use super::*;
+    use crate::conversation::{Conversation, Status};
+    use crate::id::{AgentId, ConversationId, CustomerId, TenantId};
+
+    /// A version 4 database gets its inbox columns filled from each conversation's JSON,
+    /// as `throughline_apply` fills them (against a server when `THROUGHLINE_PG_URL` is
+    /// set).
+    #[test]
+    fn version_four_conversations_get_their_inbox_columns() {
+        let Some(db) = super::super::inbox::tests::fresh_db() else {
+            return;
+        };
+        let mut client = Client::connect(&db, NoTls).expect("connect");
+        client
+            .batch_execute("CREATE TABLE throughline_schema (version INTEGER NOT NULL)")
+            .unwrap();
+        for sql in &MIGRATIONS[..4] {
+            client.batch_execute(sql).unwrap();
+        }
+        client
+            .batch_execute("INSERT INTO throughline_schema (version) VALUES (4)")
+            .unwrap();
+        let at = chrono::DateTime::from_timestamp(1_767_261_600, 123_456_789).unwrap();
+        let id = |n: u128| uuid::Uuid::from_u128(n);
+        let tenant = TenantId::from_uuid(id(1));
+        let mut rows = Vec::new();
+        for n in 0..2500u128 {
+            let mut c = Conversation::new(
+                ConversationId::from_uuid(id(100 + n)),
+                tenant,
+                CustomerId::from_uuid(id(2)),
+                crate::Channel::Sms,
+                at,
+            );
+            c.status = Status::ALL[(n % 6) as usize];
+            c.assignee = (n % 3 == 0).then(|| AgentId::from_uuid(id(7)));
+            c.updated_at = at + chrono::TimeDelta::nanoseconds(n as i64);
+            client
+                .execute(
+                    "INSERT INTO conversations (tenant, id, customer, created, closed, version, \
+                     data) VALUES ($1, $2, $3, 0, false, 1, $4)",
+                    &[
+                        &tenant.as_uuid().as_bytes().to_vec(),
+                        &c.id.as_uuid().as_bytes().to_vec(),
+                        &c.customer.as_uuid().as_bytes().to_vec(),
+                        &serde_json::to_vec(&c).unwrap(),
+                    ],
+                )
+                .unwrap();
+            rows.push(c);
+        }
+        migrate(&mut client).unwrap();
+        for c in rows {
+            let row = client
+                .query_one(
+                    "SELECT status, assignee, updated FROM conversations WHERE id = $1",
+                    &[&c.id.as_uuid().as_bytes().to_vec()],
+                )
+                .unwrap();
+            let got: (String, Option<Vec<u8>>, i64) = (row.get(0), row.get(1), row.get(2));
+            let want = (
+                c.status.name().to_string(),
+                c.assignee.map(|a| a.as_uuid().as_bytes().to_vec()),
+                c.updated_at.timestamp_nanos_opt().unwrap(),
+            );
+            assert_eq!(got, want);
+        }
+    }
 }

@@ -97,6 +97,9 @@ fn encode(changes: &ChangeSet, thread_keys: &[(Vec<u8>, String)]) -> Result<Stri
                 "closed": c.status == crate::conversation::Status::Closed,
                 "version": c.version,
                 "data": doc(c)?,
+                "status": c.status.name(),
+                "assignee": c.assignee.map(|a| hex(a.as_uuid())),
+                "updated": nanos(c.updated_at)?,
                 "conflict": format!("conversation {} version {} does not follow the stored one", c.id, c.version),
             })),
             Op::PutIdentifier {

@@ -12,6 +12,7 @@ mod batch;
 mod batch_cache;
 mod checkpoint;
 mod checks;
+mod inbox;
 mod message_row;
 mod read;
 mod schema;

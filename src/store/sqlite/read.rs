@@ -305,6 +305,20 @@ impl Store for SqliteStore {
         }
     }
 
+    fn inbox(
+        &self,
+        tenant: TenantId,
+        view: &crate::store::InboxView,
+        after: Option<&crate::store::Cursor>,
+        limit: usize,
+    ) -> Result<crate::store::InboxPage> {
+        self.inbox_page(tenant, view, after, limit)
+    }
+
+    fn inbox_count(&self, tenant: TenantId, view: &crate::store::InboxView) -> Result<u64> {
+        self.inbox_count_of(tenant, view)
+    }
+
     fn open_conversation(
         &self,
         tenant: TenantId,

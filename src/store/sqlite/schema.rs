@@ -111,7 +111,33 @@ const MIGRATIONS: &[&str] = &[
     ",
     // 3: a conversation's thread keys, for erasure and retention.
     "CREATE INDEX threads_conversation ON threads (tenant, conversation);",
+    // 4: the inbox views (`inbox.rs`): what they filter and order by, out of the JSON
+    // into columns (filled from it by `inbox::backfill` in the same transaction), and
+    // their indexes, each led by the tenant. The partial indexes also hold the columns
+    // of their condition: without them a count looked up every row in the table to
+    // check it (65,540 unassigned of a million: 277 ms; with them, 3 ms).
+    concat!(
+        "ALTER TABLE conversations ADD COLUMN status TEXT NOT NULL DEFAULT '';
+        ALTER TABLE conversations ADD COLUMN assignee BLOB;
+        ALTER TABLE conversations ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX conversations_status ON conversations (tenant, status, updated, id);
+        CREATE INDEX conversations_assignee ON conversations
+            (tenant, assignee, updated, id, status)
+            WHERE assignee IS NOT NULL AND ",
+        super::inbox::active!(),
+        ";
+        CREATE INDEX conversations_unassigned ON conversations
+            (tenant, created, id, status, assignee)
+            WHERE assignee IS NULL AND ",
+        super::inbox::active!(),
+        ";
+        CREATE INDEX records_tenant_due ON records (tenant, kind, due, key)
+            WHERE due IS NOT NULL;"
+    ),
 ];
+
+/// The migration after whose SQL the inbox columns are filled from the JSON.
+const INBOX_COLUMNS: usize = 4;
 
 /// The schema version this library writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -150,7 +176,11 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
             continue;
         }
         tx.execute_batch(sql)
-            .and_then(|()| tx.execute_batch(&format!("PRAGMA user_version = {to}")))
+            .map_err(|e| sql_error(format!("schema migration to version {to} failed"), e))?;
+        if to == INBOX_COLUMNS {
+            super::inbox::backfill(&tx)?;
+        }
+        tx.execute_batch(&format!("PRAGMA user_version = {to}"))
             .map_err(|e| sql_error(format!("schema migration to version {to} failed"), e))?;
         tx.commit()
             .map_err(|e| sql_error(format!("cannot commit schema migration {to}"), e))?;
@@ -214,5 +244,66 @@ mod tests {
         assert_eq!(indexes, 2);
         migrate(&mut conn).unwrap();
         assert_eq!(stored_version(&conn).unwrap(), SCHEMA_VERSION);
+    }
+
+    /// A version 3 database gets its inbox columns filled from each conversation's JSON,
+    /// as a write of the conversation would fill them.
+    #[test]
+    fn version_three_conversations_get_their_inbox_columns() {
+        use crate::conversation::{Conversation, Status};
+        use crate::id::{AgentId, ConversationId, CustomerId, TenantId};
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch("PRAGMA user_version = 3").unwrap();
+        let at = chrono::DateTime::from_timestamp(1_767_261_600, 123_456_789).unwrap();
+        let id = |n: u128| uuid::Uuid::from_u128(n);
+        let tenant = TenantId::from_uuid(id(1));
+        let mut rows = Vec::new();
+        for n in 0..2500u128 {
+            let mut c = Conversation::new(
+                ConversationId::from_uuid(id(100 + n)),
+                tenant,
+                CustomerId::from_uuid(id(2)),
+                crate::Channel::Sms,
+                at,
+            );
+            c.status = Status::ALL[(n % 6) as usize];
+            c.assignee = (n % 3 == 0).then(|| AgentId::from_uuid(id(7)));
+            c.updated_at = at + chrono::TimeDelta::nanoseconds(n as i64);
+            conn.execute(
+                "INSERT INTO conversations (tenant, id, customer, created, closed, version, data) \
+                 VALUES (?1, ?2, ?3, 0, 0, 1, ?4)",
+                rusqlite::params![
+                    tenant.as_uuid().as_bytes().to_vec(),
+                    c.id.as_uuid().as_bytes().to_vec(),
+                    c.customer.as_uuid().as_bytes().to_vec(),
+                    serde_json::to_vec(&c).unwrap()
+                ],
+            )
+            .unwrap();
+            rows.push(c);
+        }
+        migrate(&mut conn).unwrap();
+        assert_eq!(stored_version(&conn).unwrap(), SCHEMA_VERSION);
+        for c in rows {
+            let got: (String, Option<Vec<u8>>, i64) = conn
+                .query_row(
+                    "SELECT status, assignee, updated FROM conversations WHERE id = ?1",
+                    [c.id.as_uuid().as_bytes().to_vec()],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .unwrap();
+            let cols = super::super::inbox::InboxColumns::of(&c).unwrap();
+            assert_eq!(
+                got,
+                (
+                    cols.status.to_string(),
+                    cols.assignee.map(|a| a.to_vec()),
+                    cols.updated
+                )
+            );
+        }
     }
 }

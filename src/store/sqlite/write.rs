@@ -6,6 +6,7 @@
 use rusqlite::{params, Transaction, TransactionBehavior};
 
 use super::batch::{ChangeSavepoint, OpenBatch};
+use super::inbox::InboxColumns;
 use super::read::{blob, ident_key};
 use super::{json, message_row, sql_error, ts, SqliteStore};
 use crate::conversation::{Conversation, Status};
@@ -229,22 +230,35 @@ impl SqliteStore {
         let created = ts(c.created_at)?;
         let closed = i64::from(c.status == Status::Closed);
         let version = c.version as i64;
-        let params: [&dyn rusqlite::ToSql; 7] =
-            [tenant, &id, &customer, &created, &closed, &version, &data];
+        let inbox = InboxColumns::of(c)?;
+        let params: [&dyn rusqlite::ToSql; 10] = [
+            tenant,
+            &id,
+            &customer,
+            &created,
+            &closed,
+            &version,
+            &data,
+            &inbox.status,
+            &inbox.assignee,
+            &inbox.updated,
+        ];
         let n = if c.version == 1 {
             self.changed(
                 "a conversation",
-                "INSERT INTO conversations (tenant, id, customer, created, closed, version, data) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO conversations (tenant, id, customer, created, closed, version, data, \
+                 status, assignee, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 &params,
             )?
         } else {
-            // The common update leaves the indexed columns (customer, created) alone, so
-            // SQLite does not rewrite the two secondary indexes; a merge moving the
-            // conversation takes the second statement.
+            // The common update leaves the customer and opening time alone, so SQLite
+            // does not rewrite the two indexes on them; a merge moving the conversation
+            // takes the second statement. The inbox columns are set every time (the
+            // update time changes with nearly every write).
             match self.changed(
                 "a conversation",
-                "UPDATE conversations SET closed = ?5, version = ?6, data = ?7 \
+                "UPDATE conversations SET closed = ?5, version = ?6, data = ?7, status = ?8, \
+                 assignee = ?9, updated = ?10 \
                  WHERE tenant = ?1 AND id = ?2 AND version = ?6 - 1 \
                  AND customer = ?3 AND created = ?4",
                 &params,
@@ -252,7 +266,8 @@ impl SqliteStore {
                 0 => self.changed(
                     "a conversation",
                     "UPDATE conversations SET customer = ?3, created = ?4, closed = ?5, \
-                     version = ?6, data = ?7 WHERE tenant = ?1 AND id = ?2 AND version = ?6 - 1",
+                     version = ?6, data = ?7, status = ?8, assignee = ?9, updated = ?10 \
+                     WHERE tenant = ?1 AND id = ?2 AND version = ?6 - 1",
                     &params,
                 )?,
                 n => n,
