@@ -1,6 +1,7 @@
 //! Triage and routing with explanations: a Dutch refund, an order-status question answered
 //! by self-service, a VIP complaint that jumps the queue, and an escalation that widens
-//! the target after a timeout; then an agent transfers a conversation with a note.
+//! the target after a timeout; then an agent transfers a conversation with a note, and the
+//! inbox views (open, unassigned, by agent, SLA due soon) with their counts.
 //!
 //! ```sh
 //! cargo run --example routing
@@ -10,7 +11,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use throughline::conversation::Transfer;
 use throughline::message::Direction;
 use throughline::routing::{Agent, EscalationStep, Presence, RoutingConfig};
-use throughline::store::MemoryStore;
+use throughline::store::{InboxView, MemoryStore};
 use throughline::triage::{Intent, IntentCatalogue, TriageConfig, Value};
 use throughline::{
     AgentId, Channel, Desk, DeskConfig, Effect, Identifier, Inbound, Priority, ProfileUpdate,
@@ -265,6 +266,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if m.direction == Direction::Event {
             println!("  {}", m.body);
         }
+    }
+
+    // The inbox views an agent's screen is built from: read through the store's indexes,
+    // a page at a time, with counts.
+    println!("\nInbox views:");
+    let views = [
+        ("open", InboxView::Status(Status::Open)),
+        ("unassigned", InboxView::Unassigned),
+        ("Emma's", InboxView::Assignee(id(1))),
+        ("Noor's", InboxView::Assignee(id(3))),
+        (
+            "SLA due within the hour",
+            InboxView::SlaDueBefore(now + TimeDelta::hours(1)),
+        ),
+    ];
+    for (name, view) in views {
+        let page = desk.inbox(tenant, &view, None, 10)?;
+        let ids: Vec<String> = page
+            .conversations
+            .iter()
+            .map(|c| format!("…{}", &c.id.to_string()[32..]))
+            .collect();
+        println!(
+            "  {name}: {} ({})",
+            desk.inbox_count(tenant, &view)?,
+            ids.join(", ")
+        );
     }
     Ok(())
 }

@@ -97,6 +97,8 @@ fn routing_example_explains_its_decisions() {
     assert!(out.contains("is at capacity"), "{out}");
     assert!(out.contains("over capacity by 01900000-"), "{out}");
     assert!(out.contains("Priority Urgent → High by"), "{out}");
+    assert!(out.contains("Inbox views:"), "{out}");
+    assert!(out.contains("  Noor's: 2 ("), "{out}");
     assert!(out.contains(": assigned to "), "{out}");
     assert!(
         out.contains("bot sends on email: These articles answer this: kb/where-is-my-order"),
