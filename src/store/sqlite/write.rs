@@ -36,6 +36,14 @@ fn unexpected(what: std::fmt::Arguments<'_>) -> Error {
     ))
 }
 
+/// A conversation's common update: customer and opening time unchanged (see
+/// `put_conversation`).
+pub(super) const CONVERSATION_UPDATE: &str =
+    "UPDATE conversations SET closed = ?5, version = ?6, data = ?7, status = ?8, \
+     assignee = ?9, updated = ?10 \
+     WHERE tenant = ?1 AND id = ?2 AND version = ?6 - 1 \
+     AND customer = ?3 AND created = ?4";
+
 impl SqliteStore {
     /// Applies a change set atomically: its own `BEGIN IMMEDIATE` transaction, or, in a
     /// batch, a savepoint of the batch's transaction (see [`SqliteStore::apply_in_batch`]).
@@ -255,14 +263,7 @@ impl SqliteStore {
             // does not rewrite the two indexes on them; a merge moving the conversation
             // takes the second statement. The inbox columns are set every time (the
             // update time changes with nearly every write).
-            match self.changed(
-                "a conversation",
-                "UPDATE conversations SET closed = ?5, version = ?6, data = ?7, status = ?8, \
-                 assignee = ?9, updated = ?10 \
-                 WHERE tenant = ?1 AND id = ?2 AND version = ?6 - 1 \
-                 AND customer = ?3 AND created = ?4",
-                &params,
-            )? {
+            match self.changed("a conversation", CONVERSATION_UPDATE, &params)? {
                 0 => self.changed(
                     "a conversation",
                     "UPDATE conversations SET customer = ?3, created = ?4, closed = ?5, \
