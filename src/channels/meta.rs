@@ -280,6 +280,45 @@ pub(crate) fn graph_post(path: &str, body: &serde_json::Value) -> Request {
     }
 }
 
+/// The text messages a reply goes out as: its parts (or its body), blank ones left out,
+/// each checked against `provider`'s `max_chars`.
+///
+/// # Errors
+///
+/// [`Error::Invalid`] for a reply with neither text nor attachments, or a part longer than
+/// `max_chars` characters (naming the part and the limit).
+pub(crate) fn text_parts<'a>(
+    out: &'a crate::message::Outbound,
+    max_chars: usize,
+    provider: &str,
+) -> Result<Vec<&'a str>> {
+    let texts: Vec<&str> = if out.parts.is_empty() {
+        vec![out.body.as_str()]
+    } else {
+        out.parts.iter().map(String::as_str).collect()
+    };
+    let texts: Vec<&str> = texts.into_iter().filter(|t| !t.trim().is_empty()).collect();
+    if texts.is_empty() && out.attachments.is_empty() {
+        return Err(Error::invalid(
+            "body",
+            "no text and no attachments; nothing to send",
+        ));
+    }
+    for (i, t) in texts.iter().enumerate() {
+        let n = t.chars().count();
+        if n > max_chars {
+            return Err(Error::invalid(
+                "parts",
+                format!(
+                    "part {} is {n} characters, {provider} takes {max_chars}",
+                    i + 1
+                ),
+            ));
+        }
+    }
+    Ok(texts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

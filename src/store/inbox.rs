@@ -90,6 +90,18 @@ impl Order {
     pub(crate) fn descending(self) -> bool {
         self == Order::Updated
     }
+
+    /// The `(time, id)` bound a first page starts from, as the SQL stores compare keys:
+    /// after everything in a descending order, before everything in an ascending one (an
+    /// id longer than any 16-byte id, or empty).
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn first_bound(self) -> (i64, Vec<u8>) {
+        if self.descending() {
+            (i64::MAX, vec![0xFF; 17])
+        } else {
+            (i64::MIN, Vec::new())
+        }
+    }
 }
 
 /// The statuses of the conversations the company still owes something: what the

@@ -89,30 +89,9 @@ pub(super) fn requests(
 ) -> Result<Vec<Request>> {
     let psid = recipient(out)?;
     let kind = allowed(out, tag, now)?;
-    let texts: Vec<&str> = if out.parts.is_empty() {
-        vec![out.body.as_str()]
-    } else {
-        out.parts.iter().map(String::as_str).collect()
-    };
-    let texts: Vec<&str> = texts.into_iter().filter(|t| !t.trim().is_empty()).collect();
-    if texts.is_empty() && out.attachments.is_empty() {
-        return Err(Error::invalid(
-            "body",
-            "no text and no attachments; nothing to send",
-        ));
-    }
+    let texts = meta::text_parts(out, MAX_TEXT_CHARS, "Messenger")?;
     let mut all = Vec::with_capacity(texts.len() + out.attachments.len());
-    for (i, t) in texts.iter().enumerate() {
-        let n = t.chars().count();
-        if n > MAX_TEXT_CHARS {
-            return Err(Error::invalid(
-                "parts",
-                format!(
-                    "part {} is {n} characters, Messenger takes {MAX_TEXT_CHARS}",
-                    i + 1
-                ),
-            ));
-        }
+    for t in &texts {
         all.push(envelope(psid, kind, json!({ "text": t })));
     }
     for a in &out.attachments {

@@ -87,30 +87,9 @@ pub(super) fn requests(
     let to = recipient(&out.to)?;
     check_sender(phone_number_id)?;
     check_window(out, now)?;
-    let texts: Vec<&str> = if out.parts.is_empty() {
-        vec![out.body.as_str()]
-    } else {
-        out.parts.iter().map(String::as_str).collect()
-    };
-    let texts: Vec<&str> = texts.into_iter().filter(|t| !t.trim().is_empty()).collect();
-    if texts.is_empty() && out.attachments.is_empty() {
-        return Err(Error::invalid(
-            "body",
-            "no text and no attachments; nothing to send",
-        ));
-    }
+    let texts = meta::text_parts(out, MAX_TEXT_CHARS, "WhatsApp")?;
     let mut all = Vec::with_capacity(texts.len() + out.attachments.len());
     for (i, t) in texts.iter().enumerate() {
-        let n = t.chars().count();
-        if n > MAX_TEXT_CHARS {
-            return Err(Error::invalid(
-                "parts",
-                format!(
-                    "part {} is {n} characters, WhatsApp takes {MAX_TEXT_CHARS}",
-                    i + 1
-                ),
-            ));
-        }
         let context = if i == 0 {
             out.in_reply_to.as_deref()
         } else {

@@ -14,7 +14,7 @@ use super::{pg_error, PostgresStore};
 use crate::conversation::Conversation;
 use crate::error::{Error, Result};
 use crate::id::TenantId;
-use crate::store::inbox::{Order, SLA_KIND};
+use crate::store::inbox::SLA_KIND;
 use crate::store::{Cursor, InboxPage, InboxView};
 
 /// The SQL condition of the active statuses (`store::inbox::ACTIVE`), as the partial
@@ -112,16 +112,6 @@ fn nanos(t: DateTime<Utc>) -> Result<i64> {
         .ok_or_else(|| Error::invalid("time", format!("{t} is outside 1677-2262")))
 }
 
-/// The key bound a first page starts from: after everything in a descending order,
-/// before everything in an ascending one (an id longer than any id, or empty).
-fn start(order: Order) -> (i64, Vec<u8>) {
-    if order.descending() {
-        (i64::MAX, vec![0xFF; 17])
-    } else {
-        (i64::MIN, Vec::new())
-    }
-}
-
 impl PostgresStore {
     /// [`Store::inbox`](crate::store::Store::inbox): one indexed range read of
     /// `limit + 1` rows (the extra one says whether a page follows).
@@ -137,7 +127,7 @@ impl PostgresStore {
         let t = id(tenant.as_uuid());
         let (at, key) = match after {
             Some(c) => (bound(c.at()), id(c.id().as_uuid())),
-            None => start(order),
+            None => order.first_bound(),
         };
         let n = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
         let rows = match view {

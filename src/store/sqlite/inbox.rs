@@ -26,7 +26,7 @@ use super::{sql_error, ts, unjson, SqliteStore};
 use crate::conversation::Conversation;
 use crate::error::Result;
 use crate::id::TenantId;
-use crate::store::inbox::{Order, SLA_KIND};
+use crate::store::inbox::SLA_KIND;
 use crate::store::{Cursor, InboxPage, InboxView};
 
 /// The SQL condition of the active statuses (`store::inbox::ACTIVE`), written as the partial indexes
@@ -140,16 +140,6 @@ pub(super) fn backfill(conn: &Connection) -> Result<()> {
     }
 }
 
-/// The key bound a first page starts from: after everything in a descending order,
-/// before everything in an ascending one (an id blob longer than any id, or empty).
-fn start(order: Order) -> (i64, Vec<u8>) {
-    if order.descending() {
-        (i64::MAX, vec![0xFF; 17])
-    } else {
-        (i64::MIN, Vec::new())
-    }
-}
-
 impl SqliteStore {
     /// [`Store::inbox`](crate::store::Store::inbox): one indexed range read of
     /// `limit + 1` rows (the extra one says whether a page follows).
@@ -165,7 +155,7 @@ impl SqliteStore {
         let t = blob(tenant.as_uuid());
         let (at, id) = match after {
             Some(c) => (clamp(c.at()), blob(c.id().as_uuid()).to_vec()),
-            None => start(order),
+            None => order.first_bound(),
         };
         let n = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
         let rows = match view {
