@@ -97,7 +97,7 @@ fn an_ingest_passes_every_stage_in_order_and_a_redelivery_only_the_dedup() {
         t(0),
     )
     .unwrap();
-    assert_eq!(entered(&recorder.take()), [Stage::Routing]);
+    assert_eq!(entered(&recorder.take()), [Stage::Routing, Stage::Write]);
 
     let got = desk.ingest(refund(1), t(1)).unwrap();
     assert!(got

@@ -1,6 +1,7 @@
-//! Routing when the store fails: an assignment the desk cannot write is taken back in the
-//! router, so the router and the store agree after every failure, no work is dropped, and
-//! the next tick hands the work out again. Each story is run with the store failing at
+//! Routing when the store fails: routing state is stored with the decisions that change
+//! it, so an assignment the desk cannot write leaves no trace, the stored routing state
+//! and the conversations agree after every failure, no work is dropped, and a retry or
+//! the next tick hands the work out. Each story is run with the store failing at
 //! each of its calls in turn (once, or from then on), then healed.
 
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
@@ -155,7 +156,7 @@ fn stories() -> Vec<Story> {
 /// attempt may have drawn some): first message, status, stored assignee, the router's
 /// assignee, whether it waits.
 fn state(desk: &D) -> Vec<String> {
-    let router = desk.router().expect("routing is on");
+    let router = desk.routing_state(tenant()).unwrap();
     let convs = desk
         .store()
         .inner()
@@ -172,8 +173,8 @@ fn state(desk: &D) -> Vec<String> {
                 "{first:?} {:?} stored {:?} router {:?} waiting {}",
                 c.status,
                 name(c.assignee),
-                name(router.assignment(tenant(), c.id)),
-                router.is_waiting(tenant(), c.id)
+                name(router.assignment(c.id)),
+                router.is_waiting(c.id)
             )
         })
         .collect();
@@ -186,7 +187,7 @@ fn state(desk: &D) -> Vec<String> {
 /// waits in the router, unless the desk says (`next_wakeup`) that its tick is due by
 /// `due_by` (follow-ups deferred by the failure).
 fn agree(desk: &D, what: &str, due_by: DateTime<Utc>) {
-    let router = desk.router().expect("routing is on");
+    let router = desk.routing_state(tenant()).unwrap();
     let convs = desk
         .store()
         .inner()
@@ -194,7 +195,7 @@ fn agree(desk: &D, what: &str, due_by: DateTime<Utc>) {
         .unwrap();
     let mut held = 0;
     for c in &convs {
-        let assigned = router.assignment(tenant(), c.id);
+        let assigned = router.assignment(c.id);
         if let Some(a) = assigned {
             held += 1;
             assert_eq!(
@@ -202,12 +203,9 @@ fn agree(desk: &D, what: &str, due_by: DateTime<Utc>) {
                 Some(a),
                 "{what}: the router assigned a conversation whose assignee was not written"
             );
-            assert!(
-                !router.is_waiting(tenant(), c.id),
-                "{what}: assigned and waiting"
-            );
+            assert!(!router.is_waiting(c.id), "{what}: assigned and waiting");
         }
-        if c.status.is_active() && c.assignee.is_none() && !router.is_waiting(tenant(), c.id) {
+        if c.status.is_active() && c.assignee.is_none() && !router.is_waiting(c.id) {
             let due = desk.next_wakeup().unwrap();
             assert!(
                 due.is_some_and(|d| d <= due_by),
@@ -217,7 +215,7 @@ fn agree(desk: &D, what: &str, due_by: DateTime<Utc>) {
         }
     }
     assert_eq!(
-        router.load(tenant(), ana()),
+        router.load(ana()),
         Some(held),
         "{what}: Ana's load is not the work she holds"
     );

@@ -430,15 +430,9 @@ impl<S: Store> Desk<S> {
             Ok(effects)
         })
         .and_then(|mut effects| {
-            if let Some(Effect::StatusChanged {
-                tenant,
-                conversation,
-                to,
-                ..
-            }) = effects.first().cloned()
-            {
-                effects.extend(self.routing_after_status(tenant, conversation, to, now)?);
-            }
+            // Also when the status was already `status`: a host retrying a solve whose
+            // routing step failed frees the agent now.
+            effects.extend(self.routing_after_status(r.tenant, r.id, status, now)?);
             Ok(effects)
         })
     }

@@ -4,9 +4,9 @@
 //! store write (an operation's change set) inside stays atomic on its own (a failing one
 //! leaves no trace), and they all land together when the batch commits. If the batch does
 //! not land, the Desk's in-memory state must forget what it learned from the batch: the
-//! live metrics of the conversations it changed are recomputed from the store, and a
-//! router the batch changed no longer matches the store, so the desk refuses further
-//! writes until it is rebuilt.
+//! live metrics of the conversations it changed are recomputed from the store, and the
+//! router's cache of the routing state is dropped (the next routing operation reads the
+//! state the store kept).
 
 use std::collections::BTreeSet;
 
@@ -23,22 +23,16 @@ use crate::store::{ChangeSet, Store};
 pub(crate) struct OpenBatch {
     /// Conversations whose live metrics the batch changed.
     conversations: BTreeSet<(TenantId, ConversationId)>,
-    /// The router was changed (an assignment, a queue, a load, an agent).
-    router_touched: bool,
 }
 
 /// The desk's group commit.
 ///
 /// Invariants:
 /// - `open` is `Some` exactly while the store holds a batch open for this desk: set after
-///   [`Store::begin_batch`] succeeded, taken before [`Store::end_batch`] is called;
-/// - `poisoned` is set when a batch that changed the router did not land, and is never
-///   cleared: the router (in memory) no longer matches the store, so every write is
-///   refused until the host builds a new desk.
+///   [`Store::begin_batch`] succeeded, taken before [`Store::end_batch`] is called.
 #[derive(Debug, Default)]
 pub(crate) struct Batching {
     open: Option<OpenBatch>,
-    poisoned: bool,
 }
 
 impl Batching {
@@ -47,28 +41,10 @@ impl Batching {
         self.open.is_some()
     }
 
-    /// Refuses to write on a router that no longer matches the store.
-    fn check_writable(&self) -> Result<()> {
-        if self.poisoned {
-            return Err(Error::Store {
-                message: POISONED.into(),
-                source: None,
-            });
-        }
-        Ok(())
-    }
-
     /// Notes a conversation whose live metrics the open batch (if any) changed.
     fn touched(&mut self, tenant: TenantId, conversation: ConversationId) {
         if let Some(open) = &mut self.open {
             open.conversations.insert((tenant, conversation));
-        }
-    }
-
-    /// Notes that the open batch (if any) changed the router.
-    fn router_touched(&mut self) {
-        if let Some(open) = &mut self.open {
-            open.router_touched = true;
         }
     }
 
@@ -81,17 +57,7 @@ impl Batching {
     pub(crate) fn take(&mut self) -> Option<OpenBatch> {
         self.open.take()
     }
-
-    /// A batch did not land: with a router in use that it changed, the desk is poisoned.
-    fn lost(&mut self, batch: &OpenBatch, router_in_use: bool) {
-        self.poisoned |= batch.router_touched && router_in_use;
-    }
 }
-
-/// Why a desk refuses writes after a batch that changed routing did not land.
-const POISONED: &str = "a batch that changed routing did not land, so the router no longer \
-     matches the store: create a new Desk on the store, register the agents and call \
-     Desk::restore_routing";
 
 /// The same failure, for every message it affects.
 /// Batches of fewer messages are prepared on the calling thread (each helper thread
@@ -111,7 +77,6 @@ fn repeat(e: &Error) -> Error {
 impl<S: Store> Desk<S> {
     /// Applies one operation's change set: the single place where the desk writes.
     pub(crate) fn apply_changes(&mut self, changes: ChangeSet) -> Result<()> {
-        self.batch.check_writable()?;
         let _stage = self.stage(crate::probe::Stage::Write);
         self.store.apply(changes)
     }
@@ -119,11 +84,6 @@ impl<S: Store> Desk<S> {
     /// Notes that the current operation changes a conversation's live metrics.
     pub(crate) fn batch_touched(&mut self, tenant: TenantId, conversation: ConversationId) {
         self.batch.touched(tenant, conversation);
-    }
-
-    /// Notes that the current operation changes the router.
-    pub(crate) fn router_touched(&mut self) {
-        self.batch.router_touched();
     }
 
     /// Refuses an operation that must commit on its own (erasures scrub the log after
@@ -171,7 +131,6 @@ impl<S: Store> Desk<S> {
     /// start one (a locked database); [`Error::Store`] after a failed batch that changed
     /// routing (see [`Desk::end_batch`]).
     pub fn begin_batch(&mut self) -> Result<()> {
-        self.batch.check_writable()?;
         if self.batch.is_open() {
             return Err(Error::invalid(
                 "batch",
@@ -193,11 +152,8 @@ impl<S: Store> Desk<S> {
     /// operations is stored, and the desk forgets what it learned from them: the live
     /// metrics of the conversations the batch changed are recomputed from the store (if
     /// that read fails too, the tenant's reports come from the store until
-    /// [`Desk::load_metrics`] reloads them). If the batch changed the router
-    /// (assignments, queues, agents), the router no longer matches the store; the desk
-    /// then refuses every further write with [`Error::Store`], and the host creates a new
-    /// desk on the store and rebuilds routing with [`Desk::upsert_agent`] and
-    /// [`Desk::restore_routing`], as after a restart.
+    /// [`Desk::load_metrics`] reloads them). The router's cache of the routing state
+    /// is dropped: routing continues from what the store kept.
     ///
     /// On a store whose [`Store::supports_batches`] is `false` (the trait's default, for
     /// a host's own store), every operation commits alone as it runs, and
@@ -227,8 +183,7 @@ impl<S: Store> Desk<S> {
         if commit && ended.is_ok() {
             return Ok(());
         }
-        let router_in_use = self.router.is_some();
-        self.batch.lost(&open, router_in_use);
+        self.routing_forget_all();
         // Sorted by tenant: one refresh per tenant. Back to what the store holds; if even
         // that cannot be read, reports come from the store until the metrics are loaded
         // again.
@@ -392,28 +347,13 @@ mod batching_tests {
     use super::*;
 
     #[test]
-    fn only_a_lost_batch_that_changed_a_router_in_use_poisons_the_desk() {
+    fn a_batch_is_open_from_opened_until_taken() {
         let mut b = Batching::default();
-        b.router_touched(); // no batch open: nothing to note
+        assert!(!b.is_open());
         b.opened();
         assert!(b.is_open());
-        let quiet = b.take().expect("open");
-        b.lost(&quiet, true);
-        assert!(
-            b.check_writable().is_ok(),
-            "the batch did not touch the router"
-        );
-        b.opened();
-        b.router_touched();
-        let routed = b.take().expect("open");
-        assert!(!b.is_open());
-        b.lost(&routed, false);
-        assert!(b.check_writable().is_ok(), "no router in use");
-        b.lost(&routed, true);
-        let err = b.check_writable().expect_err("poisoned");
-        assert!(err.to_string().contains("restore_routing"), "{err}");
-        b.opened();
         assert!(b.take().is_some());
-        assert!(b.check_writable().is_err(), "poisoning is never cleared");
+        assert!(!b.is_open());
+        assert!(b.take().is_none());
     }
 }

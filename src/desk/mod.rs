@@ -23,6 +23,7 @@ mod privacy;
 mod profile;
 mod retention;
 mod routing;
+mod routing_store;
 mod sla;
 mod tags;
 mod triage;
@@ -82,8 +83,11 @@ pub struct Desk<S: Store> {
     metrics: metrics::MetricsCache,
     /// Work queued for after an operation's commit, and work a failure deferred.
     followups: followups::FollowUps,
-    /// The routing engine (in memory; created on first use when routing is on).
+    /// The routing engine, a cache of the routing state in the store (created on first
+    /// use when routing is on).
     router: Option<crate::routing::Router>,
+    /// The stored versions behind the router's cache.
+    routing: routing_store::RoutingCache,
     /// The current ingest's read-ahead (see [`crate::store::ReadPlan`]).
     ahead: ahead::Ahead,
     /// Group commit: the open batch, if any (see [`Desk::begin_batch`]), and whether a
@@ -122,6 +126,7 @@ impl<S: Store> Desk<S> {
             metrics: metrics::MetricsCache::default(),
             followups: followups::FollowUps::default(),
             router: None,
+            routing: routing_store::RoutingCache::default(),
             ahead: ahead::Ahead::default(),
             batch: batch::Batching::default(),
         })

@@ -18,6 +18,7 @@ use crate::effect::Effect;
 use crate::error::{Error, Result};
 use crate::id::{AgentId, MessageId, TenantId};
 use crate::message::{Author, Direction, Message};
+use crate::routing::Decision;
 use crate::store::{ChangeSet, Op, Store};
 
 impl<S: Store> Desk<S> {
@@ -85,10 +86,19 @@ impl<S: Store> Desk<S> {
         over_capacity: bool,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
-        self.check_agents(r.tenant, &[agent, by])?;
-        let conv = self.operate(r, by, now, |desk, conv| {
-            if let Some(item) = desk.work_item_for(conv, now) {
-                if let Some(router) = &desk.router {
+        let mut effects = vec![Effect::Assigned {
+            tenant: r.tenant,
+            conversation: r.id,
+            agent,
+            explanation: format!("assigned by {by}"),
+        }];
+        let (_, freed) = self.operate(
+            r,
+            by,
+            &[agent, by],
+            now,
+            |desk, conv| {
+                if let (Some(item), Some(router)) = (desk.work_item_for(conv, now), &desk.router) {
                     router.check_manual(
                         conv.tenant,
                         agent,
@@ -96,19 +106,14 @@ impl<S: Store> Desk<S> {
                         over_capacity,
                     )?;
                 }
-            }
-            conversation::assign(conv, agent, by, over_capacity)
-        })?;
-        let mut effects = vec![Effect::Assigned {
-            tenant: r.tenant,
-            conversation: r.id,
-            agent,
-            explanation: format!("assigned by {by}"),
-        }];
-        if let (Some(item), true) = (self.work_item_for(&conv, now), self.router.is_some()) {
-            let freed = self.router_mut()?.assign_manually(item, agent, now);
-            effects.extend(self.apply_decisions(r.tenant, freed, now)?);
-        }
+                conversation::assign(conv, agent, by, over_capacity)
+            },
+            |desk, conv| match desk.work_item_for(conv, now) {
+                Some(item) => Ok(desk.router_mut()?.assign_manually(item, agent, now)),
+                None => Ok(Vec::new()),
+            },
+        )?;
+        effects.extend(freed);
         Ok(effects)
     }
 
@@ -132,30 +137,34 @@ impl<S: Store> Desk<S> {
         if let Transfer::Agent(a) = &to {
             named.push(*a);
         }
-        self.check_agents(r.tenant, &named)?;
-        let conv = self.operate(r, by, now, |desk, conv| {
-            if let (Transfer::Agent(a), Some(item)) = (&to, desk.work_item_for(conv, now)) {
-                if let Some(router) = &desk.router {
+        let (_, effects) = self.operate(
+            r,
+            by,
+            &named,
+            now,
+            |desk, conv| {
+                if let (Transfer::Agent(a), Some(item), Some(router)) =
+                    (&to, desk.work_item_for(conv, now), &desk.router)
+                {
                     router.check_manual(conv.tenant, *a, item.requirements.units, false)?;
                 }
-            }
-            conversation::transfer(conv, to.clone(), note, by)
-        })?;
-        let Some(mut item) = self
-            .work_item_for(&conv, now)
-            .filter(|_| self.router.is_some())
-        else {
-            return Ok(Vec::new());
-        };
-        let decisions = match &to {
-            Transfer::Agent(a) => self.router_mut()?.assign_manually(item, *a, now),
-            Transfer::Queue(q) => {
-                item.requirements.queue = q.clone();
-                item.previous_agent = None;
-                self.router_mut()?.release_manually(item, true, now)
-            }
-        };
-        self.apply_decisions(r.tenant, decisions, now)
+                conversation::transfer(conv, to.clone(), note, by)
+            },
+            |desk, conv| {
+                let Some(mut item) = desk.work_item_for(conv, now) else {
+                    return Ok(Vec::new());
+                };
+                Ok(match &to {
+                    Transfer::Agent(a) => desk.router_mut()?.assign_manually(item, *a, now),
+                    Transfer::Queue(q) => {
+                        item.requirements.queue = q.clone();
+                        item.previous_agent = None;
+                        desk.router_mut()?.release_manually(item, true, now)
+                    }
+                })
+            },
+        )?;
+        Ok(effects)
     }
 
     /// Takes a conversation away from its agent; with routing on, the agent's freed
@@ -173,16 +182,18 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
         let r = conversation.into();
-        self.check_agents(r.tenant, &[by])?;
-        let conv = self.operate(r, by, now, |_, conv| conversation::unassign(conv, by))?;
-        let Some(item) = self
-            .work_item_for(&conv, now)
-            .filter(|_| self.router.is_some())
-        else {
-            return Ok(Vec::new());
-        };
-        let freed = self.router_mut()?.release_manually(item, false, now);
-        self.apply_decisions(r.tenant, freed, now)
+        let (_, effects) = self.operate(
+            r,
+            by,
+            &[by],
+            now,
+            |_, conv| conversation::unassign(conv, by),
+            |desk, conv| match desk.work_item_for(conv, now) {
+                Some(item) => Ok(desk.router_mut()?.release_manually(item, false, now)),
+                None => Ok(Vec::new()),
+            },
+        )?;
+        Ok(effects)
     }
 
     /// Sets a conversation's priority, as `by` decided (waiting work moves up or down
@@ -200,13 +211,17 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let r = conversation.into();
-        self.check_agents(r.tenant, &[by])?;
-        self.operate(r, by, now, |_, conv| {
-            conversation::set_priority(conv, priority, by)
-        })?;
-        if let Some(router) = self.router.as_mut() {
-            router.reprioritize(r.tenant, r.id, priority);
-        }
+        self.operate(
+            r,
+            by,
+            &[by],
+            now,
+            |_, conv| conversation::set_priority(conv, priority, by),
+            |desk, _| {
+                desk.router_mut()?.reprioritize(r.tenant, r.id, priority);
+                Ok(Vec::new())
+            },
+        )?;
         Ok(())
     }
 
@@ -228,10 +243,18 @@ impl<S: Store> Desk<S> {
         self.change_status(r, status, Some(by), now)
     }
 
-    /// With routing on, refuses an agent who is not one of the tenant's.
-    pub(crate) fn check_agents(&self, tenant: TenantId, agents: &[AgentId]) -> Result<()> {
-        let Some(router) = &self.router else {
+    /// With routing on, refuses an agent who is not one of the tenant's (as stored: the
+    /// router's cache of the tenant is brought up to date first).
+    pub(crate) fn check_agents(&mut self, tenant: TenantId, agents: &[AgentId]) -> Result<()> {
+        if self.config.routing.is_none() {
             return Ok(());
+        }
+        let router = match self.fresh_router(tenant) {
+            Ok(r) => r,
+            Err(e) => {
+                self.routing_lost(tenant);
+                return Err(e);
+            }
         };
         match agents.iter().find(|a| router.agent(tenant, **a).is_none()) {
             Some(a) => Err(Error::not_found("agent", a)),
@@ -240,15 +263,22 @@ impl<S: Store> Desk<S> {
     }
 
     /// Reads the conversation, lets `decide` change it, and writes it with the event in
-    /// one change set (retried on a lost race); the conversation as written.
+    /// one change set; with routing on, `route` then decides on the tenant's fresh routing
+    /// state and its decisions (an agent's freed capacity offered, say) are written in the
+    /// same change set. Retried on a lost race; returns the conversation as written and
+    /// the routing effects.
     fn operate(
         &mut self,
         r: ConversationRef,
         by: AgentId,
+        named: &[AgentId],
         now: DateTime<Utc>,
         decide: impl Fn(&Self, &mut Conversation) -> Result<ConversationEvent>,
-    ) -> Result<Conversation> {
+        route: impl Fn(&mut Self, &Conversation) -> Result<Vec<Decision>>,
+    ) -> Result<(Conversation, Vec<Effect>)> {
+        let routing = self.config.routing.is_some();
         self.retrying(|desk| {
+            desk.check_agents(r.tenant, named)?;
             let mut conv = desk.load_conversation(r)?;
             let event = decide(desk, &mut conv)?;
             let message = desk.event_message(&conv, by, event, now);
@@ -258,8 +288,21 @@ impl<S: Store> Desk<S> {
             let mut changes = ChangeSet::new(conv.tenant);
             changes.push(Op::PutConversation(conv.clone()));
             changes.push(Op::InsertMessage(message));
-            desk.apply_changes(changes)?;
-            Ok(conv)
+            if !routing {
+                desk.apply_changes(changes)?;
+                return Ok((conv, Vec::new()));
+            }
+            let write = route(desk, &conv)
+                .and_then(|decisions| desk.routing_into(r.tenant, &mut changes, decisions, now));
+            let write = match write {
+                Ok(w) => w,
+                Err(e) => {
+                    desk.routing_lost(r.tenant);
+                    return Err(e);
+                }
+            };
+            let effects = desk.apply_routing(changes, write)?;
+            Ok((conv, effects))
         })
     }
 

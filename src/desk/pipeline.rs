@@ -80,8 +80,7 @@ impl<S: Store> Desk<S> {
     }
 
     /// The earliest instant at which [`Desk::tick`] has something to do (an SLA warning
-    /// or breach, a routing escalation, capacity given back by an assignment that could
-    /// not be written, follow-ups of an ingest deferred by a store failure), or `None`
+    /// or breach, a routing escalation or an agent's shift start, follow-ups of an ingest deferred by a store failure), or `None`
     /// when nothing is scheduled. Hosts sleep until then (or until the next message), then
     /// call `tick`.
     ///
@@ -90,7 +89,7 @@ impl<S: Store> Desk<S> {
     /// Store failures only.
     pub fn next_wakeup(&self) -> Result<Option<DateTime<Utc>>> {
         let sla = self.sla_next_due()?;
-        let routing = self.router.as_ref().and_then(|r| r.next_due());
+        let routing = self.routing_next_due()?;
         let retry = self.retry_next_due()?;
         Ok([sla, routing, retry, self.followups.due()]
             .into_iter()

@@ -1,47 +1,58 @@
 //! Routing on the Desk: conversations that need a human are routed after the operation
 //! that made them need one committed; solving or closing frees the agent's capacity;
-//! `tick` fires escalation steps. The router's state is in memory: assignments are
-//! written to `Conversation::assignee`, and `Desk::restore_routing` rebuilds loads and
-//! queues from the store after a restart.
-
-use std::collections::VecDeque;
+//! `tick` fires escalation steps and offers work to agents whose shift starts. The
+//! routing state lives in the store ([`super::routing_store`]); the router is a cache
+//! of it, so every host on the store sees the same agents, loads and queues.
 
 use chrono::{DateTime, Utc};
 
-use crate::conversation::{Conversation, Status};
+use crate::conversation::Conversation;
 use crate::desk::{ConversationRef, Desk};
 use crate::effect::Effect;
 use crate::error::{Error, Result};
 use crate::id::{AgentId, ConversationId, TenantId};
 use crate::routing::{Agent, Decision, Presence, Requirements, Router, WorkItem};
-use crate::store::{ChangeSet, Op, Store};
+use crate::store::Store;
 
 impl<S: Store> Desk<S> {
     pub(crate) fn router_mut(&mut self) -> Result<&mut Router> {
-        let Some(cfg) = self.config.routing.clone() else {
+        let Some(cfg) = self.config.routing.as_ref() else {
             return Err(Error::Config(
                 "routing is off: set DeskConfig::routing".into(),
             ));
         };
-        self.router_touched();
-        Ok(self.router.get_or_insert_with(|| Router::new(&cfg)))
+        if self.router.is_none() {
+            self.router = Some(Router::new(cfg));
+        }
+        self.router
+            .as_mut()
+            .ok_or_else(|| Error::Config("routing is off".into()))
     }
 
-    /// The router (when routing is on and has been used).
+    /// This desk's cache of the routing state (when routing is on and has been used):
+    /// what the store held when this desk last read or wrote it. Another host's changes
+    /// show after this desk's next routing operation; [`Desk::routing_state`] reads the
+    /// store.
     pub fn router(&self) -> Option<&Router> {
         self.router.as_ref()
     }
 
-    /// Adds or updates an agent; work waiting for them is assigned at once.
+    /// Adds or updates an agent (keeping the load they hold, as stored); work waiting for
+    /// them is assigned at once. Every host may register the team at start-up.
     ///
     /// # Errors
     ///
     /// [`Error::Config`] when routing is off; [`Error::Invalid`] for a bad agent.
     pub fn upsert_agent(&mut self, agent: Agent, now: DateTime<Utc>) -> Result<Vec<Effect>> {
         let _stage = self.stage(crate::probe::Stage::Routing);
+        self.router_mut()?;
+        agent.validate()?;
         let tenant = agent.tenant;
-        let decisions = self.router_mut()?.upsert_agent(agent, now)?;
-        self.apply_decisions(tenant, decisions, now)
+        let ((), effects) = self.routing_tx(tenant, now, |desk, _| {
+            let decisions = desk.router_mut()?.upsert_agent(agent.clone(), now)?;
+            Ok(((), decisions))
+        })?;
+        Ok(effects)
     }
 
     /// Changes an agent's presence; an agent who comes online gets the oldest
@@ -58,10 +69,14 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
         let _stage = self.stage(crate::probe::Stage::Routing);
-        let decisions = self
-            .router_mut()?
-            .set_presence(tenant, agent, presence, now)?;
-        self.apply_decisions(tenant, decisions, now)
+        self.router_mut()?;
+        let ((), effects) = self.routing_tx(tenant, now, |desk, _| {
+            let decisions = desk
+                .router_mut()?
+                .set_presence(tenant, agent, presence, now)?;
+            Ok(((), decisions))
+        })?;
+        Ok(effects)
     }
 
     /// Routes a conversation with explicit requirements (an agent's transfer, a host's
@@ -78,17 +93,23 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
     ) -> Result<(Decision, Vec<Effect>)> {
         let _stage = self.stage(crate::probe::Stage::Routing);
-        let conv = self.load_conversation(conversation.into())?;
-        self.route_loaded(conv, requirements, now)
+        self.router_mut()?;
+        let r = conversation.into();
+        self.routing_tx(r.tenant, now, |desk, _| {
+            let conv = desk.load_conversation(r)?;
+            let decision = desk.route_decision(conv, requirements.clone(), now)?;
+            Ok((decision.clone(), vec![decision]))
+        })
     }
 
-    /// [`Desk::route`] for a conversation the caller has just read.
-    fn route_loaded(
+    /// Routes `conv` on the fresh router, preferring its (or its customer's) previous
+    /// agent.
+    fn route_decision(
         &mut self,
         conv: Conversation,
         requirements: Requirements,
         now: DateTime<Utc>,
-    ) -> Result<(Decision, Vec<Effect>)> {
+    ) -> Result<Decision> {
         let previous_agent = match conv.assignee {
             Some(a) => Some(a),
             None => self.previous_agent(conv.tenant, conv.customer, conv.id)?,
@@ -101,20 +122,7 @@ impl<S: Store> Desk<S> {
             enqueued_at: now,
             steps_applied: 0,
         };
-        // An assignment the router already held was recorded before: a failure to record
-        // it again does not take it back.
-        let fresh = self
-            .router
-            .as_ref()
-            .is_none_or(|r| r.assignment(conv.tenant, conv.id).is_none());
-        let decision = self.router_mut()?.route(item, now);
-        let todo = vec![ToRecord {
-            tenant: conv.tenant,
-            decision: decision.clone(),
-            fresh,
-        }];
-        let effects = self.record_decisions(todo, now, Some(conv))?;
-        Ok((decision, effects))
+        Ok(self.router_mut()?.route(item, now))
     }
 
     /// Routing after triage (or for every new conversation without triage).
@@ -128,26 +136,29 @@ impl<S: Store> Desk<S> {
         let Some(cfg) = self.config.routing.clone() else {
             return Ok(Vec::new());
         };
-        let Some(conv) = self.store.conversation(tenant, conversation)? else {
-            return Ok(Vec::new());
-        };
-        // Work the router already holds (assigned or waiting) stays where it is; a
-        // reopened conversation is routed again, preferring its previous agent.
-        let held = self.router.as_ref().is_some_and(|r| {
-            r.assignment(tenant, conversation).is_some() || r.is_waiting(tenant, conversation)
-        });
-        if held || !conv.status.is_active() {
-            return Ok(Vec::new());
-        }
-        let req = requirements_for(&conv, skills, &cfg);
-        let (_, effects) = self.route_loaded(conv, req, now)?;
+        let ((), effects) = self.routing_tx(tenant, now, |desk, _| {
+            let Some(conv) = desk.store.conversation(tenant, conversation)? else {
+                return Ok(((), Vec::new()));
+            };
+            // Work routing already holds (assigned or waiting) stays where it is; a
+            // reopened conversation is routed again, preferring its previous agent.
+            let router = desk.router_mut()?;
+            let held = router.assignment(tenant, conversation).is_some()
+                || router.is_waiting(tenant, conversation);
+            if held || !conv.status.is_active() {
+                return Ok(((), Vec::new()));
+            }
+            let req = requirements_for(&conv, skills, &cfg);
+            let decision = desk.route_decision(conv, req, now)?;
+            Ok(((), vec![decision]))
+        })?;
         Ok(effects)
     }
 
-    /// For an active conversation, with routing on: the work item the router holds for it
-    /// (with its requirements, waiting time and escalation steps), or a new one with the
-    /// requirements routing would give it (no skills), for a hand-made assignment. A
-    /// solved or closed conversation is no routing work.
+    /// For an active conversation, with routing on: the work item the (fresh) router
+    /// holds for it (with its requirements, waiting time and escalation steps), or a new
+    /// one with the requirements routing would give it (no skills), for a hand-made
+    /// assignment. A solved or closed conversation is no routing work.
     pub(crate) fn work_item_for(
         &self,
         conv: &Conversation,
@@ -192,164 +203,74 @@ impl<S: Store> Desk<S> {
             .find_map(|c| c.assignee))
     }
 
-    /// Records decisions the router made for `tenant` (see [`Desk::record_decisions`]).
-    pub(crate) fn apply_decisions(
-        &mut self,
-        tenant: TenantId,
-        decisions: Vec<Decision>,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Effect>> {
-        let todo = decisions
-            .into_iter()
-            .map(|decision| ToRecord {
-                tenant,
-                decision,
-                fresh: true,
-            })
-            .collect();
-        self.record_decisions(todo, now, None)
-    }
-
-    /// Writes the decisions' assignments to the conversations and reports them; the
-    /// conversation of one decision may come already read (`known`). A conversation that
-    /// is gone gives its agent's capacity back to waiting work, whose decisions are
-    /// recorded too. When a write fails, the router takes back every fresh assignment not
-    /// yet recorded ([`Router::unassign`]): router and store agree again, the work waits
-    /// in its queue, and the next `tick` offers the capacity again.
-    fn record_decisions(
-        &mut self,
-        todo: Vec<ToRecord>,
-        now: DateTime<Utc>,
-        mut known: Option<Conversation>,
-    ) -> Result<Vec<Effect>> {
-        let mut todo = VecDeque::from(todo);
-        let mut effects = Vec::new();
-        while let Some(next) = todo.pop_front() {
-            let (tenant, conversation) = (next.tenant, next.decision.conversation);
-            let Some(agent) = next.decision.agent else {
-                effects.push(Effect::Queued {
-                    tenant,
-                    conversation,
-                    explanation: next.decision.explain(),
-                });
-                continue;
-            };
-            let read = known.take_if(|c| c.tenant == tenant && c.id == conversation);
-            match self.record_assignment(tenant, conversation, agent, now, read) {
-                Ok(true) => effects.push(Effect::Assigned {
-                    tenant,
-                    conversation,
-                    agent,
-                    explanation: next.decision.explain(),
-                }),
-                Ok(false) => {
-                    let freed = self.router_mut()?.release(tenant, conversation, now);
-                    todo.extend(freed.into_iter().map(|decision| ToRecord {
-                        tenant,
-                        decision,
-                        fresh: true,
-                    }));
-                }
-                Err(e) => {
-                    let router = self.router_mut()?;
-                    for r in std::iter::once(next).chain(todo) {
-                        if r.fresh && r.decision.agent.is_some() {
-                            router.unassign(r.tenant, r.decision.conversation, now);
-                        }
-                    }
-                    return Err(e);
-                }
-            }
-        }
-        Ok(effects)
-    }
-
-    /// Writes `agent` as the conversation's assignee (opening a new one); `false` when
-    /// the conversation does not exist.
-    fn record_assignment(
-        &mut self,
-        tenant: TenantId,
-        conversation: ConversationId,
-        agent: AgentId,
-        now: DateTime<Utc>,
-        mut read: Option<Conversation>,
-    ) -> Result<bool> {
-        // The conversation the caller read serves the first attempt; a retry re-reads.
-        self.retrying(|desk| {
-            let conv = match read.take() {
-                Some(c) => Some(c),
-                None => desk.store.conversation(tenant, conversation)?,
-            };
-            let Some(mut conv) = conv else {
-                return Ok(false);
-            };
-            if conv.assignee == Some(agent) {
-                return Ok(true);
-            }
-            conv.assignee = Some(agent);
-            if conv.status == Status::New {
-                conv.set_status(Status::Open, now);
-            }
-            conv.updated_at = now;
-            conv.version += 1;
-            let mut changes = ChangeSet::new(tenant);
-            changes.push(Op::PutConversation(conv));
-            desk.apply_changes(changes)?;
-            Ok(true)
-        })
-    }
-
-    /// After a status change: a solved or closed conversation frees its agent.
+    /// After a status change: a solved or closed conversation frees its agent, whose
+    /// capacity is offered to waiting work. Nothing to do (and nothing written) when
+    /// routing does not hold the conversation, so a host that retries a status change
+    /// after a failure frees the agent then.
     pub(crate) fn routing_after_status(
         &mut self,
         tenant: TenantId,
         conversation: ConversationId,
-        to: Status,
+        to: crate::Status,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
         let _stage = self.stage(crate::probe::Stage::Routing);
-        if self.router.is_none() || to.is_active() {
+        if self.config.routing.is_none() || to.is_active() {
             return Ok(Vec::new());
         }
-        let decisions = self.router_mut()?.release(tenant, conversation, now);
-        self.apply_decisions(tenant, decisions, now)
-    }
-
-    /// Escalation steps that fell due (from `tick`).
-    pub(crate) fn routing_tick(&mut self, now: DateTime<Utc>) -> Result<Vec<Effect>> {
-        let _stage = self.stage(crate::probe::Stage::Routing);
-        self.router_touched();
-        let Some(router) = self.router.as_mut() else {
-            return Ok(Vec::new());
-        };
-        let fired = router.tick(now);
-        let mut effects = Vec::new();
-        let mut todo = Vec::new();
-        for (item, step, decision) in fired {
-            if step != usize::MAX {
-                effects.push(Effect::Escalated {
-                    tenant: item.tenant,
-                    conversation: item.conversation,
-                    step,
-                });
-            }
-            if decision.agent.is_some() {
-                todo.push(ToRecord {
-                    tenant: item.tenant,
-                    decision,
-                    fresh: true,
-                });
-            }
-        }
-        effects.extend(self.record_decisions(todo, now, None)?);
+        let ((), effects) = self.routing_tx(tenant, now, |desk, _| {
+            let decisions = desk.router_mut()?.release(tenant, conversation, now);
+            Ok(((), decisions))
+        })?;
         Ok(effects)
     }
 
-    /// Rebuilds the router's loads and queues for a tenant from the store after a
-    /// restart: open conversations with an assignee count against that agent's capacity;
-    /// active unassigned ones that triage (or the absence of triage) marks as needing a
-    /// human are routed again. Register the agents first. Cost: one pass over the tenant's
-    /// conversations.
+    /// Escalation steps and shift starts that fell due (from `tick`), found through the
+    /// stored routing records of every tenant, so a desk that never routed for a tenant
+    /// still fires its steps.
+    pub(crate) fn routing_tick(&mut self, now: DateTime<Utc>) -> Result<Vec<Effect>> {
+        let _stage = self.stage(crate::probe::Stage::Routing);
+        if self.config.routing.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut effects = Vec::new();
+        for (tenant, (work, shift_started)) in self.routing_due(now, DUE_PER_TICK)? {
+            let (escalated, assigned) = self.routing_tx(tenant, now, |desk, _| {
+                let router = desk.router_mut()?;
+                // Due records are written again with their next due time.
+                for c in &work {
+                    router.touch_work(tenant, *c);
+                }
+                let mut escalated = Vec::new();
+                let mut decisions = Vec::new();
+                for (item, step, decision) in router.escalate_in(tenant, now) {
+                    escalated.push(Effect::Escalated {
+                        tenant,
+                        conversation: item.conversation,
+                        step,
+                    });
+                    decisions.push(decision);
+                }
+                if shift_started {
+                    let (offered, next) = router.offer_on_shift(tenant, now);
+                    decisions.extend(offered);
+                    desk.routing_shift_recomputed(tenant, next);
+                }
+                // Queueing again is no news: only assignments are reported.
+                decisions.retain(|d| d.agent.is_some());
+                Ok((escalated, decisions))
+            })?;
+            effects.extend(escalated);
+            effects.extend(assigned);
+        }
+        Ok(effects)
+    }
+
+    /// Brings routing up to date with conversations it does not hold: open conversations
+    /// with an assignee count against that agent's capacity; active unassigned ones that
+    /// triage (or the absence of triage) marks as needing a human are routed. Routing
+    /// state is stored, so a desk built anew needs none of this; it is for conversations
+    /// from before routing was turned on. Cost: one pass over the tenant's conversations.
     ///
     /// # Errors
     ///
@@ -375,15 +296,18 @@ impl<S: Store> Desk<S> {
                 Ok(())
             },
         )?;
-        let mut effects = Vec::new();
-        for conv in active {
-            let channel = conv
-                .last_inbound_channel
-                .clone()
-                .unwrap_or(crate::Channel::Email);
-            if let Some(agent) = conv.assignee {
-                let mut req =
-                    Requirements::new(channel.clone()).units(cfg.capacity.units(&channel));
+        let (unassigned, mut effects) = self.routing_tx(tenant, now, |desk, _| {
+            let router = desk.router_mut()?;
+            let mut unassigned = Vec::new();
+            for conv in &active {
+                if router.item(tenant, conv.id).is_some() {
+                    continue;
+                }
+                let Some(agent) = conv.assignee else {
+                    unassigned.push(conv.id);
+                    continue;
+                };
+                let mut req = requirements_for(conv, &[], &cfg);
                 req.priority = conv.priority;
                 let item = WorkItem {
                     tenant,
@@ -393,13 +317,15 @@ impl<S: Store> Desk<S> {
                     enqueued_at: conv.created_at,
                     steps_applied: 0,
                 };
-                self.router_mut()?.restore_assignment(item, agent);
-                continue;
+                router.restore_assignment(item, agent);
             }
-            let outcome = self.triage_of((tenant, conv.id))?;
+            Ok((unassigned, Vec::new()))
+        })?;
+        for id in unassigned {
+            let outcome = self.triage_of((tenant, id))?;
             if outcome.as_ref().is_none_or(|o| o.needs_human) {
                 let skills = outcome.map(|o| o.skills).unwrap_or_default();
-                effects.extend(self.route_automatically(tenant, conv.id, &skills, now)?);
+                effects.extend(self.route_automatically(tenant, id, &skills, now)?);
             }
         }
         Ok(effects)
@@ -418,14 +344,9 @@ impl<S: Store> Desk<S> {
     }
 }
 
-/// A routing decision to record in the store.
-struct ToRecord {
-    tenant: TenantId,
-    decision: Decision,
-    /// Made by the router in this call (not an assignment it already held): taken back
-    /// if it cannot be recorded.
-    fresh: bool,
-}
+/// How many due routing records of each kind one `tick` takes on (the rest are due at
+/// the next).
+const DUE_PER_TICK: usize = 1000;
 
 /// What routing asks of an agent for `conv`: its channel, priority, language, the
 /// capacity its channel takes, and `skills`.

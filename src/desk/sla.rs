@@ -228,6 +228,7 @@ impl<S: Store> Desk<S> {
                 ops,
                 raised,
                 effects,
+                now,
             });
         }
         Ok((updates, exhausted))
@@ -267,14 +268,18 @@ impl<S: Store> Desk<S> {
         Ok(n)
     }
 
-    /// What committed clock updates tell the router and the host.
+    /// What committed clock updates tell the host and routing: a raised priority moves
+    /// waiting work up its queue (as stored; a failure to write that leaves the queue
+    /// order as it was, and the priority is taken from the conversation the next time
+    /// it is routed).
     fn release(&mut self, landed: Vec<ClockUpdate>, effects: &mut Vec<Effect>) {
         for mut u in landed {
-            if u.raised.is_some() {
-                self.router_touched();
-            }
-            if let (Some(p), Some(router)) = (u.raised, self.router.as_mut()) {
-                router.reprioritize(u.tenant, u.conversation, p);
+            if let (Some(p), Some(_)) = (u.raised, self.config.routing.as_ref()) {
+                let (tenant, conversation, now) = (u.tenant, u.conversation, u.now);
+                let _ = self.routing_tx(tenant, now, |desk, _| {
+                    desk.router_mut()?.reprioritize(tenant, conversation, p);
+                    Ok(((), Vec::new()))
+                });
             }
             effects.append(&mut u.effects);
         }
@@ -378,6 +383,8 @@ struct ClockUpdate {
     /// The priority SLA pressure raised the conversation to.
     raised: Option<crate::conversation::Priority>,
     effects: Vec<Effect>,
+    /// The tick's instant.
+    now: DateTime<Utc>,
 }
 
 /// Updates grouped by tenant (a change set writes to one), in order of first appearance.

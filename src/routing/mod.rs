@@ -17,6 +17,7 @@
 mod agent;
 mod policy;
 mod router;
+mod state;
 mod waiting;
 mod work;
 
@@ -28,6 +29,7 @@ pub use policy::{
     Sticky,
 };
 pub use router::Router;
+pub use state::{RoutingState, StoredAgent, StoredWork};
 pub use work::{
     Decision, EscalationStep, Exclusion, Requirements, Scored, SkillRequirement, WorkItem,
 };

@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::id::{AgentId, ConversationId, TenantId};
 
 mod manual;
+mod stored;
 mod tick;
 
 /// How many candidates and exclusions a decision lists (the rest are counted).
@@ -42,6 +43,18 @@ struct Pool {
     all_languages: BTreeSet<AgentId>,
     waiting: Waiting,
     assigned: HashMap<ConversationId, Assignment>,
+    /// What changed since [`Router::take_touched`] last asked: the agents and work items
+    /// a host that keeps routing state in a store writes back.
+    touched: Touched,
+}
+
+/// The agents and conversations whose routing state changed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Touched {
+    /// Agents whose definition, presence or load changed.
+    pub(crate) agents: BTreeSet<AgentId>,
+    /// Conversations that were assigned, queued, released or re-queued.
+    pub(crate) work: BTreeSet<ConversationId>,
 }
 
 /// Assigned work: who has it, and the item (to put it back in its queue if the
@@ -53,6 +66,20 @@ struct Assignment {
 }
 
 impl Pool {
+    /// Takes a conversation out of its queue.
+    fn unwait(&mut self, conversation: ConversationId) -> Option<WorkItem> {
+        let item = self.waiting.remove(conversation)?;
+        self.touched.work.insert(conversation);
+        Some(item)
+    }
+
+    /// Takes a conversation from its agent (whose capacity is not yet given back).
+    fn unassign(&mut self, conversation: ConversationId) -> Option<Assignment> {
+        let a = self.assigned.remove(&conversation)?;
+        self.touched.work.insert(conversation);
+        Some(a)
+    }
+
     fn unindex(&mut self, a: &Agent) {
         for s in a.skills.keys() {
             if let Some(set) = self.by_skill.get_mut(s) {
@@ -95,6 +122,7 @@ impl Pool {
     fn give_back(&mut self, a: &Assignment) {
         if let Some(st) = self.agents.get_mut(&a.agent) {
             st.load = st.load.saturating_sub(a.item.requirements.units);
+            self.touched.agents.insert(a.agent);
         }
     }
 
@@ -249,6 +277,7 @@ impl Router {
             None => (0, None),
         };
         pool.index(&agent);
+        pool.touched.agents.insert(id);
         pool.agents.insert(
             id,
             AgentState {
@@ -279,6 +308,9 @@ impl Router {
             .and_then(|p| p.agents.get_mut(&agent))
             .ok_or_else(|| Error::not_found("agent", agent))?;
         st.agent.presence = presence;
+        if let Some(pool) = self.pools.get_mut(&tenant) {
+            pool.touched.agents.insert(agent);
+        }
         Ok(self.offer(tenant, agent, now))
     }
 
@@ -324,7 +356,7 @@ impl Router {
         let Some(pool) = self.pools.get_mut(&tenant) else {
             return;
         };
-        let Some(mut item) = pool.waiting.remove(conversation) else {
+        let Some(mut item) = pool.unwait(conversation) else {
             return;
         };
         item.requirements.priority = priority;
@@ -371,7 +403,7 @@ impl Router {
                 unmatched: Vec::new(),
             };
         }
-        if let Some(old) = pool.waiting.remove(item.conversation) {
+        if let Some(old) = pool.unwait(item.conversation) {
             item.enqueued_at = item.enqueued_at.min(old.enqueued_at);
             item.steps_applied = item.steps_applied.max(old.steps_applied);
         }
@@ -458,7 +490,9 @@ impl Router {
         if let Some(st) = pool.agents.get_mut(&agent) {
             st.load += item.requirements.units;
             st.last_assigned = Some(now);
+            pool.touched.agents.insert(agent);
         }
+        pool.touched.work.insert(item.conversation);
         pool.assigned
             .insert(item.conversation, Assignment { agent, item });
     }
@@ -476,6 +510,7 @@ impl Router {
             .get(item.steps_applied)
             .and_then(|s| item.enqueued_at.checked_add_signed(s.after));
         let pool = self.pools.entry(item.tenant).or_default();
+        pool.touched.work.insert(item.conversation);
         pool.waiting.insert(key, item, escalates);
     }
 
@@ -487,7 +522,9 @@ impl Router {
         }
         if let Some(st) = pool.agents.get_mut(&agent) {
             st.load += item.requirements.units;
+            pool.touched.agents.insert(agent);
         }
+        pool.touched.work.insert(item.conversation);
         pool.assigned
             .insert(item.conversation, Assignment { agent, item });
     }
@@ -503,10 +540,10 @@ impl Router {
         let Some(pool) = self.pools.get_mut(&tenant) else {
             return Vec::new();
         };
-        if pool.waiting.remove(conversation).is_some() {
+        if pool.unwait(conversation).is_some() {
             return Vec::new();
         }
-        let Some(a) = pool.assigned.remove(&conversation) else {
+        let Some(a) = pool.unassign(conversation) else {
             return Vec::new();
         };
         pool.give_back(&a);
@@ -560,7 +597,7 @@ impl Router {
         let Some(pool) = self.pools.get_mut(&tenant) else {
             return false;
         };
-        let Some(a) = pool.assigned.remove(&conversation) else {
+        let Some(a) = pool.unassign(conversation) else {
             return false;
         };
         pool.give_back(&a);
@@ -602,7 +639,7 @@ impl Router {
             let Some(pool) = self.pools.get_mut(&tenant) else {
                 break;
             };
-            let Some(item) = pool.waiting.remove(conversation) else {
+            let Some(item) = pool.unwait(conversation) else {
                 break;
             };
             let mut d = self.decide(&item, now);

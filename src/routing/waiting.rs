@@ -95,6 +95,15 @@ impl Waiting {
         Some(item)
     }
 
+    /// A conversation's waiting item and when its next escalation step comes due.
+    pub(super) fn get(
+        &self,
+        conversation: ConversationId,
+    ) -> Option<(&WorkItem, Option<DateTime<Utc>>)> {
+        let (key, escalates) = self.places.get(&conversation)?;
+        Some((self.items.get(key)?, *escalates))
+    }
+
     /// Whether the conversation waits.
     pub(super) fn contains(&self, conversation: ConversationId) -> bool {
         self.places.contains_key(&conversation)

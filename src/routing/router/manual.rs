@@ -88,19 +88,15 @@ impl Router {
         let pool = self.pools.get(&tenant)?;
         match pool.assigned.get(&conversation) {
             Some(a) => Some(&a.item),
-            None => pool
-                .waiting
-                .items()
-                .map(|(_, item)| item)
-                .find(|item| item.conversation == conversation),
+            None => pool.waiting.get(conversation).map(|(item, _)| item),
         }
     }
 
     /// Removes `conversation` from its queue or its agent; the agent it had, if any.
     fn take_back(&mut self, tenant: TenantId, conversation: ConversationId) -> Option<AgentId> {
         let pool = self.pools.get_mut(&tenant)?;
-        pool.waiting.remove(conversation);
-        let a: Assignment = pool.assigned.remove(&conversation)?;
+        pool.unwait(conversation);
+        let a: Assignment = pool.unassign(conversation)?;
         pool.give_back(&a);
         Some(a.agent)
     }

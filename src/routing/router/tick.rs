@@ -78,17 +78,32 @@ impl Router {
     }
 
     fn escalate(&mut self, now: DateTime<Utc>) -> Vec<(WorkItem, usize, Decision)> {
-        let mut due: Vec<(TenantId, ConversationId)> = Vec::new();
-        for (t, p) in &self.pools {
-            due.extend(p.waiting.escalations_due(now).map(|c| (*t, c)));
-        }
-        due.sort();
+        let mut tenants: Vec<TenantId> = self.pools.keys().copied().collect();
+        tenants.sort();
         let mut out = Vec::new();
-        for (t, c) in due {
-            let Some(pool) = self.pools.get_mut(&t) else {
+        for t in tenants {
+            out.extend(self.escalate_in(t, now));
+        }
+        out
+    }
+
+    /// Applies the escalation steps that fell due in one tenant (see [`Router::tick`]):
+    /// each item with its last step applied and the decision on the widened item.
+    pub(crate) fn escalate_in(
+        &mut self,
+        tenant: TenantId,
+        now: DateTime<Utc>,
+    ) -> Vec<(WorkItem, usize, Decision)> {
+        let Some(pool) = self.pools.get(&tenant) else {
+            return Vec::new();
+        };
+        let due: Vec<ConversationId> = pool.waiting.escalations_due(now).collect();
+        let mut out = Vec::new();
+        for c in due {
+            let Some(pool) = self.pools.get_mut(&tenant) else {
                 continue;
             };
-            let Some(mut item) = pool.waiting.remove(c) else {
+            let Some(mut item) = pool.unwait(c) else {
                 continue;
             };
             let mut last = item.steps_applied;
