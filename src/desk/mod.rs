@@ -23,7 +23,7 @@ mod privacy;
 mod profile;
 mod retention;
 mod routing;
-mod routing_store;
+pub(crate) mod routing_store;
 mod sla;
 mod tags;
 mod triage;

@@ -136,7 +136,8 @@ impl<S: Store> Desk<S> {
         let Some(cfg) = self.config.routing.clone() else {
             return Ok(Vec::new());
         };
-        let ((), effects) = self.routing_tx(tenant, now, |desk, _| {
+        let ((), effects) = self.routing_tx(tenant, now, |desk, changes| {
+            desk.clear_pending(tenant, conversation, changes)?;
             let Some(conv) = desk.store.conversation(tenant, conversation)? else {
                 return Ok(((), Vec::new()));
             };
@@ -234,6 +235,9 @@ impl<S: Store> Desk<S> {
             return Ok(Vec::new());
         }
         let mut effects = Vec::new();
+        for (tenant, conversation, skills) in self.routing_pending(now, DUE_PER_TICK)? {
+            effects.extend(self.route_automatically(tenant, conversation, &skills, now)?);
+        }
         for (tenant, (work, shift_started)) in self.routing_due(now, DUE_PER_TICK)? {
             let (escalated, assigned) = self.routing_tx(tenant, now, |desk, _| {
                 let router = desk.router_mut()?;

@@ -11,6 +11,11 @@
 //! epoch: the loser gets a `Conflict`, reloads and decides again, so no agent is ever
 //! given more than their capacity and no conversation is assigned twice.
 //!
+//! The change set that makes a conversation need routing (its first message, a
+//! reopening, a hand-over) also writes a `routing-pending` mark, due at once, which the
+//! routing step deletes in its own change set: a host that stops between the two leaves
+//! the mark, and the next `tick` of any host routes the conversation.
+//!
 //! Invariants: the router's pool of a tenant is either absent or the stored state at
 //! the epoch the cache notes, plus the changes of the operation under way; any failure
 //! forgets the tenant's pool (the store is the truth, the next operation reloads it).
@@ -34,6 +39,8 @@ const EPOCH_KEY: &str = "epoch";
 pub(crate) const AGENT_KIND: &str = "routing-agent";
 /// The record kind of a conversation routing holds.
 pub(crate) const WORK_KIND: &str = "routing-work";
+/// The record kind of the mark that a conversation waits for its routing step.
+pub(crate) const PENDING_KIND: &str = "routing-pending";
 /// The record kind of a tenant's next shift start.
 pub(crate) const SHIFT_KIND: &str = "routing-shift";
 const SHIFT_KEY: &str = "next";
@@ -46,6 +53,23 @@ struct NextShift {
     /// Whether work waited when it was written (it is due only then).
     armed: bool,
 }
+
+/// The mark that `conversation` waits for its routing step with `skills` (see the
+/// [module docs](self)); `mark` makes its key unique.
+pub(crate) fn pending_route(
+    conversation: ConversationId,
+    skills: &[(String, u8)],
+    now: DateTime<Utc>,
+    mark: uuid::Uuid,
+) -> Result<Op> {
+    let mut r = Record::encode(PENDING_KIND, format!("{conversation}/{mark}"), skills)?;
+    r.secondary = Some(conversation.to_string());
+    r.due = Some(now);
+    Ok(Op::PutRecord(r))
+}
+
+/// A conversation waiting for its routing step: its tenant, id and the skills it needs.
+pub(crate) type PendingRoute = (TenantId, ConversationId, Vec<(String, u8)>);
 
 /// The stored versions behind one tenant's cached pool.
 #[derive(Debug, Clone, Default)]
@@ -393,6 +417,46 @@ impl<S: Store> Desk<S> {
         Ok(due)
     }
 
+    /// Conversations whose routing step has not run (a host stopped or failed between
+    /// the change set that marked them and their routing), with the skills they need.
+    pub(crate) fn routing_pending(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<PendingRoute>> {
+        let mut out: Vec<PendingRoute> = Vec::new();
+        for (t, r) in self.store.due_records(PENDING_KIND, now, limit)? {
+            let conv = r.secondary.as_deref().unwrap_or_default();
+            let c: ConversationId = conv
+                .parse()
+                .map_err(|e| Error::store(format!("bad routing-pending mark {}", r.key), e))?;
+            if !out.iter().any(|(tt, cc, _)| *tt == t && *cc == c) {
+                out.push((t, c, r.decode()?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes the pending marks of `conversation` in `changes` (its routing step runs).
+    pub(crate) fn clear_pending(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        changes: &mut ChangeSet,
+    ) -> Result<()> {
+        for r in self
+            .store
+            .records_by(tenant, PENDING_KIND, &conversation.to_string())?
+        {
+            changes.push(Op::DeleteRecord {
+                kind: r.kind,
+                key: r.key,
+                version: r.version,
+            });
+        }
+        Ok(())
+    }
+
     /// When routing next has something due (an escalation step or a shift start).
     pub(crate) fn routing_next_due(&self) -> Result<Option<DateTime<Utc>>> {
         if self.config.routing.is_none() {
@@ -400,7 +464,8 @@ impl<S: Store> Desk<S> {
         }
         let work = self.store.next_due(WORK_KIND)?;
         let shifts = self.store.next_due(SHIFT_KIND)?;
-        Ok(work.into_iter().chain(shifts).min())
+        let pending = self.store.next_due(PENDING_KIND)?;
+        Ok(work.into_iter().chain(shifts).chain(pending).min())
     }
 
     /// Notes the next shift start a tick recomputed for `tenant`, for the write under way.

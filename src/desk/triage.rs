@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::conversation::Status;
 use crate::desk::identity::{from_json, to_json};
 use crate::desk::pipeline::{Event, Step};
+use crate::desk::routing_store::pending_route;
 use crate::desk::{ConversationRef, Desk, ReplyOptions};
 use crate::effect::Effect;
 use crate::error::{Error, Result};
@@ -61,16 +62,21 @@ impl<S: Store> Desk<S> {
     /// stored outcome, lets `triage::step` decide, and writes what it decided.
     pub(crate) fn triage_step(&mut self, step: &mut Step<'_>) -> Result<()> {
         let Event::Inbound {
-            message, customer, ..
+            message,
+            customer,
+            reopened,
+            ..
         } = &step.event
         else {
             return Ok(());
         };
         let (tenant, conv_id) = (step.tenant, step.conversation.id);
+        // Work routing may not hold yet is marked in this change set, so that it is
+        // routed even if this process stops before its routing step.
+        let mark = step.conversation.assignee.is_none() || *reopened;
         if self.config.triage.catalogue.is_empty() {
             if self.config.routing.is_some() {
-                self.followups
-                    .push(FollowUp::route(tenant, conv_id, Vec::new()));
+                self.queue_route(step, mark, Vec::new())?;
             }
             return Ok(());
         }
@@ -97,8 +103,7 @@ impl<S: Store> Desk<S> {
         ) {
             Advance::Unchanged { route } => {
                 if let Some(skills) = route {
-                    self.followups
-                        .push(FollowUp::route(tenant, conv_id, skills));
+                    self.queue_route(step, mark, skills)?;
                 }
                 Ok(())
             }
@@ -111,6 +116,24 @@ impl<S: Store> Desk<S> {
                 self.apply_triage_advance(step, message, record, outcome, ask, hand_over)
             }
         }
+    }
+
+    /// Queues routing for after the step's change set commits; `mark`: with a pending
+    /// mark in the change set (see [`pending_route`]).
+    fn queue_route(
+        &mut self,
+        step: &mut Step<'_>,
+        mark: bool,
+        skills: Vec<(String, u8)>,
+    ) -> Result<()> {
+        if mark && self.config.routing.is_some() {
+            let mark = self.next_uuid(step.now);
+            let op = pending_route(step.conversation.id, &skills, step.now, mark)?;
+            step.changes.push(op);
+        }
+        self.followups
+            .push(FollowUp::route(step.tenant, step.conversation.id, skills));
+        Ok(())
     }
 
     /// Writes how a later message advanced the bot's flow: the bot's next question, or
@@ -139,8 +162,7 @@ impl<S: Store> Desk<S> {
                 collected: outcome.collected.clone(),
                 history,
             });
-            self.followups
-                .push(FollowUp::route(tenant, conv_id, outcome.skills.clone()));
+            self.queue_route(step, true, outcome.skills.clone())?;
         }
         record.set(&outcome)?;
         record.version += 1;
@@ -173,8 +195,7 @@ impl<S: Store> Desk<S> {
             needs_human: outcome.needs_human,
         });
         if route {
-            self.followups
-                .push(FollowUp::route(tenant, conv_id, outcome.skills.clone()));
+            self.queue_route(step, true, outcome.skills.clone())?;
         }
         let mut r = Record::encode(TRIAGE_KIND, key, &outcome)?;
         r.secondary = outcome.intent.clone();
@@ -316,6 +337,10 @@ impl<S: Store> Desk<S> {
                 version: rec.version + 1,
                 ..rec
             }));
+            if desk.config.routing.is_some() {
+                let mark = desk.next_uuid(now);
+                changes.push(pending_route(conv.id, &outcome.skills, now, mark)?);
+            }
             desk.apply_changes(changes)?;
             desk.followups.push(FollowUp::route(
                 conv.tenant,
