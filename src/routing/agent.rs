@@ -159,6 +159,11 @@ pub struct Agent {
     pub presence: Presence,
     /// Working hours; `None`: always (presence alone decides).
     pub shift: Option<Shift>,
+    /// The queues they serve; empty: every queue. Work waits in one queue
+    /// ([`crate::routing::Requirements::queue`]), and only its agents are offered it, so
+    /// an escalation step that overflows work to another queue hands it to other people.
+    #[serde(default)]
+    pub queues: BTreeSet<String>,
 }
 
 impl Agent {
@@ -174,6 +179,7 @@ impl Agent {
             capacity: 5,
             presence: Presence::Available,
             shift: None,
+            queues: BTreeSet::new(),
         }
     }
 
@@ -199,6 +205,17 @@ impl Agent {
     pub fn capacity(mut self, units: u32) -> Self {
         self.capacity = units;
         self
+    }
+
+    /// Adds a queue they serve (an agent with none serves every queue).
+    pub fn queue(mut self, name: impl Into<String>) -> Self {
+        self.queues.insert(name.into());
+        self
+    }
+
+    /// Whether they serve `queue`.
+    pub fn serves(&self, queue: &str) -> bool {
+        self.queues.is_empty() || self.queues.contains(queue)
     }
 
     /// Sets the shift.

@@ -41,6 +41,9 @@ struct Pool {
     all_channels: BTreeSet<AgentId>,
     /// Agents who list no language: they take any.
     all_languages: BTreeSet<AgentId>,
+    by_queue: HashMap<String, BTreeSet<AgentId>>,
+    /// Agents who list no queue: they serve every queue.
+    all_queues: BTreeSet<AgentId>,
     waiting: Waiting,
     assigned: HashMap<ConversationId, Assignment>,
     /// What changed since [`Router::take_touched`] last asked: the agents and work items
@@ -96,8 +99,14 @@ impl Pool {
                 set.remove(&a.id);
             }
         }
+        for q in &a.queues {
+            if let Some(set) = self.by_queue.get_mut(q) {
+                set.remove(&a.id);
+            }
+        }
         self.all_channels.remove(&a.id);
         self.all_languages.remove(&a.id);
+        self.all_queues.remove(&a.id);
     }
 
     fn index(&mut self, a: &Agent) {
@@ -115,6 +124,12 @@ impl Pool {
         }
         for c in &a.channels {
             self.by_channel.entry(c.clone()).or_default().insert(a.id);
+        }
+        for q in &a.queues {
+            self.by_queue.entry(q.clone()).or_default().insert(a.id);
+        }
+        if a.queues.is_empty() {
+            self.all_queues.insert(a.id);
         }
     }
 
@@ -152,11 +167,16 @@ impl Pool {
         if channel_set.is_none_or(BTreeSet::is_empty) && self.all_channels.is_empty() {
             unmatched.push(format!("channel {}", r.channel));
         }
+        let queue_set = self.by_queue.get(&r.queue);
+        if queue_set.is_none_or(BTreeSet::is_empty) && self.all_queues.is_empty() {
+            unmatched.push(format!("queue {}", r.queue));
+        }
         if !unmatched.is_empty() {
             return (Vec::new(), unmatched);
         }
         let works_channel = |a: &AgentId| {
-            self.all_channels.contains(a) || channel_set.is_some_and(|s| s.contains(a))
+            (self.all_channels.contains(a) || channel_set.is_some_and(|s| s.contains(a)))
+                && (self.all_queues.contains(a) || queue_set.is_some_and(|s| s.contains(a)))
         };
         let speaks = |a: &AgentId| {
             !check_language
@@ -175,7 +195,9 @@ impl Pool {
                 if let Some(s) = channel_set {
                     all.extend(s.iter().copied());
                 }
-                all.into_iter().filter(|a| speaks(a)).collect()
+                all.into_iter()
+                    .filter(|a| speaks(a) && works_channel(a))
+                    .collect()
             }
         };
         (out, unmatched)
@@ -625,7 +647,8 @@ impl Router {
             // agent is checked against each group once.
             let a = &st.agent;
             let takes = |n: &Needs<'_>| {
-                (a.channels.is_empty() || a.channels.contains(n.channel))
+                a.serves(n.queue)
+                    && (a.channels.is_empty() || a.channels.contains(n.channel))
                     && n.language.is_none_or(|l| {
                         a.languages.is_empty() || a.languages.iter().any(|x| x == l)
                     })

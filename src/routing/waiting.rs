@@ -18,10 +18,10 @@ use crate::id::ConversationId;
 pub(super) type QueueKey = (Reverse<Priority>, DateTime<Utc>, u64);
 
 /// Everything a waiting item asks of an agent: its channel, its language, the skills it
-/// needs with their minimum levels (sorted) and the capacity units it takes. Items in one
+/// needs with their minimum levels (sorted), the capacity units it takes and its queue. Items in one
 /// bucket differ only in their place in the queue, so an agent who can take one can
 /// take them all. The index's key.
-type Bucket = (Channel, Option<String>, Vec<(String, u8)>, u32);
+type Bucket = (Channel, Option<String>, Vec<(String, u8)>, u32, String);
 
 /// One tenant's waiting work. Every change goes through [`Waiting::insert`] and
 /// [`Waiting::remove`], which keep the items, the queues and the index in step.
@@ -47,7 +47,13 @@ fn bucket(item: &WorkItem) -> Bucket {
         .collect();
     skills.sort();
     skills.dedup();
-    (r.channel.clone(), r.language.clone(), skills, r.units)
+    (
+        r.channel.clone(),
+        r.language.clone(),
+        skills,
+        r.units,
+        r.queue.clone(),
+    )
 }
 
 impl Waiting {
@@ -148,7 +154,7 @@ impl Waiting {
     /// asked once per group of items with the same needs, not once per item.
     pub(super) fn first_for(&self, takes: impl Fn(&Needs<'_>) -> bool) -> Option<ConversationId> {
         let mut best: Option<&QueueKey> = None;
-        for ((channel, language, skills, units), keys) in &self.buckets {
+        for ((channel, language, skills, units, queue), keys) in &self.buckets {
             let Some(key) = keys.first() else { continue };
             if best.is_some_and(|b| b <= key) {
                 continue;
@@ -158,6 +164,7 @@ impl Waiting {
                 language: language.as_deref(),
                 skills,
                 units: *units,
+                queue,
             };
             if takes(&needs) {
                 best = Some(key);
@@ -178,6 +185,8 @@ pub(super) struct Needs<'a> {
     pub(super) skills: &'a [(String, u8)],
     /// Capacity units.
     pub(super) units: u32,
+    /// The queue.
+    pub(super) queue: &'a str,
 }
 
 #[cfg(test)]

@@ -74,6 +74,13 @@ impl Requirements {
         self
     }
 
+    /// Sets the queue the work waits in (default `"default"`); only agents who serve it
+    /// ([`crate::routing::Agent::queue`]) are offered it.
+    pub fn queue(mut self, name: impl Into<String>) -> Self {
+        self.queue = name.into();
+        self
+    }
+
     /// Sets the priority.
     pub fn priority(mut self, p: Priority) -> Self {
         self.priority = p;
