@@ -309,3 +309,266 @@ fn killing_one_process_loses_nothing_acknowledged() {
     }
     check_database(&db);
 }
+
+// ---- two processes routing on one database ---------------------------------------------
+
+/// The routing workload's tenant.
+const ROUTING_TENANT: &str = "01900000-0000-7000-8000-0000000005b2";
+/// Web chats each routing process ingests.
+const CHATS: usize = 36;
+/// A routing process solves one assigned conversation after every this many chats.
+const SOLVE_EVERY: usize = 3;
+
+/// The team every host registers at start-up: (agent, capacity in units).
+fn team() -> Vec<(throughline::AgentId, u32)> {
+    (0..3u128)
+        .map(|n| {
+            let id = throughline::AgentId::from_uuid(uuid::Uuid::from_u128(
+                0x0190_0000_0000_7000_8000_0000_0000_0a00 + n,
+            ));
+            (id, if n == 1 { 2 } else { 1 })
+        })
+        .collect()
+}
+
+/// Runs `op` again while it loses a race (`Conflict`) to another host, up to 50 times.
+fn retrying<T>(what: &str, mut op: impl FnMut() -> throughline::Result<T>) -> T {
+    let mut tries = 0;
+    loop {
+        match op() {
+            Ok(v) => return v,
+            Err(throughline::Error::Conflict(_)) if tries < 50 => tries += 1,
+            Err(e) => panic!("{what}: {e}"),
+        }
+    }
+}
+
+/// Child mode: register the team, then ingest this process's web chats, solving an
+/// assigned conversation every few chats (and, with `THROUGHLINE_PG_ROUTE_TICKS=1`,
+/// ticking then and at the end, as a host's timer does); prints `ack <conversation id>`
+/// per ingest.
+#[test]
+fn child_process_routes_chats() {
+    let (Ok(db), Ok(seed)) = (
+        std::env::var("THROUGHLINE_PG_ROUTE_DB"),
+        std::env::var("THROUGHLINE_PG_ROUTE_SEED"),
+    ) else {
+        return; // not a child
+    };
+    let seed: u64 = seed.parse().unwrap();
+    let ticks = std::env::var("THROUGHLINE_PG_ROUTE_TICKS").is_ok_and(|v| v == "1");
+    let tenant: TenantId = ROUTING_TENANT.parse().unwrap();
+    let mut desk = Desk::new(
+        PostgresStore::connect(&db).unwrap(),
+        DeskConfig::default()
+            .routing(throughline::routing::RoutingConfig::default())
+            .id_seed(seed),
+    );
+    let at = |step: usize| t0() + TimeDelta::seconds(step as i64);
+    for (agent, capacity) in team() {
+        let a = throughline::routing::Agent::new(agent, tenant, format!("agent {agent}"))
+            .channel(Channel::WebChat)
+            .capacity(capacity);
+        retrying("register an agent", || desk.upsert_agent(a.clone(), at(0)));
+    }
+    for i in 0..CHATS {
+        let step = 1 + 2 * i;
+        let from = Identifier::email(&format!("p{seed}-{i}@example.com")).unwrap();
+        let chat = Inbound::new(
+            tenant,
+            Channel::WebChat,
+            from,
+            format!("chat-{seed}-{i}"),
+            "Hi",
+        );
+        let got = retrying("ingest a chat", || desk.ingest(chat.clone(), at(step)));
+        println!("ack {}", got.conversation);
+        if i % SOLVE_EVERY == SOLVE_EVERY - 1 {
+            if ticks {
+                // As a host's timer does: routes what a lost race left to the next tick.
+                retrying("tick", || desk.tick(at(step + 1)));
+            }
+            retrying("solve an assigned chat", || {
+                let state = desk.routing_state(tenant)?;
+                match state
+                    .work
+                    .iter()
+                    .find_map(|w| w.agent.map(|_| w.item.conversation))
+                {
+                    Some(c) => {
+                        desk.set_status((tenant, c), throughline::Status::Solved, at(step + 1))
+                    }
+                    None => Ok(Vec::new()),
+                }
+            });
+        }
+    }
+    if ticks {
+        retrying("the last tick", || desk.tick(at(2 * CHATS + 1)));
+    }
+}
+
+fn spawn_router(db: &str, seed: u64, ticks: bool) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_process_routes_chats",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("THROUGHLINE_PG_ROUTE_DB", db)
+        .env("THROUGHLINE_PG_ROUTE_SEED", seed.to_string())
+        .env("THROUGHLINE_PG_ROUTE_TICKS", if ticks { "1" } else { "0" })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn child")
+}
+
+/// The conversation ids a routing child acknowledged; SIGKILLs it after `stop_after`.
+fn routed_acks(
+    child: &mut std::process::Child,
+    stop_after: Option<usize>,
+) -> Vec<throughline::ConversationId> {
+    let out = child.stdout.take().unwrap();
+    let mut acked = Vec::new();
+    for line in BufReader::new(out).lines() {
+        let line = line.unwrap();
+        if let Some(at) = line.find("ack ") {
+            acked.push(line[at + 4..].trim().parse().expect("a conversation id"));
+            if stop_after.is_some_and(|n| acked.len() >= n) {
+                child.kill().unwrap(); // SIGKILL
+                break;
+            }
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(
+        stop_after.is_some() || status.success(),
+        "a routing child failed: {status}"
+    );
+    acked
+}
+
+/// The routing invariants, read from the database; returns the stored conversations.
+fn check_routing(db: &str) -> HashMap<throughline::ConversationId, throughline::Conversation> {
+    let tenant: TenantId = ROUTING_TENANT.parse().unwrap();
+    let desk = Desk::new(
+        PostgresStore::connect(db).unwrap(),
+        DeskConfig::default().routing(throughline::routing::RoutingConfig::default()),
+    );
+    let state = desk.routing_state(tenant).unwrap();
+    let (from, to) = (t0() - TimeDelta::days(1), t0() + TimeDelta::days(1));
+    let convs: HashMap<_, _> = desk
+        .store()
+        .conversations_in(tenant, from, to)
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let mut held = HashSet::new();
+    for w in &state.work {
+        let c = w.item.conversation;
+        assert!(held.insert(c), "{c} is held once, not twice");
+        if let Some(agent) = w.agent {
+            let conv = &convs[&c];
+            assert_eq!(conv.assignee, Some(agent), "{c}: stored assignee");
+            assert!(conv.status.is_active(), "{c} is assigned and active");
+        }
+    }
+    for (agent, capacity) in team() {
+        let stored = state.agent(agent).expect("the agent is stored");
+        let holds = state.work.iter().filter(|w| w.agent == Some(agent)).count();
+        assert_eq!(stored.agent.capacity, capacity);
+        assert!(
+            stored.load <= capacity,
+            "{agent}: load {} over capacity",
+            stored.load
+        );
+        assert_eq!(
+            stored.load as usize, holds,
+            "{agent}: load is what they hold"
+        );
+    }
+    for c in convs.values().filter(|c| c.status.is_active()) {
+        match c.assignee {
+            Some(a) => assert_eq!(state.assignment(c.id), Some(a), "{}: work record", c.id),
+            None => assert!(
+                state.is_waiting(c.id),
+                "{} is neither assigned nor waiting",
+                c.id
+            ),
+        }
+    }
+    let pending = desk.store().records(tenant, "routing-pending").unwrap();
+    assert!(pending.is_empty(), "routing steps left undone: {pending:?}");
+    assert!(!state.waiting().is_empty(), "some chat waits");
+    assert!(
+        state.work.iter().any(|w| w.agent.is_some()),
+        "some chat is assigned"
+    );
+    convs
+}
+
+#[test]
+fn two_processes_routing_one_team_keep_capacity_and_lose_nothing() {
+    let Some(url) = server() else { return };
+    let db = fresh_db(&url);
+    PostgresStore::connect(&db).unwrap(); // migrate before the race
+    let mut a = spawn_router(&db, 11, true);
+    let mut b = spawn_router(&db, 12, true);
+    let (acked_a, acked_b) = (routed_acks(&mut a, None), routed_acks(&mut b, None));
+    assert_eq!(
+        (acked_a.len(), acked_b.len()),
+        (CHATS, CHATS),
+        "both finish"
+    );
+    let convs = check_routing(&db);
+    assert_eq!(convs.len(), 2 * CHATS, "every chat stored once");
+    let solved = convs
+        .values()
+        .filter(|c| c.status == throughline::Status::Solved)
+        .count();
+    assert!(solved > 0, "capacity was freed");
+}
+
+#[test]
+fn killing_one_routing_process_leaves_nothing_unrouted_after_a_tick() {
+    let Some(url) = server() else { return };
+    let db = fresh_db(&url);
+    PostgresStore::connect(&db).unwrap();
+    let mut victim = spawn_router(&db, 13, false);
+    let mut survivor = spawn_router(&db, 14, false);
+    let killed = routed_acks(&mut victim, Some(CHATS / 3));
+    assert_eq!(
+        routed_acks(&mut survivor, None).len(),
+        CHATS,
+        "the survivor goes on"
+    );
+    let mut desk = Desk::new(
+        PostgresStore::connect(&db).unwrap(),
+        DeskConfig::default().routing(throughline::routing::RoutingConfig::default()),
+    );
+    let tenant: TenantId = ROUTING_TENANT.parse().unwrap();
+    let marks = desk
+        .store()
+        .records(tenant, "routing-pending")
+        .unwrap()
+        .len();
+    eprintln!("routing steps left for the tick: {marks}");
+    let late = t0() + TimeDelta::seconds(10 * CHATS as i64);
+    retrying("tick", || desk.tick(late));
+    let convs = check_routing(&db);
+    let state = desk.routing_state(tenant).unwrap();
+    for c in &killed {
+        let conv = convs
+            .get(c)
+            .unwrap_or_else(|| panic!("acknowledged {c} is stored"));
+        assert!(
+            state.assignment(*c).is_some()
+                || state.is_waiting(*c)
+                || conv.status == throughline::Status::Solved,
+            "acknowledged {c} is assigned, waiting or solved"
+        );
+    }
+}
