@@ -19,6 +19,9 @@ use crate::store::{ReadAhead, ReadPlan};
 /// lower-case text.
 const READ_AHEAD: &str = "SELECT * FROM throughline_read_ahead($1, $2, $3, $4, $5, $6, $7, $8)";
 
+/// The read-ahead's statement, by name.
+pub(super) const STATEMENTS: &[(&str, &str)] = &[("read_ahead", READ_AHEAD)];
+
 impl PostgresStore {
     pub(super) fn read_ahead_at_once(
         &self,

@@ -67,6 +67,29 @@ const UNASSIGNED_COUNT: &str = concat!(
 );
 const SLA_COUNT: &str = "SELECT count(*) FROM records \
      WHERE tenant = $1 AND kind = $2 AND due IS NOT NULL AND due < $3";
+/// The migration's backfill: a page of conversations after (tenant, id), of every tenant.
+const BACKFILL_PAGE: &str = "SELECT tenant, id, data FROM conversations \
+     WHERE (tenant, id) > ($1, $2) ORDER BY tenant, id LIMIT 1000";
+/// The migration's backfill: a page's inbox columns.
+const BACKFILL_UPDATE: &str = "UPDATE conversations c SET status = u.status, \
+     assignee = u.assignee, updated = u.updated \
+     FROM unnest($1::bytea[], $2::bytea[], $3::text[], $4::bytea[], $5::bigint[]) \
+       AS u(tenant, id, status, assignee, updated) \
+     WHERE c.tenant = u.tenant AND c.id = u.id";
+
+/// The inbox views' and the backfill's statements, by name.
+pub(super) const STATEMENTS: &[(&str, &str)] = &[
+    ("inbox_status_page", STATUS_PAGE),
+    ("inbox_assignee_page", ASSIGNEE_PAGE),
+    ("inbox_unassigned_page", UNASSIGNED_PAGE),
+    ("inbox_sla_page", SLA_PAGE),
+    ("inbox_status_count", STATUS_COUNT),
+    ("inbox_assignee_count", ASSIGNEE_COUNT),
+    ("inbox_unassigned_count", UNASSIGNED_COUNT),
+    ("inbox_sla_count", SLA_COUNT),
+    ("backfill_page", BACKFILL_PAGE),
+    ("backfill_update", BACKFILL_UPDATE),
+];
 
 /// Fills the inbox columns of every conversation from its JSON (schema migration 5), a
 /// thousand rows per statement, inside the migration's transaction.
@@ -75,11 +98,7 @@ pub(super) fn backfill(tx: &mut Transaction<'_>) -> Result<()> {
     let mut after: (Vec<u8>, Vec<u8>) = (Vec::new(), Vec::new());
     loop {
         let rows = tx
-            .query(
-                "SELECT tenant, id, data FROM conversations WHERE (tenant, id) > ($1, $2) \
-                 ORDER BY tenant, id LIMIT 1000",
-                &[&after.0, &after.1],
-            )
+            .query(BACKFILL_PAGE, &[&after.0, &after.1])
             .map_err(err)?;
         let Some(last) = rows.last() else {
             return Ok(());
@@ -96,11 +115,7 @@ pub(super) fn backfill(tx: &mut Transaction<'_>) -> Result<()> {
             updated.push(nanos(c.updated_at)?);
         }
         tx.execute(
-            "UPDATE conversations c SET status = u.status, assignee = u.assignee, \
-             updated = u.updated \
-             FROM unnest($1::bytea[], $2::bytea[], $3::text[], $4::bytea[], $5::bigint[]) \
-               AS u(tenant, id, status, assignee, updated) \
-             WHERE c.tenant = u.tenant AND c.id = u.id",
+            BACKFILL_UPDATE,
             &[&tenants, &ids, &statuses, &assignees, &updated],
         )
         .map_err(err)?;

@@ -70,6 +70,22 @@ impl PostgresStore {
         })
     }
 
+    /// Every statement with a plan that the store issues, by name: the reads, the inbox
+    /// views, the writes (`throughline_apply` and `throughline_read_ahead` run theirs
+    /// inside the server), the migrations' bookkeeping and backfill. Not listed: the
+    /// migrations' DDL and `BEGIN`/`COMMIT`/`ROLLBACK`. For tests of their plans.
+    #[doc(hidden)]
+    pub fn statements() -> Vec<(&'static str, &'static str)> {
+        [
+            read::STATEMENTS,
+            inbox::STATEMENTS,
+            ahead::STATEMENTS,
+            write::STATEMENTS,
+            schema::STATEMENTS,
+        ]
+        .concat()
+    }
+
     /// Runs `f` with the client and the prepared form of `sql` (prepared once per store).
     fn with<T>(
         &self,

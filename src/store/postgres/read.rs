@@ -53,6 +53,84 @@ pub(super) fn record_of(row: &Row, from: usize) -> Result<Record> {
     })
 }
 
+/// The statements of the reads, by [`Store`] method (see `PostgresStore::statements`).
+const CUSTOMER: &str = "SELECT data FROM customers WHERE tenant = $1 AND id = $2";
+const IDENTIFIER: &str = "SELECT data FROM identifiers WHERE tenant = $1 AND ident = $2";
+const IDENTIFIERS_OF: &str =
+    "SELECT data FROM identifiers WHERE tenant = $1 AND customer = $2 ORDER BY seq";
+const CONVERSATION: &str = "SELECT data FROM conversations WHERE tenant = $1 AND id = $2";
+const CONVERSATIONS_OF: &str =
+    "SELECT data FROM conversations WHERE tenant = $1 AND customer = $2 ORDER BY created, id";
+const CONVERSATIONS_IN: &str =
+    "SELECT data FROM conversations WHERE tenant = $1 AND created >= $2 AND created < $3 \
+     ORDER BY created, id";
+const CONVERSATIONS_IN_FIRST_PAGE: &str =
+    "SELECT data FROM conversations WHERE tenant = $1 AND created >= $2 \
+     AND created < $3 ORDER BY created, id LIMIT $4";
+const CONVERSATIONS_IN_PAGE: &str =
+    "SELECT data FROM conversations WHERE tenant = $1 AND created >= $2 \
+     AND created < $3 AND (created > $4 OR id > $5) ORDER BY created, id LIMIT $6";
+const OPEN_CONVERSATION: &str =
+    "SELECT data FROM conversations WHERE tenant = $1 AND customer = $2 AND NOT closed \
+     ORDER BY created DESC, id DESC LIMIT 1";
+const MESSAGE: &str = "SELECT data FROM messages WHERE tenant = $1 AND id = $2";
+const MESSAGE_BY_EXTERNAL_ID: &str =
+    "SELECT data FROM messages WHERE tenant = $1 AND channel = $2 AND external_id = $3";
+const MESSAGES_OF: &str = "SELECT data FROM messages WHERE tenant = $1 AND conversation = $2 \
+     ORDER BY sent, received, id";
+const MESSAGE_IDS_OF: &str = "SELECT id FROM messages WHERE tenant = $1 AND conversation = $2 \
+     ORDER BY sent, received, id";
+const RECENT_MESSAGES: &str = "SELECT data FROM messages WHERE tenant = $1 AND conversation = $2 \
+     ORDER BY sent DESC, received DESC, id DESC LIMIT $3";
+const LATEST_INBOUND: &str =
+    "SELECT data FROM messages WHERE tenant = $1 AND conversation = $2 AND channel = $3 \
+     AND convert_from(data, 'UTF8')::jsonb ->> 'direction' = 'inbound' \
+     ORDER BY sent DESC, received DESC, id DESC LIMIT 1";
+const TIMELINE: &str = "SELECT m.data FROM conversations c JOIN messages m \
+     ON m.tenant = c.tenant AND m.conversation = c.id \
+     WHERE c.tenant = $1 AND c.customer = $2 \
+     ORDER BY m.sent DESC, m.received DESC, m.id DESC LIMIT $3";
+const THREAD: &str = "SELECT conversation FROM threads WHERE tenant = $1 AND key = $2";
+const OUTBOX: &str =
+    "SELECT data FROM messages WHERE tenant = $1 AND pending ORDER BY received, id";
+const RECORD: &str = "SELECT kind, key, secondary, due, version, value FROM records \
+     WHERE tenant = $1 AND kind = $2 AND key = $3";
+const RECORDS: &str = "SELECT kind, key, secondary, due, version, value FROM records \
+     WHERE tenant = $1 AND kind = $2 ORDER BY key";
+const RECORDS_BY: &str = "SELECT kind, key, secondary, due, version, value FROM records \
+     WHERE tenant = $1 AND kind = $2 AND secondary = $3 ORDER BY key";
+const DUE_RECORDS: &str = "SELECT tenant, kind, key, secondary, due, version, value FROM records \
+     WHERE kind = $1 AND due IS NOT NULL AND due <= $2 \
+     ORDER BY due, tenant, key LIMIT $3";
+const NEXT_DUE: &str = "SELECT MIN(due) FROM records WHERE kind = $1 AND due IS NOT NULL";
+
+/// The reads' statements, by name.
+pub(super) const STATEMENTS: &[(&str, &str)] = &[
+    ("customer", CUSTOMER),
+    ("identifier", IDENTIFIER),
+    ("identifiers_of", IDENTIFIERS_OF),
+    ("conversation", CONVERSATION),
+    ("conversations_of", CONVERSATIONS_OF),
+    ("conversations_in", CONVERSATIONS_IN),
+    ("conversations_in_first_page", CONVERSATIONS_IN_FIRST_PAGE),
+    ("conversations_in_page", CONVERSATIONS_IN_PAGE),
+    ("open_conversation", OPEN_CONVERSATION),
+    ("message", MESSAGE),
+    ("message_by_external_id", MESSAGE_BY_EXTERNAL_ID),
+    ("messages_of", MESSAGES_OF),
+    ("message_ids_of", MESSAGE_IDS_OF),
+    ("recent_messages", RECENT_MESSAGES),
+    ("latest_inbound", LATEST_INBOUND),
+    ("timeline", TIMELINE),
+    ("thread", THREAD),
+    ("outbox", OUTBOX),
+    ("record", RECORD),
+    ("records", RECORDS),
+    ("records_by", RECORDS_BY),
+    ("due_records", DUE_RECORDS),
+    ("next_due", NEXT_DUE),
+];
+
 impl PostgresStore {
     fn rows(
         &self,
@@ -98,7 +176,7 @@ impl Store for PostgresStore {
     fn customer(&self, tenant: TenantId, c: CustomerId) -> Result<Option<Customer>> {
         self.one(
             "customer",
-            "SELECT data FROM customers WHERE tenant = $1 AND id = $2",
+            CUSTOMER,
             &[&id(tenant.as_uuid()), &id(c.as_uuid())],
         )
     }
@@ -106,7 +184,7 @@ impl Store for PostgresStore {
     fn identifier(&self, tenant: TenantId, i: &Identifier) -> Result<Option<IdentifierRecord>> {
         self.one(
             "identifier",
-            "SELECT data FROM identifiers WHERE tenant = $1 AND ident = $2",
+            IDENTIFIER,
             &[&id(tenant.as_uuid()), &i.to_string()],
         )
     }
@@ -114,7 +192,7 @@ impl Store for PostgresStore {
     fn identifiers_of(&self, tenant: TenantId, c: CustomerId) -> Result<Vec<IdentifierRecord>> {
         self.decoded(
             "identifier",
-            "SELECT data FROM identifiers WHERE tenant = $1 AND customer = $2 ORDER BY seq",
+            IDENTIFIERS_OF,
             &[&id(tenant.as_uuid()), &id(c.as_uuid())],
         )
     }
@@ -122,7 +200,7 @@ impl Store for PostgresStore {
     fn conversation(&self, tenant: TenantId, c: ConversationId) -> Result<Option<Conversation>> {
         self.one(
             "conversation",
-            "SELECT data FROM conversations WHERE tenant = $1 AND id = $2",
+            CONVERSATION,
             &[&id(tenant.as_uuid()), &id(c.as_uuid())],
         )
     }
@@ -130,7 +208,7 @@ impl Store for PostgresStore {
     fn conversations_of(&self, tenant: TenantId, c: CustomerId) -> Result<Vec<Conversation>> {
         self.decoded(
             "conversation",
-            "SELECT data FROM conversations WHERE tenant = $1 AND customer = $2 ORDER BY created, id",
+            CONVERSATIONS_OF,
             &[&id(tenant.as_uuid()), &id(c.as_uuid())],
         )
     }
@@ -143,8 +221,7 @@ impl Store for PostgresStore {
     ) -> Result<Vec<Conversation>> {
         self.decoded(
             "conversation",
-            "SELECT data FROM conversations WHERE tenant = $1 AND created >= $2 AND created < $3 \
-             ORDER BY created, id",
+            CONVERSATIONS_IN,
             &[&id(tenant.as_uuid()), &bound(from), &bound(to)],
         )
     }
@@ -162,16 +239,14 @@ impl Store for PostgresStore {
         match after {
             None => self.decoded(
                 "conversation",
-                "SELECT data FROM conversations WHERE tenant = $1 AND created >= $2 \
-                 AND created < $3 ORDER BY created, id LIMIT $4",
+                CONVERSATIONS_IN_FIRST_PAGE,
                 &[&t, &bound(from), &bound(to), &limit],
             ),
             // The range starts at the later of `from` and the key's time, so a page
             // never steps over the earlier ones (as in `SqliteStore`).
             Some((created, c)) => self.decoded(
                 "conversation",
-                "SELECT data FROM conversations WHERE tenant = $1 AND created >= $2 \
-                 AND created < $3 AND (created > $4 OR id > $5) ORDER BY created, id LIMIT $6",
+                CONVERSATIONS_IN_PAGE,
                 &[
                     &t,
                     &bound(from.max(created)),
@@ -201,8 +276,7 @@ impl Store for PostgresStore {
     fn open_conversation(&self, tenant: TenantId, c: CustomerId) -> Result<Option<Conversation>> {
         self.one(
             "conversation",
-            "SELECT data FROM conversations WHERE tenant = $1 AND customer = $2 AND NOT closed \
-             ORDER BY created DESC, id DESC LIMIT 1",
+            OPEN_CONVERSATION,
             &[&id(tenant.as_uuid()), &id(c.as_uuid())],
         )
     }
@@ -210,7 +284,7 @@ impl Store for PostgresStore {
     fn message(&self, tenant: TenantId, m: MessageId) -> Result<Option<Message>> {
         self.one(
             "message",
-            "SELECT data FROM messages WHERE tenant = $1 AND id = $2",
+            MESSAGE,
             &[&id(tenant.as_uuid()), &id(m.as_uuid())],
         )
     }
@@ -223,7 +297,7 @@ impl Store for PostgresStore {
     ) -> Result<Option<Message>> {
         self.one(
             "message",
-            "SELECT data FROM messages WHERE tenant = $1 AND channel = $2 AND external_id = $3",
+            MESSAGE_BY_EXTERNAL_ID,
             &[&id(tenant.as_uuid()), &channel.to_string(), &external_id],
         )
     }
@@ -231,8 +305,7 @@ impl Store for PostgresStore {
     fn messages_of(&self, tenant: TenantId, c: ConversationId) -> Result<Vec<Message>> {
         self.decoded(
             "message",
-            "SELECT data FROM messages WHERE tenant = $1 AND conversation = $2 \
-             ORDER BY sent, received, id",
+            MESSAGES_OF,
             &[&id(tenant.as_uuid()), &id(c.as_uuid())],
         )
     }
@@ -240,8 +313,7 @@ impl Store for PostgresStore {
     fn message_ids_of(&self, tenant: TenantId, c: ConversationId) -> Result<Vec<MessageId>> {
         self.rows(
             "a conversation's message ids",
-            "SELECT id FROM messages WHERE tenant = $1 AND conversation = $2 \
-             ORDER BY sent, received, id",
+            MESSAGE_IDS_OF,
             &[&id(tenant.as_uuid()), &id(c.as_uuid())],
         )?
         .iter()
@@ -258,8 +330,7 @@ impl Store for PostgresStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut newest: Vec<Message> = self.decoded(
             "message",
-            "SELECT data FROM messages WHERE tenant = $1 AND conversation = $2 \
-             ORDER BY sent DESC, received DESC, id DESC LIMIT $3",
+            RECENT_MESSAGES,
             &[&id(tenant.as_uuid()), &id(c.as_uuid()), &limit],
         )?;
         newest.reverse();
@@ -274,9 +345,7 @@ impl Store for PostgresStore {
     ) -> Result<Option<Message>> {
         self.one(
             "message",
-            "SELECT data FROM messages WHERE tenant = $1 AND conversation = $2 AND channel = $3 \
-             AND convert_from(data, 'UTF8')::jsonb ->> 'direction' = 'inbound' \
-             ORDER BY sent DESC, received DESC, id DESC LIMIT 1",
+            LATEST_INBOUND,
             &[
                 &id(tenant.as_uuid()),
                 &id(c.as_uuid()),
@@ -294,10 +363,7 @@ impl Store for PostgresStore {
         let limit = limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
         let mut newest: Vec<Message> = self.decoded(
             "message",
-            "SELECT m.data FROM conversations c JOIN messages m \
-               ON m.tenant = c.tenant AND m.conversation = c.id \
-             WHERE c.tenant = $1 AND c.customer = $2 \
-             ORDER BY m.sent DESC, m.received DESC, m.id DESC LIMIT $3",
+            TIMELINE,
             &[&id(tenant.as_uuid()), &id(c.as_uuid()), &limit],
         )?;
         newest.reverse();
@@ -305,53 +371,34 @@ impl Store for PostgresStore {
     }
 
     fn thread(&self, tenant: TenantId, key: &str) -> Result<Option<ConversationId>> {
-        let rows = self.rows(
-            "a thread key",
-            "SELECT conversation FROM threads WHERE tenant = $1 AND key = $2",
-            &[&id(tenant.as_uuid()), &key],
-        )?;
+        let rows = self.rows("a thread key", THREAD, &[&id(tenant.as_uuid()), &key])?;
         rows.first()
             .map(|r| uuid_of(r, 0).map(ConversationId::from_uuid))
             .transpose()
     }
 
     fn outbox(&self, tenant: TenantId) -> Result<Vec<Message>> {
-        self.decoded(
-            "message",
-            "SELECT data FROM messages WHERE tenant = $1 AND pending ORDER BY received, id",
-            &[&id(tenant.as_uuid())],
-        )
+        self.decoded("message", OUTBOX, &[&id(tenant.as_uuid())])
     }
 
     fn record(&self, tenant: TenantId, kind: &str, key: &str) -> Result<Option<Record>> {
-        self.rows(
-            "a record",
-            "SELECT kind, key, secondary, due, version, value FROM records \
-             WHERE tenant = $1 AND kind = $2 AND key = $3",
-            &[&id(tenant.as_uuid()), &kind, &key],
-        )?
-        .first()
-        .map(|r| record_of(r, 0))
-        .transpose()
+        self.rows("a record", RECORD, &[&id(tenant.as_uuid()), &kind, &key])?
+            .first()
+            .map(|r| record_of(r, 0))
+            .transpose()
     }
 
     fn records(&self, tenant: TenantId, kind: &str) -> Result<Vec<Record>> {
-        self.rows(
-            "records",
-            "SELECT kind, key, secondary, due, version, value FROM records \
-             WHERE tenant = $1 AND kind = $2 ORDER BY key",
-            &[&id(tenant.as_uuid()), &kind],
-        )?
-        .iter()
-        .map(|r| record_of(r, 0))
-        .collect()
+        self.rows("records", RECORDS, &[&id(tenant.as_uuid()), &kind])?
+            .iter()
+            .map(|r| record_of(r, 0))
+            .collect()
     }
 
     fn records_by(&self, tenant: TenantId, kind: &str, secondary: &str) -> Result<Vec<Record>> {
         self.rows(
             "records",
-            "SELECT kind, key, secondary, due, version, value FROM records \
-             WHERE tenant = $1 AND kind = $2 AND secondary = $3 ORDER BY key",
+            RECORDS_BY,
             &[&id(tenant.as_uuid()), &kind, &secondary],
         )?
         .iter()
@@ -366,24 +413,14 @@ impl Store for PostgresStore {
         limit: usize,
     ) -> Result<Vec<(TenantId, Record)>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.rows(
-            "due records",
-            "SELECT tenant, kind, key, secondary, due, version, value FROM records \
-             WHERE kind = $1 AND due IS NOT NULL AND due <= $2 \
-             ORDER BY due, tenant, key LIMIT $3",
-            &[&kind, &bound(until), &limit],
-        )?
-        .iter()
-        .map(|r| Ok((TenantId::from_uuid(uuid_of(r, 0)?), record_of(r, 1)?)))
-        .collect()
+        self.rows("due records", DUE_RECORDS, &[&kind, &bound(until), &limit])?
+            .iter()
+            .map(|r| Ok((TenantId::from_uuid(uuid_of(r, 0)?), record_of(r, 1)?)))
+            .collect()
     }
 
     fn next_due(&self, kind: &str) -> Result<Option<DateTime<Utc>>> {
-        let rows = self.rows(
-            "the next due time",
-            "SELECT MIN(due) FROM records WHERE kind = $1 AND due IS NOT NULL",
-            &[&kind],
-        )?;
+        let rows = self.rows("the next due time", NEXT_DUE, &[&kind])?;
         let v: Option<i64> = rows.first().and_then(|r| r.get(0));
         Ok(v.map(DateTime::<Utc>::from_timestamp_nanos))
     }

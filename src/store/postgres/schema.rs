@@ -418,14 +418,29 @@ const INBOX_COLUMNS: i32 = 5;
 /// The schema version this library writes.
 pub const PG_SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 
+/// The migration lock's statements, and the schema version's (one row, no tenant).
+const LOCK: &str = "SELECT pg_advisory_lock($1)";
+const UNLOCK: &str = "SELECT pg_advisory_unlock($1)";
+const SCHEMA_VERSION: &str = "SELECT version FROM throughline_schema";
+const SET_SCHEMA_VERSION: &str = "UPDATE throughline_schema SET version = $1";
+
+/// The migrations' statements with a plan, by name (the migrations themselves, and the
+/// creation of the version table, are DDL).
+pub(super) const STATEMENTS: &[(&str, &str)] = &[
+    ("migration_lock", LOCK),
+    ("migration_unlock", UNLOCK),
+    ("schema_version", SCHEMA_VERSION),
+    ("set_schema_version", SET_SCHEMA_VERSION),
+];
+
 /// Brings the schema up to [`PG_SCHEMA_VERSION`] under the migration advisory lock.
 pub(super) fn migrate(client: &mut Client) -> Result<()> {
     client
-        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .execute(LOCK, &[&MIGRATION_LOCK])
         .map_err(|e| pg_error("cannot take the migration lock", e))?;
     let done = run(client);
     let unlocked = client
-        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .execute(UNLOCK, &[&MIGRATION_LOCK])
         .map_err(|e| pg_error("cannot release the migration lock", e));
     done.and(unlocked.map(|_| ()))
 }
@@ -439,7 +454,7 @@ fn run(client: &mut Client) -> Result<()> {
         )
         .map_err(|e| pg_error("cannot create the schema version table", e))?;
     let found: i32 = client
-        .query_one("SELECT version FROM throughline_schema", &[])
+        .query_one(SCHEMA_VERSION, &[])
         .map_err(|e| pg_error("cannot read the schema version", e))?
         .get(0);
     if found > PG_SCHEMA_VERSION {
@@ -462,7 +477,7 @@ fn run(client: &mut Client) -> Result<()> {
         if to == INBOX_COLUMNS {
             super::inbox::backfill(&mut tx)?;
         }
-        tx.execute("UPDATE throughline_schema SET version = $1", &[&to])
+        tx.execute(SET_SCHEMA_VERSION, &[&to])
             .map_err(|e| pg_error("cannot record the schema version", e))?;
         tx.commit()
             .map_err(|e| pg_error(format!("cannot commit schema migration {to}"), e))?;

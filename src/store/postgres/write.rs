@@ -188,6 +188,16 @@ fn reported(sqlstate: &str, message: &str) -> Error {
     }
 }
 
+/// A change set's conversations' thread keys (read before the change set is applied).
+const THREAD_KEYS_OF: &str = "SELECT conversation, key FROM threads \
+     WHERE tenant = $1 AND conversation = ANY($2)";
+/// A change set, applied by the schema's function.
+const APPLY: &str = "SELECT throughline_apply($1, $2)";
+
+/// The writes' statements, by name.
+pub(super) const STATEMENTS: &[(&str, &str)] =
+    &[("thread_keys_of", THREAD_KEYS_OF), ("apply", APPLY)];
+
 impl PostgresStore {
     fn simple(&self, sql: &str) -> Result<()> {
         self.client
@@ -220,19 +230,13 @@ impl PostgresStore {
         let mut thread_keys: Vec<(Vec<u8>, String)> = Vec::new();
         if !convs.is_empty() {
             let rows = self
-                .with(
-                    "SELECT conversation, key FROM threads \
-                     WHERE tenant = $1 AND conversation = ANY($2)",
-                    |c, s| c.query(s, &[&tenant, &convs]),
-                )
+                .with(THREAD_KEYS_OF, |c, s| c.query(s, &[&tenant, &convs]))
                 .map_err(|e| pg_error("cannot read conversations' thread keys", e))?;
             thread_keys = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
         }
         let ops = encode(&changes, &thread_keys)?;
         let row = self
-            .with("SELECT throughline_apply($1, $2)", |c, s| {
-                c.query_one(s, &[&tenant, &ops])
-            })
+            .with(APPLY, |c, s| c.query_one(s, &[&tenant, &ops]))
             .map_err(|e| pg_error("cannot apply a change", e))?;
         let failure: Option<Vec<String>> = row.get(0);
         match failure.as_deref() {
