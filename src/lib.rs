@@ -124,6 +124,7 @@ pub mod probe;
 pub mod profile;
 pub mod routing;
 mod serde_time;
+pub mod settings;
 pub mod sla;
 pub mod store;
 #[cfg(any(test, feature = "testkit"))]

@@ -131,6 +131,7 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
         let r = conversation.into();
+        self.enter(r.tenant)?;
         if matches!(options.author, Author::Customer(_)) {
             return Err(Error::invalid(
                 "author",
@@ -382,6 +383,7 @@ impl<S: Store> Desk<S> {
         by: Option<AgentId>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
+        self.enter(r.tenant)?;
         self.retrying(|desk| {
             let mut conv: Conversation = desk.load_conversation(r)?;
             let from = conv.status;

@@ -9,6 +9,7 @@ use crate::channel::Channel;
 use crate::conversation::Conversation;
 use crate::desk::language::LANG_KIND;
 use crate::desk::privacy::{PRIVACY_KIND, SECRET_KEY};
+use crate::desk::settings::{SETTINGS_KEY, SETTINGS_KIND};
 use crate::desk::sla::SLA_KIND;
 use crate::desk::triage::TRIAGE_KIND;
 use crate::desk::Desk;
@@ -19,7 +20,8 @@ use crate::message::{Inbound, Message};
 use crate::store::{ReadAhead, ReadPlan, Record, Store};
 
 /// Records every ingest reads, by `(kind, key)`.
-const INGEST_RECORDS: &[(&str, &str)] = &[(PRIVACY_KIND, SECRET_KEY)];
+const INGEST_RECORDS: &[(&str, &str)] =
+    &[(PRIVACY_KIND, SECRET_KEY), (SETTINGS_KIND, SETTINGS_KEY)];
 /// Kinds of records an ingest reads keyed by the customer.
 const CUSTOMER_RECORDS: &[&str] = &[LANG_KIND];
 /// Kinds of records an ingest reads keyed by the conversation, by which steps are on:

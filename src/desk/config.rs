@@ -70,6 +70,13 @@ pub struct DeskConfig {
     /// the threads live for the call only, and the results are the same either way;
     /// batches of fewer than 16 messages are prepared on the calling thread.
     pub prepare_threads: usize,
+    /// The languages the tenants answer in (ISO 639-1 codes): a message detected in
+    /// another language gets none. Default `None`: any. A tenant's own
+    /// [`crate::settings::TenantSettings::languages`] override it.
+    pub languages: Option<Vec<String>>,
+    /// Where tenants' settings come from when the host keeps them itself (default
+    /// `None`: in the desk's store, see [`crate::Desk::set_tenant_settings`]).
+    pub settings_source: Option<std::sync::Arc<dyn crate::settings::SettingsSource>>,
 }
 
 impl Default for DeskConfig {
@@ -90,6 +97,8 @@ impl Default for DeskConfig {
             routing: None,
             probe: None,
             prepare_threads: 0,
+            languages: None,
+            settings_source: None,
         }
     }
 }

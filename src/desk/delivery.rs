@@ -62,6 +62,7 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
         let reason = reason.into();
+        self.enter(tenant)?;
         self.retrying(|desk| {
             let m = desk.outbound_message(tenant, message)?;
             if !matches!(m.delivery, Some(Delivery::Pending)) {

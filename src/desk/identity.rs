@@ -97,8 +97,10 @@ impl<S: Store> Desk<S> {
                 format!("{} bytes, the maximum is 4096", reason.len()),
             ));
         }
-        let (id, _) =
-            self.retrying(|desk| desk.merge_once(tenant, from, into, &reason, actor, now))?;
+        let (id, _) = {
+            self.enter(tenant)?;
+            self.retrying(|desk| desk.merge_once(tenant, from, into, &reason, actor, now))?
+        };
         // The merge is committed: what follows only refreshes the live metrics, and a
         // failure there must not report the merge as failed.
         let refreshed = self

@@ -97,16 +97,18 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
     ) -> Result<Ingested> {
         inbound.validate(self.config.max_body_bytes)?;
-        self.config
-            .channels
-            .check(inbound.tenant, &inbound.channel)?;
         self.followups.start();
         let mut got = self.retrying(|desk| {
             desk.followups.start();
             let stage = desk.stage(crate::probe::Stage::Dedup);
             let ahead = desk.read_ahead_for(&inbound);
             drop(stage);
-            let got = ahead.and_then(|()| desk.ingest_once(&inbound, detected, now));
+            // The tenant's settings come with the read-ahead; its channels are checked
+            // against them.
+            let got = ahead
+                .and_then(|()| desk.enter(inbound.tenant))
+                .and_then(|()| desk.config.channels.check(inbound.tenant, &inbound.channel))
+                .and_then(|()| desk.ingest_once(&inbound, detected, now));
             desk.forget_read_ahead();
             got
         })?;

@@ -43,6 +43,13 @@ impl<S: Store> Desk<S> {
             Some(made_ahead) => *made_ahead,
             None => self.config.language.detect(&message.body),
         };
+        // A language the tenant does not answer in is no answer.
+        let detection = detection.filter(|d| {
+            self.config
+                .languages
+                .as_ref()
+                .is_none_or(|ls| ls.iter().any(|l| l == d.language.code()))
+        });
         if detection.is_none()
             && stored.is_none()
             && customer.language.is_none()

@@ -24,6 +24,7 @@ mod profile;
 mod retention;
 mod routing;
 pub(crate) mod routing_store;
+mod settings;
 mod sla;
 mod tags;
 mod triage;
@@ -88,6 +89,9 @@ pub struct Desk<S: Store> {
     router: Option<crate::routing::Router>,
     /// The stored versions behind the router's cache.
     routing: routing_store::RoutingCache,
+    /// The desk's own configuration and the tenants' configurations built over it
+    /// (`config` is the one of the tenant the current operation entered).
+    settings: settings::SettingsCache,
     /// The current ingest's read-ahead (see [`crate::store::ReadPlan`]).
     ahead: ahead::Ahead,
     /// Group commit: the open batch, if any (see [`Desk::begin_batch`]), and whether a
@@ -121,6 +125,7 @@ impl<S: Store> Desk<S> {
         let ids = config.make_id_gen()?;
         Ok(Desk {
             store,
+            settings: settings::SettingsCache::new(config.clone()),
             config,
             ids,
             metrics: metrics::MetricsCache::default(),
@@ -147,14 +152,17 @@ impl<S: Store> Desk<S> {
         self.store
     }
 
-    /// The configuration.
+    /// The configuration: every tenant's defaults (a tenant's own settings are read with
+    /// [`Desk::tenant_settings`]).
     pub fn config(&self) -> &DeskConfig {
-        &self.config
+        &self.settings.base
     }
 
-    /// The channel registry, to enable and disable channels at run time.
+    /// The channel registry, to enable and disable channels at run time (for every
+    /// tenant; a tenant's own settings still apply over it).
     pub fn channels_mut(&mut self) -> &mut ChannelRegistry {
-        &mut self.config.channels
+        self.settings.reset();
+        &mut self.settings.base.channels
     }
 
     /// Replaces the desk's generator of ids and erasure keys (for example with one of

@@ -276,6 +276,7 @@ impl<S: Store> Desk<S> {
         decide: impl Fn(&Self, &mut Conversation) -> Result<ConversationEvent>,
         route: impl Fn(&mut Self, &Conversation) -> Result<Vec<Decision>>,
     ) -> Result<(Conversation, Vec<Effect>)> {
+        self.enter(r.tenant)?;
         let routing = self.config.routing.is_some();
         self.retrying(|desk| {
             desk.check_agents(r.tenant, named)?;

@@ -16,7 +16,7 @@ use crate::store::Store;
 
 impl<S: Store> Desk<S> {
     pub(crate) fn router_mut(&mut self) -> Result<&mut Router> {
-        let Some(cfg) = self.config.routing.as_ref() else {
+        let Some(cfg) = self.settings.base.routing.as_ref() else {
             return Err(Error::Config(
                 "routing is off: set DeskConfig::routing".into(),
             ));

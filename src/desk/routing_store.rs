@@ -329,6 +329,7 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
         mut op: impl FnMut(&mut Self, &mut ChangeSet) -> Result<(T, Vec<Decision>)>,
     ) -> Result<(T, Vec<Effect>)> {
+        self.enter(tenant)?;
         self.retrying(|desk| {
             let mut changes = ChangeSet::new(tenant);
             let attempt = desk.fresh_router(tenant).map(|_| ()).and_then(|()| {

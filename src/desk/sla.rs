@@ -356,7 +356,7 @@ impl<S: Store> Desk<S> {
 }
 
 /// A stored clock record, its event log left as text (see [`StoredClocks`]).
-fn decode_clocks(r: &Record) -> Result<StoredClocks> {
+pub(crate) fn decode_clocks(r: &Record) -> Result<StoredClocks> {
     StoredClocks::decode(r.value.get()).map_err(|e| undecodable(r, e))
 }
 
@@ -370,7 +370,7 @@ fn undecodable(r: &Record, e: serde_json::Error) -> crate::Error {
     crate::Error::store(format!("cannot decode sla record {}", r.key), e)
 }
 
-fn encode_clocks(c: &StoredClocks) -> Result<Box<serde_json::value::RawValue>> {
+pub(crate) fn encode_clocks(c: &StoredClocks) -> Result<Box<serde_json::value::RawValue>> {
     c.encode()
         .map_err(|e| crate::Error::store("cannot encode an sla record", e))
 }

@@ -320,6 +320,7 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
         let r = conversation.into();
+        self.enter(r.tenant)?;
         let reason = reason.into();
         let mut effects = self.retrying(|desk| {
             let conv = desk.load_conversation(r)?;
@@ -382,7 +383,7 @@ impl<S: Store> Desk<S> {
         })?;
         Ok(irritant_report(
             outcomes.iter(),
-            &self.config.triage.catalogue,
+            &self.config_of(tenant)?.triage.catalogue,
         ))
     }
 }

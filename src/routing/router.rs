@@ -261,7 +261,12 @@ pub struct Router {
     /// The next start of an agent's shift (after the last `tick` or upsert): waiting work
     /// is offered to them then.
     shift_due: Option<DateTime<Utc>>,
+    /// Tenants with a policy and escalation steps of their own.
+    tenant_config: HashMap<TenantId, TenantRouting>,
 }
+
+/// A tenant's own routing policy and escalation steps.
+type TenantRouting = (Arc<dyn RoutingPolicy>, Vec<EscalationStep>);
 
 impl Router {
     /// A router with `config`'s policy and escalation steps, and no agents.
@@ -275,7 +280,38 @@ impl Router {
             reoffer: BTreeSet::new(),
             reoffer_due: None,
             shift_due: None,
+            tenant_config: HashMap::new(),
         }
+    }
+
+    /// Gives `tenant` a policy and escalation steps of its own (`None`: the router's).
+    pub fn configure_tenant(
+        &mut self,
+        tenant: TenantId,
+        own: Option<(Arc<dyn RoutingPolicy>, Vec<EscalationStep>)>,
+    ) {
+        match own {
+            Some(c) => {
+                self.tenant_config.insert(tenant, c);
+            }
+            None => {
+                self.tenant_config.remove(&tenant);
+            }
+        }
+    }
+
+    /// The policy that ranks `tenant`'s agents.
+    fn policy_of(&self, tenant: TenantId) -> &Arc<dyn RoutingPolicy> {
+        self.tenant_config
+            .get(&tenant)
+            .map_or(&self.policy, |c| &c.0)
+    }
+
+    /// `tenant`'s escalation steps.
+    fn escalation_of(&self, tenant: TenantId) -> &[EscalationStep] {
+        self.tenant_config
+            .get(&tenant)
+            .map_or(&self.escalation, |c| &c.1)
     }
 
     /// Adds or replaces an agent (keeping their current load). Work they can take is
@@ -445,7 +481,7 @@ impl Router {
             conversation: item.conversation,
             agent: None,
             queue: r.queue.clone(),
-            policy: self.policy.name().to_string(),
+            policy: self.policy_of(item.tenant).name().to_string(),
             candidates: Vec::new(),
             excluded: Vec::new(),
             unmatched: Vec::new(),
@@ -476,7 +512,7 @@ impl Router {
                         last_assigned: st.last_assigned,
                         skill_level: level,
                     };
-                    let s = self.policy.score(item, &c, now);
+                    let s = self.policy_of(item.tenant).score(item, &c, now);
                     if top.len() == LISTED
                         && !better((s.total, id), (top[LISTED - 1].0, top[LISTED - 1].1))
                     {
@@ -528,7 +564,7 @@ impl Router {
         );
         // Beyond the calendar's end: never due.
         let escalates = self
-            .escalation
+            .escalation_of(item.tenant)
             .get(item.steps_applied)
             .and_then(|s| item.enqueued_at.checked_add_signed(s.after));
         let pool = self.pools.entry(item.tenant).or_default();

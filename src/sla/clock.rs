@@ -83,6 +83,13 @@ pub enum SlaEventKind {
         /// The deadline that passed.
         deadline: DateTime<Utc>,
     },
+    /// The tenant's SLA settings changed: the clocks took the new targets from here on.
+    SettingsChanged {
+        /// What changed.
+        what: String,
+        /// Who changed it.
+        by: String,
+    },
 }
 
 /// One entry of the clock log.
@@ -500,6 +507,68 @@ impl SlaClocks {
             let next = state_after(sla, m, state, from, to);
             self.set_state(sla, m, next, at);
         }
+    }
+
+    /// Whether any clock runs or waits (active or paused).
+    pub fn running(&self) -> bool {
+        self.clocks
+            .iter()
+            .any(|c| matches!(c.state, ClockState::Active | ClockState::Paused))
+    }
+
+    /// The tenant's SLA settings changed at `at` from `before` to `after` (`what`, by
+    /// `by`), and `policy` applies now: every clock keeps the time it counted up to `at`
+    /// (on `before`'s calendars) and takes `after`'s target from `at` on; the change is
+    /// logged. Returns the warnings and breaches the new targets make due at `at`.
+    pub fn policies_changed(
+        &mut self,
+        before: &SlaPolicies,
+        after: &SlaPolicies,
+        at: DateTime<Utc>,
+        policy: Option<String>,
+        what: &str,
+        by: &str,
+    ) -> Vec<SlaEvent> {
+        for c in &mut self.clocks {
+            if c.state == ClockState::Active {
+                c.elapsed = c.counted(before, at);
+                c.since = Some(at);
+            }
+        }
+        self.log(
+            at,
+            None,
+            SlaEventKind::SettingsChanged {
+                what: what.to_string(),
+                by: by.to_string(),
+            },
+        );
+        if self.policy != policy {
+            self.log(
+                at,
+                None,
+                SlaEventKind::ApplyPolicy {
+                    policy: policy.clone(),
+                    priority: self.priority,
+                },
+            );
+        }
+        self.policy = policy;
+        self.not_before = Some(at);
+        let metrics: Vec<Metric> = self.clocks.iter().map(|c| c.metric).collect();
+        for m in metrics {
+            let target = self.target(after, m);
+            if let Some(c) = self.clock_mut(m) {
+                match target {
+                    Some(t) => c.retarget(after, t, at),
+                    None => {
+                        c.deadline = None;
+                        c.warnings.clear();
+                    }
+                }
+            }
+        }
+        self.poll(at)
     }
 
     /// Rebuilds clocks from inputs in any arrival order (sorted by time, stable).

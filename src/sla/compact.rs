@@ -252,6 +252,11 @@ impl Serialize for EventOut<'_> {
                 q.serialize_element("breach")?;
                 q.serialize_element(&At(deadline))?;
             }
+            SlaEventKind::SettingsChanged { what, by } => {
+                q.serialize_element("settings_changed")?;
+                q.serialize_element(what)?;
+                q.serialize_element(by)?;
+            }
         }
         q.end()
     }
@@ -295,6 +300,10 @@ impl<'de> Deserialize<'de> for EventIn {
                     },
                     "breach" => SlaEventKind::Breach {
                         deadline: next::<AtIn, _>(&mut seq, "deadline")?.0,
+                    },
+                    "settings_changed" => SlaEventKind::SettingsChanged {
+                        what: next(&mut seq, "what")?,
+                        by: next(&mut seq, "by")?,
                     },
                     other => {
                         return Err(de::Error::custom(format!(

@@ -107,7 +107,7 @@ impl Router {
                 continue;
             };
             let mut last = item.steps_applied;
-            while let Some(step) = self.escalation.get(item.steps_applied) {
+            while let Some(step) = self.escalation_of(tenant).get(item.steps_applied) {
                 if item
                     .enqueued_at
                     .checked_add_signed(step.after)

@@ -15,9 +15,8 @@ const MIGRATION_LOCK: i64 = 0x7468_726f_7567_6801;
 /// The migrations, in order: migration `i` takes the schema from version `i` to `i + 1`.
 ///
 /// `tenant` leads every primary key and index, so the tables can be distributed by tenant
-/// (Citus: `SELECT create_distributed_table('messages', 'tenant')`, ...). The exceptions
-/// are the scheduler's cross-tenant due-time index on `records` and the lookup of a
-/// conversation's tenant by id.
+/// (Citus: `SELECT create_distributed_table('messages', 'tenant')`, ...). The exception
+/// is the scheduler's cross-tenant due-time index on `records`.
 const MIGRATIONS: &[&str] = &[
     // 1: the conversation core, identity graph and extension records.
     "
@@ -410,6 +409,10 @@ const MIGRATIONS: &[&str] = &[
     $fn$;
     "#
     ),
+    // 6: no unique index on the conversation id alone: a table distributed by tenant
+    // cannot keep it, no statement needs it, and the planner preferred it to the primary
+    // key for `tenant = $1 AND id = $2`.
+    "DROP INDEX IF EXISTS conversations_id;",
 ];
 
 /// The migration after whose SQL the inbox columns are filled from the JSON.
