@@ -114,9 +114,11 @@ impl<S: Store> Desk<S> {
             Some(a) => Some(a),
             None => self.previous_agent(conv.tenant, conv.customer, conv.id)?,
         };
+        let (tenant, id) = (conv.tenant, conv.id);
+        self.routing.known = Some(conv);
         let item = WorkItem {
-            tenant: conv.tenant,
-            conversation: conv.id,
+            tenant,
+            conversation: id,
             requirements,
             previous_agent,
             enqueued_at: now,

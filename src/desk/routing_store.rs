@@ -87,6 +87,9 @@ pub(crate) struct RoutingCache {
     tenants: HashMap<TenantId, Versions>,
     /// A tenant's next shift start as a tick recomputed it, for the write under way.
     recomputed_shift: Option<(TenantId, Option<DateTime<Utc>>)>,
+    /// The conversation the operation under way read before deciding on it, so that
+    /// writing its assignee does not read it again.
+    pub(crate) known: Option<crate::Conversation>,
 }
 
 /// The records a routing change set writes, to note as stored once it lands.
@@ -144,6 +147,7 @@ impl<S: Store> Desk<S> {
     pub(crate) fn routing_lost(&mut self, tenant: TenantId) {
         self.routing.tenants.remove(&tenant);
         self.routing.recomputed_shift = None;
+        self.routing.known = None;
         if let Some(r) = self.router.as_mut() {
             r.forget_tenant(tenant);
         }
@@ -211,7 +215,7 @@ impl<S: Store> Desk<S> {
     /// Sets the conversation's assignee in `changes` (opening a new conversation);
     /// `false` when the conversation does not exist.
     fn write_assignee(
-        &self,
+        &mut self,
         tenant: TenantId,
         changes: &mut ChangeSet,
         conversation: ConversationId,
@@ -232,7 +236,15 @@ impl<S: Store> Desk<S> {
                 }
             }
         }
-        let Some(mut conv) = self.store.conversation(tenant, conversation)? else {
+        let known = self
+            .routing
+            .known
+            .take_if(|c| c.tenant == tenant && c.id == conversation);
+        let read = match known {
+            Some(c) => Some(c),
+            None => self.store.conversation(tenant, conversation)?,
+        };
+        let Some(mut conv) = read else {
             return Ok(false);
         };
         if conv.assignee != Some(agent) || conv.status == Status::New {
@@ -331,6 +343,7 @@ impl<S: Store> Desk<S> {
     ) -> Result<(T, Vec<Effect>)> {
         self.enter(tenant)?;
         self.retrying(|desk| {
+            desk.routing.known = None;
             let mut changes = ChangeSet::new(tenant);
             let attempt = desk.fresh_router(tenant).map(|_| ()).and_then(|()| {
                 let (value, decisions) = op(desk, &mut changes)?;
