@@ -8,7 +8,7 @@ use throughline::routing::{
     Agent, EscalationStep, LeastLoaded, Presence, Requirements, RoundRobin, RoutingConfig,
     RoutingPolicy, SkillsMatch,
 };
-use throughline::store::MemoryStore;
+use throughline::store::{InboxView, MemoryStore};
 use throughline::{
     AgentId, Channel, ConversationId, Desk, DeskConfig, Effect, Identifier, Inbound, Priority,
     Status, TenantId,
@@ -61,6 +61,15 @@ fn assignee(desk: &D, c: ConversationId) -> Option<AgentId> {
     desk.routing_state(tenant()).unwrap().assignment(c)
 }
 
+/// The conversations the inbox's queue view lists, in its order, and its count agrees.
+fn queue_view(desk: &D, queue: &str) -> Vec<ConversationId> {
+    let view = InboxView::Queue(queue.into());
+    let page = desk.inbox(tenant(), &view, None, 50).unwrap();
+    let ids: Vec<ConversationId> = page.conversations.iter().map(|c| c.id).collect();
+    assert_eq!(desk.inbox_count(tenant(), &view).unwrap(), ids.len() as u64);
+    ids
+}
+
 /// Routing with explicit requirements for stories that route by hand.
 fn route(desk: &mut D, c: ConversationId, req: Requirements, at: DateTime<Utc>) {
     desk.route((tenant(), c), req, at).unwrap();
@@ -91,6 +100,7 @@ fn overflow_hands_waiting_work_to_the_next_queues_agents() {
     let state = desk.routing_state(tenant()).unwrap();
     assert!(state.is_waiting(second), "{state:?}");
     assert_eq!(state.queue("tier1").len(), 1);
+    assert_eq!(queue_view(&desk, "tier1"), vec![second]);
     let effects = desk.tick(t(6)).unwrap();
     assert!(
         effects
@@ -99,6 +109,7 @@ fn overflow_hands_waiting_work_to_the_next_queues_agents() {
         "{effects:?}"
     );
     assert_eq!(assignee(&desk, second), Some(ben()), "overflowed to tier 2");
+    assert!(queue_view(&desk, "tier1").is_empty() && queue_view(&desk, "tier2").is_empty());
 }
 
 #[test]
@@ -149,6 +160,8 @@ fn aging_raises_the_priority_of_work_that_waited() {
     let aging = RoutingConfig::default()
         .escalate(EscalationStep::after(TimeDelta::minutes(5)).raise_priority());
     let (mut desk, [busy, x, y]) = two_waiting(aging);
+    // The queue view lists who waits longest first, whatever the priority.
+    assert_eq!(queue_view(&desk, "default"), vec![x, y]);
     desk.tick(t(6)).unwrap(); // X waited 5 minutes: low → normal; Y has not yet
     let waiting = desk.routing_state(tenant()).unwrap();
     assert_eq!(waiting.waiting()[0].conversation, x, "X is first now");
@@ -156,6 +169,7 @@ fn aging_raises_the_priority_of_work_that_waited() {
         .unwrap();
     assert_eq!(assignee(&desk, x), Some(ana()), "the older work, aged");
     assert!(desk.routing_state(tenant()).unwrap().is_waiting(y));
+    assert_eq!(queue_view(&desk, "default"), vec![y], "X left the queue");
 
     // Without aging the normal-priority Y goes first.
     let (mut desk, [busy, x, y]) = two_waiting(RoutingConfig::default());

@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use proptest::prelude::*;
 use throughline::conversation::Transfer;
 use throughline::routing::{Agent, EscalationStep, Presence, RoutingConfig, RoutingState};
-use throughline::store::{SqliteStore, Store};
+use throughline::store::{InboxView, SqliteStore, Store};
 use throughline::{
     AgentId, Channel, ConversationId, Desk, DeskConfig, Effect, Error, Identifier, Inbound, Status,
     TenantId,
@@ -118,6 +118,20 @@ fn check(desk: &D, capacity: impl Fn(AgentId) -> u32) -> RoutingState {
         convs.iter().filter(|c| c.status.is_active()).count(),
         "routing holds exactly the active conversations"
     );
+    // The inbox's queue views list exactly the waiting work, who waits longest first.
+    for queue in ["default", "tier2"] {
+        let view = InboxView::Queue(queue.into());
+        let page = desk.inbox(tenant(), &view, None, 500).unwrap();
+        let listed: Vec<ConversationId> = page.conversations.iter().map(|c| c.id).collect();
+        let mut waiting: Vec<(DateTime<Utc>, ConversationId)> = state
+            .queue(queue)
+            .iter()
+            .map(|i| (i.enqueued_at, i.conversation))
+            .collect();
+        waiting.sort();
+        let want: Vec<ConversationId> = waiting.into_iter().map(|(_, c)| c).collect();
+        assert_eq!(listed, want, "the {queue} queue view");
+    }
     state
 }
 

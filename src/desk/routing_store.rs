@@ -68,6 +68,37 @@ pub(crate) fn pending_route(
     Ok(Op::PutRecord(r))
 }
 
+/// Moves `conversation`'s queue entry (the record [`InboxView::Queue`](crate::store::InboxView::Queue)
+/// lists) to where it waits now, if anywhere.
+fn queue_entry(
+    versions: &mut Versions,
+    conversation: ConversationId,
+    now_in: Option<(String, DateTime<Utc>)>,
+    ops: &mut Vec<Op>,
+) -> Result<()> {
+    if versions.queued.get(&conversation) == now_in.as_ref() {
+        return Ok(());
+    }
+    if let Some((queue, _)) = versions.queued.remove(&conversation) {
+        ops.push(Op::DeleteRecord {
+            kind: crate::store::queue_kind(&queue),
+            key: conversation.to_string(),
+            version: 1,
+        });
+    }
+    if let Some((queue, since)) = now_in {
+        let mut r = Record::new(
+            crate::store::queue_kind(&queue),
+            conversation.to_string(),
+            serde_json::json!({}),
+        );
+        r.due = Some(since);
+        ops.push(Op::PutRecord(r));
+        versions.queued.insert(conversation, (queue, since));
+    }
+    Ok(())
+}
+
 /// A conversation waiting for its routing step: its tenant, id and the skills it needs.
 pub(crate) type PendingRoute = (TenantId, ConversationId, Vec<(String, u8)>);
 
@@ -79,6 +110,9 @@ struct Versions {
     work: HashMap<ConversationId, u64>,
     /// The stored `routing-shift` record: its version and value.
     shift: (u64, NextShift),
+    /// The queue entry of each waiting conversation (its queue, and since when it
+    /// waits): a record of kind `store::queue_kind(queue)`, always at version 1.
+    queued: HashMap<ConversationId, (String, DateTime<Utc>)>,
 }
 
 /// The versions of the records the router's cache was built from, per tenant.
@@ -134,6 +168,10 @@ impl<S: Store> Desk<S> {
             for r in &work {
                 let w: StoredWork = r.decode()?;
                 versions.work.insert(w.item.conversation, r.version);
+                if w.agent.is_none() {
+                    let q = (w.item.requirements.queue.clone(), w.item.enqueued_at);
+                    versions.queued.insert(w.item.conversation, q);
+                }
                 stored_work.push(w);
             }
             self.router_mut()?
@@ -291,7 +329,13 @@ impl<S: Store> Desk<S> {
             ops.push(Op::PutRecord(r));
         }
         for c in touched.work {
-            match router.stored_work(tenant, c) {
+            let stored = router.stored_work(tenant, c);
+            let queued = stored
+                .as_ref()
+                .filter(|(w, _)| w.agent.is_none())
+                .map(|(w, _)| (w.item.requirements.queue.clone(), w.item.enqueued_at));
+            queue_entry(&mut versions, c, queued, &mut ops)?;
+            match stored {
                 Some((work, due)) => {
                     let mut r = Record::encode(WORK_KIND, c.to_string(), &work)?;
                     r.due = due;

@@ -30,6 +30,7 @@ pub(crate) const SLA_KIND: &str = "sla";
 /// | [`InboxView::Assignee`] | assigned to the agent and not solved or closed | most recently updated first: `(updated_at, id)` descending |
 /// | [`InboxView::Unassigned`] | new, open, pending or on hold, with no assignee | who waits longest first: `(created_at, id)` ascending |
 /// | [`InboxView::SlaDueBefore`] | whose SLA clocks have a due time (the next warning or breach) before the instant | earliest due first: `(due, id)` ascending |
+/// | [`InboxView::Queue`] | waiting in the routing queue | who waits longest first: `(waiting since, id)` ascending |
 ///
 /// ```
 /// use throughline::store::InboxView;
@@ -55,6 +56,17 @@ pub enum InboxView {
     /// clock whose conversation is missing (the `Desk` never writes one) is counted but
     /// not listed.
     SlaDueBefore(DateTime<Utc>),
+    /// The conversations waiting in this routing queue, who waits longest first.
+    /// Membership is the queue's record of each (kind [`queue_kind`], keyed by the
+    /// conversation id, due at the instant it started waiting), which the `Desk` writes
+    /// with its routing state.
+    Queue(String),
+}
+
+/// The record kind of a routing queue's entries: one per waiting conversation, keyed by
+/// its id, due at the instant it started waiting ([`InboxView::Queue`]).
+pub fn queue_kind(queue: &str) -> String {
+    format!("routing-queue:{queue}")
 }
 
 /// The order a view's pages follow, and so the kind of key its cursor holds.
@@ -114,7 +126,7 @@ impl InboxView {
         match self {
             InboxView::Status(_) | InboxView::Assignee(_) => Order::Updated,
             InboxView::Unassigned => Order::Created,
-            InboxView::SlaDueBefore(_) => Order::Due,
+            InboxView::SlaDueBefore(_) | InboxView::Queue(_) => Order::Due,
         }
     }
 
@@ -126,14 +138,16 @@ impl InboxView {
             InboxView::Status(s) => (c.status == *s).then_some(c.updated_at),
             InboxView::Assignee(a) => (active && c.assignee == Some(*a)).then_some(c.updated_at),
             InboxView::Unassigned => (active && c.assignee.is_none()).then_some(c.created_at),
-            InboxView::SlaDueBefore(_) => None,
+            InboxView::SlaDueBefore(_) | InboxView::Queue(_) => None,
         }
     }
 
-    /// The SLA view's bound, if this is it.
-    pub(crate) fn due_before(&self) -> Option<DateTime<Utc>> {
+    /// For the views whose members are records (the SLA and queue views): the records'
+    /// kind and the bound their due times stay before.
+    pub(crate) fn due_records(&self) -> Option<(std::borrow::Cow<'static, str>, DateTime<Utc>)> {
         match self {
-            InboxView::SlaDueBefore(t) => Some(*t),
+            InboxView::SlaDueBefore(t) => Some((SLA_KIND.into(), *t)),
+            InboxView::Queue(q) => Some((queue_kind(q).into(), DateTime::<Utc>::MAX_UTC)),
             _ => None,
         }
     }
@@ -347,8 +361,8 @@ pub(crate) fn scan<S: Store + ?Sized>(
     limit: usize,
 ) -> Result<InboxPage> {
     view.check(after)?;
-    if let Some(before) = view.due_before() {
-        let clocks = store.records(tenant, SLA_KIND)?;
+    if let Some((kind, before)) = view.due_records() {
+        let clocks = store.records(tenant, &kind)?;
         let mut convs = Vec::new();
         for (due, id) in due_clocks(&clocks, before) {
             if let Some(c) = store.conversation(tenant, id)? {
@@ -372,8 +386,8 @@ pub(crate) fn scan_count<S: Store + ?Sized>(
     tenant: TenantId,
     view: &InboxView,
 ) -> Result<u64> {
-    if let Some(before) = view.due_before() {
-        return Ok(count_due(&store.records(tenant, SLA_KIND)?, before));
+    if let Some((kind, before)) = view.due_records() {
+        return Ok(count_due(&store.records(tenant, &kind)?, before));
     }
     let all = store.conversations_in(tenant, DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC)?;
     Ok(all.iter().filter(|c| view.key_of(c).is_some()).count() as u64)

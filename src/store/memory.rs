@@ -215,8 +215,8 @@ impl TenantData {
     /// The members of an inbox view with the time each is ordered by, in no order: a scan
     /// of the tenant's conversations (or, for the SLA view, of its SLA clocks).
     fn inbox_members(&self, view: &InboxView) -> Vec<(DateTime<Utc>, &Conversation)> {
-        match view.due_before() {
-            Some(before) => inbox::due_clocks(self.records.of_kind(inbox::SLA_KIND), before)
+        match view.due_records() {
+            Some((kind, before)) => inbox::due_clocks(self.records.of_kind(&kind), before)
                 .into_iter()
                 .filter_map(|(due, id)| Some((due, self.conversations.get(&id)?)))
                 .collect(),
@@ -496,8 +496,8 @@ impl Store for MemoryStore {
         let Some(t) = self.tenant(tenant) else {
             return Ok(0);
         };
-        Ok(match view.due_before() {
-            Some(before) => inbox::count_due(t.records.of_kind(inbox::SLA_KIND), before),
+        Ok(match view.due_records() {
+            Some((kind, before)) => inbox::count_due(t.records.of_kind(&kind), before),
             None => t
                 .conversations
                 .values

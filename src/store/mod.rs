@@ -48,7 +48,7 @@ pub use self::postgres::{PostgresStore, PG_SCHEMA_VERSION};
 #[cfg(test)]
 pub(crate) use forward::call_every_method;
 pub(crate) use forward::{forward_store, through, through_mut};
-pub use inbox::{Cursor, InboxPage, InboxView};
+pub use inbox::{queue_kind, Cursor, InboxPage, InboxView};
 pub use memory::MemoryStore;
 pub use read_ahead::{read_by_parts, ReadAhead, ReadPlan};
 #[cfg(feature = "sqlite")]

@@ -14,7 +14,6 @@ use super::{pg_error, PostgresStore};
 use crate::conversation::Conversation;
 use crate::error::{Error, Result};
 use crate::id::TenantId;
-use crate::store::inbox::SLA_KIND;
 use crate::store::{Cursor, InboxPage, InboxView};
 
 /// The SQL condition of the active statuses (`store::inbox::ACTIVE`), as the partial
@@ -151,9 +150,11 @@ impl PostgresStore {
                 self.keyed(ASSIGNEE_PAGE, &[&t, &id(a.as_uuid()), &at, &key, &n])?
             }
             InboxView::Unassigned => self.keyed(UNASSIGNED_PAGE, &[&t, &at, &key, &n])?,
-            InboxView::SlaDueBefore(before) => {
+            InboxView::SlaDueBefore(_) | InboxView::Queue(_) => {
+                let (kind, before) = view.due_records().unwrap_or_default();
                 let key = after.map(|c| c.id().to_string()).unwrap_or_default();
-                self.keyed(SLA_PAGE, &[&t, &SLA_KIND, &bound(*before), &at, &key, &n])?
+                let kind: &str = &kind;
+                self.keyed(SLA_PAGE, &[&t, &kind, &bound(before), &at, &key, &n])?
             }
         };
         Ok(InboxPage::from_keyed(order, rows, limit))
@@ -167,8 +168,10 @@ impl PostgresStore {
             InboxView::Status(s) => self.one_row(STATUS_COUNT, &[&t, &s.name()])?,
             InboxView::Assignee(a) => self.one_row(ASSIGNEE_COUNT, &[&t, &id(a.as_uuid())])?,
             InboxView::Unassigned => self.one_row(UNASSIGNED_COUNT, &[&t])?,
-            InboxView::SlaDueBefore(before) => {
-                self.one_row(SLA_COUNT, &[&t, &SLA_KIND, &bound(*before)])?
+            InboxView::SlaDueBefore(_) | InboxView::Queue(_) => {
+                let (kind, before) = view.due_records().unwrap_or_default();
+                let kind: &str = &kind;
+                self.one_row(SLA_COUNT, &[&t, &kind, &bound(before)])?
             }
         };
         let n: i64 = row.get(0);

@@ -26,7 +26,6 @@ use super::{sql_error, ts, unjson, SqliteStore};
 use crate::conversation::Conversation;
 use crate::error::Result;
 use crate::id::TenantId;
-use crate::store::inbox::SLA_KIND;
 use crate::store::{Cursor, InboxPage, InboxView};
 
 /// The SQL condition of the active statuses (`store::inbox::ACTIVE`), written as the partial indexes
@@ -164,9 +163,11 @@ impl SqliteStore {
                 self.keyed(ASSIGNEE_PAGE, &[&t, &blob(a.as_uuid()), &at, &id, &n])?
             }
             InboxView::Unassigned => self.keyed(UNASSIGNED_PAGE, &[&t, &at, &id, &n])?,
-            InboxView::SlaDueBefore(before) => {
+            InboxView::SlaDueBefore(_) | InboxView::Queue(_) => {
+                let (kind, before) = view.due_records().unwrap_or_default();
                 let key = after.map(|c| c.id().to_string()).unwrap_or_default();
-                self.keyed(SLA_PAGE, &[&t, &SLA_KIND, &clamp(*before), &at, &key, &n])?
+                let kind: &str = &kind;
+                self.keyed(SLA_PAGE, &[&t, &kind, &clamp(before), &at, &key, &n])?
             }
         };
         Ok(InboxPage::from_keyed(order, rows, limit))
@@ -180,8 +181,10 @@ impl SqliteStore {
             InboxView::Status(s) => self.count(STATUS_COUNT, &[&t, &s.name()])?,
             InboxView::Assignee(a) => self.count(ASSIGNEE_COUNT, &[&t, &blob(a.as_uuid())])?,
             InboxView::Unassigned => self.count(UNASSIGNED_COUNT, &[&t])?,
-            InboxView::SlaDueBefore(before) => {
-                self.count(SLA_COUNT, &[&t, &SLA_KIND, &clamp(*before)])?
+            InboxView::SlaDueBefore(_) | InboxView::Queue(_) => {
+                let (kind, before) = view.due_records().unwrap_or_default();
+                let kind: &str = &kind;
+                self.count(SLA_COUNT, &[&t, &kind, &clamp(before)])?
             }
         };
         Ok(u64::try_from(n).unwrap_or(0))

@@ -6,7 +6,7 @@ use super::{conversation, set, t, tenant, uuid};
 use crate::conversation::{Conversation, Status};
 use crate::error::Error;
 use crate::id::{AgentId, ConversationId, CustomerId, TenantId};
-use crate::store::{Cursor, InboxView, Op, Record, Store};
+use crate::store::{queue_kind, Cursor, InboxView, Op, Record, Store};
 
 /// One conversation of the fixture: number, status, assignee (agent 1 or 2), opened and
 /// updated (seconds), and the SLA due time (seconds), if any.
@@ -47,6 +47,16 @@ fn sla_record(c: &Conversation, due: Option<i64>, version: u64) -> Record {
     r
 }
 
+/// The routing queue `"q"`'s entry for `c`, waiting since `due`: the fixture puts every
+/// conversation with an SLA due time in it too, so the queue view lists the same
+/// conversations in the same order as the SLA view without its bound.
+fn queue_record(c: &Conversation, due: i64, version: u64) -> Record {
+    let mut r = Record::new(queue_kind("q"), c.id.to_string(), serde_json::json!({}));
+    r.due = Some(time(due));
+    r.version = version;
+    r
+}
+
 /// Writes `rows` into `tn` (customer `cust`), with an SLA record for each.
 fn fixture<S: Store>(s: &mut S, tn: TenantId, rows: &[Row], shift: u128) -> Vec<Conversation> {
     let cust = CustomerId::from_uuid(uuid(0xC0 + shift));
@@ -60,6 +70,9 @@ fn fixture<S: Store>(s: &mut S, tn: TenantId, rows: &[Row], shift: u128) -> Vec<
         c.updated_at = time(updated);
         ops.push(Op::PutConversation(c.clone()));
         ops.push(Op::PutRecord(sla_record(&c, due, 1)));
+        if let Some(d) = due {
+            ops.push(Op::PutRecord(queue_record(&c, d, 1)));
+        }
         convs.push(c);
     }
     s.apply(set(tn, ops)).expect("inbox fixture");
@@ -86,6 +99,8 @@ fn expected(view: &InboxView, convs: &[(Conversation, Option<i64>)]) -> Vec<Conv
                 (active(c) && c.assignee.is_none()).then_some((c.created_at, c.id))
             }
             InboxView::SlaDueBefore(b) => due.map(time).filter(|d| d < b).map(|d| (d, c.id)),
+            InboxView::Queue(q) if q == "q" => due.map(|d| (time(d), c.id)),
+            _ => None,
         })
         .collect();
     keyed.sort();
@@ -143,6 +158,8 @@ fn views_agree<S: Store>(s: &S, tn: TenantId, convs: &[(Conversation, Option<i64
         InboxView::Unassigned,
         InboxView::SlaDueBefore(t(SLA_BOUND)),
         InboxView::SlaDueBefore(t(0)),
+        InboxView::Queue("q".into()),
+        InboxView::Queue("nobody's".into()),
     ]);
     for view in &views {
         let want = expected(view, convs);
@@ -220,6 +237,7 @@ fn conversations_move_between_views<S: Store>(
             // Its clock is re-armed later.
             *due = Some(950);
             ops.push(Op::PutRecord(sla_record(c, *due, 2)));
+            ops.push(Op::PutRecord(queue_record(c, 950, 2)));
         }
         s.apply(set(tn, ops)).expect("update");
     };
