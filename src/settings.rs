@@ -230,7 +230,9 @@ impl TenantSettings {
         if let Some(ch) = &self.channels {
             c.channels = tenant_channels(&base.channels, tenant, ch);
         }
-        c.languages = self.languages.clone();
+        if let Some(languages) = &self.languages {
+            c.languages = Some(languages.clone());
+        }
         c
     }
 }

@@ -400,6 +400,27 @@ fn a_tenant_answers_only_in_its_languages() {
     assert_eq!(language_of(&mut desk, any, "l2").as_deref(), Some("en"));
 }
 
+/// The desk's languages are every tenant's default: settings that do not name languages
+/// keep them.
+#[test]
+fn settings_without_languages_keep_the_desks_languages() {
+    let config = DeskConfig {
+        languages: Some(vec!["nl".into()]),
+        ..DeskConfig::default()
+    };
+    let mut desk = Desk::new(MemoryStore::new(), config);
+    let (plain, other) = (TenantId::new_v7(), TenantId::new_v7());
+    desk.set_tenant_settings(
+        other,
+        settings(|s| s.reopen_window = Some(TimeDelta::days(1))),
+        "admin",
+        t(0),
+    )
+    .unwrap();
+    assert_eq!(language_of(&mut desk, plain, "d1"), None);
+    assert_eq!(language_of(&mut desk, other, "d2"), None);
+}
+
 fn sms(tenant: TenantId, id: &str) -> Inbound {
     Inbound::new(
         tenant,
