@@ -759,3 +759,36 @@ fn one_tenants_settings_never_reach_another() -> R {
     ));
     Ok(())
 }
+
+fn warnings(effects: &[Effect]) -> Vec<f64> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::SlaWarning { fraction, .. } => Some(*fraction),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Settings are checked as `SlaPolicies::build` checks them, and run as it leaves them:
+/// warning thresholds given out of order and twice fire once each, in order.
+#[test]
+fn a_tenants_warning_thresholds_fire_once_each_in_order() {
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+    let tenant = TenantId::new_v7();
+    let sla = SlaPolicies::new()
+        .policy(SlaPolicy::new("p").target_all(
+            Metric::FirstReply,
+            TimeDelta::hours(1),
+            Basis::Calendar,
+        ))
+        .warn_at(&[0.9, 0.75, 0.75]);
+    desk.set_tenant_settings(tenant, with_sla(sla), "admin", t(0))
+        .unwrap();
+    desk.ingest(email(tenant, "q@example.com", "<q@x>", "Help"), t(0))
+        .unwrap();
+    assert_eq!(desk.next_wakeup().unwrap(), Some(t(45)));
+    assert_eq!(warnings(&desk.tick(t(45)).unwrap()), vec![0.75]);
+    assert_eq!(desk.next_wakeup().unwrap(), Some(t(54)));
+    assert_eq!(warnings(&desk.tick(t(54)).unwrap()), vec![0.9]);
+}
