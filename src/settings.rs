@@ -206,7 +206,9 @@ impl TenantSettings {
     pub fn apply_to(&self, base: &DeskConfig, tenant: TenantId) -> DeskConfig {
         let mut c = base.clone();
         if let Some(sla) = &self.sla {
-            c.sla = Arc::new(sla.clone());
+            // As `build` leaves them (thresholds sorted, once each); settings that do not
+            // build are refused by `validate` before they are stored.
+            c.sla = Arc::new(sla.clone().build().unwrap_or_else(|_| sla.clone()));
         }
         if let Some(w) = self.reopen_window {
             c.reopen_window = w;
@@ -230,7 +232,9 @@ impl TenantSettings {
         if let Some(ch) = &self.channels {
             c.channels = tenant_channels(&base.channels, tenant, ch);
         }
-        c.languages = self.languages.clone();
+        if let Some(languages) = &self.languages {
+            c.languages = Some(languages.clone());
+        }
         c
     }
 }
