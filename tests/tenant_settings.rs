@@ -792,3 +792,62 @@ fn a_tenants_warning_thresholds_fire_once_each_in_order() {
     assert_eq!(desk.next_wakeup().unwrap(), Some(t(54)));
     assert_eq!(warnings(&desk.tick(t(54)).unwrap()), vec![0.9]);
 }
+
+/// A customer known to write English, whose company then answers only in Dutch: their
+/// next English message gets no language, and neither does the conversation's language
+/// become English again.
+#[test]
+fn a_restricted_tenant_does_not_take_a_customers_established_language() {
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+    let tenant = TenantId::new_v7();
+    let write = |desk: &mut Desk<MemoryStore>, id: &str, mins: i64| {
+        desk.ingest(email(tenant, "eve@example.com", id, ENGLISH), t(mins))
+            .unwrap()
+    };
+    for (n, id) in ["e1", "e2", "e3"].iter().enumerate() {
+        let got = write(&mut desk, id, i64::try_from(n).unwrap());
+        assert_eq!(got.message.language.as_deref(), Some("en"));
+    }
+    desk.set_tenant_settings(
+        tenant,
+        settings(|s| s.languages = Some(vec!["nl".into()])),
+        "admin",
+        t(10),
+    )
+    .unwrap();
+    let got = write(&mut desk, "e4", 11);
+    assert_eq!(
+        got.message.language, None,
+        "not a language the tenant answers in"
+    );
+    let conv = desk.conversation((tenant, got.conversation)).unwrap();
+    assert_ne!(conv.language.as_deref(), Some("nl"), "nothing invented");
+}
+
+/// A host's source with settings that do not hold (an SLA naming a calendar it does not
+/// have) stops that tenant's operations with a clear error instead of running them on
+/// silently wrong clocks; other tenants go on.
+#[test]
+fn invalid_settings_from_a_hosts_source_are_refused_with_the_reason() {
+    let host = Arc::new(HostSettings::default());
+    let config = DeskConfig {
+        settings_source: Some(host.clone()),
+        ..DeskConfig::default()
+    };
+    let mut desk = Desk::new(MemoryStore::new(), config);
+    let (bad, good) = (TenantId::new_v7(), TenantId::new_v7());
+    let broken = SlaPolicies::new().policy(SlaPolicy::new("x").target_all(
+        Metric::FirstReply,
+        TimeDelta::hours(1),
+        Basis::Business("nowhere".into()),
+    ));
+    host.put(bad, with_sla(broken), 1);
+    let refused = desk.ingest(email(bad, "a@example.com", "<b1@x>", "Help"), t(0));
+    match refused {
+        Err(Error::Config(reason)) => assert!(reason.contains("nowhere"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(desk
+        .ingest(email(good, "a@example.com", "<g1@x>", "Help"), t(0))
+        .is_ok());
+}

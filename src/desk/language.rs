@@ -43,13 +43,15 @@ impl<S: Store> Desk<S> {
             Some(made_ahead) => *made_ahead,
             None => self.config.language.detect(&message.body),
         };
-        // A language the tenant does not answer in is no answer.
-        let detection = detection.filter(|d| {
+        // A language the tenant does not answer in is no answer, whether detected now or
+        // established before.
+        let answers = |l: &Language| {
             self.config
                 .languages
                 .as_ref()
-                .is_none_or(|ls| ls.iter().any(|l| l == d.language.code()))
-        });
+                .is_none_or(|ls| ls.iter().any(|x| x == l.code()))
+        };
+        let detection = detection.filter(|d| answers(&d.language));
         if detection.is_none()
             && stored.is_none()
             && customer.language.is_none()
@@ -60,8 +62,9 @@ impl<S: Store> Desk<S> {
         }
         let decided = evidence.decide(&message.body, detection);
         evidence.record_text(decided, detection, message.body.split_whitespace().count());
+        let decided = decided.filter(answers);
         message.language = decided.map(|l| l.code().to_string());
-        if let Some(l) = evidence.established().or(decided) {
+        if let Some(l) = evidence.established().filter(answers).or(decided) {
             step.conversation.language = Some(l.code().to_string());
         }
         if evidence != before {

@@ -74,6 +74,15 @@ impl<S: Store> Desk<S> {
                         Some(s) => s,
                         None => self.load_settings(tenant)?.unwrap_or_default(),
                     };
+                    if self.settings.base.settings_source.is_some() {
+                        // The host's source is not checked when it is written.
+                        settings.validate().map_err(|e| {
+                            Error::Config(format!(
+                                "the settings source's settings of tenant {tenant} are \
+                                 invalid: {e}"
+                            ))
+                        })?;
+                    }
                     let built = settings.apply_to(&self.settings.base, tenant);
                     self.settings.built.insert(tenant, (version, built.clone()));
                     built
