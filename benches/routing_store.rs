@@ -19,6 +19,10 @@
 //!   set of one conversation put and three record puts (an agent, a work item, the epoch)
 //!   copied from what the persisted benchmark wrote; the work record is new each time
 //!   (an insert, as routing writes it) and is deleted again untimed (as solving does).
+//! - `store_calls_{store}_{n}`: every store call the persisted operation makes, without
+//!   the decision: the settings and epoch reads, the conversation, the customer's
+//!   conversations (for a previous agent), and the change set above — the right baseline
+//!   for "a decision plus its store calls".
 //!
 //! What is fair: only the routing call is timed, with the same requirements (a channel, a
 //! skill and a language, cycling as in `benches/routing.rs`) and the same fixed times in
@@ -362,6 +366,42 @@ fn persisted(c: &mut Criterion, n: usize, name: &str, store: SqliteStore) {
                 store.apply(set).unwrap();
                 spent += start.elapsed();
                 black_box(epoch);
+                let mut solved = ChangeSet::new(t);
+                solved.push(Op::DeleteRecord {
+                    kind: "routing-work".into(),
+                    key,
+                    version: 1,
+                });
+                store.apply(solved).unwrap();
+            }
+            spent
+        })
+    });
+    // Every store call the persisted operation makes, without the decision: the
+    // settings and epoch reads, the conversation, the customer's conversations (for a
+    // previous agent), and the change set.
+    let (conv_id, customer) = changes
+        .ops
+        .iter()
+        .find_map(|op| match op {
+            Op::PutConversation(c) => Some((c.id, c.customer)),
+            _ => None,
+        })
+        .expect("the change set writes a conversation");
+    c.bench_function(&format!("store_calls_{name}_{n}"), |b| {
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iters {
+                k += 1;
+                let key = next_round(&mut changes, k);
+                let set = changes.clone();
+                let start = Instant::now();
+                black_box(store.record(t, "tenant-settings", "settings").unwrap());
+                black_box(store.record(t, "routing-epoch", "epoch").unwrap());
+                black_box(store.conversation(t, conv_id).unwrap());
+                black_box(store.conversations_of(t, customer).unwrap());
+                store.apply(set).unwrap();
+                spent += start.elapsed();
                 let mut solved = ChangeSet::new(t);
                 solved.push(Op::DeleteRecord {
                     kind: "routing-work".into(),
