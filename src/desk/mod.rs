@@ -23,6 +23,7 @@ mod privacy;
 mod profile;
 mod retention;
 mod routing;
+pub(crate) mod routing_due;
 pub(crate) mod routing_store;
 mod settings;
 mod sla;

@@ -20,16 +20,16 @@
 //! the epoch the cache notes, plus the changes of the operation under way; any failure
 //! forgets the tenant's pool (the store is the truth, the next operation reloads it).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Utc};
 
 use crate::conversation::Status;
 use crate::desk::Desk;
 use crate::effect::Effect;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::id::{AgentId, ConversationId, TenantId};
-use crate::routing::{Decision, Router, RoutingState, StoredAgent, StoredWork};
+use crate::routing::{Decision, Router, StoredAgent, StoredWork};
 use crate::store::{ChangeSet, Op, Record, Store};
 
 /// The record kind of a tenant's routing epoch.
@@ -52,20 +52,6 @@ struct NextShift {
     next: Option<DateTime<Utc>>,
     /// Whether work waited when it was written (it is due only then).
     armed: bool,
-}
-
-/// The mark that `conversation` waits for its routing step with `skills` (see the
-/// [module docs](self)); `mark` makes its key unique.
-pub(crate) fn pending_route(
-    conversation: ConversationId,
-    skills: &[(String, u8)],
-    now: DateTime<Utc>,
-    mark: uuid::Uuid,
-) -> Result<Op> {
-    let mut r = Record::encode(PENDING_KIND, format!("{conversation}/{mark}"), skills)?;
-    r.secondary = Some(conversation.to_string());
-    r.due = Some(now);
-    Ok(Op::PutRecord(r))
 }
 
 /// Moves `conversation`'s queue entry (the record [`InboxView::Queue`](crate::store::InboxView::Queue)
@@ -99,9 +85,6 @@ fn queue_entry(
     Ok(())
 }
 
-/// A conversation waiting for its routing step: its tenant, id and the skills it needs.
-pub(crate) type PendingRoute = (TenantId, ConversationId, Vec<(String, u8)>);
-
 /// The stored versions behind one tenant's cached pool.
 #[derive(Debug, Clone, Default)]
 struct Versions {
@@ -120,7 +103,7 @@ struct Versions {
 pub(crate) struct RoutingCache {
     tenants: HashMap<TenantId, Versions>,
     /// A tenant's next shift start as a tick recomputed it, for the write under way.
-    recomputed_shift: Option<(TenantId, Option<DateTime<Utc>>)>,
+    pub(crate) recomputed_shift: Option<(TenantId, Option<DateTime<Utc>>)>,
     /// The conversation the operation under way read before deciding on it, so that
     /// writing its assignee does not read it again.
     pub(crate) known: Option<crate::Conversation>,
@@ -429,109 +412,5 @@ impl<S: Store> Desk<S> {
                 Err(e)
             }
         }
-    }
-
-    /// A tenant's routing state as stored: every agent with their load, and the work
-    /// routing holds (assigned or waiting, with enqueue times and escalation steps). What
-    /// every host sees; [`Desk::router`] is this desk's cache of it.
-    ///
-    /// # Errors
-    ///
-    /// Store failures.
-    pub fn routing_state(&self, tenant: TenantId) -> Result<RoutingState> {
-        let agents = self
-            .store
-            .records(tenant, AGENT_KIND)?
-            .iter()
-            .map(Record::decode)
-            .collect::<Result<Vec<StoredAgent>>>()?;
-        let work = self
-            .store
-            .records(tenant, WORK_KIND)?
-            .iter()
-            .map(Record::decode)
-            .collect::<Result<Vec<StoredWork>>>()?;
-        Ok(RoutingState { agents, work })
-    }
-
-    /// The tenants with routing records due at `now`: the conversations whose escalation
-    /// step is due, and whether a shift started while work waits.
-    pub(crate) fn routing_due(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<BTreeMap<TenantId, (Vec<ConversationId>, bool)>> {
-        let mut due: BTreeMap<TenantId, (Vec<ConversationId>, bool)> = BTreeMap::new();
-        for (t, r) in self.store.due_records(WORK_KIND, now, limit)? {
-            let c = r
-                .key
-                .parse()
-                .map_err(|e| Error::store(format!("bad routing-work key {}", r.key), e))?;
-            due.entry(t).or_default().0.push(c);
-        }
-        for (t, _) in self.store.due_records(SHIFT_KIND, now, limit)? {
-            due.entry(t).or_default().1 = true;
-        }
-        Ok(due)
-    }
-
-    /// Conversations whose routing step has not run (a host stopped or failed between
-    /// the change set that marked them and their routing), with the skills they need.
-    pub(crate) fn routing_pending(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<PendingRoute>> {
-        let mut out: Vec<PendingRoute> = Vec::new();
-        for (t, r) in self.store.due_records(PENDING_KIND, now, limit)? {
-            let conv = r.secondary.as_deref().unwrap_or_default();
-            let c: ConversationId = conv
-                .parse()
-                .map_err(|e| Error::store(format!("bad routing-pending mark {}", r.key), e))?;
-            if !out.iter().any(|(tt, cc, _)| *tt == t && *cc == c) {
-                out.push((t, c, r.decode()?));
-            }
-        }
-        Ok(out)
-    }
-
-    /// Deletes the pending marks of `conversation` in `changes` (its routing step runs).
-    pub(crate) fn clear_pending(
-        &self,
-        tenant: TenantId,
-        conversation: ConversationId,
-        changes: &mut ChangeSet,
-    ) -> Result<()> {
-        for r in self
-            .store
-            .records_by(tenant, PENDING_KIND, &conversation.to_string())?
-        {
-            changes.push(Op::DeleteRecord {
-                kind: r.kind,
-                key: r.key,
-                version: r.version,
-            });
-        }
-        Ok(())
-    }
-
-    /// When routing next has something due (an escalation step or a shift start).
-    pub(crate) fn routing_next_due(&self) -> Result<Option<DateTime<Utc>>> {
-        if self.config.routing.is_none() {
-            return Ok(None);
-        }
-        let work = self.store.next_due(WORK_KIND)?;
-        let shifts = self.store.next_due(SHIFT_KIND)?;
-        let pending = self.store.next_due(PENDING_KIND)?;
-        Ok(work.into_iter().chain(shifts).chain(pending).min())
-    }
-
-    /// Notes the next shift start a tick recomputed for `tenant`, for the write under way.
-    pub(crate) fn routing_shift_recomputed(
-        &mut self,
-        tenant: TenantId,
-        next: Option<DateTime<Utc>>,
-    ) {
-        self.routing.recomputed_shift = Some((tenant, next));
     }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::conversation::Status;
 use crate::desk::identity::{from_json, to_json};
 use crate::desk::pipeline::{Event, Step};
-use crate::desk::routing_store::pending_route;
+use crate::desk::routing_due::pending_route;
 use crate::desk::{ConversationRef, Desk, ReplyOptions};
 use crate::effect::Effect;
 use crate::error::{Error, Result};

@@ -426,9 +426,13 @@ impl SlaClocks {
                 priority,
             },
         );
-        // Running clocks keep what they counted and take the new targets. A clock the new
-        // policy has no target for keeps counting without a deadline, and takes a target
-        // again when a policy with one returns.
+        self.retarget_all(sla, at);
+    }
+
+    /// Every clock takes its target under the policy in force, from `at`: running clocks
+    /// keep what they counted. A clock the policy has no target for keeps counting without
+    /// a deadline, and takes a target again when a policy with one returns.
+    fn retarget_all(&mut self, sla: &SlaPolicies, at: DateTime<Utc>) {
         let metrics: Vec<Metric> = self.clocks.iter().map(|c| c.metric).collect();
         for m in metrics {
             let target = self.target(sla, m);
@@ -555,19 +559,7 @@ impl SlaClocks {
         }
         self.policy = policy;
         self.not_before = Some(at);
-        let metrics: Vec<Metric> = self.clocks.iter().map(|c| c.metric).collect();
-        for m in metrics {
-            let target = self.target(after, m);
-            if let Some(c) = self.clock_mut(m) {
-                match target {
-                    Some(t) => c.retarget(after, t, at),
-                    None => {
-                        c.deadline = None;
-                        c.warnings.clear();
-                    }
-                }
-            }
-        }
+        self.retarget_all(after, at);
         self.poll(at)
     }
 
