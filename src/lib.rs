@@ -112,6 +112,8 @@ pub mod delivery;
 mod desk;
 pub mod effect;
 pub mod error;
+#[cfg(feature = "tokio")]
+pub mod hosting;
 pub mod id;
 pub mod identity;
 pub mod knowledge;
@@ -164,6 +166,9 @@ pub mod guide {
     }
     pub mod channels {
         #![doc = include_str!("../docs/channels.md")]
+    }
+    pub mod hosting {
+        #![doc = include_str!("../docs/hosting.md")]
     }
     pub mod performance {
         #![doc = include_str!("../docs/performance.md")]

@@ -872,3 +872,44 @@ fn every_statement_reads_through_a_tenant_led_index() {
         offences.join("\n")
     );
 }
+
+/// An async host runs the synchronous PostgreSQL store on the desk's own thread: it is
+/// created, called and dropped there, never on a thread of the server's runtime (where
+/// its client would block a worker or refuse to start its own runtime).
+#[test]
+fn an_async_host_runs_the_store_on_the_desk_thread() {
+    let Some(url) = server() else { return };
+    let db = fresh_db(&url);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let desk = throughline::hosting::DeskHandle::start(move || {
+            Ok(Desk::new(
+                PostgresStore::connect(&db)?,
+                DeskConfig::default().id_seed(5),
+            ))
+        })
+        .await
+        .unwrap();
+        let tenant: TenantId = TENANT.parse().unwrap();
+        let mut handlers = Vec::new();
+        for n in 0..8 {
+            let desk = desk.clone();
+            handlers.push(tokio::spawn(async move {
+                let from = Identifier::email(&format!("async{n}@example.com")).unwrap();
+                let inbound = Inbound::new(tenant, Channel::WebChat, from, format!("a-{n}"), "Hi");
+                desk.call(move |d| d.ingest(inbound, t0()))
+                    .await
+                    .unwrap()
+                    .unwrap()
+            }));
+        }
+        for h in handlers {
+            assert!(!h.await.unwrap().duplicate);
+        }
+        desk.shutdown().await.unwrap();
+    });
+}
