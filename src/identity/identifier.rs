@@ -123,10 +123,59 @@ impl fmt::Display for IdentifierKind {
 /// assert!(Identifier::email("no-at-sign").is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// Deserialising goes through the same checks (`#[serde(try_from)]`): an e-mail address,
+/// a platform handle or an external id is normalised and checked as its constructor
+/// does; a phone or WhatsApp number in canonical E.164 form (`+` and 7 to 15 digits, as
+/// the constructors write it) is taken as it is, any other form is normalised by the
+/// constructor or refused.
+///
+/// ```
+/// use throughline::Identifier;
+/// let id: Identifier = serde_json::from_str(r#"{"kind":"email","value":" Ana@EXAMPLE.com"}"#)?;
+/// assert_eq!(id, Identifier::email("Ana@example.com")?);
+/// assert!(serde_json::from_str::<Identifier>(r#"{"kind":"phone","value":"call me"}"#).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "RawIdentifier")]
 pub struct Identifier {
     kind: IdentifierKind,
     value: String,
+}
+
+/// An identifier as written, before its checks.
+#[derive(Deserialize)]
+struct RawIdentifier {
+    kind: IdentifierKind,
+    value: String,
+}
+
+impl TryFrom<RawIdentifier> for Identifier {
+    type Error = Error;
+
+    fn try_from(raw: RawIdentifier) -> Result<Self> {
+        let canonical_number = |v: &str| {
+            v.strip_prefix('+').is_some_and(|d| {
+                (7..=15).contains(&d.len())
+                    && d.bytes().all(|b| b.is_ascii_digit())
+                    && !d.starts_with('0')
+            })
+        };
+        match raw.kind {
+            IdentifierKind::Email => Identifier::email(&raw.value),
+            IdentifierKind::Phone | IdentifierKind::WhatsApp if canonical_number(&raw.value) => {
+                Ok(Identifier {
+                    kind: raw.kind,
+                    value: raw.value,
+                })
+            }
+            IdentifierKind::Phone => Identifier::phone(&raw.value, None),
+            IdentifierKind::WhatsApp => Identifier::whatsapp(&raw.value, None),
+            IdentifierKind::External { system } => Identifier::external(&system, &raw.value),
+            kind => Identifier::handle(kind, &raw.value),
+        }
+    }
 }
 
 /// Zero-width and bidirectional formatting characters: invisible, they make two
