@@ -328,6 +328,15 @@ impl Inbound {
                 });
             }
         }
+        if self.also.len() > MAX_ALSO {
+            return Err(Error::invalid(
+                "also",
+                format!(
+                    "{} further identifiers, the maximum is {MAX_ALSO}",
+                    self.also.len()
+                ),
+            ));
+        }
         let ext = &self.external_id;
         if ext.trim().is_empty() {
             return Err(Error::invalid("external_id", "empty provider message id"));
@@ -373,6 +382,9 @@ impl Inbound {
     }
 }
 
+/// The most further identifiers an [`Inbound`] carries ([`Inbound::also`]).
+pub const MAX_ALSO: usize = 20;
+
 /// Checks a body and its attachments against the size limit.
 pub(crate) fn validate_body(body: &str, attachments: &[Attachment], max: usize) -> Result<()> {
     if body.trim().is_empty() && attachments.is_empty() {
@@ -402,6 +414,21 @@ pub(crate) fn validate_body(body: &str, attachments: &[Attachment], max: usize) 
                 "attachments",
                 format!("attachment {:?} has no url", a.name),
             ));
+        }
+        for (what, v, max) in [
+            ("name", &a.name, 255),
+            ("content type", &a.content_type, 255),
+            ("url", &a.url, 4096),
+        ] {
+            if v.len() > max {
+                return Err(Error::invalid(
+                    "attachments",
+                    format!(
+                        "an attachment's {what} has {} bytes, the maximum is {max}",
+                        v.len()
+                    ),
+                ));
+            }
         }
     }
     Ok(())

@@ -100,6 +100,13 @@ pub struct Desk<S: Store> {
     batch: batch::Batching,
 }
 
+/// A desk moves to another thread (a worker's, [`crate::hosting`]'s) whenever its store
+/// can: checked when the crate compiles.
+#[allow(dead_code)]
+fn desk_is_send<S: Store + Send>(desk: Desk<S>) -> impl Send {
+    desk
+}
+
 impl<S: Store> Desk<S> {
     /// A desk on `store` with `config`.
     ///

@@ -11,6 +11,8 @@ use crate::store::{ChangeSet, Op, Store};
 
 /// The longest tag, in bytes.
 const MAX_TAG_BYTES: usize = 100;
+/// The most tags a conversation carries.
+const MAX_TAGS: usize = 100;
 
 fn check(tag: &str) -> Result<()> {
     if tag.is_empty() || tag.len() > MAX_TAG_BYTES {
@@ -53,7 +55,8 @@ impl<S: Store> Desk<S> {
     /// # Errors
     ///
     /// [`Error::NotFound`]; [`Error::Invalid`] for an empty tag, one longer than 100
-    /// bytes, or one with a space or control character.
+    /// bytes, or one with a space or control character, or a conversation that already
+    /// has 100 tags.
     pub fn tag(
         &mut self,
         conversation: impl Into<ConversationRef>,
@@ -92,6 +95,12 @@ impl<S: Store> Desk<S> {
                 return Ok(None);
             }
             if on {
+                if conv.tags.len() >= MAX_TAGS {
+                    return Err(Error::invalid(
+                        "tag",
+                        format!("the conversation has {MAX_TAGS} tags, the maximum"),
+                    ));
+                }
                 conv.tags.push(tag.to_string());
             } else {
                 conv.tags.retain(|t| t != tag);
