@@ -77,6 +77,12 @@ pub struct ErasureReport {
     pub conversations: usize,
     /// Records deleted or stripped of personal content.
     pub records: usize,
+    /// Set when the erasure committed but the store could not scrub its files afterwards
+    /// ([`crate::store::Store::scrub`]): the reason. The erased data is gone from every
+    /// read, but its old bytes may stay in the store's log until a scrub succeeds: call
+    /// [`crate::Desk::scrub`] (the next erasure scrubs too).
+    #[serde(default)]
+    pub scrub_failed: Option<String>,
 }
 
 /// What happens to a conversation's content when its retention ends.

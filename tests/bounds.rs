@@ -93,3 +93,41 @@ fn a_conversation_takes_at_most_a_hundred_tags_and_keeps_them() {
     }
     assert_eq!(desk.conversation((tenant, conv)).unwrap().tags.len(), 100);
 }
+
+/// An erasure that committed is reported as done even when the store's scrub after it
+/// fails: the report says the scrub failed, and `Desk::scrub` retries it.
+#[test]
+fn a_failed_scrub_after_an_erasure_is_reported_not_an_error() {
+    use throughline::testkit::{FaultMode, FaultyStore};
+    let tenant = TenantId::new_v7();
+    let setup = || {
+        let mut desk = Desk::new(
+            FaultyStore::new(
+                throughline::store::SqliteStore::open_in_memory().unwrap(),
+                0,
+                FaultMode::Once,
+            ),
+            DeskConfig::default().id_seed(9),
+        );
+        let got = desk.ingest(mail(tenant, "<e@x>"), now()).unwrap();
+        (desk, got.customer)
+    };
+    let (mut clean, customer) = setup();
+    let start = clean.store().calls();
+    let report = clean.erase_customer(tenant, customer, now()).unwrap();
+    assert_eq!(report.scrub_failed, None);
+    let calls = clean.store().calls() - start;
+
+    let (mut desk, customer) = setup();
+    desk.store().fail_after(calls, FaultMode::Once); // the last call: the scrub
+    let report = desk.erase_customer(tenant, customer, now()).unwrap();
+    assert!(report.scrub_failed.is_some(), "{report:?}");
+    assert_eq!(report.identifiers, 1, "the erasure itself committed");
+    let ana = Identifier::email("ana@example.com").unwrap();
+    assert_eq!(
+        desk.resolve(tenant, &ana).unwrap(),
+        None,
+        "the address is gone"
+    );
+    desk.scrub().unwrap();
+}

@@ -244,7 +244,9 @@ impl<S: Store> Desk<S> {
     /// # Errors
     ///
     /// [`Error::NotFound`] for a customer the tenant does not have; store failures
-    /// (nothing erased); [`Error::Invalid`] inside a batch ([`Desk::begin_batch`]).
+    /// (nothing erased); [`Error::Invalid`] inside a batch ([`Desk::begin_batch`]). A
+    /// scrub that fails after the erasure committed is no error: the report's
+    /// `scrub_failed` says so.
     pub fn erase_customer(
         &mut self,
         tenant: TenantId,
@@ -256,8 +258,22 @@ impl<S: Store> Desk<S> {
         if self.metrics_refresh(tenant, &touched).is_err() {
             self.metrics_untrusted(tenant);
         }
-        self.store.scrub()?;
+        let mut report = report;
+        // The erasure has committed: a failed scrub is reported, not an error (a retry
+        // would find the customer erased already).
+        report.scrub_failed = self.store.scrub().err().map(|e| e.to_string());
         Ok(report)
+    }
+
+    /// Has the store scrub its files now ([`Store::scrub`]): overwrites what erasures
+    /// left in its log. For an erasure whose report says `scrub_failed`.
+    ///
+    /// # Errors
+    ///
+    /// The store's failure; [`Error::Invalid`] inside a batch.
+    pub fn scrub(&mut self) -> Result<()> {
+        self.outside_batch("scrub")?;
+        self.store.scrub()
     }
 
     fn erase_once(
