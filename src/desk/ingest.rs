@@ -86,6 +86,7 @@ impl<S: Store> Desk<S> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn ingest(&mut self, inbound: Inbound, now: DateTime<Utc>) -> Result<Ingested> {
+        let _span = super::trace::op_span!("desk.ingest", tenant = inbound.tenant);
         self.ingest_detected(inbound, None, now)
     }
 

@@ -28,6 +28,7 @@ pub(crate) mod routing_store;
 mod settings;
 mod sla;
 mod tags;
+pub(crate) mod trace;
 mod triage;
 
 pub use agent::ReplyOptions;

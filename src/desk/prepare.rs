@@ -113,6 +113,8 @@ impl<S: Store> Desk<S> {
     ///
     /// As [`Desk::ingest`].
     pub fn ingest_prepared(&mut self, prepared: Prepared, now: DateTime<Utc>) -> Result<Ingested> {
+        let _span =
+            super::trace::op_span!("desk.ingest_prepared", tenant = prepared.inbound().tenant);
         let Prepared {
             inbound,
             detection,

@@ -25,6 +25,8 @@ impl<S: Store> Desk<S> {
         update: ProfileUpdate,
         now: DateTime<Utc>,
     ) -> Result<Customer> {
+        let _span =
+            super::trace::op_span!("desk.update_profile", tenant = tenant, customer = customer);
         update.validate()?;
         self.retrying(|desk| {
             let mut c = desk.live_customer(tenant, customer)?;

@@ -1,0 +1,58 @@
+//! `tracing` spans for the desk (the `tracing` feature, off by default). Each public
+//! operation that reads or writes the store on a host's behalf opens one span named
+//! `desk.<operation>` (`desk.ingest`, `desk.reply`, `desk.set_status`, `desk.assign`,
+//! `desk.tick`, …) at the `INFO` level, and the desk's store calls open `DEBUG` spans:
+//! `store.apply` around [`Desk::apply_changes`](super::Desk), the single place the desk
+//! writes (fields `tenant` and `ops`, the number of writes), and `store.read_ahead` around
+//! an ingest's read-ahead. Finer store tracing (each read) is the host's: wrap its
+//! [`Store`](crate::store::Store). The personal-data rule: a span's fields are the tenant
+//! and the ids the call names (`conversation`, `customer`, `message`, `agent`, `merge`)
+//! and counts, never a message body, an identifier's value (an e-mail address, a phone
+//! number), a name, an attribute, a reason or a note; the library reads no clock, and the
+//! spans' timestamps are the subscriber's. Without the feature [`op_span!`] compiles to
+//! nothing and the crate has no `tracing` dependency.
+
+/// What [`op_span!`] returns: the entered span with the feature, a zero-sized nothing
+/// without it. Held as `let _span = op_span!(…);` for the operation's duration.
+#[cfg(feature = "tracing")]
+pub(crate) type SpanGuard = tracing::span::EnteredSpan;
+
+/// What [`op_span!`] returns without the `tracing` feature: nothing.
+#[cfg(not(feature = "tracing"))]
+#[derive(Debug)]
+pub(crate) struct SpanGuard;
+
+/// Opens and enters an `INFO` span named by a string literal (`"desk.reply"`), with
+/// `tenant` and the given `field = value` pairs recorded with their `Display`. Only ids
+/// and counts may be passed (see the module docs). Without the `tracing` feature it
+/// evaluates nothing but borrows of its arguments and returns [`SpanGuard`].
+macro_rules! op_span {
+    ($name:literal $(, $field:ident = $value:expr)* $(,)?) => {{
+        #[cfg(feature = "tracing")]
+        let guard: $crate::desk::trace::SpanGuard =
+            ::tracing::info_span!($name $(, $field = %$value)*).entered();
+        #[cfg(not(feature = "tracing"))]
+        let guard = {
+            let _ = ($(&$value,)*);
+            $crate::desk::trace::SpanGuard
+        };
+        guard
+    }};
+}
+
+/// As [`op_span!`] at the `DEBUG` level, for the desk's store calls.
+macro_rules! store_span {
+    ($name:literal $(, $field:ident = $value:expr)* $(,)?) => {{
+        #[cfg(feature = "tracing")]
+        let guard: $crate::desk::trace::SpanGuard =
+            ::tracing::debug_span!($name $(, $field = %$value)*).entered();
+        #[cfg(not(feature = "tracing"))]
+        let guard = {
+            let _ = ($(&$value,)*);
+            $crate::desk::trace::SpanGuard
+        };
+        guard
+    }};
+}
+
+pub(crate) use {op_span, store_span};
