@@ -27,6 +27,20 @@ pub(crate) struct SpanGuard;
 /// and counts may be passed (see the module docs). Without the `tracing` feature it
 /// evaluates nothing but borrows of its arguments and returns [`SpanGuard`].
 macro_rules! op_span {
+    // Fields known only when the operation ends (recorded with [`record_ingested`]).
+    ($name:literal $(, $field:ident = $value:expr)* ; later $($empty:ident),+) => {{
+        #[cfg(feature = "tracing")]
+        let guard: $crate::desk::trace::SpanGuard = ::tracing::info_span!(
+            $name $(, $field = %$value)* $(, $empty = ::tracing::field::Empty)+
+        )
+        .entered();
+        #[cfg(not(feature = "tracing"))]
+        let guard = {
+            let _ = ($(&$value,)*);
+            $crate::desk::trace::SpanGuard
+        };
+        guard
+    }};
     ($name:literal $(, $field:ident = $value:expr)* $(,)?) => {{
         #[cfg(feature = "tracing")]
         let guard: $crate::desk::trace::SpanGuard =
@@ -56,3 +70,17 @@ macro_rules! store_span {
 }
 
 pub(crate) use {op_span, store_span};
+
+/// Records an ingest's customer, conversation and message ids on its span (opened by
+/// [`op_span!`] with them `later`); nothing without the `tracing` feature.
+pub(crate) fn record_ingested(span: &SpanGuard, got: &super::Ingested) {
+    #[cfg(feature = "tracing")]
+    {
+        use tracing::field::display;
+        span.record("customer", display(got.customer));
+        span.record("conversation", display(got.conversation));
+        span.record("message", display(got.message.id));
+    }
+    #[cfg(not(feature = "tracing"))]
+    let _ = (span, got);
+}
