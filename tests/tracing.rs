@@ -92,7 +92,8 @@ impl tracing::Subscriber for Handle {
 
 /// Runs the story under the collector: an e-mail in (routed to the one agent), a reply, a
 /// status change, an assignment to a second agent, a phone number linked, a second
-/// e-mail prepared ahead, a tick.
+/// e-mail prepared ahead, reads (the messages, the customer by e-mail address, the
+/// customer's view), a tick.
 fn story() -> (Vec<Recorded>, String) {
     let collector = Arc::new(Collector::default());
     let conversation = tracing::subscriber::with_default(Handle(collector.clone()), || {
@@ -128,6 +129,10 @@ fn story() -> (Vec<Recorded>, String) {
         let prepared = desk.preparer().prepare(inbound).unwrap();
         let again = desk.ingest_prepared(prepared, t(7)).unwrap();
         assert_eq!(again.conversation, got.conversation);
+        assert!(desk.messages(c).unwrap().len() >= 3);
+        let email = Identifier::email(EMAIL).unwrap();
+        assert_eq!(desk.resolve(tenant(), &email).unwrap(), Some(got.customer));
+        desk.customer_view(tenant(), got.customer, t(8)).unwrap();
         desk.tick(t(600)).unwrap();
         got.conversation.to_string()
     });
@@ -158,6 +163,9 @@ fn every_operation_opens_a_span_with_the_tenant_and_the_ids() {
         "desk.set_status",
         "desk.assign",
         "desk.link_identifier",
+        "desk.messages",
+        "desk.resolve",
+        "desk.customer_view",
         "store.read_ahead",
         "store.apply",
     ] {

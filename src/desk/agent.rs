@@ -455,6 +455,7 @@ impl<S: Store> Desk<S> {
     ///
     /// Store failures only.
     pub fn outbox(&self, tenant: TenantId) -> Result<Vec<Message>> {
+        let _span = super::trace::op_span!("desk.outbox", tenant = tenant);
         self.store.outbox(tenant)
     }
 

@@ -1,16 +1,21 @@
 //! `tracing` spans for the desk (the `tracing` feature, off by default). Each public
-//! operation that reads or writes the store on a host's behalf opens one span named
+//! operation that reads or writes the store on a host's behalf opens one `INFO` span named
 //! `desk.<operation>` (`desk.ingest`, `desk.reply`, `desk.set_status`, `desk.assign`,
-//! `desk.tick`, …) at the `INFO` level, and the desk's store calls open `DEBUG` spans:
-//! `store.apply` around [`Desk::apply_changes`](super::Desk), the single place the desk
-//! writes (fields `tenant` and `ops`, the number of writes), and `store.read_ahead` around
-//! an ingest's read-ahead. Finer store tracing (each read) is the host's: wrap its
-//! [`Store`](crate::store::Store). The personal-data rule: a span's fields are the tenant
-//! and the ids the call names (`conversation`, `customer`, `message`, `agent`, `merge`)
-//! and counts, never a message body, an identifier's value (an e-mail address, a phone
-//! number), a name, an attribute, a reason or a note; the library reads no clock, and the
-//! spans' timestamps are the subscriber's. Without the feature [`op_span!`] compiles to
-//! nothing and the crate has no `tracing` dependency.
+//! `desk.messages`, `desk.tick`, …), with the fields `tenant` and the ids the call names
+//! (`conversation`, `customer`, `message`, `agent`, `merge`, a merge's `from` and
+//! `into`; an ingest records its
+//! customer, conversation and message once the message has landed) and counts (`limit`,
+//! `messages`); `desk.tick` and `desk.purge_expired` span every tenant and have no fields.
+//! The desk's store calls open `DEBUG` spans: `store.apply` around
+//! `Desk::apply_changes`, the single place the desk writes (`tenant`, and
+//! `ops`, the number of writes), and `store.read_ahead` around an ingest's read-ahead
+//! (`tenant`). Finer store tracing (each read) is the host's: wrap its
+//! [`Store`](crate::store::Store). The personal-data rule: no span name or field carries a
+//! message body, an identifier's value (an e-mail address, a phone number), a name, an
+//! attribute, a provider's id, a reason or a note, only tenant and entity ids and counts.
+//! The library reads no clock: the spans' timestamps are the subscriber's. Without the
+//! feature [`op_span!`] and [`store_span!`] compile to nothing and the crate has no
+//! `tracing` dependency.
 
 /// What [`op_span!`] returns: the entered span with the feature, a zero-sized nothing
 /// without it. Held as `let _span = op_span!(…);` for the operation's duration.
@@ -22,8 +27,8 @@ pub(crate) type SpanGuard = tracing::span::EnteredSpan;
 #[derive(Debug)]
 pub(crate) struct SpanGuard;
 
-/// Opens and enters an `INFO` span named by a string literal (`"desk.reply"`), with
-/// `tenant` and the given `field = value` pairs recorded with their `Display`. Only ids
+/// Opens and enters an `INFO` span named by a string literal (`"desk.reply"`), with the
+/// given `field = value` pairs (`tenant` first) recorded with their `Display`. Only ids
 /// and counts may be passed (see the module docs). Without the `tracing` feature it
 /// evaluates nothing but borrows of its arguments and returns [`SpanGuard`].
 macro_rules! op_span {
