@@ -130,7 +130,8 @@ impl<S: Store> Desk<S> {
         options: ReplyOptions,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
-        let r = conversation.into();
+        let r: super::ConversationRef = conversation.into();
+        let _span = super::trace::op_span!("desk.reply", tenant = r.tenant, conversation = r.id);
         self.enter(r.tenant)?;
         if matches!(options.author, Author::Customer(_)) {
             return Err(Error::invalid(
@@ -317,7 +318,13 @@ impl<S: Store> Desk<S> {
         body: impl Into<String>,
         now: DateTime<Utc>,
     ) -> Result<Message> {
-        let r = conversation.into();
+        let r: super::ConversationRef = conversation.into();
+        let _span = super::trace::op_span!(
+            "desk.note",
+            tenant = r.tenant,
+            conversation = r.id,
+            agent = agent
+        );
         let body = body.into();
         validate_body(&body, &[], self.config.max_body_bytes)?;
         self.retrying(|desk| {
@@ -372,7 +379,10 @@ impl<S: Store> Desk<S> {
         status: Status,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
-        self.change_status(conversation.into(), status, None, now)
+        let r: super::ConversationRef = conversation.into();
+        let _span =
+            super::trace::op_span!("desk.set_status", tenant = r.tenant, conversation = r.id);
+        self.change_status(r, status, None, now)
     }
 
     /// [`Desk::set_status`], recorded in the timeline as `by`'s when given.
@@ -445,6 +455,7 @@ impl<S: Store> Desk<S> {
     ///
     /// Store failures only.
     pub fn outbox(&self, tenant: TenantId) -> Result<Vec<Message>> {
+        let _span = super::trace::op_span!("desk.outbox", tenant = tenant);
         self.store.outbox(tenant)
     }
 
@@ -462,6 +473,7 @@ impl<S: Store> Desk<S> {
         provider_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let _span = super::trace::op_span!("desk.mark_sent", tenant = tenant, message = message);
         let provider_id = provider_id.map(str::trim).filter(|p| !p.is_empty());
         if let Some(p) = provider_id {
             if p.len() > 998 {
@@ -550,6 +562,8 @@ impl<S: Store> Desk<S> {
         verified: bool,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let _span =
+            super::trace::op_span!("desk.link_identifier", tenant = tenant, customer = customer);
         self.retrying(|desk| {
             let owner = desk.live_customer(tenant, customer)?;
             let existing = desk.store.identifier(tenant, &identifier)?;

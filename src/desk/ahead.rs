@@ -113,7 +113,10 @@ impl<S: Store> Desk<S> {
             owner_records: CUSTOMER_RECORDS,
             conversation_records: self.conversation_records(),
         };
-        let ahead = self.store.read_ahead(inbound.tenant, &plan)?;
+        let ahead = {
+            let _span = super::trace::store_span!("store.read_ahead", tenant = inbound.tenant);
+            self.store.read_ahead(inbound.tenant, &plan)?
+        };
         // Kept even when empty: it also holds what this ingest knows without reading
         // (see `Ahead::note_fresh`).
         self.ahead.hold(inbound.tenant, ahead);

@@ -78,6 +78,11 @@ impl<S: Store> Desk<S> {
     /// Applies one operation's change set: the single place where the desk writes.
     pub(crate) fn apply_changes(&mut self, changes: ChangeSet) -> Result<()> {
         let _stage = self.stage(crate::probe::Stage::Write);
+        let _span = super::trace::store_span!(
+            "store.apply",
+            tenant = changes.tenant,
+            ops = changes.ops.len()
+        );
         self.store.apply(changes)
     }
 
@@ -275,6 +280,7 @@ impl<S: Store> Desk<S> {
     ) -> Vec<Result<Ingested>> {
         let batch: Vec<Inbound> = batch.into_iter().collect();
         let n = batch.len();
+        let _span = super::trace::op_span!("desk.ingest_batch", messages = n);
         let helpers = self.config.prepare_threads.min(n / PREPARE_AHEAD);
         let got = if helpers == 0 {
             self.batch(|desk| {

@@ -61,6 +61,7 @@ impl<S: Store> Desk<S> {
         reason: impl Into<String>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
+        let _span = super::trace::op_span!("desk.mark_failed", tenant = tenant, message = message);
         let reason = reason.into();
         self.enter(tenant)?;
         self.retrying(|desk| {
@@ -229,6 +230,7 @@ impl<S: Store> Desk<S> {
         receipt: &Receipt,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
+        let _span = super::trace::op_span!("desk.record_receipt", tenant = tenant);
         self.retrying(|desk| {
             let mut m = desk.receipt_message(tenant, channel, receipt)?;
             let Some(next) = after_receipt(m.delivery.as_ref(), receipt, now) else {
@@ -311,6 +313,7 @@ impl<S: Store> Desk<S> {
         change: &ConsentChange,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let _span = super::trace::op_span!("desk.record_consent", tenant = tenant);
         let key = change.identifier.to_string();
         self.retrying(|desk| {
             let stored = desk.store.record(tenant, CONSENT_KIND, &key)?;

@@ -89,6 +89,12 @@ impl<S: Store> Desk<S> {
         actor: Option<AgentId>,
         now: DateTime<Utc>,
     ) -> Result<MergeId> {
+        let _span = super::trace::op_span!(
+            "desk.merge_customers",
+            tenant = tenant,
+            from = from,
+            into = into
+        );
         let _stage = self.stage(crate::probe::Stage::Identity);
         let reason = reason.into();
         if reason.len() > 4096 {
@@ -208,6 +214,7 @@ impl<S: Store> Desk<S> {
         merge: MergeId,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
+        let _span = super::trace::op_span!("desk.unmerge", tenant = tenant, merge = merge);
         let _stage = self.stage(crate::probe::Stage::Identity);
         let effects = self.retrying(|desk| desk.unmerge_once(tenant, merge, now))?;
         // Committed. Conversations of both sides may have changed owner or messages:
@@ -464,6 +471,12 @@ impl<S: Store> Desk<S> {
         a: CustomerId,
         b: CustomerId,
     ) -> Result<()> {
+        let _span = super::trace::op_span!(
+            "desk.dismiss_suggestion",
+            tenant = tenant,
+            customer = a,
+            other = b
+        );
         self.retrying(|desk| {
             let r = desk
                 .store

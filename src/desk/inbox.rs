@@ -50,6 +50,7 @@ impl<S: Store> Desk<S> {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<InboxPage> {
+        let _span = super::trace::op_span!("desk.inbox", tenant = tenant, limit = limit);
         if !(1..=MAX_INBOX_PAGE).contains(&limit) {
             return Err(Error::invalid(
                 "limit",
@@ -66,6 +67,7 @@ impl<S: Store> Desk<S> {
     ///
     /// Store failures.
     pub fn inbox_count(&self, tenant: TenantId, view: &InboxView) -> Result<u64> {
+        let _span = super::trace::op_span!("desk.inbox_count", tenant = tenant);
         self.store.inbox_count(tenant, view)
     }
 }

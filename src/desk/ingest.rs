@@ -86,7 +86,12 @@ impl<S: Store> Desk<S> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn ingest(&mut self, inbound: Inbound, now: DateTime<Utc>) -> Result<Ingested> {
-        self.ingest_detected(inbound, None, now)
+        let span = super::trace::op_span!(
+            "desk.ingest", tenant = inbound.tenant; later customer, conversation, message
+        );
+        let got = self.ingest_detected(inbound, None, now)?;
+        super::trace::record_ingested(&span, &got);
+        Ok(got)
     }
 
     /// [`Desk::ingest`] with the language detection made ahead (`Some`), or to make.

@@ -32,6 +32,7 @@ impl<S: Store> Desk<S> {
         title: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<CustomerId> {
+        let _span = super::trace::op_span!("desk.article_viewed", tenant = tenant);
         let kind = ActivityKind::ArticleViewed {
             article: article.trim().to_string(),
             title: title.map(str::to_string),
@@ -51,6 +52,7 @@ impl<S: Store> Desk<S> {
         query: &str,
         now: DateTime<Utc>,
     ) -> Result<CustomerId> {
+        let _span = super::trace::op_span!("desk.searched", tenant = tenant);
         let kind = ActivityKind::Searched {
             query: query.trim().to_string(),
         };
@@ -71,6 +73,7 @@ impl<S: Store> Desk<S> {
         intent: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<CustomerId> {
+        let _span = super::trace::op_span!("desk.bot_turn", tenant = tenant);
         let kind = ActivityKind::BotTurn {
             text: text.to_string(),
             intent: intent.map(str::to_string),

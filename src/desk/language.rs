@@ -114,7 +114,13 @@ impl<S: Store> Desk<S> {
         template: &Localized,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
-        let r = conversation.into();
+        let r: super::ConversationRef = conversation.into();
+        let _span = super::trace::op_span!(
+            "desk.reply_localized",
+            tenant = r.tenant,
+            conversation = r.id,
+            agent = agent
+        );
         let conv = self.load_conversation(r)?;
         let language = conv.language.as_deref().and_then(Language::from_code);
         let text = template.pick(language).to_string();

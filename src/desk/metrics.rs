@@ -251,7 +251,9 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let answer = answer.validate()?;
-        let r = conversation.into();
+        let r: super::ConversationRef = conversation.into();
+        let _span =
+            super::trace::op_span!("desk.record_csat", tenant = r.tenant, conversation = r.id);
         let window = self.config.csat_window;
         let (tenant, id) = self.retrying(|desk| {
             let conv = desk.load_conversation(r)?;
@@ -317,6 +319,7 @@ impl<S: Store> Desk<S> {
         score: u8,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let _span = super::trace::op_span!("desk.record_nps", tenant = tenant, customer = customer);
         Nps::of([score])?;
         self.retrying(|desk| {
             let c = desk.live_customer(tenant, customer)?;

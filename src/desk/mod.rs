@@ -28,6 +28,7 @@ pub(crate) mod routing_store;
 mod settings;
 mod sla;
 mod tags;
+pub(crate) mod trace;
 mod triage;
 
 pub use agent::ReplyOptions;
@@ -217,7 +218,9 @@ impl<S: Store> Desk<S> {
     ///
     /// [`Error::NotFound`] when the tenant has no such conversation.
     pub fn conversation(&self, conversation: impl Into<ConversationRef>) -> Result<Conversation> {
-        self.load_conversation(conversation.into())
+        let r: ConversationRef = conversation.into();
+        let _span = trace::op_span!("desk.conversation", tenant = r.tenant, conversation = r.id);
+        self.load_conversation(r)
     }
 
     /// Every message of a conversation (including internal notes), oldest first.
@@ -226,7 +229,9 @@ impl<S: Store> Desk<S> {
     ///
     /// [`Error::NotFound`] as for [`Desk::conversation`].
     pub fn messages(&self, conversation: impl Into<ConversationRef>) -> Result<Vec<Message>> {
-        let c = self.load_conversation(conversation.into())?;
+        let r: ConversationRef = conversation.into();
+        let _span = trace::op_span!("desk.messages", tenant = r.tenant, conversation = r.id);
+        let c = self.load_conversation(r)?;
         self.store.messages_of(c.tenant, c.id)
     }
 
@@ -259,7 +264,14 @@ impl<S: Store> Desk<S> {
         conversation: impl Into<ConversationRef>,
         limit: usize,
     ) -> Result<Vec<Message>> {
-        let c = self.load_conversation(conversation.into())?;
+        let r: ConversationRef = conversation.into();
+        let _span = trace::op_span!(
+            "desk.recent_messages",
+            tenant = r.tenant,
+            conversation = r.id,
+            limit = limit
+        );
+        let c = self.load_conversation(r)?;
         self.store.recent_messages(c.tenant, c.id, limit)
     }
 
@@ -296,6 +308,7 @@ impl<S: Store> Desk<S> {
     ///
     /// [`Error::NotFound`] when the tenant has no such customer.
     pub fn timeline(&self, tenant: TenantId, customer: CustomerId) -> Result<Vec<Message>> {
+        let _span = trace::op_span!("desk.timeline", tenant = tenant, customer = customer);
         let c = self.live_customer(tenant, customer)?;
         self.store.timeline(tenant, c.id, None)
     }
@@ -311,6 +324,12 @@ impl<S: Store> Desk<S> {
         customer: CustomerId,
         limit: usize,
     ) -> Result<Vec<Message>> {
+        let _span = trace::op_span!(
+            "desk.recent_timeline",
+            tenant = tenant,
+            customer = customer,
+            limit = limit
+        );
         let c = self.live_customer(tenant, customer)?;
         self.store.timeline(tenant, c.id, Some(limit))
     }
@@ -325,6 +344,11 @@ impl<S: Store> Desk<S> {
         tenant: TenantId,
         customer: CustomerId,
     ) -> Result<Vec<Conversation>> {
+        let _span = trace::op_span!(
+            "desk.conversations_of",
+            tenant = tenant,
+            customer = customer
+        );
         let c = self.live_customer(tenant, customer)?;
         self.store.conversations_of(tenant, c.id)
     }
@@ -335,6 +359,7 @@ impl<S: Store> Desk<S> {
     ///
     /// Store failures only.
     pub fn resolve(&self, tenant: TenantId, identifier: &Identifier) -> Result<Option<CustomerId>> {
+        let _span = trace::op_span!("desk.resolve", tenant = tenant);
         match self.store.identifier(tenant, identifier)? {
             Some(rec) => Ok(Some(self.live_customer(tenant, rec.customer)?.id)),
             None => Ok(None),
@@ -351,6 +376,7 @@ impl<S: Store> Desk<S> {
         tenant: TenantId,
         customer: CustomerId,
     ) -> Result<Vec<IdentifierRecord>> {
+        let _span = trace::op_span!("desk.identifiers", tenant = tenant, customer = customer);
         let c = self.live_customer(tenant, customer)?;
         self.store.identifiers_of(tenant, c.id)
     }

@@ -59,7 +59,14 @@ impl<S: Store> Desk<S> {
         by: AgentId,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
-        self.assign_as(conversation.into(), agent, by, false, now)
+        let r: super::ConversationRef = conversation.into();
+        let _span = super::trace::op_span!(
+            "desk.assign",
+            tenant = r.tenant,
+            conversation = r.id,
+            agent = agent
+        );
+        self.assign_as(r, agent, by, false, now)
     }
 
     /// [`Desk::assign`] past the agent's capacity: a supervisor's override, recorded on
@@ -75,7 +82,14 @@ impl<S: Store> Desk<S> {
         supervisor: AgentId,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
-        self.assign_as(conversation.into(), agent, supervisor, true, now)
+        let r: super::ConversationRef = conversation.into();
+        let _span = super::trace::op_span!(
+            "desk.assign_over_capacity",
+            tenant = r.tenant,
+            conversation = r.id,
+            agent = agent
+        );
+        self.assign_as(r, agent, supervisor, true, now)
     }
 
     fn assign_as(
@@ -132,7 +146,13 @@ impl<S: Store> Desk<S> {
         by: AgentId,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
-        let r = conversation.into();
+        let r: super::ConversationRef = conversation.into();
+        let _span = super::trace::op_span!(
+            "desk.transfer",
+            tenant = r.tenant,
+            conversation = r.id,
+            agent = by
+        );
         let mut named = vec![by];
         if let Transfer::Agent(a) = &to {
             named.push(*a);
@@ -181,7 +201,13 @@ impl<S: Store> Desk<S> {
         by: AgentId,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
-        let r = conversation.into();
+        let r: super::ConversationRef = conversation.into();
+        let _span = super::trace::op_span!(
+            "desk.unassign",
+            tenant = r.tenant,
+            conversation = r.id,
+            agent = by
+        );
         let (_, effects) = self.operate(
             r,
             by,
@@ -210,7 +236,13 @@ impl<S: Store> Desk<S> {
         by: AgentId,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let r = conversation.into();
+        let r: super::ConversationRef = conversation.into();
+        let _span = super::trace::op_span!(
+            "desk.set_priority",
+            tenant = r.tenant,
+            conversation = r.id,
+            agent = by
+        );
         self.operate(
             r,
             by,
@@ -238,7 +270,13 @@ impl<S: Store> Desk<S> {
         by: AgentId,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
-        let r = conversation.into();
+        let r: super::ConversationRef = conversation.into();
+        let _span = super::trace::op_span!(
+            "desk.set_status_as",
+            tenant = r.tenant,
+            conversation = r.id,
+            agent = by
+        );
         self.check_agents(r.tenant, &[by])?;
         self.change_status(r, status, Some(by), now)
     }

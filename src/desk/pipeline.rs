@@ -110,6 +110,7 @@ impl<S: Store> Desk<S> {
     ///
     /// Store failures before anything was committed.
     pub fn tick(&mut self, now: DateTime<Utc>) -> Result<Vec<Effect>> {
+        let _span = super::trace::op_span!("desk.tick");
         let mut effects = Vec::new();
         // A failure after some effects returns them; the rest stays due.
         let stop = |effects: Vec<Effect>, e: Error| {

@@ -113,6 +113,10 @@ impl<S: Store> Desk<S> {
     ///
     /// As [`Desk::ingest`].
     pub fn ingest_prepared(&mut self, prepared: Prepared, now: DateTime<Utc>) -> Result<Ingested> {
+        let span = super::trace::op_span!(
+            "desk.ingest_prepared", tenant = prepared.inbound().tenant;
+            later customer, conversation, message
+        );
         let Prepared {
             inbound,
             detection,
@@ -120,7 +124,9 @@ impl<S: Store> Desk<S> {
         } = prepared;
         // Compared by address only: the same detector object answers the same.
         let same = std::ptr::addr_eq(Arc::as_ptr(&detector), Arc::as_ptr(&self.config.language));
-        self.ingest_detected(inbound, same.then_some(detection), now)
+        let got = self.ingest_detected(inbound, same.then_some(detection), now)?;
+        super::trace::record_ingested(&span, &got);
+        Ok(got)
     }
 }
 

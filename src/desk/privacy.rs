@@ -179,6 +179,8 @@ impl<S: Store> Desk<S> {
         tenant: TenantId,
         customer: CustomerId,
     ) -> Result<CustomerExport> {
+        let _span =
+            super::trace::op_span!("desk.export_customer", tenant = tenant, customer = customer);
         let (people, merges) = self.person(tenant, customer)?;
         let mut identifiers = Vec::new();
         let mut conversations = Vec::new();
@@ -253,6 +255,8 @@ impl<S: Store> Desk<S> {
         customer: CustomerId,
         now: DateTime<Utc>,
     ) -> Result<ErasureReport> {
+        let _span =
+            super::trace::op_span!("desk.erase_customer", tenant = tenant, customer = customer);
         self.outside_batch("erase_customer")?;
         let (report, touched) = self.retrying(|desk| desk.erase_once(tenant, customer, now))?;
         if self.metrics_refresh(tenant, &touched).is_err() {
@@ -370,6 +374,7 @@ impl<S: Store> Desk<S> {
         identifier: &Identifier,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let _span = super::trace::op_span!("desk.erase_identifier", tenant = tenant);
         let _ = now;
         self.outside_batch("erase_identifier")?;
         self.retrying(|desk| {
@@ -435,6 +440,11 @@ impl<S: Store> Desk<S> {
         customer: CustomerId,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let _span = super::trace::op_span!(
+            "desk.restrict_customer",
+            tenant = tenant,
+            customer = customer
+        );
         self.set_restriction(tenant, customer, Some(now), now)
     }
 
@@ -449,6 +459,11 @@ impl<S: Store> Desk<S> {
         customer: CustomerId,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let _span = super::trace::op_span!(
+            "desk.lift_restriction",
+            tenant = tenant,
+            customer = customer
+        );
         self.set_restriction(tenant, customer, None, now)
     }
 

@@ -25,6 +25,8 @@ impl<S: Store> Desk<S> {
         update: ProfileUpdate,
         now: DateTime<Utc>,
     ) -> Result<Customer> {
+        let _span =
+            super::trace::op_span!("desk.update_profile", tenant = tenant, customer = customer);
         update.validate()?;
         self.retrying(|desk| {
             let mut c = desk.live_customer(tenant, customer)?;
@@ -50,6 +52,8 @@ impl<S: Store> Desk<S> {
         customer: CustomerId,
         now: DateTime<Utc>,
     ) -> Result<CustomerView> {
+        let _span =
+            super::trace::op_span!("desk.customer_view", tenant = tenant, customer = customer);
         let c = self.live_customer(tenant, customer)?;
         let identifiers = self.store.identifiers_of(tenant, c.id)?;
         let conversations = self.store.conversations_of(tenant, c.id)?;

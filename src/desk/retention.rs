@@ -39,6 +39,7 @@ impl<S: Store> Desk<S> {
         policy: RetentionPolicy,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let _span = super::trace::op_span!("desk.set_retention", tenant = tenant);
         if policy.after_close < TimeDelta::zero()
             || policy.channels.values().any(|d| *d < TimeDelta::zero())
         {
@@ -89,6 +90,7 @@ impl<S: Store> Desk<S> {
     /// Store failures (what was purged before stays purged); [`Error::Invalid`] inside a
     /// batch ([`Desk::begin_batch`]).
     pub fn purge_expired(&mut self, now: DateTime<Utc>) -> Result<PurgeReport> {
+        let _span = super::trace::op_span!("desk.purge_expired");
         self.outside_batch("purge_expired")?;
         let mut report = PurgeReport::default();
         for (tenant, record) in self.store.due_records(RETENTION_KIND, now, 10_000)? {

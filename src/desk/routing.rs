@@ -44,6 +44,8 @@ impl<S: Store> Desk<S> {
     ///
     /// [`Error::Config`] when routing is off; [`Error::Invalid`] for a bad agent.
     pub fn upsert_agent(&mut self, agent: Agent, now: DateTime<Utc>) -> Result<Vec<Effect>> {
+        let _span =
+            super::trace::op_span!("desk.upsert_agent", tenant = agent.tenant, agent = agent.id);
         let _stage = self.stage(crate::probe::Stage::Routing);
         self.router_mut()?;
         agent.validate()?;
@@ -68,6 +70,7 @@ impl<S: Store> Desk<S> {
         presence: Presence,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
+        let _span = super::trace::op_span!("desk.set_presence", tenant = tenant, agent = agent);
         let _stage = self.stage(crate::probe::Stage::Routing);
         self.router_mut()?;
         let ((), effects) = self.routing_tx(tenant, now, |desk, _| {
@@ -94,7 +97,8 @@ impl<S: Store> Desk<S> {
     ) -> Result<(Decision, Vec<Effect>)> {
         let _stage = self.stage(crate::probe::Stage::Routing);
         self.router_mut()?;
-        let r = conversation.into();
+        let r: super::ConversationRef = conversation.into();
+        let _span = super::trace::op_span!("desk.route", tenant = r.tenant, conversation = r.id);
         self.routing_tx(r.tenant, now, |desk, _| {
             let conv = desk.load_conversation(r)?;
             let decision = desk.route_decision(conv, requirements.clone(), now)?;
@@ -282,6 +286,7 @@ impl<S: Store> Desk<S> {
     ///
     /// [`Error::Config`] when routing is off; store failures.
     pub fn restore_routing(&mut self, tenant: TenantId, now: DateTime<Utc>) -> Result<Vec<Effect>> {
+        let _span = super::trace::op_span!("desk.restore_routing", tenant = tenant);
         let _stage = self.stage(crate::probe::Stage::Routing);
         let cfg = self
             .config

@@ -204,6 +204,7 @@ impl<S: Store> Desk<S> {
         by: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
+        let _span = super::trace::op_span!("desk.set_tenant_settings", tenant = tenant);
         settings.validate()?;
         if self.settings.base.settings_source.is_some() {
             return Err(Error::Config(
@@ -248,6 +249,7 @@ impl<S: Store> Desk<S> {
         by: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
+        let _span = super::trace::op_span!("desk.tenant_settings_changed", tenant = tenant);
         let before = previous.apply_to(&self.settings.base, tenant).sla;
         self.settings.entered = None;
         self.retrying(|desk| {

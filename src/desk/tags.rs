@@ -64,7 +64,9 @@ impl<S: Store> Desk<S> {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         check(tag)?;
-        self.retag(conversation.into(), tag, true, now)
+        let r: super::ConversationRef = conversation.into();
+        let _span = super::trace::op_span!("desk.tag", tenant = r.tenant, conversation = r.id);
+        self.retag(r, tag, true, now)
     }
 
     /// Removes a tag from a conversation; `false` when it did not have it.
@@ -78,7 +80,9 @@ impl<S: Store> Desk<S> {
         tag: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        self.retag(conversation.into(), tag, false, now)
+        let r: super::ConversationRef = conversation.into();
+        let _span = super::trace::op_span!("desk.untag", tenant = r.tenant, conversation = r.id);
+        self.retag(r, tag, false, now)
     }
 
     fn retag(

@@ -319,7 +319,9 @@ impl<S: Store> Desk<S> {
         reason: impl Into<String>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
-        let r = conversation.into();
+        let r: super::ConversationRef = conversation.into();
+        let _span =
+            super::trace::op_span!("desk.hand_over", tenant = r.tenant, conversation = r.id);
         self.enter(r.tenant)?;
         let reason = reason.into();
         let mut effects = self.retrying(|desk| {
