@@ -1,6 +1,8 @@
-//! Fault injection: every Desk operation, with the store failing at each of its calls in
-//! turn (once, or from then on), returns an error, leaves the stored state exactly as it
-//! was, and succeeds when retried.
+//! Fault injection: every Desk operation (ingest, reply, note, status changes, the agent
+//! operations, tags, identity, merges, tick, surveys, restriction, tenant settings,
+//! erasure), with the store failing at each of its calls in turn (once, or from then on),
+//! returns an error, leaves the stored state exactly as it was, and succeeds when
+//! retried.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use throughline::metrics::Csat;
@@ -106,15 +108,25 @@ fn snapshot(desk: &D, w: &World) -> String {
         }
     }
     out += &format!("{:?}\n", s.outbox(tenant()).unwrap());
-    for kind in ["sla", "language", "merge", "activity", "csat", "nps"] {
+    for kind in [
+        "sla",
+        "language",
+        "merge",
+        "activity",
+        "csat",
+        "nps",
+        "tenant-settings",
+    ] {
         out += &format!("{kind}: {:?}\n", s.records(tenant(), kind).unwrap());
     }
     out
 }
 
-/// Replaces every UUID by its rank of first appearance: a failed attempt may have drawn
-/// ids, so a retry's ids differ from a clean run's while the state is the same.
+/// Replaces every UUID, and every keyed hash of an erased provider id, by its rank of
+/// first appearance: a failed attempt may have drawn ids (or the tenant's erasure key),
+/// so a retry's differ from a clean run's while the state is the same.
 fn canonical(s: &str) -> String {
+    let s = &hashes_ranked(s);
     let is_uuid = |w: &[u8]| {
         w.len() == 36
             && w.iter().enumerate().all(|(i, c)| match i {
@@ -142,6 +154,25 @@ fn canonical(s: &str) -> String {
         }
     }
     out
+}
+
+/// `erased:<64 hex digits>` (an erased provider id's keyed hash) replaced by its rank.
+fn hashes_ranked(s: &str) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find("erased:") {
+        let (head, tail) = rest.split_at(at + "erased:".len());
+        out += head;
+        let hex: String = tail.chars().take_while(char::is_ascii_hexdigit).collect();
+        let n = seen.iter().position(|x| *x == hex).unwrap_or_else(|| {
+            seen.push(hex.clone());
+            seen.len() - 1
+        });
+        out += &format!("#h{n}");
+        rest = &tail[hex.len()..];
+    }
+    out + rest
 }
 
 /// Panics with the first differing line, not two pages of state.
@@ -224,6 +255,57 @@ fn ops() -> Vec<(&'static str, Pre, Op)> {
         ("CSAT", Pre::Solved, |d, w| {
             let c = d.conversations_of(tenant(), w.ana)?[0].id;
             d.record_csat((tenant(), c), Csat::FivePoint(5), t(10))
+        }),
+        ("assign", Pre::Nothing, |d, w| {
+            let c = d.conversations_of(tenant(), w.ana)?[0].id;
+            d.assign((tenant(), c), agent(), agent(), t(10)).map(|_| ())
+        }),
+        ("transfer to a queue", Pre::Nothing, |d, w| {
+            let c = d.conversations_of(tenant(), w.ana)?[0].id;
+            d.transfer(
+                (tenant(), c),
+                throughline::conversation::Transfer::Queue("tier2".into()),
+                "for the returns team",
+                agent(),
+                t(10),
+            )
+            .map(|_| ())
+        }),
+        ("set the priority", Pre::Nothing, |d, w| {
+            let c = d.conversations_of(tenant(), w.bob)?[0].id;
+            d.set_priority((tenant(), c), throughline::Priority::High, agent(), t(10))
+        }),
+        ("set the status as an agent", Pre::Nothing, |d, w| {
+            let c = d.conversations_of(tenant(), w.bob)?[0].id;
+            d.set_status_as((tenant(), c), Status::Pending, agent(), t(10))
+                .map(|_| ())
+        }),
+        ("tag", Pre::Nothing, |d, w| {
+            let c = d.conversations_of(tenant(), w.bob)?[0].id;
+            d.tag((tenant(), c), "returns", t(10)).map(|_| ())
+        }),
+        ("restrict processing", Pre::Nothing, |d, w| {
+            d.restrict_customer(tenant(), w.bob, t(10))
+        }),
+        ("NPS", Pre::Nothing, |d, w| {
+            d.record_nps(tenant(), w.ana, 9, t(10))
+        }),
+        ("change the tenant's SLA settings", Pre::Nothing, |d, _| {
+            let mut s = throughline::settings::TenantSettings::default();
+            s.sla = Some(
+                throughline::sla::SlaPolicies::new()
+                    .policy(throughline::sla::SlaPolicy::new("all").target_all(
+                        throughline::sla::Metric::FirstReply,
+                        TimeDelta::hours(2),
+                        throughline::sla::Basis::Calendar,
+                    ))
+                    .build()?,
+            );
+            d.set_tenant_settings(tenant(), s, "admin", t(10))
+                .map(|_| ())
+        }),
+        ("erase a customer", Pre::Nothing, |d, w| {
+            d.erase_customer(tenant(), w.bob, t(10)).map(|_| ())
         }),
     ]
 }
