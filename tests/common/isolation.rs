@@ -88,6 +88,7 @@ pub fn check<S: Store>(store: S, seed: u64) {
                 t(10),
             ),
         );
+        cross_tenant_operations(&mut desk, tenant, customer, conversation, agent);
         assert!(desk
             .store()
             .outbox(tenant)
@@ -95,6 +96,14 @@ pub fn check<S: Store>(store: S, seed: u64) {
             .iter()
             .all(|m| m.tenant == tenant));
     }
+    // Settings and routing state are each tenant's own.
+    let mut settings = throughline::settings::TenantSettings::default();
+    settings.reopen_window = Some(TimeDelta::days(1));
+    desk.set_tenant_settings(ta, settings, "admin", t(12))
+        .unwrap();
+    assert!(desk.tenant_settings(ta).unwrap().is_some());
+    assert_eq!(desk.tenant_settings(tb).unwrap(), None);
+    assert!(desk.routing_state(tb).unwrap().work.is_empty());
     // Merging across tenants is refused.
     assert!(desk
         .merge_customers(ta, cb, ca, "cross-tenant", t(11))
@@ -124,4 +133,55 @@ pub fn check<S: Store>(store: S, seed: u64) {
             .conversations
             .is_empty());
     }
+}
+
+/// The agent operations, tags, surveys and privacy calls, named with `tenant`
+/// and the other tenant's ids: each is `NotFound`.
+fn cross_tenant_operations<S: Store>(
+    desk: &mut Desk<S>,
+    tenant: TenantId,
+    customer: CustomerId,
+    conversation: ConversationId,
+    agent: AgentId,
+) {
+    let c = (tenant, conversation);
+    not_found("assign", desk.assign(c, agent, agent, t(10)));
+    not_found(
+        "assign_over_capacity",
+        desk.assign_over_capacity(c, agent, agent, t(10)),
+    );
+    not_found(
+        "transfer",
+        desk.transfer(
+            c,
+            throughline::conversation::Transfer::Queue("tier2".into()),
+            "note",
+            agent,
+            t(10),
+        ),
+    );
+    not_found("unassign", desk.unassign(c, agent, t(10)));
+    not_found(
+        "set_priority",
+        desk.set_priority(c, throughline::Priority::High, agent, t(10)),
+    );
+    not_found(
+        "set_status_as",
+        desk.set_status_as(c, Status::Solved, agent, t(10)),
+    );
+    not_found("tag", desk.tag(c, "x", t(10)));
+    not_found("untag", desk.untag(c, "x", t(10)));
+    not_found("sla_clocks", desk.sla_clocks(c));
+    not_found("triage_of", desk.triage_of(c));
+    not_found("recent_messages", desk.recent_messages(c, 5));
+    not_found("record_nps", desk.record_nps(tenant, customer, 9, t(10)));
+    not_found(
+        "restrict_customer",
+        desk.restrict_customer(tenant, customer, t(10)),
+    );
+    not_found("export_customer", desk.export_customer(tenant, customer));
+    not_found(
+        "erase_customer",
+        desk.erase_customer(tenant, customer, t(10)),
+    );
 }
