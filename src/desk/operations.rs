@@ -327,6 +327,7 @@ impl<S: Store> Desk<S> {
             let mut changes = ChangeSet::new(conv.tenant);
             changes.push(Op::PutConversation(conv.clone()));
             changes.push(Op::InsertMessage(message));
+            desk.sla_reselect(&conv, &mut changes, now)?;
             if !routing {
                 desk.apply_changes(changes)?;
                 return Ok((conv, Vec::new()));

@@ -147,6 +147,66 @@ impl<S: Store> Desk<S> {
         Ok(())
     }
 
+    /// After an operation changed a conversation's priority, tags or assignment (not a
+    /// message): its clocks take the policy selected now, from `now` on, written in
+    /// `changes`. Left for the next message when a deadline or warning is already due
+    /// (the next `tick` reports it first), when no clock runs, or when the clocks are
+    /// unwatched (a restricted customer's).
+    pub(crate) fn sla_reselect(
+        &self,
+        conv: &crate::Conversation,
+        changes: &mut ChangeSet,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let sla = std::sync::Arc::clone(&self.config.sla);
+        if sla.policies().is_empty() {
+            return Ok(());
+        }
+        let Some(record) = self
+            .store
+            .record(conv.tenant, SLA_KIND, &conv.id.to_string())?
+        else {
+            return Ok(());
+        };
+        let mut clocks = decode_clocks(&record)?;
+        let overdue = clocks.clocks.next_due().is_some_and(|d| d <= now);
+        if record.due.is_none() || overdue || !clocks.clocks.running() {
+            return Ok(());
+        }
+        let attributes = self
+            .store
+            .customer(conv.tenant, conv.customer)?
+            .map(|c| c.attributes)
+            .unwrap_or_default();
+        let channel = conv.last_inbound_channel.as_ref().or(conv.channels.first());
+        let policy = decide::select(&sla, channel, conv.priority, &conv.tags, &attributes);
+        // SLA pressure's own raise does not shorten the target it warned about.
+        let pressed = conv.tags.iter().any(|t| t == PRESSURE_TAG);
+        let kept = clocks.clocks.priority;
+        let priority = if pressed && decide::raise(kept) == conv.priority {
+            kept
+        } else {
+            conv.priority
+        };
+        let input = crate::sla::ClockInput::Policy {
+            at: now,
+            policy,
+            priority,
+        };
+        clocks.clocks.apply(&sla, &input);
+        let value = encode_clocks(&clocks)?;
+        if value.get() == record.value.get() {
+            return Ok(());
+        }
+        changes.push(Op::PutRecord(Record {
+            value,
+            due: clocks.clocks.next_due(),
+            version: record.version + 1,
+            ..record
+        }));
+        Ok(())
+    }
+
     pub(crate) fn sla_next_due(&self) -> Result<Option<DateTime<Utc>>> {
         self.store.next_due(SLA_KIND)
     }

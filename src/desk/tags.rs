@@ -92,6 +92,7 @@ impl<S: Store> Desk<S> {
         on: bool,
         now: DateTime<Utc>,
     ) -> Result<bool> {
+        self.enter(r.tenant)?;
         let changed = self.retrying(|desk| {
             let mut conv = desk.load_conversation(r)?;
             let has = conv.tags.iter().any(|t| t == tag);
@@ -113,6 +114,7 @@ impl<S: Store> Desk<S> {
             conv.version += 1;
             let labels = (conv.tenant, conv.id, Labels::of(&conv));
             let mut changes = ChangeSet::new(conv.tenant);
+            desk.sla_reselect(&conv, &mut changes, now)?;
             changes.push(Op::PutConversation(conv));
             desk.apply_changes(changes)?;
             Ok(Some(labels))
