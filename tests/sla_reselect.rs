@@ -28,6 +28,11 @@ fn agent() -> AgentId {
 fn policies() -> SlaPolicies {
     let hours = |h| TimeDelta::hours(h);
     SlaPolicies::new()
+        .policy(SlaPolicy::new("gold").attribute("plan", "gold").target_all(
+            Metric::FirstReply,
+            TimeDelta::minutes(45),
+            Basis::Calendar,
+        ))
         .policy(SlaPolicy::new("vip").tag("vip").target_all(
             Metric::FirstReply,
             TimeDelta::minutes(30),
@@ -124,4 +129,14 @@ fn a_deadline_already_due_is_reported_by_the_tick_before_any_reselection() {
             Effect::SlaBreached { deadline, .. } if *deadline == t(240))),
         "{effects:?}"
     );
+}
+
+#[test]
+fn a_customer_upgraded_to_gold_gets_the_gold_target_at_once() {
+    let (mut desk, conv) = desk_with_mail();
+    let customer = desk.conversation((tenant(), conv)).unwrap().customer;
+    let gold = throughline::ProfileUpdate::default().attribute("plan", "gold");
+    desk.update_profile(tenant(), customer, gold, t(10))
+        .unwrap();
+    assert_eq!(first_reply(&desk, conv), (Some("gold".into()), Some(t(45))));
 }

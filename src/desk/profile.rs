@@ -28,12 +28,20 @@ impl<S: Store> Desk<S> {
         let _span =
             super::trace::op_span!("desk.update_profile", tenant = tenant, customer = customer);
         update.validate()?;
+        self.enter(tenant)?;
         self.retrying(|desk| {
             let mut c = desk.live_customer(tenant, customer)?;
             update.apply(&mut c);
             c.updated_at = now;
             c.version += 1;
             let mut changes = ChangeSet::new(tenant);
+            // Policies may depend on the customer's attributes: their running clocks
+            // take the policy the new profile selects.
+            for conv in desk.store.conversations_of(tenant, c.id)? {
+                if conv.status.is_active() {
+                    desk.sla_reselect_for(&conv, Some(&c.attributes), &mut changes, now)?;
+                }
+            }
             changes.push(Op::PutCustomer(c.clone()));
             desk.apply_changes(changes)?;
             Ok(c)

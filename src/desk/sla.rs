@@ -147,14 +147,26 @@ impl<S: Store> Desk<S> {
         Ok(())
     }
 
-    /// After an operation changed a conversation's priority, tags or assignment (not a
-    /// message): its clocks take the policy selected now, from `now` on, written in
+    /// After an operation changed a conversation's priority, tags or assignment, or its
+    /// customer's profile (not a message): its clocks take the policy selected now, from `now` on, written in
     /// `changes`. Left for the next message when a deadline or warning is already due
     /// (the next `tick` reports it first), when no clock runs, or when the clocks are
     /// unwatched (a restricted customer's).
     pub(crate) fn sla_reselect(
         &self,
         conv: &crate::Conversation,
+        changes: &mut ChangeSet,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.sla_reselect_for(conv, None, changes, now)
+    }
+
+    /// [`Desk::sla_reselect`] with the customer's attributes as they are about to be
+    /// written (`None`: as stored).
+    pub(crate) fn sla_reselect_for(
+        &self,
+        conv: &crate::Conversation,
+        attributes: Option<&std::collections::BTreeMap<String, serde_json::Value>>,
         changes: &mut ChangeSet,
         now: DateTime<Utc>,
     ) -> Result<()> {
@@ -173,11 +185,14 @@ impl<S: Store> Desk<S> {
         if record.due.is_none() || overdue || !clocks.clocks.running() {
             return Ok(());
         }
-        let attributes = self
-            .store
-            .customer(conv.tenant, conv.customer)?
-            .map(|c| c.attributes)
-            .unwrap_or_default();
+        let attributes = match attributes {
+            Some(a) => a.clone(),
+            None => self
+                .store
+                .customer(conv.tenant, conv.customer)?
+                .map(|c| c.attributes)
+                .unwrap_or_default(),
+        };
         let channel = conv.last_inbound_channel.as_ref().or(conv.channels.first());
         let policy = decide::select(&sla, channel, conv.priority, &conv.tags, &attributes);
         // SLA pressure's own raise does not shorten the target it warned about.
