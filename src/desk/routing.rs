@@ -262,9 +262,7 @@ impl<S: Store> Desk<S> {
                     decisions.push(decision);
                 }
                 if shift_started {
-                    let (offered, next) = router.offer_on_shift(tenant, now);
-                    decisions.extend(offered);
-                    desk.routing_shift_recomputed(tenant, next);
+                    decisions.extend(router.offer_on_shift(tenant, now));
                 }
                 // Queueing again is no news: only assignments are reported.
                 decisions.retain(|d| d.agent.is_some());

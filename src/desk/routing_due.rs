@@ -125,13 +125,4 @@ impl<S: Store> Desk<S> {
         let pending = self.store.next_due(PENDING_KIND)?;
         Ok(work.into_iter().chain(shifts).chain(pending).min())
     }
-
-    /// Notes the next shift start a tick recomputed for `tenant`, for the write under way.
-    pub(crate) fn routing_shift_recomputed(
-        &mut self,
-        tenant: TenantId,
-        next: Option<DateTime<Utc>>,
-    ) {
-        self.routing.recomputed_shift = Some((tenant, next));
-    }
 }

@@ -102,8 +102,6 @@ struct Versions {
 #[derive(Debug, Default)]
 pub(crate) struct RoutingCache {
     tenants: HashMap<TenantId, Versions>,
-    /// A tenant's next shift start as a tick recomputed it, for the write under way.
-    pub(crate) recomputed_shift: Option<(TenantId, Option<DateTime<Utc>>)>,
     /// The conversation the operation under way read before deciding on it, so that
     /// writing its assignee does not read it again.
     pub(crate) known: Option<crate::Conversation>,
@@ -167,7 +165,6 @@ impl<S: Store> Desk<S> {
     /// Forgets `tenant`'s cached pool after a failure: the next operation reads it again.
     pub(crate) fn routing_lost(&mut self, tenant: TenantId) {
         self.routing.tenants.remove(&tenant);
-        self.routing.recomputed_shift = None;
         self.routing.known = None;
         if let Some(r) = self.router.as_mut() {
             r.forget_tenant(tenant);
@@ -285,18 +282,14 @@ impl<S: Store> Desk<S> {
         changes: &mut ChangeSet,
         now: DateTime<Utc>,
     ) -> Result<Versions> {
-        let mut versions = self
-            .routing
-            .tenants
-            .get(&tenant)
-            .cloned()
-            .unwrap_or_default();
-        let recomputed = self.routing.recomputed_shift.take_if(|(t, _)| *t == tenant);
+        // Taken out, not copied (an entry per agent): put back when the write lands, and
+        // forgotten with the rest of the tenant's cache when it does not.
+        let mut versions = self.routing.tenants.remove(&tenant).unwrap_or_default();
         let router = self.router_mut()?;
         let touched = router.take_touched(tenant);
         let mut ops = Vec::new();
         let mut next_shift = NextShift {
-            next: recomputed.map_or(versions.shift.1.next, |(_, n)| n),
+            next: touched.next_shift.unwrap_or(versions.shift.1.next),
             armed: router.has_waiting(tenant),
         };
         for id in touched.agents {

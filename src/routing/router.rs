@@ -58,6 +58,8 @@ pub(crate) struct Touched {
     pub(crate) agents: BTreeSet<AgentId>,
     /// Conversations that were assigned, queued, released or re-queued.
     pub(crate) work: BTreeSet<ConversationId>,
+    /// The next shift start of the tenant's agents, when a shift start recomputed it.
+    pub(crate) next_shift: Option<Option<DateTime<Utc>>>,
 }
 
 /// Assigned work: who has it, and the item (to put it back in its queue if the

@@ -115,15 +115,12 @@ impl Router {
     }
 
     /// A shift started: every agent of `tenant` whose shift covers `now` is offered
-    /// waiting work (an offer assigns only what they can take). Also the next shift start
-    /// of any of the tenant's agents after `now`.
-    pub(crate) fn offer_on_shift(
-        &mut self,
-        tenant: TenantId,
-        now: DateTime<Utc>,
-    ) -> (Vec<Decision>, Option<DateTime<Utc>>) {
+    /// waiting work (an offer assigns only what they can take), and the next shift start
+    /// of any of the tenant's agents after `now` is noted among what changed
+    /// ([`Touched::next_shift`]).
+    pub(crate) fn offer_on_shift(&mut self, tenant: TenantId, now: DateTime<Utc>) -> Vec<Decision> {
         let Some(pool) = self.pools.get(&tenant) else {
-            return (Vec::new(), None);
+            return Vec::new();
         };
         let mut on_shift = Vec::new();
         let mut next: Option<DateTime<Utc>> = None;
@@ -138,10 +135,13 @@ impl Router {
                 next = Some(next.map_or(start, |n| n.min(start)));
             }
         }
+        if let Some(pool) = self.pools.get_mut(&tenant) {
+            pool.touched.next_shift = Some(next);
+        }
         let mut out = Vec::new();
         for a in on_shift {
             out.extend(self.offer(tenant, a, now));
         }
-        (out, next)
+        out
     }
 }
