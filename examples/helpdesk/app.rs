@@ -69,7 +69,15 @@ impl Running {
     /// Stops serving and shuts the desk down.
     pub async fn stop(self) {
         let _ = self.stop.send(());
-        let _ = self.served.await;
+        // Open event streams (the pages' live updates) never end by themselves: give the
+        // other requests a few seconds to finish, then close what is left.
+        let abort = self.served.abort_handle();
+        if tokio::time::timeout(std::time::Duration::from_secs(3), self.served)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
         let _ = self.app.desk.clone().shutdown().await;
     }
 }

@@ -9,18 +9,18 @@
 //! outbound transports do not call the providers: they record the exact request on the
 //! Outbox page. `docs/hosting.md` says what to copy and what to replace.
 
-mod app;
-mod auth;
-mod config;
-mod conversation;
-mod directory;
-mod effects;
-mod html;
-mod live;
-mod pages;
-mod reports;
-mod transports;
-mod webhooks;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod conversation;
+pub mod directory;
+pub mod effects;
+pub mod html;
+pub mod live;
+pub mod pages;
+pub mod reports;
+pub mod transports;
+pub mod webhooks;
 
 /// The host's clock: the one place the helpdesk reads the time (the library reads none;
 /// every operation takes `now`).

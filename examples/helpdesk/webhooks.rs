@@ -212,22 +212,25 @@ pub async fn email(
     if expected.is_empty() || !super::auth::constant_eq(token.as_bytes(), expected.as_bytes()) {
         return Err(forbidden("the bearer token is missing or wrong"));
     }
-    let first = app
-        .directory
-        .tenants()
-        .first()
-        .ok_or_else(|| bad("this host serves no tenant"))?;
-    let mail = email::parse(&body, first.id, &first.mail_domain).map_err(bad)?;
-    let inbox = mail.inbox().unwrap_or("").to_string();
-    let tenant = app
-        .directory
-        .by_email(&inbox)
-        .ok_or_else(|| bad(format!("no tenant receives mail at {inbox:?}")))?;
-    let mail = if tenant.id == first.id {
-        mail
-    } else {
-        email::parse(&body, tenant.id, &tenant.mail_domain).map_err(bad)?
-    };
+    // The inbox is `Delivered-To`, or a `To`/`Cc` address at the domain the mail is
+    // parsed for: try each tenant's domain until one of them receives it.
+    let mut found = None;
+    for t in app.directory.tenants() {
+        let mail = email::parse(&body, t.id, &t.mail_domain).map_err(bad)?;
+        let Some(owner) = mail.inbox().and_then(|i| app.directory.by_email(i)) else {
+            continue;
+        };
+        found = Some(if owner.id == t.id {
+            (owner, mail)
+        } else {
+            (
+                owner,
+                email::parse(&body, owner.id, &owner.mail_domain).map_err(bad)?,
+            )
+        });
+        break;
+    }
+    let (tenant, mail) = found.ok_or_else(|| bad("no tenant receives mail at its recipients"))?;
     deliver(&app, tenant.id, Channel::Email, mail.into_events()).await
 }
 
