@@ -114,6 +114,11 @@ impl Outbox {
             .lock()
             .map_err(|_| "the outbox lock is poisoned")?;
         for (method, url, headers, body, visitor) in requests {
+            println!(
+                "outbox: {} {method} {url} ({} bytes)",
+                out.channel,
+                body.len()
+            );
             sent.push(Sent {
                 at: now,
                 tenant: out.tenant,
