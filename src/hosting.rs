@@ -9,8 +9,10 @@
 //! over a one-shot channel, and the desk is dropped there. Request handlers stay async;
 //! the CPU-heavy preparation of a message (checks, language detection) runs in the
 //! handlers with a [`Preparer`](crate::Preparer), so the desk thread only decides and
-//! writes. [`DeskHandle::run_ticks`] sleeps until [`Desk::next_wakeup`] (or until an
-//! operation may have moved it) and ticks.
+//! writes. [`DeskHandle::ingest`] groups the ingests that wait for the desk thread into
+//! one store transaction (group commit), each answered once its group committed.
+//! [`DeskHandle::run_ticks`] sleeps until [`Desk::next_wakeup`] (or until an operation may
+//! have moved it) and ticks.
 //!
 //! Invariants: the desk is touched only by its thread; operations run in the order they
 //! were sent; after [`DeskHandle::shutdown`] (or once every handle is dropped) the thread
@@ -44,7 +46,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::{oneshot, Notify};
 
-use crate::desk::Desk;
+use crate::desk::batch::repeat;
+use crate::desk::{Desk, Ingested, Prepared};
 use crate::effect::Effect;
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -52,10 +55,15 @@ use crate::store::Store;
 /// An operation sent to the desk thread.
 type Job<S> = Box<dyn FnOnce(&mut Desk<S>) + Send>;
 
+/// A prepared message to ingest, its `now`, and where its result goes.
+type IngestJob = (Prepared, DateTime<Utc>, oneshot::Sender<Result<Ingested>>);
+
 /// What the desk thread is sent.
 enum Msg<S: Store> {
     /// Run this.
     Job(Job<S>),
+    /// Ingest this, in a group with the ingests queued behind it.
+    Ingest(Box<IngestJob>),
     /// Drop the desk and end, after what was sent before.
     Stop,
 }
@@ -63,6 +71,9 @@ enum Msg<S: Store> {
 /// How long [`DeskHandle::run_ticks`] sleeps at most when nothing is scheduled (an
 /// operation of another host on a shared store may schedule something).
 pub const MAX_IDLE: Duration = Duration::from_secs(60);
+
+/// The most ingests [`DeskHandle::ingest`] commits in one store transaction.
+pub const MAX_GROUP: usize = 64;
 
 /// A [`Desk`] on a thread of its own, for async hosts; see the [module docs](self).
 /// Cloning gives another handle to the same desk.
@@ -91,6 +102,70 @@ fn stopped() -> Error {
     }
 }
 
+/// The desk thread's loop: each message in the order sent; an ingest takes the ingests
+/// queued right behind it into its group. Ends at `shutdown`, or when every handle is
+/// gone.
+fn serve<S: Store>(desk: &mut Desk<S>, queue: &mpsc::Receiver<Msg<S>>) {
+    let mut next: Option<Msg<S>> = None;
+    loop {
+        let msg = match next.take() {
+            Some(m) => m,
+            None => match queue.recv() {
+                Ok(m) => m,
+                Err(_) => return,
+            },
+        };
+        match msg {
+            Msg::Job(job) => job(desk),
+            Msg::Stop => return,
+            Msg::Ingest(first) => {
+                let mut group = vec![*first];
+                while group.len() < MAX_GROUP {
+                    match queue.try_recv() {
+                        Ok(Msg::Ingest(more)) => group.push(*more),
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                ingest_group(desk, group);
+            }
+        }
+    }
+}
+
+/// Ingests a group in one transaction (one alone needs none) and answers each.
+fn ingest_group<S: Store>(desk: &mut Desk<S>, group: Vec<IngestJob>) {
+    if group.len() == 1 {
+        let (prepared, now, answer) = group.into_iter().next().expect("one");
+        let _ = answer.send(desk.ingest_prepared(prepared, now));
+        return;
+    }
+    let (work, answers): (Vec<_>, Vec<_>) = group
+        .into_iter()
+        .map(|(prepared, now, answer)| ((prepared, now), answer))
+        .unzip();
+    let done = desk.batch(|d| {
+        work.into_iter()
+            .map(|(prepared, now)| d.ingest_prepared(prepared, now))
+            .collect::<Vec<_>>()
+    });
+    match done {
+        Ok(results) => {
+            for (result, answer) in results.into_iter().zip(answers) {
+                let _ = answer.send(result);
+            }
+        }
+        Err(e) => {
+            for answer in answers {
+                let _ = answer.send(Err(repeat(&e)));
+            }
+        }
+    }
+}
+
 impl<S: Store + 'static> DeskHandle<S> {
     /// Starts the desk thread and builds the desk there with `open` (so a store that must
     /// not live on a runtime thread, like `PostgresStore`, is created on the desk's).
@@ -116,10 +191,7 @@ impl<S: Store + 'static> DeskHandle<S> {
                         return;
                     }
                 };
-                // Ends at `shutdown`, or when every handle is gone.
-                while let Ok(Msg::Job(job)) = queue.recv() {
-                    job(&mut desk);
-                }
+                serve(&mut desk, &queue);
                 drop(desk);
             })
             .map_err(|e| Error::store("cannot start the desk thread", e))?;
@@ -129,6 +201,28 @@ impl<S: Store + 'static> DeskHandle<S> {
             moved: Arc::new(Notify::new()),
             thread: Arc::new(std::sync::Mutex::new(Some(thread))),
         })
+    }
+
+    /// Ingests a prepared message on the desk thread ([`Desk::ingest_prepared`]). Ingests
+    /// that are waiting for the desk thread together — concurrent webhooks — are written
+    /// in one store transaction (up to [`MAX_GROUP`]), each with its own result as
+    /// [`Desk::ingest_batch`] gives it: a bad message fails alone, a redelivery within
+    /// the group is a duplicate. Each call returns once its group committed, so a
+    /// webhook answered after it is stored; if the commit fails, every message of the
+    /// group gets the error and none is stored.
+    ///
+    /// # Errors
+    ///
+    /// As [`Desk::ingest_prepared`]; [`Error::Store`] when the desk thread has stopped or
+    /// the group's commit failed.
+    pub async fn ingest(&self, prepared: Prepared, now: DateTime<Utc>) -> Result<Ingested> {
+        let (answer, answered) = oneshot::channel();
+        self.jobs
+            .send(Msg::Ingest(Box::new((prepared, now, answer))))
+            .map_err(|_| stopped())?;
+        let out = answered.await.map_err(|_| stopped())?;
+        self.moved.notify_one();
+        out
     }
 
     /// Runs `op` on the desk thread, after the operations sent before it, and returns

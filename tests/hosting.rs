@@ -83,6 +83,62 @@ async fn many_handlers_share_one_desk_on_its_thread() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_ingests_are_grouped_into_transactions_and_each_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("desk.db");
+    let desk = DeskHandle::start(move || {
+        Ok(Desk::new(
+            SqliteStore::open(&path)?,
+            DeskConfig::default().id_seed(5),
+        ))
+    })
+    .await
+    .unwrap();
+    let preparer = desk.call(|d| d.preparer()).await.unwrap();
+    // Keep the desk thread busy so that the ingests queue up behind it and form groups.
+    let busy = desk.call(|_| std::thread::sleep(Duration::from_millis(200)));
+    let mut handlers = Vec::new();
+    for n in 0..150u32 {
+        let (desk, preparer) = (desk.clone(), preparer.clone());
+        handlers.push(tokio::spawn(async move {
+            // Every webhook is delivered twice at once: one message, one duplicate.
+            let at = t0() + TimeDelta::seconds(i64::from(n));
+            let first = desk.ingest(preparer.prepare(chat(n)).unwrap(), at);
+            let again = desk.ingest(preparer.prepare(chat(n)).unwrap(), at);
+            let (first, again) = tokio::join!(first, again);
+            let (first, again) = (first.unwrap(), again.unwrap());
+            assert_eq!(first.message.id, again.message.id);
+            assert!(
+                first.duplicate != again.duplicate,
+                "exactly one is the duplicate"
+            );
+        }));
+    }
+    busy.await.unwrap();
+    for h in handlers {
+        h.await.unwrap();
+    }
+    let stored = desk
+        .call(|d| {
+            d.store()
+                .conversations_in(tenant(), DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC)
+                .map(|c| c.len())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, 150, "every chat once");
+    let handle = desk.clone();
+    desk.shutdown().await.unwrap();
+    let desk = handle;
+    // After the shutdown an ingest is refused, not lost silently.
+    let late = desk
+        .ingest(preparer.prepare(chat(999)).unwrap(), t0())
+        .await;
+    assert!(matches!(late, Err(Error::Store { .. })), "{late:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ticker_follows_next_wakeup_and_fires_what_fell_due() {
     let desk = DeskHandle::start(|| {
         Ok(Desk::new(

@@ -66,12 +66,8 @@ async fn deliver(
         match event {
             Event::Message(inbound) => {
                 let prepared = app.preparer.prepare(*inbound).map_err(desk_error)?;
-                let got = app
-                    .desk
-                    .call(move |d| d.ingest_prepared(prepared, now))
-                    .await
-                    .map_err(desk_error)?
-                    .map_err(desk_error)?;
+                // Concurrent webhooks are committed together (group commit).
+                let got = app.desk.ingest(prepared, now).await.map_err(desk_error)?;
                 if got.duplicate {
                     duplicates += 1;
                 } else {

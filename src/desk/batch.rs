@@ -64,7 +64,7 @@ impl Batching {
 /// gets at least this many).
 const PREPARE_AHEAD: usize = 16;
 
-fn repeat(e: &Error) -> Error {
+pub(crate) fn repeat(e: &Error) -> Error {
     match e {
         Error::Busy(m) => Error::Busy(m.clone()),
         other => Error::Store {

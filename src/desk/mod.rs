@@ -5,7 +5,7 @@
 
 mod agent;
 mod ahead;
-mod batch;
+pub(crate) mod batch;
 mod config;
 mod delivery;
 mod followups;
