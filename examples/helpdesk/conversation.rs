@@ -129,12 +129,12 @@ fn render(me: &Current, v: &View, explanation: Option<&str>) -> String {
             ),
             None => r#"<span id="assignee">unassigned</span>"#.to_string(),
         },
-        channels = c
+        channels = esc(&c
             .channels
             .iter()
             .map(|ch| ch.to_string())
             .collect::<Vec<_>>()
-            .join(", "),
+            .join(", ")),
         timeline = timeline(v, now),
         actions = actions(me, v),
         customer = customer_panel(v, now),
