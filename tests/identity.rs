@@ -398,3 +398,184 @@ fn linking_an_identifier_of_someone_else_is_an_error_not_a_silent_move() -> R {
     assert_eq!(desk.resolve(tn, &e)?, Some(a));
     Ok(())
 }
+
+#[test]
+fn identifier_records_keep_where_they_came_from_and_when_they_were_seen() -> R {
+    let mut desk = desk();
+    let tn = TenantId::new_v7();
+    let email = Identifier::email("ana@example.com")?;
+    let got = desk.ingest(msg(tn, Channel::Email, email.clone(), "e1"), t0())?;
+    let record = |desk: &Desk<MemoryStore>, id: &Identifier| {
+        desk.identifiers(tn, got.customer)
+            .unwrap()
+            .into_iter()
+            .find(|r| &r.identifier == id)
+            .expect("the identifier's record")
+    };
+    let r = record(&desk, &email);
+    assert_eq!(
+        (r.source.clone(), r.verified),
+        (Some(Channel::Email), false)
+    );
+    assert_eq!((r.first_seen, r.last_seen), (t0(), t0()));
+    // Seen again within a minute: last seen is not rewritten; two hours later it is.
+    desk.ingest(
+        msg(tn, Channel::Email, email.clone(), "e2"),
+        t0() + TimeDelta::seconds(30),
+    )?;
+    assert_eq!(record(&desk, &email).last_seen, t0());
+    let later = t0() + TimeDelta::hours(2);
+    desk.ingest(msg(tn, Channel::Email, email.clone(), "e3"), later)?;
+    let r = record(&desk, &email);
+    assert_eq!((r.first_seen, r.last_seen), (t0(), later));
+    // The host verifies it: verified, and still first seen on e-mail.
+    desk.link_identifier(
+        tn,
+        got.customer,
+        email.clone(),
+        true,
+        t0() + TimeDelta::hours(3),
+    )?;
+    let r = record(&desk, &email);
+    assert_eq!(
+        (r.source.clone(), r.verified, r.first_seen),
+        (Some(Channel::Email), true, t0())
+    );
+    // A number the host links has no channel of origin.
+    let phone = Identifier::phone("+31612345678", None)?;
+    let linked = t0() + TimeDelta::hours(4);
+    desk.link_identifier(tn, got.customer, phone.clone(), false, linked)?;
+    let r = record(&desk, &phone);
+    assert_eq!(
+        (r.source, r.verified, r.first_seen, r.last_seen),
+        (None, false, linked, linked)
+    );
+    Ok(())
+}
+
+#[test]
+fn linking_and_activity_obey_the_identity_rules() -> R {
+    let mut desk = desk();
+    let tn = TenantId::new_v7();
+    let got = desk.ingest(
+        msg(
+            tn,
+            Channel::Email,
+            Identifier::email("ana@example.com")?,
+            "e1",
+        ),
+        t0(),
+    )?;
+    let before = desk.identifiers(tn, got.customer)?;
+    // A no-reply address never identifies anybody: refused, with the rule named.
+    let noreply = Identifier::email("noreply@shop.example")?;
+    let err = desk
+        .link_identifier(tn, got.customer, noreply.clone(), true, t0())
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Invalid { field, .. } if *field == "identifier"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("never identifies anybody"),
+        "{err}"
+    );
+    // One host id per customer (the default limit of external ids).
+    let first = Identifier::external("shop", "u-1")?;
+    desk.link_identifier(tn, got.customer, first.clone(), true, t0())?;
+    let err = desk
+        .link_identifier(
+            tn,
+            got.customer,
+            Identifier::external("shop", "u-2")?,
+            true,
+            t0(),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("limit"), "{err}");
+    let after = desk.identifiers(tn, got.customer)?;
+    assert_eq!(
+        after.len(),
+        before.len() + 1,
+        "only the first host id was linked"
+    );
+    assert!(after.iter().any(|r| r.identifier == first));
+    // Re-linking what the customer already has is not over the limit.
+    desk.link_identifier(tn, got.customer, first, true, t0())?;
+    // A help-centre visit under a blocked value makes no customer of it.
+    let err = desk
+        .article_viewed(tn, &noreply, "kb-1", Some("Returns"), t0())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("never identifies anybody"),
+        "{err}"
+    );
+    assert_eq!(desk.resolve(tn, &noreply)?, None);
+    Ok(())
+}
+
+#[test]
+fn a_merge_suggestion_shows_what_differs_and_can_be_dismissed() -> R {
+    let mut desk = desk();
+    let tn = TenantId::new_v7();
+    let email = Identifier::email("ana@example.com")?;
+    let phone = Identifier::phone("+31612345678", None)?;
+    let a = desk.ingest(msg(tn, Channel::Email, email.clone(), "e1"), t0())?;
+    let b = desk.ingest(msg(tn, Channel::Sms, phone.clone(), "s1"), t0())?;
+    desk.update_profile(
+        tn,
+        a.customer,
+        ProfileUpdate::default().name("Ana de Vries"),
+        t0(),
+    )?;
+    desk.update_profile(
+        tn,
+        b.customer,
+        ProfileUpdate::default().name("A. de Vries").language("nl"),
+        t0(),
+    )?;
+    // One message carries both: a suggestion, not a merge.
+    let mut both = msg(tn, Channel::Email, email, "e2");
+    both.also.push(phone.clone());
+    let got = desk.ingest(both, t0() + TimeDelta::minutes(5))?;
+    assert!(got
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::MergeSuggested { .. })));
+    let suggestions = desk.merge_suggestions(tn)?;
+    assert_eq!(suggestions.len(), 1);
+    let s = &suggestions[0];
+    assert_eq!((s.primary, s.other), (a.customer, b.customer));
+    assert_eq!(s.evidence, vec![phone]);
+    let name = s
+        .diff
+        .iter()
+        .find(|d| d.field == "name")
+        .expect("the names differ");
+    assert_eq!(
+        (name.left.as_str(), name.right.as_str()),
+        (Some("Ana de Vries"), Some("A. de Vries"))
+    );
+    let language = s
+        .diff
+        .iter()
+        .find(|d| d.field == "language")
+        .expect("one has a language");
+    assert_eq!(
+        (language.left.clone(), language.right.as_str()),
+        (serde_json::Value::Null, Some("nl"))
+    );
+    assert!(
+        s.diff.iter().all(|d| d.left != d.right),
+        "only what differs"
+    );
+    // Different people after all: dismissed, both stay, and dismissing again is NotFound.
+    desk.dismiss_suggestion(tn, a.customer, b.customer)?;
+    assert!(desk.merge_suggestions(tn)?.is_empty());
+    assert_ne!(desk.live(tn, a.customer)?.id, desk.live(tn, b.customer)?.id);
+    assert!(matches!(
+        desk.dismiss_suggestion(tn, a.customer, b.customer),
+        Err(Error::NotFound { .. })
+    ));
+    Ok(())
+}

@@ -564,9 +564,16 @@ impl<S: Store> Desk<S> {
     ) -> Result<()> {
         let _span =
             super::trace::op_span!("desk.link_identifier", tenant = tenant, customer = customer);
+        self.enter(tenant)?;
+        if self.config.identity.is_blocked(&identifier) {
+            return Err(blocked(&identifier));
+        }
         self.retrying(|desk| {
             let owner = desk.live_customer(tenant, customer)?;
             let existing = desk.store.identifier(tenant, &identifier)?;
+            if existing.is_none() {
+                desk.check_identifier_limit(tenant, owner.id, &identifier)?;
+            }
             let record = match &existing {
                 Some(r) => {
                     let current = desk.live_customer(tenant, r.customer)?;
@@ -601,5 +608,49 @@ impl<S: Store> Desk<S> {
             });
             desk.apply_changes(changes)
         })
+    }
+}
+
+/// The error for an identifier the identity rules block.
+pub(crate) fn blocked(identifier: &Identifier) -> Error {
+    Error::invalid(
+        "identifier",
+        format!(
+            "{identifier} is a placeholder or no-reply value that never identifies anybody \
+             (IdentityRules::blocked_values, blocked_local_parts)"
+        ),
+    )
+}
+
+impl<S: Store> Desk<S> {
+    /// Refuses a new identifier of a kind the customer already has as many of as the
+    /// identity rules allow.
+    fn check_identifier_limit(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+        identifier: &Identifier,
+    ) -> Result<()> {
+        let kind = identifier.kind();
+        let Some(limit) = self.config.identity.limit(kind) else {
+            return Ok(());
+        };
+        let held = self
+            .store
+            .identifiers_of(tenant, customer)?
+            .iter()
+            .filter(|r| r.identifier.kind() == kind)
+            .count();
+        if held >= limit {
+            return Err(Error::invalid(
+                "identifier",
+                format!(
+                    "customer {customer} already has {held} {} identifier(s), the limit of \
+                     IdentityRules::limits",
+                    kind.name()
+                ),
+            ));
+        }
+        Ok(())
     }
 }

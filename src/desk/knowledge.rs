@@ -97,6 +97,10 @@ impl<S: Store> Desk<S> {
             at: now,
         }
         .validate()?;
+        self.enter(tenant)?;
+        if self.config.identity.is_blocked(identifier) {
+            return Err(super::agent::blocked(identifier));
+        }
         self.retrying(|desk| {
             let mut changes = ChangeSet::new(tenant);
             let customer = match desk.resolve(tenant, identifier)? {
