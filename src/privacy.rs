@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -159,8 +159,8 @@ pub struct PurgeReport {
 /// recognised by recomputing it; the original id cannot be recovered from it.
 pub fn dedup_hash(secret: &[u8], channel: &Channel, external_id: &str) -> String {
     // HMAC accepts keys of any length.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| {
-        <Hmac<Sha256> as Mac>::new_from_slice(b"throughline").expect("a constant key")
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).unwrap_or_else(|_| {
+        <Hmac<Sha256> as KeyInit>::new_from_slice(b"throughline").expect("a constant key")
     });
     mac.update(channel.to_string().as_bytes());
     mac.update(&[0]);

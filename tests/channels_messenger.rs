@@ -3,7 +3,7 @@
 //! the Send API window rules with message tags, and property tests.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use sha2::Sha256;

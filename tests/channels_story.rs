@@ -7,7 +7,7 @@
 ))]
 
 use chrono::{DateTime, TimeDelta, Utc};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use throughline::channels::{email, twilio, whatsapp, Event, Receipt, ReceiptStatus};
 use throughline::store::MemoryStore;

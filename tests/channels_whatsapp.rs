@@ -3,7 +3,7 @@
 //! the shared Meta signature and handshake checks, the 24-hour window, and property tests.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use sha2::Sha256;

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use helpdesk::config::Config;
 use helpdesk::directory::{fixed, OTHER_TENANT};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use throughline::channels::twilio;
 use throughline::store::InboxView;

@@ -3,7 +3,7 @@
 //! that subscribes a webhook URL, and the 24-hour customer-service window.
 //!
 //! ```
-//! use hmac::{Hmac, Mac};
+//! use hmac::{Hmac, KeyInit, Mac};
 //! use sha2::Sha256;
 //! use throughline::channels::meta;
 //!
@@ -22,7 +22,7 @@
 //! ```
 
 use chrono::{DateTime, TimeDelta, Utc};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::channels::Request;
