@@ -51,6 +51,10 @@ pub struct TenantSettings {
     /// How long after being solved a conversation reopens when the customer writes.
     #[serde(default)]
     pub reopen_window: Option<TimeDelta>,
+    /// How long after being solved a conversation closes itself
+    /// ([`DeskConfig::close_solved_after`]).
+    #[serde(default)]
+    pub close_solved_after: Option<TimeDelta>,
     /// How identifiers resolve to customers.
     #[serde(default)]
     pub identity: Option<IdentityRules>,
@@ -172,6 +176,14 @@ impl TenantSettings {
                 ));
             }
         }
+        if let Some(w) = self.close_solved_after {
+            if w <= TimeDelta::zero() || w > TimeDelta::days(366) {
+                return Err(bad(
+                    "close_solved_after",
+                    format!("{w} is outside (0, 366 days]"),
+                ));
+            }
+        }
         if let Some(langs) = &self.languages {
             if langs.is_empty() {
                 return Err(bad("languages", "name at least one language".into()));
@@ -212,6 +224,9 @@ impl TenantSettings {
         }
         if let Some(w) = self.reopen_window {
             c.reopen_window = w;
+        }
+        if let Some(w) = self.close_solved_after {
+            c.close_solved_after = Some(w);
         }
         if let Some(rules) = &self.identity {
             c.identity = Arc::new(rules.clone());

@@ -508,3 +508,115 @@ fn the_same_inputs_give_the_same_ids() -> R {
     assert_eq!(run()?, run()?);
     Ok(())
 }
+
+/// Solved conversations close themselves after the configured time; a reopen cancels it;
+/// the next message after the close starts a follow-up. On `store`.
+fn solved_conversations_close_themselves_on(store: impl throughline::store::Store) -> R {
+    let t0 = t0();
+    let config = DeskConfig::default().close_solved_after(TimeDelta::days(4));
+    let mut desk = Desk::new(store, config);
+    let tenant = TenantId::new_v7();
+    let agent = AgentId::new_v7();
+    let ana = Identifier::email("ana@example.com")?;
+    let mail = |id: &str| Inbound::new(tenant, Channel::Email, ana.clone(), id, "About order 1042");
+    let c = (tenant, desk.ingest(mail("m1"), t0)?.conversation);
+    assert_eq!(
+        desk.next_wakeup()?.filter(|w| *w > t0 + TimeDelta::days(3)),
+        None
+    );
+    desk.reply_with(
+        c,
+        ReplyOptions::new(agent, "Refunded.").submit_as(Status::Solved),
+        t0,
+    )?;
+    // Solved at t0: closes at t0 + 4 days, and the host is woken then.
+    let wake = desk.next_wakeup()?.expect("a close is scheduled");
+    assert!(wake <= t0 + TimeDelta::days(4), "{wake}");
+    // The customer writes on day 2: reopened, the close is cancelled.
+    desk.ingest(mail("m2"), t0 + TimeDelta::days(2))?;
+    assert_eq!(desk.conversation(c)?.status, Status::Open);
+    let effects = desk.tick(t0 + TimeDelta::days(5))?;
+    assert!(!effects.iter().any(|e| matches!(
+        e,
+        Effect::StatusChanged {
+            to: Status::Closed,
+            ..
+        }
+    )));
+    assert_eq!(desk.conversation(c)?.status, Status::Open);
+    // Solved again on day 5 by an agent: it closes on day 9, once.
+    desk.set_status_as(c, Status::Solved, agent, t0 + TimeDelta::days(5))?;
+    assert!(desk.tick(t0 + TimeDelta::days(8))?.is_empty());
+    assert_eq!(desk.conversation(c)?.status, Status::Solved);
+    let closed = desk.tick(t0 + TimeDelta::days(9) + TimeDelta::minutes(1))?;
+    assert!(closed.iter().any(|e| matches!(
+        e,
+        Effect::StatusChanged { from: Status::Solved, to: Status::Closed, conversation, .. } if *conversation == c.1
+    )), "{closed:?}");
+    assert_eq!(desk.conversation(c)?.status, Status::Closed);
+    assert!(
+        desk.tick(t0 + TimeDelta::days(10))?.is_empty(),
+        "closed once"
+    );
+    assert_eq!(
+        desk.next_wakeup()?
+            .filter(|w| *w < t0 + TimeDelta::days(30)),
+        None
+    );
+    // Within the reopen window but closed: the next message is a follow-up.
+    let next = desk.ingest(mail("m3"), t0 + TimeDelta::days(10))?;
+    assert_ne!(next.conversation, c.1);
+    assert_eq!(
+        desk.conversation((tenant, next.conversation))?.previous,
+        Some(c.1)
+    );
+    Ok(())
+}
+
+#[test]
+fn solved_conversations_close_themselves_after_the_configured_time() -> R {
+    solved_conversations_close_themselves_on(throughline::store::MemoryStore::new())?;
+    solved_conversations_close_themselves_on(throughline::store::SqliteStore::open_in_memory()?)
+}
+
+#[test]
+fn a_tenant_sets_its_own_close_time_and_a_longer_one_postpones_a_due_close() -> R {
+    let t0 = t0();
+    let mut desk = desk();
+    let tenant = TenantId::new_v7();
+    let agent = AgentId::new_v7();
+    let mut settings = throughline::settings::TenantSettings::default();
+    settings.close_solved_after = Some(TimeDelta::days(1));
+    desk.set_tenant_settings(tenant, settings.clone(), "admin", t0)?;
+    let ana = Identifier::email("ana@example.com")?;
+    let c = (
+        tenant,
+        desk.ingest(Inbound::new(tenant, Channel::Email, ana, "m1", "Hi"), t0)?
+            .conversation,
+    );
+    desk.set_status_as(c, Status::Solved, agent, t0)?;
+    // The window grows to three days before the close falls due: it waits for the new one.
+    settings.close_solved_after = Some(TimeDelta::days(3));
+    desk.set_tenant_settings(tenant, settings.clone(), "admin", t0 + TimeDelta::hours(1))?;
+    desk.tick(t0 + TimeDelta::days(2))?;
+    assert_eq!(desk.conversation(c)?.status, Status::Solved);
+    desk.tick(t0 + TimeDelta::days(3) + TimeDelta::minutes(1))?;
+    assert_eq!(desk.conversation(c)?.status, Status::Closed);
+    // Another tenant without the setting keeps its solved conversations solved.
+    let other = TenantId::new_v7();
+    let bo = Identifier::email("bo@example.com")?;
+    let d = (
+        other,
+        desk.ingest(Inbound::new(other, Channel::Email, bo, "m1", "Hi"), t0)?
+            .conversation,
+    );
+    desk.set_status_as(d, Status::Solved, agent, t0)?;
+    desk.tick(t0 + TimeDelta::days(60))?;
+    assert_eq!(desk.conversation(d)?.status, Status::Solved);
+    // Settings refuse a window of zero.
+    settings.close_solved_after = Some(TimeDelta::zero());
+    assert!(desk
+        .set_tenant_settings(tenant, settings, "admin", t0)
+        .is_err());
+    Ok(())
+}

@@ -28,6 +28,10 @@ pub struct DeskConfig {
     /// How long after being solved a conversation reopens when the customer writes
     /// (default 7 days); later messages open a new, linked conversation.
     pub reopen_window: TimeDelta,
+    /// How long after being solved a conversation closes itself (default `None`: solved
+    /// conversations stay solved). A closed conversation is final: the customer's next
+    /// message opens a follow-up, so a window shorter than `reopen_window` shortens that.
+    pub close_solved_after: Option<TimeDelta>,
     /// The largest accepted message body in bytes (default 1 MiB).
     pub max_body_bytes: usize,
     /// Seed of the desk's one random generator, which mints every id and the tenants'
@@ -83,6 +87,7 @@ impl Default for DeskConfig {
     fn default() -> Self {
         DeskConfig {
             reopen_window: TimeDelta::days(7),
+            close_solved_after: None,
             max_body_bytes: 1024 * 1024,
             rng_seed: None,
             channels: ChannelRegistry::default(),
@@ -137,6 +142,12 @@ impl DeskConfig {
     /// in to preparing messages on `threads` helper threads (0, the default, starts none).
     pub fn prepare_threads(mut self, threads: usize) -> Self {
         self.prepare_threads = threads;
+        self
+    }
+
+    /// Sets [`DeskConfig::close_solved_after`].
+    pub fn close_solved_after(mut self, after: TimeDelta) -> Self {
+        self.close_solved_after = Some(after);
         self
     }
 
@@ -196,6 +207,13 @@ impl DeskConfig {
     ///
     /// [`Error::Config`] for a negative reopen window or a zero body limit.
     pub fn validate(&self) -> Result<()> {
+        if let Some(w) = self.close_solved_after {
+            if w <= TimeDelta::zero() || w > TimeDelta::days(366) {
+                return Err(Error::Config(format!(
+                    "close_solved_after must be more than 0 and at most 366 days, got {w}"
+                )));
+            }
+        }
         if self.reopen_window < TimeDelta::zero() {
             return Err(Error::Config(format!(
                 "reopen_window must not be negative, got {}",

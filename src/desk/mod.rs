@@ -6,6 +6,7 @@
 mod agent;
 mod ahead;
 pub(crate) mod batch;
+mod close;
 mod config;
 mod delivery;
 mod followups;

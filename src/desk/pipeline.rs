@@ -51,6 +51,8 @@ pub(crate) struct Step<'a> {
 impl<S: Store> Desk<S> {
     /// Runs every capability step, in order, for one operation.
     pub(crate) fn run_steps(&mut self, step: &mut Step<'_>) -> Result<()> {
+        // First: a reopen cancels a scheduled close even when nothing else runs.
+        self.close_step(step)?;
         let mut automated = false;
         if let Event::Inbound {
             customer, inbound, ..
@@ -80,7 +82,8 @@ impl<S: Store> Desk<S> {
     }
 
     /// The earliest instant at which [`Desk::tick`] has something to do (an SLA warning
-    /// or breach, a routing escalation or an agent's shift start, follow-ups of an ingest deferred by a store failure), or `None`
+    /// or breach, a routing escalation or an agent's shift start, a send to retry, a
+    /// solved conversation to close, follow-ups of an ingest deferred by a store failure), or `None`
     /// when nothing is scheduled. Hosts sleep until then (or until the next message), then
     /// call `tick`.
     ///
@@ -91,7 +94,8 @@ impl<S: Store> Desk<S> {
         let sla = self.sla_next_due()?;
         let routing = self.routing_next_due()?;
         let retry = self.retry_next_due()?;
-        Ok([sla, routing, retry, self.followups.due()]
+        let close = self.close_next_due()?;
+        Ok([sla, routing, retry, close, self.followups.due()]
             .into_iter()
             .flatten()
             .min())
@@ -100,7 +104,9 @@ impl<S: Store> Desk<S> {
     /// Does what fell due by `now` and returns the effects: first the follow-ups of
     /// ingests that a store failure deferred (the triage bot's answer, routing), then SLA
     /// warnings and breaches, then routing escalations and waiting work offered to agents,
-    /// then sends whose retry is due ([`Desk::mark_failed`]).
+    /// then sends whose retry is due ([`Desk::mark_failed`]), then solved conversations
+    /// whose [`DeskConfig::close_solved_after`](crate::DeskConfig::close_solved_after)
+    /// has passed.
     /// The cost is proportional to what is due (deadline indexes), not to the number of
     /// open conversations. Calling it early or twice does nothing extra. When the store
     /// fails midway, the effects of what was committed are returned and the rest stays
@@ -135,6 +141,10 @@ impl<S: Store> Desk<S> {
             Err(e) => return stop(effects, e),
         }
         match self.retry_tick(now) {
+            Ok(more) => effects.extend(more),
+            Err(e) => return stop(effects, e),
+        }
+        match self.close_tick(now) {
             Ok(more) => effects.extend(more),
             Err(e) => return stop(effects, e),
         }
