@@ -626,6 +626,59 @@ impl Tally {
     }
 }
 
+/// The longest comment a CSAT or NPS answer keeps, in characters.
+pub const MAX_COMMENT_CHARS: usize = 2000;
+
+/// A customer's comment with an answer: trimmed, `None` when empty.
+///
+/// # Errors
+///
+/// [`Error::Invalid`] (field `"comment"`) for more than [`MAX_COMMENT_CHARS`] characters
+/// or a NUL character.
+pub fn check_comment(comment: Option<&str>) -> Result<Option<String>> {
+    let Some(c) = comment.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    let n = c.chars().count();
+    if n > MAX_COMMENT_CHARS {
+        return Err(Error::invalid(
+            "comment",
+            format!("{n} characters, the maximum is {MAX_COMMENT_CHARS}"),
+        ));
+    }
+    if c.contains('\0') {
+        return Err(Error::invalid("comment", "contains a NUL character"));
+    }
+    Ok(Some(c.to_string()))
+}
+
+/// One satisfaction answer with its comment ([`crate::Desk::feedback`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Feedback {
+    /// The answer.
+    pub answer: FeedbackAnswer,
+    /// The customer who gave it.
+    pub customer: CustomerId,
+    /// The conversation it rates (CSAT).
+    pub conversation: Option<ConversationId>,
+    /// The customer's words, if any (erased with the customer; the score stays).
+    pub comment: Option<String>,
+    /// When it was given.
+    pub at: DateTime<Utc>,
+}
+
+/// What a [`Feedback`] answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FeedbackAnswer {
+    /// A CSAT answer about one conversation.
+    Csat(Csat),
+    /// A Net Promoter Score, 0 to 10.
+    Nps(u8),
+}
+
 /// Net Promoter Score answers: 9-10 promoters, 7-8 passives, 0-6 detractors.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Nps {

@@ -341,3 +341,75 @@ fn a_team_tag_slices_the_reports_live_and_from_the_store() -> R {
     }
     Ok(())
 }
+
+/// CSAT and NPS comments on `store`: kept with the answers, listed with them, erased
+/// with the customer while the scores stay in the figures.
+fn comments_on(store: impl throughline::store::Store) -> R {
+    use throughline::metrics::FeedbackAnswer;
+    let mut desk = Desk::new(store, DeskConfig::default());
+    let tn = TenantId::new_v7();
+    let agent = AgentId::new_v7();
+    let ana = Identifier::email("ana@example.com")?;
+    let a = desk.ingest(Inbound::new(tn, Channel::Email, ana, "a1", "Refund?"), t(0))?;
+    let c = (tn, a.conversation);
+    desk.reply_with(
+        c,
+        ReplyOptions::new(agent, "Refunded").submit_as(Status::Solved),
+        t(5),
+    )?;
+    desk.record_csat_with(
+        c,
+        Csat::FivePoint(4),
+        Some("  Kind agent, slow refund "),
+        t(10),
+    )?;
+    desk.record_nps_with(tn, a.customer, 9, Some("I tell my friends"), t(11))?;
+    desk.record_nps(tn, a.customer, 6, t(12))?;
+    // Bad comments are refused, and nothing is recorded by them.
+    let long = "x".repeat(throughline::metrics::MAX_COMMENT_CHARS + 1);
+    assert!(desk
+        .record_csat_with(c, Csat::FivePoint(1), Some(&long), t(13))
+        .is_err());
+    assert!(desk
+        .record_nps_with(tn, a.customer, 0, Some("a\0b"), t(13))
+        .is_err());
+    let got = desk.feedback(tn, t(0), t(60))?;
+    let seen: Vec<(FeedbackAnswer, Option<&str>)> = got
+        .iter()
+        .map(|f| (f.answer, f.comment.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                FeedbackAnswer::Csat(Csat::FivePoint(4)),
+                Some("Kind agent, slow refund")
+            ),
+            (FeedbackAnswer::Nps(9), Some("I tell my friends")),
+            (FeedbackAnswer::Nps(6), None),
+        ]
+    );
+    assert_eq!(got[0].conversation, Some(a.conversation));
+    assert!(got.iter().all(|f| f.customer == a.customer));
+    assert!(
+        desk.feedback(tn, t(11), t(12))?.len() == 1,
+        "the period bounds"
+    );
+    assert_eq!(
+        desk.report_from_store(tn, &Filter::default())?.csat,
+        Some(1.0)
+    );
+    // Erasure: the words go, the scores stay.
+    desk.erase_customer(tn, a.customer, t(100))?;
+    let after = desk.feedback(tn, t(0), t(60))?;
+    assert_eq!(after.len(), 3);
+    assert!(after.iter().all(|f| f.comment.is_none()), "{after:?}");
+    assert_eq!(desk.nps(tn, t(0), t(60))?.answers, 2);
+    Ok(())
+}
+
+#[test]
+fn csat_and_nps_comments_are_kept_listed_and_erased_with_the_customer() -> R {
+    comments_on(MemoryStore::new())?;
+    comments_on(throughline::store::SqliteStore::open_in_memory()?)
+}

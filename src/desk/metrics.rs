@@ -11,11 +11,25 @@ use crate::effect::Effect;
 use crate::error::{Error, Result};
 use crate::id::{ConversationId, CustomerId, TenantId};
 use crate::message::Message;
-use crate::metrics::{report, ConversationFacts, Csat, Filter, Nps, Report};
+use crate::metrics::{
+    check_comment, report, ConversationFacts, Csat, Feedback, FeedbackAnswer, Filter, Nps, Report,
+};
 use crate::store::{ChangeSet, Op, Record, Store};
 
 const CSAT_KIND: &str = "csat";
 const NPS_KIND: &str = "nps";
+
+/// A stored CSAT answer: the answer (as `Csat` serialises, so older records that hold
+/// only that still read), the customer's comment and when.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredCsat {
+    #[serde(flatten)]
+    answer: Csat,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    at: Option<DateTime<Utc>>,
+}
 
 /// Conversation facts per tenant, kept current as events happen. A cache of what the store
 /// holds: `Desk::load_metrics` or `Desk::report_from_store` rebuild it.
@@ -77,7 +91,7 @@ impl<S: Store> Desk<S> {
 
     fn csat_of(&self, tenant: TenantId, id: ConversationId) -> Result<Option<Csat>> {
         match self.store.record(tenant, CSAT_KIND, &id.to_string())? {
-            Some(r) => Ok(Some(from_json(&r)?)),
+            Some(r) => Ok(Some(from_json::<StoredCsat>(&r)?.answer)),
             None => Ok(None),
         }
     }
@@ -250,7 +264,26 @@ impl<S: Store> Desk<S> {
         answer: Csat,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        self.record_csat_with(conversation, answer, None, now)
+    }
+
+    /// [`Desk::record_csat`] with the customer's comment ("the agent was kind, the refund
+    /// slow"), kept with the answer and listed by [`Desk::feedback`]; erasing the customer
+    /// removes the comment and keeps the score.
+    ///
+    /// # Errors
+    ///
+    /// As [`Desk::record_csat`]; [`Error::Invalid`] (field `"comment"`) for a comment over
+    /// [`crate::metrics::MAX_COMMENT_CHARS`] characters or with a NUL.
+    pub fn record_csat_with(
+        &mut self,
+        conversation: impl Into<ConversationRef>,
+        answer: Csat,
+        comment: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let answer = answer.validate()?;
+        let comment = check_comment(comment)?;
         let r: super::ConversationRef = conversation.into();
         let _span =
             super::trace::op_span!("desk.record_csat", tenant = r.tenant, conversation = r.id);
@@ -275,7 +308,11 @@ impl<S: Store> Desk<S> {
             }
             let key = conv.id.to_string();
             let mut changes = ChangeSet::new(conv.tenant);
-            let value = to_json(&answer)?;
+            let value = to_json(&StoredCsat {
+                answer,
+                comment: comment.clone(),
+                at: Some(now),
+            })?;
             changes.push(Op::PutRecord(
                 match desk.store.record(conv.tenant, CSAT_KIND, &key)? {
                     Some(old) => Record {
@@ -319,21 +356,93 @@ impl<S: Store> Desk<S> {
         score: u8,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        self.record_nps_with(tenant, customer, score, None, now)
+    }
+
+    /// [`Desk::record_nps`] with the customer's comment, listed by [`Desk::feedback`] and
+    /// removed by erasing the customer (the score stays).
+    ///
+    /// # Errors
+    ///
+    /// As [`Desk::record_nps`]; [`Error::Invalid`] (field `"comment"`) as for
+    /// [`Desk::record_csat_with`].
+    pub fn record_nps_with(
+        &mut self,
+        tenant: TenantId,
+        customer: CustomerId,
+        score: u8,
+        comment: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let _span = super::trace::op_span!("desk.record_nps", tenant = tenant, customer = customer);
         Nps::of([score])?;
+        let comment = check_comment(comment)?;
         self.retrying(|desk| {
             let c = desk.live_customer(tenant, customer)?;
             let key = desk.next_uuid(now).to_string();
-            let mut rec = Record::new(
-                NPS_KIND,
-                key,
-                serde_json::json!({ "score": score, "at": now }),
-            );
+            let mut value = serde_json::json!({ "score": score, "at": now });
+            if let Some(c) = &comment {
+                value["comment"] = serde_json::Value::String(c.clone());
+            }
+            let mut rec = Record::new(NPS_KIND, key, value);
             rec.secondary = Some(c.id.to_string());
             let mut changes = ChangeSet::new(tenant);
             changes.push(Op::PutRecord(rec));
             desk.apply_changes(changes)
         })
+    }
+
+    /// Every CSAT and NPS answer given in `[from, to)`, oldest first, with its comment:
+    /// what customers said, for the supervisor to read. (CSAT answers recorded before
+    /// answers kept their time are not listed.)
+    ///
+    /// # Errors
+    ///
+    /// Store failures only.
+    pub fn feedback(
+        &self,
+        tenant: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Feedback>> {
+        let _span = super::trace::op_span!("desk.feedback", tenant = tenant);
+        let mut out = Vec::new();
+        let customer_of = |r: &Record| r.secondary.as_deref().and_then(|s| s.parse().ok());
+        for r in self.store.records(tenant, CSAT_KIND)? {
+            let stored: StoredCsat = from_json(&r)?;
+            if let (Some(at), Some(customer)) = (stored.at, customer_of(&r)) {
+                out.push(Feedback {
+                    answer: FeedbackAnswer::Csat(stored.answer),
+                    customer,
+                    conversation: r.key.parse().ok(),
+                    comment: stored.comment,
+                    at,
+                });
+            }
+        }
+        for r in self.store.records(tenant, NPS_KIND)? {
+            let value = r.value();
+            let at = value
+                .get("at")
+                .and_then(|v| serde_json::from_value(v.clone()).ok());
+            let score = value.get("score").and_then(|v| v.as_u64());
+            let score = score.and_then(|v| u8::try_from(v).ok());
+            if let (Some(at), Some(score), Some(customer)) = (at, score, customer_of(&r)) {
+                out.push(Feedback {
+                    answer: FeedbackAnswer::Nps(score),
+                    customer,
+                    conversation: None,
+                    comment: value
+                        .get("comment")
+                        .and_then(|c| c.as_str())
+                        .map(str::to_string),
+                    at,
+                });
+            }
+        }
+        out.retain(|f| f.at >= from && f.at < to);
+        out.sort_by_key(|f| f.at);
+        Ok(out)
     }
 
     /// NPS of the answers given in `[from, to)`.
