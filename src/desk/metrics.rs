@@ -569,3 +569,32 @@ impl<S: Store> Desk<S> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_csat_record_from_before_comments_still_reads_and_a_new_one_round_trips() {
+        let old: StoredCsat = serde_json::from_str(r#"{"scale":"five_point","score":4}"#).unwrap();
+        assert_eq!(
+            (old.answer, old.comment, old.at),
+            (Csat::FivePoint(4), None, None)
+        );
+        let at = DateTime::from_timestamp(1_772_442_000, 0).unwrap();
+        let new = StoredCsat {
+            answer: Csat::GoodBad(false),
+            comment: Some("slow".into()),
+            at: Some(at),
+        };
+        let text = serde_json::to_string(&new).unwrap();
+        let back: StoredCsat = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            (back.answer, back.comment.as_deref(), back.at),
+            (Csat::GoodBad(false), Some("slow"), Some(at))
+        );
+        // Read as the bare answer too (what the metrics facts decode).
+        let bare: Csat = serde_json::from_str(r#"{"scale":"good_bad","score":false}"#).unwrap();
+        assert_eq!(bare, Csat::GoodBad(false));
+    }
+}
