@@ -727,3 +727,79 @@ fn a_restarted_desk_restores_loads_and_waiting_work_from_the_store() {
         Some(waiting.conversation)
     );
 }
+
+#[test]
+fn a_hosts_own_bot_hands_over_without_the_crates_triage() {
+    // No triage catalogue; routing on, the only agent away: the work waits in the queue.
+    let config = DeskConfig::default().routing(RoutingConfig::default());
+    let mut desk = Desk::new(MemoryStore::new(), config);
+    let mut ada = Agent::new(agent_id(1), tenant(), "Ada");
+    ada.presence = Presence::Away;
+    desk.upsert_agent(ada, t(0)).unwrap();
+    let ana = Identifier::email("ana@example.com").unwrap();
+    let got = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::WebChat,
+                ana,
+                "c1",
+                "I need a return label",
+            ),
+            t(0),
+        )
+        .unwrap();
+    let c = (tenant(), got.conversation);
+    assert_eq!(
+        desk.triage_of(c).unwrap(),
+        None,
+        "the crate's triage did not run"
+    );
+    // The host's bot asked for the order number, then hands over with it.
+    let mut collected = std::collections::BTreeMap::new();
+    collected.insert("order".to_string(), "104233".to_string());
+    let effects = desk
+        .hand_over_with(
+            c,
+            "the customer asked for a person",
+            collected.clone(),
+            t(2),
+        )
+        .unwrap();
+    let handed = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::HandedOver {
+                reason, collected, ..
+            } => Some((reason.clone(), collected.clone())),
+            _ => None,
+        })
+        .expect("a hand-over");
+    assert_eq!(handed.0, "the customer asked for a person");
+    assert_eq!(handed.1, collected);
+    let outcome = desk.triage_of(c).unwrap().expect("an outcome now");
+    assert!(outcome.needs_human && outcome.intent.is_none());
+    assert!(matches!(outcome.flow, Flow::HandedOver { .. }));
+    assert_eq!(
+        outcome.collected.get("order").map(String::as_str),
+        Some("104233")
+    );
+    // Still waiting for an agent, once; she comes online and gets it.
+    assert!(desk.routing_state(tenant()).unwrap().is_waiting(c.1));
+    let effects = desk
+        .set_presence(tenant(), agent_id(1), Presence::Available, t(3))
+        .unwrap();
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::Assigned { conversation, .. } if *conversation == c.1)));
+    // A second hand-over adds what was collected since; bad answers are refused.
+    let mut more = std::collections::BTreeMap::new();
+    more.insert("email".to_string(), "ana@example.com".to_string());
+    desk.hand_over_with(c, "more details", more, t(4)).unwrap();
+    let outcome = desk.triage_of(c).unwrap().unwrap();
+    assert_eq!(outcome.collected.len(), 2);
+    let mut bad = std::collections::BTreeMap::new();
+    bad.insert(String::new(), "x".to_string());
+    assert!(desk.hand_over_with(c, "bad", bad, t(5)).is_err());
+    assert_eq!(desk.assignment_of(c).unwrap(), Some(agent_id(1)));
+}

@@ -1,6 +1,8 @@
 //! Triage on the Desk: every inbound message of a conversation passes the triage step;
 //! the bot's follow-up messages are sent after the message is stored.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 
 use crate::conversation::Status;
@@ -311,14 +313,35 @@ impl<S: Store> Desk<S> {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] for an unknown conversation; [`Error::Invalid`] when triage has
-    /// not run on it.
+    /// [`Error::NotFound`] for an unknown conversation.
     pub fn hand_over(
         &mut self,
         conversation: impl Into<ConversationRef>,
         reason: impl Into<String>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>> {
+        self.hand_over_with(conversation, reason, BTreeMap::new(), now)
+    }
+
+    /// [`Desk::hand_over`] with what the bot collected (order number, e-mail, ...), added
+    /// to the conversation's triage outcome and returned in [`Effect::HandedOver`]. A host
+    /// that runs its own bot instead of the crate's triage hands over the same way: the
+    /// conversation gets an outcome with no intent, needing a human (read it with
+    /// [`Desk::triage_of`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown conversation; [`Error::Invalid`] (field
+    /// `"collected"`) for more than 50 answers, an empty or over-long name (100
+    /// characters) or an over-long value (1,000 characters).
+    pub fn hand_over_with(
+        &mut self,
+        conversation: impl Into<ConversationRef>,
+        reason: impl Into<String>,
+        collected: BTreeMap<String, String>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Effect>> {
+        check_collected(&collected)?;
         let r: super::ConversationRef = conversation.into();
         let _span =
             super::trace::op_span!("desk.hand_over", tenant = r.tenant, conversation = r.id);
@@ -327,18 +350,22 @@ impl<S: Store> Desk<S> {
         let mut effects = self.retrying(|desk| {
             let conv = desk.load_conversation(r)?;
             let key = conv.id.to_string();
-            let rec = desk
-                .store
-                .record(conv.tenant, TRIAGE_KIND, &key)?
-                .ok_or_else(|| Error::invalid("conversation", "triage has not run on it"))?;
-            let mut outcome: TriageOutcome = from_json(&rec)?;
+            let rec = desk.store.record(conv.tenant, TRIAGE_KIND, &key)?;
+            let mut outcome = match &rec {
+                Some(r) => from_json(r)?,
+                None => TriageOutcome::from_host(conv.priority, now),
+            };
+            outcome.collected.extend(collected.clone());
             outcome.hand_over(reason.clone(), now);
             let history = desk.store.message_ids_of(conv.tenant, conv.id)?;
             let mut changes = ChangeSet::new(conv.tenant);
-            changes.push(Op::PutRecord(Record {
-                value: to_json(&outcome)?,
-                version: rec.version + 1,
-                ..rec
+            changes.push(Op::PutRecord(match rec {
+                Some(rec) => Record {
+                    value: to_json(&outcome)?,
+                    version: rec.version + 1,
+                    ..rec
+                },
+                None => Record::encode(TRIAGE_KIND, key, &outcome)?,
             }));
             if desk.config.routing.is_some() {
                 let mark = desk.next_uuid(now);
@@ -388,4 +415,23 @@ impl<S: Store> Desk<S> {
             &self.config_of(tenant)?.triage.catalogue,
         ))
     }
+}
+
+/// Bounds on what a bot hands over.
+fn check_collected(collected: &BTreeMap<String, String>) -> Result<()> {
+    let bad = |why: String| Err(Error::invalid("collected", why));
+    if collected.len() > 50 {
+        return bad(format!("{} answers, at most 50", collected.len()));
+    }
+    for (k, v) in collected {
+        if k.trim().is_empty() || k.chars().count() > 100 {
+            return bad(format!("answer name {k:?} is empty or over 100 characters"));
+        }
+        if v.chars().count() > 1000 || v.contains('\0') {
+            return bad(format!(
+                "the answer to {k:?} is over 1,000 characters or has a NUL"
+            ));
+        }
+    }
+    Ok(())
 }

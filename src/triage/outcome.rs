@@ -65,6 +65,24 @@ pub struct TriageOutcome {
 }
 
 impl TriageOutcome {
+    /// The outcome of a conversation the crate's triage never saw, handed to a human by
+    /// the host's own bot: no intent, the conversation's priority, a human needed.
+    pub(crate) fn from_host(priority: Priority, now: DateTime<Utc>) -> Self {
+        TriageOutcome {
+            intent: None,
+            disposition: None,
+            confidence: 0.0,
+            priority,
+            factors: vec!["handed over by the host's bot".into()],
+            skills: Vec::new(),
+            needs_human: true,
+            flow: Flow::Human,
+            collected: BTreeMap::new(),
+            cost: 0.0,
+            at: now,
+        }
+    }
+
     /// Whether self-service or automation absorbed the contact (no hand-over to a human).
     pub fn absorbed(&self) -> bool {
         matches!(
