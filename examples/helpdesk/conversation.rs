@@ -43,7 +43,8 @@ fn read(
 ) -> throughline::Result<View> {
     let now = super::now();
     let conversation = d.conversation((tenant, id))?;
-    let messages = d.messages((tenant, id))?;
+    // The newest 500: a long history is not read whole.
+    let messages = d.recent_messages((tenant, id), 500)?;
     let customer = d.customer_view(tenant, conversation.customer, now)?;
     let activity = d.self_service_context((tenant, id))?;
     let mine = |s: &MergeSuggestion| {

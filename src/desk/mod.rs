@@ -276,6 +276,57 @@ impl<S: Store> Desk<S> {
         self.store.recent_messages(c.tenant, c.id, limit)
     }
 
+    /// The `limit` messages of a conversation just before message `before`, oldest of
+    /// them first: scrolling back from [`Desk::recent_messages`] a page at a time, each
+    /// page one indexed read however long the history.
+    ///
+    /// ```
+    /// use throughline::{Channel, Desk, DeskConfig, Identifier, Inbound, TenantId, store::MemoryStore};
+    /// let t0 = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")?.to_utc();
+    /// let tenant = TenantId::new_v7();
+    /// let ana = Identifier::email("ana@example.com")?;
+    /// let mut desk = Desk::new(MemoryStore::new(), DeskConfig::pass_through());
+    /// let mut conversation = None;
+    /// for n in 0..5 {
+    ///     let at = t0 + chrono::TimeDelta::minutes(n);
+    ///     let inbound = Inbound::new(tenant, Channel::Email, ana.clone(), format!("m-{n}"), format!("message {n}"));
+    ///     conversation = Some(desk.ingest(inbound, at)?.conversation);
+    /// }
+    /// let c = (tenant, conversation.unwrap());
+    /// let last = desk.recent_messages(c, 2)?;
+    /// let earlier = desk.messages_before(c, last[0].id, 2)?;
+    /// let bodies: Vec<&str> = earlier.iter().map(|m| m.body.as_str()).collect();
+    /// assert_eq!(bodies, ["message 1", "message 2"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown conversation, or a message `before` that is not
+    /// one of the conversation's.
+    pub fn messages_before(
+        &self,
+        conversation: impl Into<ConversationRef>,
+        before: crate::id::MessageId,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let r: ConversationRef = conversation.into();
+        let _span = trace::op_span!(
+            "desk.messages_before",
+            tenant = r.tenant,
+            conversation = r.id,
+            limit = limit
+        );
+        let c = self.load_conversation(r)?;
+        let anchor = self
+            .store
+            .message(c.tenant, before)?
+            .filter(|m| m.conversation == c.id)
+            .ok_or_else(|| Error::not_found("message", before))?;
+        self.store
+            .messages_before(c.tenant, c.id, anchor.order_key(), limit)
+    }
+
     /// A customer's profile.
     ///
     /// # Errors

@@ -143,6 +143,17 @@ macro_rules! forward_store {
         ) -> $crate::Result<Vec<$crate::message::Message>> {
             $read(self, "recent_messages", |s| s.recent_messages(t, c, limit))
         }
+        fn messages_before(
+            &self,
+            t: $crate::id::TenantId,
+            c: $crate::id::ConversationId,
+            before: $crate::store::MessageKey,
+            limit: usize,
+        ) -> $crate::Result<Vec<$crate::message::Message>> {
+            $read(self, "messages_before", |s| {
+                s.messages_before(t, c, before, limit)
+            })
+        }
         fn latest_inbound(
             &self,
             t: $crate::id::TenantId,

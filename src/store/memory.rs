@@ -587,6 +587,32 @@ impl Store for MemoryStore {
             .unwrap_or_default())
     }
 
+    fn messages_before(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        before: super::MessageKey,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let Some(t) = self.tenant(tenant) else {
+            return Ok(Vec::new());
+        };
+        let Some(list) = t.messages_of.get(&conversation) else {
+            return Ok(Vec::new());
+        };
+        // The list is in order: walk back from the end to the first one before the key.
+        let mut page: Vec<Message> = list
+            .iter()
+            .rev()
+            .filter_map(|id| t.messages.get(id))
+            .filter(|m| m.order_key() < before)
+            .take(limit)
+            .cloned()
+            .collect();
+        page.reverse();
+        Ok(page)
+    }
+
     fn latest_inbound(
         &self,
         tenant: TenantId,

@@ -308,6 +308,9 @@ impl ChangeSet {
     }
 }
 
+/// Where a message sorts in its conversation: [`Message::order_key`] (sent, received, id).
+pub type MessageKey = (DateTime<Utc>, DateTime<Utc>, MessageId);
+
 /// Where a `Desk` keeps its state. See the [module docs](self) for the contract.
 ///
 /// Every read is scoped by tenant: an id of another tenant reads as absent.
@@ -454,6 +457,24 @@ pub trait Store: Send {
         limit: usize,
     ) -> Result<Vec<Message>> {
         let mut all = self.messages_of(tenant, conversation)?;
+        let skip = all.len().saturating_sub(limit);
+        all.drain(..skip);
+        Ok(all)
+    }
+
+    /// The newest `limit` messages of a conversation ordered before `before` (a
+    /// [`Message::order_key`]), oldest of them first: the page before the one an agent
+    /// has, read without the rest of a long history. The default filters
+    /// [`Store::messages_of`]; stores override it with an indexed read.
+    fn messages_before(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        before: MessageKey,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let mut all = self.messages_of(tenant, conversation)?;
+        all.retain(|m| m.order_key() < before);
         let skip = all.len().saturating_sub(limit);
         all.drain(..skip);
         Ok(all)

@@ -660,6 +660,27 @@ fn recent_messages_and_ids_are_in_order<S: Store>(
             .collect()
     };
     assert_eq!(recent(s, 2), vec![104, 100], "the newest two, oldest first");
+    // Scrolling back: the page before a message, by its order key, oldest first.
+    let all = s.messages_of(tn, x).expect("read");
+    let before = |s: &S, key: crate::store::MessageKey, limit: usize| -> Vec<u128> {
+        s.messages_before(tn, x, key, limit)
+            .expect("read")
+            .iter()
+            .map(|m| short(m.id.as_uuid()))
+            .collect()
+    };
+    assert_eq!(before(s, all[2].order_key(), 10), vec![101, 104]);
+    assert_eq!(
+        before(s, all[2].order_key(), 1),
+        vec![104],
+        "the nearest first"
+    );
+    assert_eq!(before(s, all[1].order_key(), 10), vec![101]);
+    assert!(before(s, all[0].order_key(), 10).is_empty());
+    assert!(s
+        .messages_before(tenant(2), x, all[2].order_key(), 10)
+        .expect("read")
+        .is_empty());
     assert_eq!(recent(s, 10), vec![101, 104, 100]);
     assert!(recent(s, 0).is_empty());
     // The ids alone, in the same order as the messages; another tenant sees none.

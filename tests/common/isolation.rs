@@ -183,6 +183,8 @@ fn cross_tenant_operations<S: Store>(
     not_found("sla_clocks", desk.sla_clocks(c));
     not_found("triage_of", desk.triage_of(c));
     not_found("recent_messages", desk.recent_messages(c, 5));
+    let any = throughline::MessageId::new_v7();
+    not_found("messages_before", desk.messages_before(c, any, 5));
     not_found("record_nps", desk.record_nps(tenant, customer, 9, t(10)));
     not_found(
         "restrict_customer",

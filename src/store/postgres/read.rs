@@ -82,6 +82,9 @@ const MESSAGE_IDS_OF: &str = "SELECT id FROM messages WHERE tenant = $1 AND conv
      ORDER BY sent, received, id";
 const RECENT_MESSAGES: &str = "SELECT data FROM messages WHERE tenant = $1 AND conversation = $2 \
      ORDER BY sent DESC, received DESC, id DESC LIMIT $3";
+const MESSAGES_BEFORE: &str = "SELECT data FROM messages WHERE tenant = $1 AND conversation = $2 \
+     AND (sent, received, id) < ($3, $4, $5) \
+     ORDER BY sent DESC, received DESC, id DESC LIMIT $6";
 const LATEST_INBOUND: &str =
     "SELECT data FROM messages WHERE tenant = $1 AND conversation = $2 AND channel = $3 \
      AND convert_from(data, 'UTF8')::jsonb ->> 'direction' = 'inbound' \
@@ -120,6 +123,7 @@ pub(super) const STATEMENTS: &[(&str, &str)] = &[
     ("messages_of", MESSAGES_OF),
     ("message_ids_of", MESSAGE_IDS_OF),
     ("recent_messages", RECENT_MESSAGES),
+    ("messages_before", MESSAGES_BEFORE),
     ("latest_inbound", LATEST_INBOUND),
     ("timeline", TIMELINE),
     ("thread", THREAD),
@@ -335,6 +339,31 @@ impl Store for PostgresStore {
         )?;
         newest.reverse();
         Ok(newest)
+    }
+
+    fn messages_before(
+        &self,
+        tenant: TenantId,
+        c: ConversationId,
+        before: crate::store::MessageKey,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let (sent, received, m) = before;
+        let mut page: Vec<Message> = self.decoded(
+            "message",
+            MESSAGES_BEFORE,
+            &[
+                &id(tenant.as_uuid()),
+                &id(c.as_uuid()),
+                &bound(sent),
+                &bound(received),
+                &id(m.as_uuid()),
+                &limit,
+            ],
+        )?;
+        page.reverse();
+        Ok(page)
     }
 
     fn latest_inbound(

@@ -414,6 +414,34 @@ impl Store for SqliteStore {
         Ok(newest)
     }
 
+    fn messages_before(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        before: crate::store::MessageKey,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let (sent, received, id) = before;
+        let (sent, received) = (super::ts(sent)?, super::ts(received)?);
+        let mut page = self.message_rows(
+            "SELECT tenant, id, conversation, external_id, sent, received, data \
+             FROM messages WHERE tenant = ?1 AND conversation = ?2 \
+             AND (sent, received, id) < (?3, ?4, ?5) \
+             ORDER BY sent DESC, received DESC, id DESC LIMIT ?6",
+            &[
+                &blob(tenant.as_uuid()),
+                &blob(conversation.as_uuid()),
+                &sent,
+                &received,
+                &blob(id.as_uuid()),
+                &limit,
+            ],
+        )?;
+        page.reverse();
+        Ok(page)
+    }
+
     fn latest_inbound(
         &self,
         tenant: TenantId,
