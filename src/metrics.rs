@@ -283,9 +283,19 @@ pub struct Filter {
     pub intent: Option<String>,
     /// Handled by this team.
     pub team: Option<String>,
+    /// The name of a business calendar of the tenant's SLA policies: the report adds
+    /// first-reply and resolution times in its business time
+    /// ([`Report::first_reply_business`], [`Report::resolution_business`]).
+    pub business_calendar: Option<String>,
 }
 
 impl Filter {
+    /// Adds business-hours figures measured on the tenant's calendar `name`.
+    pub fn business_hours(mut self, name: impl Into<String>) -> Self {
+        self.business_calendar = Some(name.into());
+        self
+    }
+
     /// Conversations opened in `[from, to)`.
     pub fn period(from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
         Filter {
@@ -406,6 +416,14 @@ pub struct Report {
     pub next_reply_mean_secs: Option<f64>,
     /// Opening to (last) solve, for solved or closed conversations.
     pub resolution: Durations,
+    /// Time to first reply in the business time of the calendar named by
+    /// [`Filter::business_calendar`] (`None` without one): what an SLA on business
+    /// hours sees, beside the calendar time of `first_reply`.
+    #[serde(default)]
+    pub first_reply_business: Option<Durations>,
+    /// Resolution time in that calendar's business time (`None` without one).
+    #[serde(default)]
+    pub resolution_business: Option<Durations>,
     /// Solved or closed conversations.
     pub solved: usize,
     /// Share of solved conversations that were reopened at least once.
@@ -436,9 +454,21 @@ pub fn report<'a>(
     filter: &Filter,
     fcr_window: TimeDelta,
 ) -> Report {
+    report_on(facts, filter, fcr_window, None)
+}
+
+/// [`report`] with business-hours figures measured on `calendar` (the one
+/// [`Filter::business_calendar`] names).
+pub fn report_on<'a>(
+    facts: impl IntoIterator<Item = &'a ConversationFacts> + Clone,
+    filter: &Filter,
+    fcr_window: TimeDelta,
+    calendar: Option<&crate::sla::BusinessCalendar>,
+) -> Report {
     // Every conversation start per customer, for repeat-contact checks (any period).
     let starts = starts_by_customer(facts.clone());
     let mut tally = Tally::new();
+    tally.calendar = calendar;
     for f in facts.into_iter().filter(|f| filter.matches(f)) {
         tally.add(f, |f, solved| repeated(&starts, f, solved, fcr_window));
     }
@@ -486,8 +516,11 @@ struct AgentTally {
 
 /// A report while its conversations are counted: the counts go into the report, the
 /// samples wait here for [`Tally::finish`].
-struct Tally {
+struct Tally<'c> {
     r: Report,
+    calendar: Option<&'c crate::sla::BusinessCalendar>,
+    first_business: Vec<i64>,
+    resolution_business: Vec<i64>,
     first: Vec<i64>,
     resolution: Vec<i64>,
     next_sum: i64,
@@ -501,9 +534,12 @@ fn ratio(a: usize, b: usize) -> Option<f64> {
     (b > 0).then(|| a as f64 / b as f64)
 }
 
-impl Tally {
-    fn new() -> Tally {
+impl<'c> Tally<'c> {
+    fn new() -> Tally<'c> {
         Tally {
+            calendar: None,
+            first_business: Vec::new(),
+            resolution_business: Vec::new(),
             r: Report {
                 conversations: 0,
                 inbound_messages: 0,
@@ -513,6 +549,8 @@ impl Tally {
                 first_reply: Durations::default(),
                 next_reply_mean_secs: None,
                 resolution: Durations::default(),
+                first_reply_business: None,
+                resolution_business: None,
                 solved: 0,
                 reopen_rate: None,
                 fcr: 0,
@@ -552,6 +590,10 @@ impl Tally {
         r.channel_switches += u64::from(f.channel_switches);
         if let Some(at) = f.first_reply_at {
             self.first.push((at - f.created_at).num_seconds().max(0));
+            if let Some(cal) = self.calendar {
+                self.first_business
+                    .push(cal.elapsed(f.created_at, at).num_seconds().max(0));
+            }
         }
         self.next_sum += f.next_reply_secs;
         self.next_n += u64::from(f.next_replies);
@@ -563,6 +605,10 @@ impl Tally {
             r.solved += 1;
             let secs = (solved - f.created_at).num_seconds().max(0);
             self.resolution.push(secs);
+            if let Some(cal) = self.calendar {
+                let business = cal.elapsed(f.created_at, solved).num_seconds().max(0);
+                self.resolution_business.push(business);
+            }
             if let Some(e) = agent.as_mut() {
                 e.solved += 1;
                 e.resolution.push(secs);
@@ -603,6 +649,10 @@ impl Tally {
         let mut r = self.r;
         r.first_reply = Durations::of(self.first);
         r.resolution = Durations::of(self.resolution);
+        if self.calendar.is_some() {
+            r.first_reply_business = Some(Durations::of(self.first_business));
+            r.resolution_business = Some(Durations::of(self.resolution_business));
+        }
         r.next_reply_mean_secs =
             (self.next_n > 0).then(|| self.next_sum as f64 / self.next_n as f64);
         r.reopen_rate = ratio(self.reopened, r.solved);

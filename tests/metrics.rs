@@ -413,3 +413,68 @@ fn csat_and_nps_comments_are_kept_listed_and_erased_with_the_customer() -> R {
     comments_on(MemoryStore::new())?;
     comments_on(throughline::store::SqliteStore::open_in_memory()?)
 }
+
+#[test]
+fn reports_give_business_hours_beside_calendar_time() -> R {
+    use throughline::sla::{BusinessCalendar, SlaPolicies};
+    let mut hours = BusinessCalendar::builder("UTC");
+    for d in [
+        chrono::Weekday::Mon,
+        chrono::Weekday::Tue,
+        chrono::Weekday::Wed,
+        chrono::Weekday::Thu,
+        chrono::Weekday::Fri,
+    ] {
+        hours = hours.hours(d, "09:00", "17:00");
+    }
+    let sla = SlaPolicies::default()
+        .calendar("business", hours.build()?)
+        .build()?;
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default().sla(sla));
+    let tn = TenantId::new_v7();
+    let agent = AgentId::new_v7();
+    // Friday 16:00: an hour of business time left; answered Monday 10:00, solved 12:00.
+    let friday = DateTime::parse_from_rfc3339("2026-03-06T16:00:00Z")?.to_utc();
+    let monday = friday + TimeDelta::days(3);
+    let got = desk.ingest(
+        Inbound::new(
+            tn,
+            Channel::Email,
+            Identifier::email("ana@example.com")?,
+            "m1",
+            "Hello",
+        ),
+        friday,
+    )?;
+    let c = (tn, got.conversation);
+    desk.reply(c, agent, "Hi Ana", monday - TimeDelta::hours(6))?;
+    desk.set_status(c, Status::Solved, monday - TimeDelta::hours(4))?;
+    let filter = Filter::default().business_hours("business");
+    for report in [
+        desk.report(tn, &filter)?,
+        desk.report_from_store(tn, &filter)?,
+    ] {
+        assert_eq!(
+            report.first_reply.median_secs,
+            Some(66 * 3600),
+            "calendar time"
+        );
+        let business = report.first_reply_business.expect("business figures");
+        assert_eq!(
+            business.median_secs,
+            Some(2 * 3600),
+            "Friday 16-17, Monday 9-10"
+        );
+        let resolved = report.resolution_business.expect("business figures");
+        assert_eq!(resolved.median_secs, Some(4 * 3600));
+    }
+    // Without a calendar, no business figures; an unknown one is an error.
+    assert_eq!(
+        desk.report(tn, &Filter::default())?.first_reply_business,
+        None
+    );
+    let unknown = Filter::default().business_hours("night shift");
+    assert!(desk.report(tn, &unknown).is_err());
+    assert!(desk.report_from_store(tn, &unknown).is_err());
+    Ok(())
+}

@@ -28,10 +28,12 @@ pub async fn reports(State(app): State<App>, me: Current) -> Response {
     let got = app
         .desk
         .call(move |d| -> throughline::Result<_> {
-            Ok((
-                d.report(tenant, &Filter::period(from, to))?,
-                d.irritant_report(tenant, from, to)?,
-            ))
+            // Business-hours figures when the tenant set its hours on the settings page.
+            let period = Filter::period(from, to);
+            let report = d
+                .report(tenant, &period.clone().business_hours("business"))
+                .or_else(|_| d.report(tenant, &period))?;
+            Ok((report, d.irritant_report(tenant, from, to)?))
         })
         .await;
     let (report, irritants) = match got {
@@ -43,7 +45,7 @@ pub async fn reports(State(app): State<App>, me: Current) -> Response {
         .iter()
         .map(|(k, v)| (k.clone(), *v as f64))
         .collect();
-    let times = vec![
+    let mut times = vec![
         (
             "first reply, median (min)".to_string(),
             minutes(&report.first_reply),
@@ -53,6 +55,10 @@ pub async fn reports(State(app): State<App>, me: Current) -> Response {
             minutes(&report.resolution),
         ),
     ];
+    if let (Some(f), Some(r)) = (&report.first_reply_business, &report.resolution_business) {
+        times.push(("first reply, business hours (min)".into(), minutes(f)));
+        times.push(("resolution, business hours (min)".into(), minutes(r)));
+    }
     let irritant_rows: String = irritants
         .rows
         .iter()

@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 use crate::id::{ConversationId, CustomerId, TenantId};
 use crate::message::Message;
 use crate::metrics::{
-    check_comment, report, ConversationFacts, Csat, Feedback, FeedbackAnswer, Filter, Nps, Report,
+    check_comment, report_on, ConversationFacts, Csat, Feedback, FeedbackAnswer, Filter, Nps,
+    Report,
 };
 use crate::store::{ChangeSet, Op, Record, Store};
 
@@ -484,8 +485,15 @@ impl<S: Store> Desk<S> {
         let facts = self.metrics.facts.get(&tenant).unwrap_or(&empty);
         let no_stale = HashSet::new();
         let stale = self.metrics.stale.get(&tenant).unwrap_or(&no_stale);
+        let calendar = self.report_calendar(tenant, filter)?;
+        let calendar = calendar.as_deref();
         if stale.is_empty() {
-            return Ok(report(facts.values(), filter, self.config.fcr_window));
+            return Ok(report_on(
+                facts.values(),
+                filter,
+                self.config.fcr_window,
+                calendar,
+            ));
         }
         let mut rebuilt = Vec::with_capacity(stale.len());
         for &c in stale {
@@ -495,11 +503,31 @@ impl<S: Store> Desk<S> {
             .iter()
             .filter(|(c, _)| !stale.contains(c))
             .map(|(_, f)| f);
-        Ok(report(
+        Ok(report_on(
             current.chain(rebuilt.iter()),
             filter,
             self.config.fcr_window,
+            calendar,
         ))
+    }
+
+    /// The business calendar a report's filter names, from the tenant's SLA policies.
+    fn report_calendar(
+        &self,
+        tenant: TenantId,
+        filter: &Filter,
+    ) -> Result<Option<Box<crate::sla::BusinessCalendar>>> {
+        let Some(name) = filter.business_calendar.as_deref() else {
+            return Ok(None);
+        };
+        let config = self.config_of(tenant)?;
+        let calendar = config.sla.calendar_named(name).ok_or_else(|| {
+            Error::invalid(
+                "business_calendar",
+                format!("the tenant's SLA policies have no calendar named {name:?}"),
+            )
+        })?;
+        Ok(Some(Box::new(calendar.clone())))
     }
 
     /// Loads the facts of the conversations opened in `[from, to)` from the store into the
@@ -550,7 +578,8 @@ impl<S: Store> Desk<S> {
                 self.facts_of_period(tenant, to, end, &mut facts)?;
             }
         }
-        Ok(report(facts.iter(), filter, window))
+        let calendar = self.report_calendar(tenant, filter)?;
+        Ok(report_on(facts.iter(), filter, window, calendar.as_deref()))
     }
 
     /// The facts of the conversations opened in `[from, to)`, rebuilt from the store.
