@@ -81,6 +81,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .cost(20.0)
                 .skill("care", 3)
                 .phrases("en", &["complaint", "unacceptable"]),
+        )?
+        // The help centre's article, so that the bot names and links it.
+        .article(
+            "kb/where-is-my-order",
+            "Where is my order?",
+            "https://help.shop.example/where-is-my-order",
         )?;
     let routing = RoutingConfig::default()
         .escalate(EscalationStep::after(TimeDelta::minutes(10)).drop_language());

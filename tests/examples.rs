@@ -101,7 +101,7 @@ fn routing_example_explains_its_decisions() {
     assert!(out.contains("  Noor's: 2 ("), "{out}");
     assert!(out.contains(": assigned to "), "{out}");
     assert!(
-        out.contains("bot sends on email: These articles answer this: kb/where-is-my-order"),
+        out.contains("bot sends on email: These articles may answer your question:\n• Where is my order?: https://help.shop.example/where-is-my-order"),
         "{out}"
     );
     assert!(out.contains("excluded: AtCapacity"), "{out}");

@@ -803,3 +803,89 @@ fn a_hosts_own_bot_hands_over_without_the_crates_triage() {
     assert!(desk.hand_over_with(c, "bad", bad, t(5)).is_err());
     assert_eq!(desk.assignment_of(c).unwrap(), Some(agent_id(1)));
 }
+
+#[test]
+fn the_bot_offers_articles_by_title_and_link_in_the_customers_language() {
+    let catalogue = IntentCatalogue::new()
+        .with(
+            Intent::new("order_status", Value::High, Value::Low)
+                .article("kb/where-is-my-order")
+                .article("kb/tracking")
+                .phrases("en", &["where is my order"])
+                .phrases("nl", &["waar is mijn pakket"])
+                .phrases("de", &["wo ist mein paket"]),
+        )
+        .unwrap()
+        .article(
+            "kb/where-is-my-order",
+            "Waar is mijn bestelling?",
+            "https://help.example/nl/order",
+        )
+        .unwrap()
+        // The tenant's own German text.
+        .deflection("de", "Hilfe finden Sie hier:\n{articles}")
+        .unwrap();
+    let mut desk = Desk::new(
+        MemoryStore::new(),
+        DeskConfig::default().triage(TriageConfig::new(catalogue.clone())),
+    );
+    let bot_text = |desk: &mut Desk<MemoryStore>, who: &str, body: &str| -> String {
+        let got = desk
+            .ingest(
+                Inbound::new(
+                    tenant(),
+                    Channel::Email,
+                    Identifier::email(who).unwrap(),
+                    who,
+                    body,
+                ),
+                t(0),
+            )
+            .unwrap();
+        got.effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Send(out) => Some(out.body.clone()),
+                _ => None,
+            })
+            .expect("the bot's answer")
+    };
+    let nl = bot_text(
+        &mut desk,
+        "a@example.com",
+        "Hallo, waar is mijn pakket? Ik heb het vorige week besteld.",
+    );
+    assert!(
+        nl.starts_with("Deze artikelen beantwoorden je vraag misschien:"),
+        "{nl}"
+    );
+    assert!(
+        nl.contains("• Waar is mijn bestelling?: https://help.example/nl/order"),
+        "{nl}"
+    );
+    assert!(
+        nl.contains("• kb/tracking"),
+        "an article without a title shows its id: {nl}"
+    );
+    let de = bot_text(
+        &mut desk,
+        "b@example.com",
+        "Guten Tag, wo ist mein Paket? Ich habe es letzte Woche bestellt.",
+    );
+    assert!(de.starts_with("Hilfe finden Sie hier:"), "{de}");
+    let en = bot_text(
+        &mut desk,
+        "c@example.com",
+        "Hello, where is my order? I bought it last week.",
+    );
+    assert!(
+        en.starts_with("These articles may answer your question:"),
+        "{en}"
+    );
+    // Bad registrations are refused.
+    assert!(catalogue
+        .clone()
+        .article("kb/x", "X", "javascript:alert(1)")
+        .is_err());
+    assert!(catalogue.deflection("fr", "sans la liste").is_err());
+}

@@ -191,6 +191,34 @@ impl Intent {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IntentCatalogue {
     intents: Vec<Intent>,
+    /// The help centre's articles by id: what the bot names and links.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    articles: BTreeMap<String, Article>,
+    /// The bot's deflection message per language code, `{articles}` where the list goes
+    /// (the built-in texts of [`deflection_text`] otherwise).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    deflection: BTreeMap<String, String>,
+}
+
+/// A help article as the bot shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Article {
+    /// Its title.
+    pub title: String,
+    /// Where to read it (http or https).
+    pub url: String,
+}
+
+/// The built-in deflection message for a language code, `{articles}` where the list
+/// goes; English for a language without one.
+pub fn deflection_text(language: Option<&str>) -> &'static str {
+    match language {
+        Some("nl") => "Deze artikelen beantwoorden je vraag misschien:\n{articles}\nNog hulp nodig? Antwoord gewoon, dan neemt een medewerker het over.",
+        Some("de") => "Diese Artikel beantworten Ihre Frage vielleicht:\n{articles}\nBrauchen Sie weitere Hilfe? Antworten Sie einfach, dann übernimmt ein Mitarbeiter.",
+        Some("fr") => "Ces articles répondent peut-être à votre question :\n{articles}\nBesoin d'aide ? Répondez simplement et une personne prendra le relais.",
+        Some("es") => "Estos artículos pueden responder a tu pregunta:\n{articles}\n¿Necesitas más ayuda? Responde y una persona te atenderá.",
+        _ => "These articles may answer your question:\n{articles}\nStill need help? Just reply and a person will take over.",
+    }
 }
 
 impl IntentCatalogue {
@@ -239,6 +267,74 @@ impl IntentCatalogue {
         }
         self.intents.push(intent);
         Ok(())
+    }
+
+    /// Registers a help article's title and link, so that the bot's message names and
+    /// links it instead of showing its id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] for an empty id or title (or over 300 characters), or a URL
+    /// that is not http(s).
+    pub fn article(
+        mut self,
+        id: impl Into<String>,
+        title: impl Into<String>,
+        url: impl Into<String>,
+    ) -> Result<Self> {
+        let (id, title, url) = (id.into(), title.into(), url.into());
+        let bad = |why: String| Err(Error::invalid("article", why));
+        if id.trim().is_empty() || title.trim().is_empty() || title.chars().count() > 300 {
+            return bad(format!(
+                "{id:?}: an id and a title of at most 300 characters"
+            ));
+        }
+        let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+        if !scheme_ok || url.len() > 2048 || url.chars().any(char::is_whitespace) {
+            return bad(format!("{id:?}: {url:?} is not an http(s) URL"));
+        }
+        self.articles.insert(id, Article { title, url });
+        Ok(self)
+    }
+
+    /// The registered article with this id.
+    pub fn article_info(&self, id: &str) -> Option<&Article> {
+        self.articles.get(id)
+    }
+
+    /// Sets the bot's deflection message for a language code (`{articles}` where the
+    /// list goes), replacing the built-in one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] for a text without `{articles}` or over 2,000 characters.
+    pub fn deflection(mut self, language: &str, text: impl Into<String>) -> Result<Self> {
+        let text = text.into();
+        if !text.contains("{articles}") || text.chars().count() > 2000 {
+            return Err(Error::invalid(
+                "deflection",
+                format!("the {language} text must hold {{articles}} and fit 2,000 characters"),
+            ));
+        }
+        self.deflection.insert(language.to_string(), text);
+        Ok(self)
+    }
+
+    /// The bot's message offering `articles` to a customer writing in `language`: the
+    /// tenant's text for it, else the built-in one; each article on its own line with
+    /// its title and link when registered, else its id.
+    pub fn deflection_message(&self, articles: &[String], language: Option<&str>) -> String {
+        let template = language
+            .and_then(|l| self.deflection.get(l))
+            .map_or_else(|| deflection_text(language), String::as_str);
+        let list: Vec<String> = articles
+            .iter()
+            .map(|id| match self.articles.get(id) {
+                Some(a) => format!("• {}: {}", a.title, a.url),
+                None => format!("• {id}"),
+            })
+            .collect();
+        template.replace("{articles}", &list.join("\n"))
     }
 
     /// The intent with this name.

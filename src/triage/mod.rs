@@ -22,7 +22,9 @@ pub(crate) mod step;
 
 use std::sync::Arc;
 
-pub use catalogue::{Accept, Disposition, FormField, Intent, IntentCatalogue, Value};
+pub use catalogue::{
+    deflection_text, Accept, Article, Disposition, FormField, Intent, IntentCatalogue, Value,
+};
 pub use classify::{
     classifier_fn, Classification, FnClassifier, IntentClassifier, KeywordClassifier,
 };

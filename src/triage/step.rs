@@ -123,11 +123,9 @@ pub(crate) fn first(cfg: &TriageConfig, msg: MessageFacts<'_>, now: DateTime<Utc
             Disposition::SelfService | Disposition::Eliminate if !intent.articles.is_empty() => {
                 outcome.needs_human = false;
                 outcome.flow = Flow::ArticlesSent { at: now };
-                let articles = intent.articles.join(", ");
+                let language = msg.language.map(|l| l.code());
                 bot = Some(BotMessage {
-                    text: format!(
-                        "These articles answer this: {articles}. Write again if you still need help."
-                    ),
+                    text: cfg.catalogue.deflection_message(&intent.articles, language),
                     then_pending: true,
                 });
             }
