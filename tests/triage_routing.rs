@@ -889,3 +889,79 @@ fn the_bot_offers_articles_by_title_and_link_in_the_customers_language() {
         .is_err());
     assert!(catalogue.deflection("fr", "sans la liste").is_err());
 }
+
+#[test]
+fn an_irritant_is_tagged_answered_and_ranked_for_elimination() {
+    // "Where is my invoice PDF": low value to the customer and to the company — a
+    // contact that should not exist (eliminate): tagged, answered with the article, and
+    // counted in the irritant report with what the bot absorbed.
+    let catalogue = IntentCatalogue::new()
+        .with(
+            Intent::new("invoice_pdf", Value::Low, Value::Low)
+                .cost(3.0)
+                .article("kb/invoices")
+                .phrases("en", &["invoice pdf", "download my invoice"]),
+        )
+        .unwrap();
+    let mut desk = Desk::new(
+        MemoryStore::new(),
+        DeskConfig::default().triage(TriageConfig::new(catalogue)),
+    );
+    let mut conversations = Vec::new();
+    for n in 0..3 {
+        let who = Identifier::email(&format!("c{n}@example.com")).unwrap();
+        let got = desk
+            .ingest(
+                Inbound::new(
+                    tenant(),
+                    Channel::Email,
+                    who,
+                    format!("m{n}"),
+                    "How do I download my invoice PDF from the shop?",
+                ),
+                t(n),
+            )
+            .unwrap();
+        let triaged = got.effects.iter().find_map(|e| match e {
+            Effect::Triaged { disposition, .. } => Some(*disposition),
+            _ => None,
+        });
+        assert_eq!(triaged, Some(Some(Disposition::Eliminate)));
+        assert!(
+            got.effects.iter().any(|e| matches!(e, Effect::Send(_))),
+            "the bot answers"
+        );
+        let conv = desk.conversation((tenant(), got.conversation)).unwrap();
+        assert!(
+            conv.tags.contains(&"irritant:invoice_pdf".to_string()),
+            "{:?}",
+            conv.tags
+        );
+        assert_eq!(conv.status, Status::Pending, "waiting on the customer");
+        conversations.push(got.conversation);
+    }
+    // One customer still needs a person: a hand-over, not absorbed.
+    let who = Identifier::email("c0@example.com").unwrap();
+    desk.ingest(
+        Inbound::new(
+            tenant(),
+            Channel::Email,
+            who,
+            "m9",
+            "That did not help, the link is broken",
+        ),
+        t(10),
+    )
+    .unwrap();
+    let report = desk.irritant_report(tenant(), t(-60), t(60)).unwrap();
+    let row = report
+        .rows
+        .iter()
+        .find(|r| r.intent == "invoice_pdf")
+        .expect("the irritant is ranked");
+    assert_eq!(
+        (row.disposition, row.contacts, row.absorbed),
+        (Disposition::Eliminate, 3, 2)
+    );
+    assert!((row.total_cost - 9.0).abs() < 1e-9, "{row:?}");
+}
