@@ -173,6 +173,9 @@ pub mod guide {
     pub mod performance {
         #![doc = include_str!("../docs/performance.md")]
     }
+    pub mod testing {
+        #![doc = include_str!("../docs/testing.md")]
+    }
 }
 
 pub use channel::{Channel, ChannelProfile, ChannelRegistry, Reach};
