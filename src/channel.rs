@@ -150,6 +150,7 @@ impl Channel {
             live,
             mobile_friendly: mobile,
             text_limit: limit,
+            session: (*self == Channel::WebChat).then(|| chrono::TimeDelta::minutes(30)),
         }
     }
 }
@@ -219,6 +220,12 @@ pub struct ChannelProfile {
     /// The longest text one outbound message may carry, in characters (Unicode scalar
     /// values); `None` when the channel has no practical limit.
     pub text_limit: Option<usize>,
+    /// How long after their last message a customer can still be reached on it (a web
+    /// chat ends when the visitor leaves); `None`: any time. A reply that names no
+    /// channel falls back from a session that ended to another channel the customer
+    /// uses (see `Desk::reply_with`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<chrono::TimeDelta>,
 }
 
 /// Which channels are on, globally and per tenant, and their profiles. Hosts change it at

@@ -206,21 +206,38 @@ pub const MAX_PARTS: usize = 10;
 /// ```
 pub fn render(body: &str, channel: &Channel, profile: &ChannelProfile) -> Result<Vec<String>> {
     if *channel == Channel::Sms {
-        let info = sms_info(body);
-        if info.segments > MAX_SMS_SEGMENTS {
-            return Err(Error::invalid(
-                "body",
-                format!(
-                    "{} SMS segments ({:?}); at most {MAX_SMS_SEGMENTS} are sent",
-                    info.segments, info.encoding
-                ),
-            ));
+        // One concatenated SMS by default; a host's own profile (`set_profile`) with a
+        // text limit splits into several SMS of at most that many characters.
+        let host_limit = profile
+            .text_limit
+            .filter(|_| *profile != Channel::Sms.profile());
+        let parts = match host_limit {
+            Some(limit) => split_to_limit(body, channel, limit)?,
+            None => vec![body.to_string()],
+        };
+        for part in &parts {
+            let info = sms_info(part);
+            if info.segments > MAX_SMS_SEGMENTS {
+                return Err(Error::invalid(
+                    "body",
+                    format!(
+                        "{} SMS segments ({:?}); at most {MAX_SMS_SEGMENTS} are sent",
+                        info.segments, info.encoding
+                    ),
+                ));
+            }
         }
-        return Ok(vec![body.to_string()]);
+        return Ok(parts);
     }
-    let Some(limit) = profile.text_limit else {
-        return Ok(vec![body.to_string()]);
-    };
+    match profile.text_limit {
+        Some(limit) => split_to_limit(body, channel, limit),
+        None => Ok(vec![body.to_string()]),
+    }
+}
+
+/// `body` as one part when it fits `limit` characters, else pieces cut at word
+/// boundaries with continuation markers.
+fn split_to_limit(body: &str, channel: &Channel, limit: usize) -> Result<Vec<String>> {
     if body.chars().count() <= limit {
         return Ok(vec![body.to_string()]);
     }

@@ -692,3 +692,130 @@ fn the_inbox_is_an_address_at_our_domain() {
         "not ours: the host's default inbox answers"
     );
 }
+
+#[test]
+fn a_reply_follows_the_customer_off_a_web_chat_they_left() {
+    use throughline::store::MemoryStore;
+    use throughline::{AgentId, Desk, DeskConfig, Effect, Inbound};
+    let tenant = TenantId::new_v7();
+    let agent = AgentId::new_v7();
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")
+        .unwrap()
+        .to_utc();
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+    let visitor = Identifier::external("webchat", "v-42").unwrap();
+    let mut chat = Inbound::new(
+        tenant,
+        Channel::WebChat,
+        visitor,
+        "c1",
+        "Is my order 1042 shipped?",
+    );
+    chat.also
+        .push(Identifier::email("ana@example.com").unwrap());
+    let c = (tenant, desk.ingest(chat, t0).unwrap().conversation);
+    let sent_on = |effects: &[Effect]| {
+        effects.iter().find_map(|e| match e {
+            Effect::Send(out) => Some((out.channel.clone(), out.to.value().to_string())),
+            _ => None,
+        })
+    };
+    // While she is in the chat, the reply goes to the chat.
+    let now = t0 + chrono::TimeDelta::minutes(5);
+    let fx = desk.reply(c, agent, "Checking now.", now).unwrap();
+    assert_eq!(sent_on(&fx), Some((Channel::WebChat, "v-42".to_string())));
+    // An hour later she has left: the answer goes to her e-mail address.
+    let later = t0 + chrono::TimeDelta::hours(1);
+    let fx = desk
+        .reply(c, agent, "It shipped this morning.", later)
+        .unwrap();
+    assert_eq!(
+        sent_on(&fx),
+        Some((Channel::Email, "ana@example.com".to_string()))
+    );
+    // The agent can still choose the chat explicitly.
+    let fx = desk
+        .reply_with(
+            c,
+            throughline::ReplyOptions::new(agent, "Also here.").on(Channel::WebChat),
+            later,
+        )
+        .unwrap();
+    assert_eq!(sent_on(&fx).map(|s| s.0), Some(Channel::WebChat));
+    // With SMS disabled for the tenant, a reply to an SMS customer goes by e-mail.
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+    let mut sms = Inbound::new(
+        tenant,
+        Channel::Sms,
+        Identifier::phone("+31612345678", None).unwrap(),
+        "s1",
+        "Hello",
+    );
+    sms.also.push(Identifier::email("bo@example.com").unwrap());
+    let c = (tenant, desk.ingest(sms, t0).unwrap().conversation);
+    desk.channels_mut().disable_for(tenant, Channel::Sms);
+    let fx = desk.reply(c, agent, "Hi Bo", t0).unwrap();
+    assert_eq!(
+        sent_on(&fx),
+        Some((Channel::Email, "bo@example.com".to_string()))
+    );
+}
+
+#[test]
+fn a_hosts_sms_profile_with_a_text_limit_splits_long_replies_into_several_sms() {
+    use throughline::store::MemoryStore;
+    use throughline::{AgentId, ChannelProfile, Desk, DeskConfig, Effect, Inbound};
+    let tenant = TenantId::new_v7();
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")
+        .unwrap()
+        .to_utc();
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+    let phone = Identifier::phone("+31612345678", None).unwrap();
+    let c = (
+        tenant,
+        desk.ingest(Inbound::new(tenant, Channel::Sms, phone, "s1", "Hi"), t0)
+            .unwrap()
+            .conversation,
+    );
+    let long = "Your parcel left our warehouse this morning and arrives tomorrow. ".repeat(4);
+    let parts = |desk: &mut Desk<MemoryStore>| {
+        desk.reply(c, AgentId::new_v7(), long.clone(), t0)
+            .unwrap()
+            .iter()
+            .find_map(|e| match e {
+                Effect::Send(out) => Some(out.parts.clone()),
+                _ => None,
+            })
+            .unwrap()
+    };
+    // By default one concatenated SMS.
+    assert_eq!(parts(&mut desk).len(), 1);
+    // A host that sends single-segment SMS only: parts of at most 160 characters.
+    let mut profile: ChannelProfile = Channel::Sms.profile();
+    profile.text_limit = Some(160);
+    desk.channels_mut().set_profile(Channel::Sms, profile);
+    let split = parts(&mut desk);
+    assert!(split.len() >= 2, "{split:?}");
+    assert!(split.iter().all(|p| p.chars().count() <= 160), "{split:?}");
+    let requests = twilio::request(
+        &throughline::Outbound {
+            tenant,
+            conversation: c.1,
+            message: throughline::MessageId::new_v7(),
+            channel: Channel::Sms,
+            to: Identifier::phone("+31612345678", None).unwrap(),
+            body: long.clone(),
+            parts: split.clone(),
+            attachments: vec![],
+            in_reply_to: None,
+            subject: None,
+            from: None,
+            customer_wrote_at: None,
+        },
+        "AC0123456789abcdef0123456789abcdef",
+        "+31970102030",
+        None,
+    )
+    .unwrap();
+    assert_eq!(requests.len(), split.len(), "one Twilio request per part");
+}

@@ -333,17 +333,29 @@ fn after_a_long_chat_an_email_reply_still_answers_the_email_from_far_back() -> R
     assert_eq!(out.channel, Channel::Email);
     assert_eq!(out.to, ana);
     assert_eq!(out.in_reply_to.as_deref(), Some("<e1@x>"));
-    // On the chat, the default channel, the reply answers the newest line.
+    // On the chat, the default channel while she is in it (her last line was 20
+    // minutes ago), the reply answers the newest line.
     let effects = desk.reply(
         (tenant, first.conversation),
         AgentId::new_v7(),
         "Anything else?",
-        t0() + TimeDelta::hours(2),
+        t0() + TimeDelta::hours(1),
     )?;
     let Some(Effect::Send(out)) = effects.first() else {
         panic!("no Send effect: {effects:?}")
     };
     assert_eq!(out.channel, Channel::WebChat);
+    // An hour later the chat has ended: the default reply follows her to e-mail.
+    let effects = desk.reply(
+        (tenant, first.conversation),
+        AgentId::new_v7(),
+        "Did that help?",
+        t0() + TimeDelta::hours(2),
+    )?;
+    let Some(Effect::Send(out)) = effects.first() else {
+        panic!("no Send effect: {effects:?}")
+    };
+    assert_eq!((out.channel.clone(), out.to.clone()), (Channel::Email, ana));
     Ok(())
 }
 

@@ -183,12 +183,15 @@ impl<S: Store> Desk<S> {
         {
             return Err(Error::Restricted(conv.customer.to_string()));
         }
-        let (channel, parts) = outbound::channel_and_parts(
-            &conv,
-            options.channel.as_ref(),
-            &options.body,
-            &self.config.channels,
-        )?;
+        let (channel, parts) = match options.channel.as_ref() {
+            Some(asked) => outbound::channel_and_parts(
+                &conv,
+                Some(asked),
+                &options.body,
+                &self.config.channels,
+            )?,
+            None => self.reply_channel(&conv, &options.body, now)?,
+        };
         // The customer's latest message on that channel: the reply answers it.
         // (A message from someone else who joined the conversation, a colleague answering
         // our mail, is not whom the reply is for.)
@@ -263,6 +266,52 @@ impl<S: Store> Desk<S> {
 
     /// The customer's best address on `channel`: a verified identifier first, then the
     /// most recently seen.
+    /// The channel a reply goes out on when the agent names none: the one the customer
+    /// wrote on last, unless they have left it — it is disabled for the tenant, its
+    /// session ended ([`crate::ChannelProfile::session`]: a web chat the visitor left),
+    /// or they have no address on it. Then the conversation's other channels, the one
+    /// they wrote on most recently first, and then e-mail when they have an address.
+    /// When none is reachable, the customer's last channel as before (and its error).
+    fn reply_channel(
+        &self,
+        conv: &Conversation,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Channel, Vec<String>)> {
+        let channels = &self.config.channels;
+        let mut candidates: Vec<(Channel, Option<Message>)> = Vec::new();
+        for ch in &conv.channels {
+            let latest = match self.store.latest_inbound(conv.tenant, conv.id, ch)? {
+                Some(m) if self.written_by(conv.tenant, &m, conv.customer)? => Some(m),
+                _ => None,
+            };
+            candidates.push((ch.clone(), latest));
+        }
+        candidates.sort_by_key(|(_, m)| std::cmp::Reverse(m.as_ref().map(Message::order_key)));
+        if !candidates.iter().any(|(c, _)| *c == Channel::Email) {
+            candidates.push((Channel::Email, None));
+        }
+        for (ch, latest) in &candidates {
+            if channels.check(conv.tenant, ch).is_err() {
+                continue;
+            }
+            if let Some(session) = channels.profile(ch).session {
+                let fresh = latest
+                    .as_ref()
+                    .is_some_and(|m| now - m.received_at <= session);
+                if !fresh {
+                    continue;
+                }
+            }
+            let reachable = latest.as_ref().is_some_and(|m| m.counterpart.is_some())
+                || self.address_on(conv.tenant, conv.customer, ch).is_ok();
+            if reachable {
+                return outbound::channel_and_parts(conv, Some(ch), body, channels);
+            }
+        }
+        outbound::channel_and_parts(conv, None, body, channels)
+    }
+
     fn address_on(
         &self,
         tenant: TenantId,
