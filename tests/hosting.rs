@@ -30,19 +30,31 @@ fn chat(n: u32) -> Inbound {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn many_handlers_share_one_desk_on_its_thread() {
+/// A desk on a temporary SQLite file, on its own thread, with its preparer.
+async fn sqlite_desk(
+    seed: u64,
+) -> (
+    DeskHandle<SqliteStore>,
+    throughline::Preparer,
+    tempfile::TempDir,
+) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("desk.db");
     let desk = DeskHandle::start(move || {
         Ok(Desk::new(
             SqliteStore::open(&path)?,
-            DeskConfig::default().id_seed(3),
+            DeskConfig::default().id_seed(seed),
         ))
     })
     .await
     .unwrap();
     let preparer = desk.call(|d| d.preparer()).await.unwrap();
+    (desk, preparer, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_handlers_share_one_desk_on_its_thread() {
+    let (desk, preparer, _dir) = sqlite_desk(3).await;
     let mut handlers = Vec::new();
     for n in 0..40u32 {
         let (desk, preparer) = (desk.clone(), preparer.clone());
@@ -84,17 +96,7 @@ async fn many_handlers_share_one_desk_on_its_thread() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_ingests_are_grouped_into_transactions_and_each_answered() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("desk.db");
-    let desk = DeskHandle::start(move || {
-        Ok(Desk::new(
-            SqliteStore::open(&path)?,
-            DeskConfig::default().id_seed(5),
-        ))
-    })
-    .await
-    .unwrap();
-    let preparer = desk.call(|d| d.preparer()).await.unwrap();
+    let (desk, preparer, _dir) = sqlite_desk(5).await;
     // Keep the desk thread busy so that the ingests queue up behind it and form groups.
     let busy = desk.call(|_| std::thread::sleep(Duration::from_millis(200)));
     let mut handlers = Vec::new();
