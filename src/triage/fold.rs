@@ -1,50 +1,64 @@
 //! Case and accent folding, and word tokens (unicode-segmentation).
+//!
+//! Accents are removed by canonical decomposition (unicode-normalization): a letter
+//! decomposes into its base and combining marks, the marks of the combining-diacritics
+//! blocks are dropped, and the rest is composed again — so Latin, Greek, Cyrillic and
+//! Vietnamese lose their accents, while the vowel signs of Indic, Arabic or Hebrew script
+//! and Japanese voicing marks are kept. Letters with a stroke, which do not decompose,
+//! and the ligatures are mapped by hand.
 
+use unicode_normalization::UnicodeNormalization;
 use unicode_segmentation::UnicodeSegmentation;
 
-/// The base letter of a Latin letter with a diacritic (lower case), or the letter itself.
-fn base(c: char) -> char {
-    match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => 'a',
-        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => 'c',
-        'ď' | 'đ' => 'd',
-        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => 'e',
-        'ĝ' | 'ğ' | 'ġ' | 'ģ' => 'g',
-        'ĥ' | 'ħ' => 'h',
-        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => 'i',
-        'ĵ' => 'j',
-        'ķ' => 'k',
-        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => 'l',
-        'ñ' | 'ń' | 'ņ' | 'ň' => 'n',
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => 'o',
-        'ŕ' | 'ŗ' | 'ř' => 'r',
-        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' => 's',
-        'ţ' | 'ť' | 'ŧ' | 'ț' => 't',
-        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => 'u',
-        'ŵ' => 'w',
-        'ý' | 'ÿ' | 'ŷ' => 'y',
-        'ź' | 'ż' | 'ž' => 'z',
-        other => other,
+/// Whether `c` is a combining diacritical mark (the blocks accents come from).
+fn is_diacritic(c: char) -> bool {
+    matches!(c,
+        '\u{0300}'..='\u{036F}'
+        | '\u{1AB0}'..='\u{1AFF}'
+        | '\u{1DC0}'..='\u{1DFF}'
+        | '\u{20D0}'..='\u{20FF}'
+        | '\u{FE20}'..='\u{FE2F}')
+}
+
+/// Letters that do not decompose, and ligatures, folded to their base letters.
+fn by_hand(c: char) -> Option<&'static str> {
+    Some(match c {
+        'ß' => "ss",
+        'æ' => "ae",
+        'œ' => "oe",
+        'ø' => "o",
+        'ł' | 'ŀ' => "l",
+        'đ' => "d",
+        'ħ' => "h",
+        'ı' => "i",
+        'ŧ' => "t",
+        _ => return None,
+    })
+}
+
+/// One word, lower case and without accents.
+fn fold(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii() {
+            out.push(c);
+        } else if let Some(s) = by_hand(c) {
+            out.push_str(s);
+        } else {
+            out.extend(std::iter::once(c).nfd().filter(|m| !is_diacritic(*m)));
+        }
+    }
+    if out.is_ascii() {
+        out
+    } else {
+        out.nfc().collect()
     }
 }
 
-/// The folded words of `text`: Unicode word boundaries, lower case, Latin diacritics
-/// removed ("Remboursé" → "rembourse", "ß" → "ss"). Never panics.
+/// The folded words of `text`: Unicode word boundaries, lower case, diacritics removed
+/// ("Remboursé" → "rembourse", "ß" → "ss", "hoàn tiền" → "hoan tien"). Never panics.
 pub fn words(text: &str) -> Vec<String> {
-    text.unicode_words()
-        .map(|w| {
-            let mut out = String::with_capacity(w.len());
-            for c in w.chars().flat_map(char::to_lowercase) {
-                match c {
-                    'ß' => out.push_str("ss"),
-                    'æ' => out.push_str("ae"),
-                    'œ' => out.push_str("oe"),
-                    c => out.push(base(c)),
-                }
-            }
-            out
-        })
-        .collect()
+    text.unicode_words().map(fold).collect()
 }
 
 #[cfg(test)]
@@ -61,5 +75,32 @@ mod tests {
         );
         assert_eq!(words("注文はどこ"), words("注文はどこ"));
         assert!(words("").is_empty());
+    }
+
+    #[test]
+    fn folds_the_accents_a_table_missed_and_keeps_other_scripts_marks() {
+        // Vietnamese stacks two marks on one vowel; Polish, Czech, Turkish, Icelandic.
+        assert_eq!(
+            words("Tôi muốn hoàn tiền"),
+            vec!["toi", "muon", "hoan", "tien"]
+        );
+        assert_eq!(
+            words("Zwrot pieniędzy, Vrácení peněz"),
+            vec!["zwrot", "pieniedzy", "vraceni", "penez"]
+        );
+        assert_eq!(
+            words("İade ŞİMDİ Ísland Đà Nẵng Łódź"),
+            vec!["iade", "simdi", "island", "da", "nang", "lodz"]
+        );
+        // Greek and Cyrillic accents go; the letters stay.
+        assert_eq!(words("Επιστροφή χρημάτων"), vec!["επιστροφη", "χρηματων"]);
+        assert_eq!(words("Ёлка й"), vec!["елка", "и"]);
+        // Hindi vowel signs and Japanese voiced kana are letters, not accents: unchanged.
+        assert_eq!(words("धनवापसी"), vec!["धनवापसी"]);
+        assert_eq!(
+            words("ござい"),
+            vec!["ご", "ざ", "い"],
+            "voiced kana stay voiced"
+        );
     }
 }
