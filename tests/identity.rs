@@ -579,3 +579,43 @@ fn a_merge_suggestion_shows_what_differs_and_can_be_dismissed() -> R {
     ));
     Ok(())
 }
+
+#[test]
+fn the_same_number_on_whatsapp_and_by_sms_is_suggested_not_merged() -> R {
+    let mut desk = desk();
+    let tn = TenantId::new_v7();
+    // A host's own WhatsApp integration names only the WhatsApp account.
+    let wa = Identifier::whatsapp("31612345678", None)?;
+    let a = desk.ingest(msg(tn, Channel::WhatsApp, wa.clone(), "w1"), t0())?;
+    // Later an SMS from the same number: a new customer, and a suggestion with the
+    // WhatsApp account as the evidence.
+    let phone = Identifier::phone("+31612345678", None)?;
+    let b = desk.ingest(
+        msg(tn, Channel::Sms, phone, "s1"),
+        t0() + TimeDelta::hours(1),
+    )?;
+    assert_ne!(a.customer, b.customer, "never merged silently");
+    assert!(b.effects.iter().any(|e| matches!(
+        e,
+        Effect::MergeSuggested { primary, other, .. } if *primary == b.customer && *other == a.customer
+    )));
+    let suggestions = desk.merge_suggestions(tn)?;
+    assert_eq!(suggestions.len(), 1);
+    assert_eq!(suggestions[0].evidence, vec![wa]);
+    // A third message from the number suggests nothing new.
+    let again = desk.ingest(
+        msg(
+            tn,
+            Channel::Sms,
+            Identifier::phone("+31612345678", None)?,
+            "s2",
+        ),
+        t0() + TimeDelta::hours(2),
+    )?;
+    assert!(!again
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::MergeSuggested { .. })));
+    assert_eq!(desk.merge_suggestions(tn)?.len(), 1);
+    Ok(())
+}

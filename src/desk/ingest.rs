@@ -181,6 +181,7 @@ impl<S: Store> Desk<S> {
         drop(stage);
         let mut out = Outcome::new(inbound.tenant);
         let mut who = self.identify(inbound, now, &mut out)?;
+        self.similar_customers(inbound, &mut who)?;
         let mut thread = self.thread(inbound, &mut who, now, &mut out)?;
         let mut message = self.inbound_message(inbound, who.customer.id, &thread, now, &mut out);
         self.suggest_merges(&who, &message, now, &mut out)?;
@@ -530,6 +531,39 @@ impl<S: Store> Desk<S> {
             language: None,
             delivery: None,
         }
+    }
+
+    /// For a customer this message creates: other customers who hold the same number
+    /// under the other kind (a phone number and the WhatsApp account on it) are noted
+    /// for a merge suggestion, with that identifier as the evidence. Not a merge: a shared
+    /// family phone, a recycled number.
+    fn similar_customers(&self, inbound: &Inbound, who: &mut Identified) -> Result<()> {
+        if who.existed {
+            return Ok(());
+        }
+        let tenant = inbound.tenant;
+        let named: Vec<&Identifier> = std::iter::once(&inbound.from)
+            .chain(&inbound.also)
+            .collect();
+        for ident in &named {
+            let sibling = match ident.kind() {
+                crate::identity::IdentifierKind::Phone => Identifier::whatsapp(ident.value(), None),
+                crate::identity::IdentifierKind::WhatsApp => Identifier::phone(ident.value(), None),
+                _ => continue,
+            };
+            let Ok(sibling) = sibling else { continue };
+            if named.contains(&&sibling) {
+                continue;
+            }
+            let Some(record) = self.read_identifier(tenant, &sibling)? else {
+                continue;
+            };
+            let other = self.live_customer(tenant, record.customer)?.id;
+            if other != who.customer.id && !who.others.iter().any(|(c, _)| *c == other) {
+                who.others.push((other, vec![sibling]));
+            }
+        }
+        Ok(())
     }
 
     /// Suggests merging the customer with every other customer the message named, once
