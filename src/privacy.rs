@@ -112,6 +112,14 @@ pub struct RetentionPolicy {
     pub channels: BTreeMap<Channel, TimeDelta>,
     /// What purging does.
     pub action: RetentionAction,
+    /// Self-service activity (article views, searches, bot transcripts) older than this
+    /// is deleted; `None`: kept.
+    #[serde(default)]
+    pub activity: Option<TimeDelta>,
+    /// The customers' words with CSAT and NPS answers older than this are removed (the
+    /// scores stay); `None`: kept.
+    #[serde(default)]
+    pub comments: Option<TimeDelta>,
 }
 
 impl RetentionPolicy {
@@ -121,7 +129,21 @@ impl RetentionPolicy {
             after_close,
             channels: BTreeMap::new(),
             action: RetentionAction::Redact,
+            activity: None,
+            comments: None,
         }
+    }
+
+    /// Self-service activity is kept for `keep`, then deleted.
+    pub fn activity(mut self, keep: TimeDelta) -> Self {
+        self.activity = Some(keep);
+        self
+    }
+
+    /// Survey comments are kept for `keep`, then removed (the scores stay).
+    pub fn comments(mut self, keep: TimeDelta) -> Self {
+        self.comments = Some(keep);
+        self
     }
 
     /// A different period for conversations opened on `channel`.
@@ -152,6 +174,12 @@ pub struct PurgeReport {
     pub conversations: Vec<(TenantId, ConversationId)>,
     /// Messages redacted.
     pub messages: usize,
+    /// Self-service activity records deleted.
+    #[serde(default)]
+    pub activities: usize,
+    /// Survey comments removed.
+    #[serde(default)]
+    pub comments: usize,
 }
 
 /// The keyed hash an erased message's provider id is kept as: HMAC-SHA256 of the channel

@@ -367,3 +367,73 @@ fn privacy_calls_with_another_tenants_ids_find_nothing() {
         "nothing erased"
     );
 }
+
+#[test]
+fn retention_deletes_old_activity_and_survey_words_and_keeps_the_scores() {
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+    let ana = Identifier::email("ana.lopez@example.com").unwrap();
+    desk.searched(tenant(), &ana, "how do I return running shoes", t(0))
+        .unwrap();
+    desk.article_viewed(tenant(), &ana, "kb/returns", Some("Returns"), t(1))
+        .unwrap();
+    let got = desk
+        .ingest(
+            Inbound::new(
+                tenant(),
+                Channel::Email,
+                ana.clone(),
+                "m1",
+                "Return label please",
+            ),
+            t(2),
+        )
+        .unwrap();
+    let c = (tenant(), got.conversation);
+    desk.set_status(c, Status::Solved, t(3)).unwrap();
+    desk.record_csat_with(
+        c,
+        throughline::metrics::Csat::FivePoint(2),
+        Some("Kerkstraat 12, Utrecht is my address"),
+        t(4),
+    )
+    .unwrap();
+    desk.record_nps_with(
+        tenant(),
+        got.customer,
+        3,
+        Some("IBAN NL91ABNA0417164300"),
+        t(5),
+    )
+    .unwrap();
+    // Activity kept 30 days, survey words 90; content of closed conversations a year.
+    let policy = RetentionPolicy::new(TimeDelta::days(365))
+        .activity(TimeDelta::days(30))
+        .comments(TimeDelta::days(90));
+    desk.set_retention(tenant(), policy, t(6)).unwrap();
+    let day = 60 * 24;
+    let early = desk.purge_expired(t(10 * day)).unwrap();
+    assert_eq!((early.activities, early.comments), (0, 0));
+    assert_eq!(desk.self_service_context(c).unwrap().len(), 2);
+    // After 31 days the activity is gone; the words stay until day 91.
+    let month = desk.purge_expired(t(31 * day)).unwrap();
+    assert_eq!((month.activities, month.comments), (2, 0));
+    assert!(desk.self_service_context(c).unwrap().is_empty());
+    let quarter = desk.purge_expired(t(92 * day)).unwrap();
+    assert_eq!(quarter.comments, 2);
+    let feedback = desk.feedback(tenant(), t(0), t(10)).unwrap();
+    assert_eq!(feedback.len(), 2, "the answers stay");
+    assert!(feedback.iter().all(|f| f.comment.is_none()), "{feedback:?}");
+    assert_eq!(desk.nps(tenant(), t(0), t(10)).unwrap().answers, 1);
+    let csat = desk
+        .report_from_store(tenant(), &Filter::default())
+        .unwrap()
+        .csat_answers;
+    assert_eq!(csat, 1);
+    // Nothing of the words is left in what the store holds.
+    let everything = format!("{:?}", desk.store().records(tenant(), "csat").unwrap())
+        + &format!("{:?}", desk.store().records(tenant(), "nps").unwrap());
+    assert!(
+        !everything.contains("Kerkstraat") && !everything.contains("IBAN"),
+        "{everything}"
+    );
+}

@@ -4,6 +4,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::conversation::{Conversation, Status};
 use crate::desk::identity::{from_json, to_json};
+use crate::desk::knowledge::ACTIVITY_KIND;
 use crate::desk::privacy::redacted;
 use crate::desk::Desk;
 use crate::error::{Error, Result};
@@ -110,6 +111,8 @@ impl<S: Store> Desk<S> {
                 report.messages += n;
                 report.conversations.push((tenant, conv));
             }
+            report.activities += self.purge_activity(tenant, &policy, now)?;
+            report.comments += self.purge_comments(tenant, &policy, now)?;
             let mut changes = ChangeSet::new(tenant);
             changes.push(Op::PutRecord(Record {
                 due: Some(now + EVERY),
@@ -121,10 +124,78 @@ impl<S: Store> Desk<S> {
                 Err(e) => return Err(e),
             }
         }
-        if !report.conversations.is_empty() {
+        if !report.conversations.is_empty() || report.activities + report.comments > 0 {
             self.store.scrub()?;
         }
         Ok(report)
+    }
+
+    /// Deletes the tenant's self-service activity older than the policy keeps it.
+    fn purge_activity(
+        &mut self,
+        tenant: TenantId,
+        policy: &RetentionPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let Some(keep) = policy.activity else {
+            return Ok(0);
+        };
+        let old: Vec<Op> = self
+            .store
+            .records(tenant, ACTIVITY_KIND)?
+            .into_iter()
+            .filter(|r| recorded_at(r).is_some_and(|at| at + keep <= now))
+            .map(|r| Op::DeleteRecord {
+                kind: r.kind,
+                key: r.key,
+                version: r.version,
+            })
+            .collect();
+        self.apply_in_chunks(tenant, old)
+    }
+
+    /// Removes the words of the tenant's CSAT and NPS answers older than the policy keeps
+    /// them; the scores stay.
+    fn purge_comments(
+        &mut self,
+        tenant: TenantId,
+        policy: &RetentionPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let Some(keep) = policy.comments else {
+            return Ok(0);
+        };
+        let mut ops = Vec::new();
+        for kind in ["csat", "nps"] {
+            for r in self.store.records(tenant, kind)? {
+                let mut value = r.value();
+                let old = recorded_at(&r).is_some_and(|at| at + keep <= now);
+                let said = value.get("comment").is_some();
+                if let (true, true, Some(obj)) = (old, said, value.as_object_mut()) {
+                    obj.remove("comment");
+                    ops.push(Op::PutRecord(Record {
+                        value: to_json(&value)?,
+                        version: r.version + 1,
+                        ..r
+                    }));
+                }
+            }
+        }
+        self.apply_in_chunks(tenant, ops)
+    }
+
+    /// Applies `ops` in change sets of at most 500; how many were applied.
+    fn apply_in_chunks(&mut self, tenant: TenantId, ops: Vec<Op>) -> Result<usize> {
+        let n = ops.len();
+        let mut ops = ops.into_iter().peekable();
+        while ops.peek().is_some() {
+            let mut changes = ChangeSet::new(tenant);
+            for op in ops.by_ref().take(500) {
+                changes.push(op);
+            }
+            self.apply_changes(changes)?;
+        }
+        Ok(n)
     }
 
     fn purge_one(
@@ -153,6 +224,11 @@ impl<S: Store> Desk<S> {
         self.apply_changes(changes)?;
         Ok(n)
     }
+}
+
+/// When a record's content was recorded (its `at` field).
+fn recorded_at(r: &Record) -> Option<DateTime<Utc>> {
+    serde_json::from_value(r.value().get("at")?.clone()).ok()
 }
 
 /// Whether `conv` is closed, not purged yet, and past its retention under `policy` at
