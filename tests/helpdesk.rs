@@ -519,7 +519,10 @@ fn a_supervisor_changes_business_hours_and_sla_targets_through_the_settings_api(
     let server = Server::start();
     let lead = server.login_cookie("lead@demo.example");
     let page = server.get("/settings", &[("Cookie", &lead)]);
-    assert!(page.text().contains("no settings stored yet"));
+    assert!(
+        page.text().contains("Version 1 by demo"),
+        "the demo's triage catalogue"
+    );
     let token = csrf_of(&page.text());
     let form = form_urlencoded::Serializer::new(String::new())
         .extend_pairs([
@@ -538,7 +541,7 @@ fn a_supervisor_changes_business_hours_and_sla_targets_through_the_settings_api(
     let r = server.post("/settings", &form_headers, form.as_bytes());
     assert_eq!(r.status, 303, "{}", r.text());
     let page = server.get("/settings", &[("Cookie", &lead)]).text();
-    assert!(page.contains("Version 1 by lead@demo.example"), "{page}");
+    assert!(page.contains("Version 2 by lead@demo.example"), "{page}");
     let app = server.running.as_ref().unwrap().app.clone();
     let demo: TenantId = fixed(helpdesk::directory::DEMO_TENANT);
     let stored = server
@@ -547,6 +550,10 @@ fn a_supervisor_changes_business_hours_and_sla_targets_through_the_settings_api(
         .unwrap()
         .unwrap()
         .unwrap();
+    assert!(
+        stored.settings.triage.is_some(),
+        "the rest of the settings is kept"
+    );
     let sla = stored.settings.sla.expect("SLA policies stored");
     assert_eq!(
         sla.calendar_named("business")
@@ -559,5 +566,36 @@ fn a_supervisor_changes_business_hours_and_sla_targets_through_the_settings_api(
     let r = server.post("/settings", &form_headers, bad.as_bytes());
     assert_eq!(r.status, 400, "{}", r.text());
     let page = server.get("/settings", &[("Cookie", &lead)]).text();
-    assert!(page.contains("Version 1 by"), "{page}");
+    assert!(page.contains("Version 2 by"), "{page}");
+}
+
+#[test]
+fn the_bot_collects_an_order_number_on_the_chat_and_the_agent_sees_the_hand_over() {
+    let server = Server::start();
+    let chat = |text: &str, id: &str| {
+        let body = serde_json::json!({ "visitor": "v-77", "text": text, "id": id }).to_string();
+        let r = server.post(
+            "/chat",
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    };
+    chat("Hi, I need a return label for my shoes", "v-77-1");
+    // The bot asks on the chat (the widget polls its replies).
+    let replies = server.get("/chat/replies?visitor=v-77", &[]).text();
+    assert!(replies.contains("What is your order number?"), "{replies}");
+    chat("It is order 104233", "v-77-2");
+    // The agent finds it unassigned, with what the bot collected.
+    let cookie = server.login_cookie("agent@demo.example");
+    let inbox = server.get("/inbox", &[("Cookie", &cookie)]).text();
+    let at = inbox.find("/conversations/").expect("a conversation link");
+    let link: String = inbox[at..].chars().take_while(|c| *c != '"').collect();
+    let page = server.get(&link, &[("Cookie", &cookie)]).text();
+    assert!(page.contains(r#"id="triage""#), "the bot panel");
+    assert!(
+        page.contains("Intent return_label, handed to a human"),
+        "{page}"
+    );
+    assert!(page.contains("<li>order: 104233</li>"), "{page}");
 }

@@ -4,6 +4,8 @@
 
 use throughline::hosting::DeskHandle;
 use throughline::routing::{Agent, Presence, RoutingConfig};
+use throughline::settings::TenantSettings;
+use throughline::triage::{Accept, Intent, IntentCatalogue, Value};
 use throughline::{AgentId, ConversationId, DeskConfig, Effect, TenantId};
 
 use super::app::{AnyStore, App};
@@ -16,9 +18,39 @@ pub fn desk_config() -> DeskConfig {
     DeskConfig::default().routing(RoutingConfig::default())
 }
 
+/// The demo company's triage: a return label is automated (the bot asks for the order
+/// number, then hands over with it), so the conversation page has a bot hand-over to show.
+fn demo_catalogue() -> throughline::Result<IntentCatalogue> {
+    IntentCatalogue::new().with(
+        Intent::new("return_label", Value::Low, Value::High)
+            .cost(6.0)
+            .phrases("en", &["return label"])
+            .phrases("nl", &["retourlabel"])
+            .field(
+                "order",
+                "What is your order number?",
+                Accept::Digits { min: 4, max: 12 },
+            ),
+    )
+}
+
 /// Makes the demo users routing agents, once: an agent starts away, so that new work
-/// waits in the queue until she goes online (the inbox's "Go online").
+/// waits in the queue until she goes online (the inbox's "Go online"). The demo company
+/// gets its triage catalogue, once.
 pub async fn set_up_demo(desk: &DeskHandle<AnyStore>, dir: &Directory) -> Result<(), String> {
+    let demo = dir.chat_tenant().map(|t| t.id);
+    desk.call(move |d| -> throughline::Result<()> {
+        let Some(t) = demo else { return Ok(()) };
+        if d.tenant_settings(t)?.is_none() {
+            let mut settings = TenantSettings::default();
+            settings.triage = Some(demo_catalogue()?);
+            d.set_tenant_settings(t, settings, "demo", super::now())?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("cannot set up the demo triage: {e}"))?;
     for tenant in dir.tenants() {
         let users: Vec<(AgentId, String)> = dir
             .users_of(tenant.id)
