@@ -131,3 +131,47 @@ fn a_failed_scrub_after_an_erasure_is_reported_not_an_error() {
     );
     desk.scrub().unwrap();
 }
+
+/// The same for one identifier: an erasure that committed reports its failed scrub
+/// instead of returning an error the host would retry.
+#[test]
+fn a_failed_scrub_after_an_identifier_erasure_is_reported_not_an_error() {
+    use throughline::testkit::{FaultMode, FaultyStore};
+    let tenant = TenantId::new_v7();
+    let ana = Identifier::email("ana@example.com").unwrap();
+    let setup = || {
+        let mut desk = Desk::new(
+            FaultyStore::new(
+                throughline::store::SqliteStore::open_in_memory().unwrap(),
+                0,
+                FaultMode::Once,
+            ),
+            DeskConfig::default().id_seed(9),
+        );
+        desk.ingest(mail(tenant, "<e@x>"), now()).unwrap();
+        desk
+    };
+    let mut clean = setup();
+    let start = clean.store().calls();
+    let report = clean.erase_identifier(tenant, &ana, now()).unwrap();
+    assert_eq!(
+        (
+            report.identifiers,
+            report.messages,
+            report.scrub_failed.clone()
+        ),
+        (1, 1, None)
+    );
+    let calls = clean.store().calls() - start;
+
+    let mut desk = setup();
+    desk.store().fail_after(calls, FaultMode::Once); // the last call: the scrub
+    let report = desk.erase_identifier(tenant, &ana, now()).unwrap();
+    assert!(report.scrub_failed.is_some(), "{report:?}");
+    assert_eq!(
+        desk.resolve(tenant, &ana).unwrap(),
+        None,
+        "the address is gone"
+    );
+    desk.scrub().unwrap();
+}

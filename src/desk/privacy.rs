@@ -362,22 +362,30 @@ impl<S: Store> Desk<S> {
     }
 
     /// Erases one identifier: it no longer resolves to the customer, and messages that
-    /// came from it lose it as their counterpart. The customer keeps everything else.
+    /// came from it lose it as their counterpart. The customer keeps everything else. The
+    /// report counts the identifier, the messages that lost it and the records deleted or
+    /// scrubbed of it (`customers` stays empty: nobody was erased).
     ///
     /// # Errors
     ///
     /// [`Error::NotFound`] when the tenant has no such identifier; [`Error::Invalid`]
-    /// inside a batch ([`Desk::begin_batch`]).
+    /// inside a batch ([`Desk::begin_batch`]); store failures (nothing erased). A scrub
+    /// that fails after the erasure committed is no error: the report's `scrub_failed`
+    /// says so.
     pub fn erase_identifier(
         &mut self,
         tenant: TenantId,
         identifier: &Identifier,
         now: DateTime<Utc>,
-    ) -> Result<()> {
+    ) -> Result<ErasureReport> {
         let _span = super::trace::op_span!("desk.erase_identifier", tenant = tenant);
         let _ = now;
         self.outside_batch("erase_identifier")?;
-        self.retrying(|desk| {
+        let mut report = self.retrying(|desk| {
+            let mut report = ErasureReport {
+                identifiers: 1,
+                ..ErasureReport::default()
+            };
             let rec = desk
                 .store
                 .identifier(tenant, identifier)?
@@ -395,6 +403,7 @@ impl<S: Store> Desk<S> {
             for (r, mut m) in merges {
                 if m.identifiers.contains(identifier) || r.value.get().contains(value) {
                     m.identifiers.retain(|i| i != identifier);
+                    report.records += 1;
                     changes.push(Op::PutRecord(Record {
                         value: to_json(&scrubbed(
                             serde_json::to_value(&m)
@@ -408,6 +417,7 @@ impl<S: Store> Desk<S> {
             }
             for r in desk.personal_records(tenant, &people)? {
                 if r.value.get().contains(value) || r.key.contains(value) {
+                    report.records += 1;
                     changes.push(delete(&r));
                 }
             }
@@ -415,13 +425,16 @@ impl<S: Store> Desk<S> {
                 for mut m in desk.store.messages_of(tenant, conv.id)? {
                     if m.counterpart.as_ref() == Some(identifier) {
                         m.counterpart = None;
+                        report.messages += 1;
                         changes.push(Op::UpdateMessage(m));
                     }
                 }
             }
-            desk.apply_changes(changes)
+            desk.apply_changes(changes)?;
+            Ok(report)
         })?;
-        self.store.scrub()
+        report.scrub_failed = self.store.scrub().err().map(|e| e.to_string());
+        Ok(report)
     }
 
     /// Restricts processing of a customer's data (GDPR art. 18): the data is kept and new
