@@ -94,21 +94,24 @@ fn a_conversation_takes_at_most_a_hundred_tags_and_keeps_them() {
     assert_eq!(desk.conversation((tenant, conv)).unwrap().tags.len(), 100);
 }
 
+/// A desk on an in-memory SQLite store whose calls can be made to fail.
+fn faulty_desk() -> Desk<throughline::testkit::FaultyStore<throughline::store::SqliteStore>> {
+    use throughline::testkit::{FaultMode, FaultyStore};
+    let store = throughline::store::SqliteStore::open_in_memory().unwrap();
+    Desk::new(
+        FaultyStore::new(store, 0, FaultMode::Once),
+        DeskConfig::default().id_seed(9),
+    )
+}
+
 /// An erasure that committed is reported as done even when the store's scrub after it
 /// fails: the report says the scrub failed, and `Desk::scrub` retries it.
 #[test]
 fn a_failed_scrub_after_an_erasure_is_reported_not_an_error() {
-    use throughline::testkit::{FaultMode, FaultyStore};
+    use throughline::testkit::FaultMode;
     let tenant = TenantId::new_v7();
     let setup = || {
-        let mut desk = Desk::new(
-            FaultyStore::new(
-                throughline::store::SqliteStore::open_in_memory().unwrap(),
-                0,
-                FaultMode::Once,
-            ),
-            DeskConfig::default().id_seed(9),
-        );
+        let mut desk = faulty_desk();
         let got = desk.ingest(mail(tenant, "<e@x>"), now()).unwrap();
         (desk, got.customer)
     };
@@ -136,18 +139,11 @@ fn a_failed_scrub_after_an_erasure_is_reported_not_an_error() {
 /// instead of returning an error the host would retry.
 #[test]
 fn a_failed_scrub_after_an_identifier_erasure_is_reported_not_an_error() {
-    use throughline::testkit::{FaultMode, FaultyStore};
+    use throughline::testkit::FaultMode;
     let tenant = TenantId::new_v7();
     let ana = Identifier::email("ana@example.com").unwrap();
     let setup = || {
-        let mut desk = Desk::new(
-            FaultyStore::new(
-                throughline::store::SqliteStore::open_in_memory().unwrap(),
-                0,
-                FaultMode::Once,
-            ),
-            DeskConfig::default().id_seed(9),
-        );
+        let mut desk = faulty_desk();
         desk.ingest(mail(tenant, "<e@x>"), now()).unwrap();
         desk
     };

@@ -30,6 +30,18 @@ fn chat(n: u32) -> Inbound {
     )
 }
 
+/// How many conversations the tenant has.
+async fn conversations(desk: &DeskHandle<SqliteStore>) -> usize {
+    desk.call(|d| {
+        d.store()
+            .conversations_in(tenant(), DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC)
+            .map(|c| c.len())
+    })
+    .await
+    .unwrap()
+    .unwrap()
+}
+
 /// A desk on a temporary SQLite file, on its own thread, with its preparer.
 async fn sqlite_desk(
     seed: u64,
@@ -81,15 +93,7 @@ async fn many_handlers_share_one_desk_on_its_thread() {
     for h in handlers {
         h.await.unwrap();
     }
-    let stored = desk
-        .call(|d| {
-            d.store()
-                .conversations_in(tenant(), DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC)
-                .map(|c| c.len())
-        })
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = conversations(&desk).await;
     assert_eq!(stored, 40, "every chat once");
     desk.shutdown().await.unwrap();
 }
@@ -120,15 +124,7 @@ async fn concurrent_ingests_are_grouped_into_transactions_and_each_answered() {
     for h in handlers {
         h.await.unwrap();
     }
-    let stored = desk
-        .call(|d| {
-            d.store()
-                .conversations_in(tenant(), DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC)
-                .map(|c| c.len())
-        })
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = conversations(&desk).await;
     assert_eq!(stored, 150, "every chat once");
     let handle = desk.clone();
     desk.shutdown().await.unwrap();

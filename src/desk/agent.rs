@@ -183,21 +183,19 @@ impl<S: Store> Desk<S> {
         {
             return Err(Error::Restricted(conv.customer.to_string()));
         }
-        let (channel, parts) = match options.channel.as_ref() {
-            Some(asked) => outbound::channel_and_parts(
-                &conv,
-                Some(asked),
-                &options.body,
-                &self.config.channels,
-            )?,
+        // The customer's latest message on the channel: the reply answers it.
+        let (channel, parts, latest_inbound) = match options.channel.as_ref() {
+            Some(asked) => {
+                let (channel, parts) = outbound::channel_and_parts(
+                    &conv,
+                    Some(asked),
+                    &options.body,
+                    &self.config.channels,
+                )?;
+                let latest = self.customer_latest(&conv, &channel)?;
+                (channel, parts, latest)
+            }
             None => self.reply_channel(&conv, &options.body, now)?,
-        };
-        // The customer's latest message on that channel: the reply answers it.
-        // (A message from someone else who joined the conversation, a colleague answering
-        // our mail, is not whom the reply is for.)
-        let latest_inbound = match self.store.latest_inbound(tenant, conv.id, &channel)? {
-            Some(m) if self.written_by(tenant, &m, conv.customer)? => Some(m),
-            _ => None,
         };
         let to = match latest_inbound.as_ref().and_then(|m| m.counterpart.clone()) {
             Some(to) => to,
@@ -266,50 +264,81 @@ impl<S: Store> Desk<S> {
 
     /// The customer's best address on `channel`: a verified identifier first, then the
     /// most recently seen.
-    /// The channel a reply goes out on when the agent names none: the one the customer
-    /// wrote on last, unless they have left it — it is disabled for the tenant, its
-    /// session ended ([`crate::ChannelProfile::session`]: a web chat the visitor left),
-    /// or they have no address on it. Then the conversation's other channels, the one
-    /// they wrote on most recently first, and then e-mail when they have an address.
-    /// When none is reachable, the customer's last channel as before (and its error).
+    /// The customer's latest message on `ch` in the conversation (a message from someone
+    /// else who joined it, a colleague answering our mail, is not whom a reply is for).
+    fn customer_latest(&self, conv: &Conversation, ch: &Channel) -> Result<Option<Message>> {
+        Ok(match self.store.latest_inbound(conv.tenant, conv.id, ch)? {
+            Some(m) if self.written_by(conv.tenant, &m, conv.customer)? => Some(m),
+            _ => None,
+        })
+    }
+
+    /// Whether a reply on `ch` still reaches the customer: enabled for the tenant, its
+    /// session (if it has one) not over, and an address to send to.
+    fn reaches(
+        &self,
+        conv: &Conversation,
+        ch: &Channel,
+        latest: Option<&Message>,
+        now: DateTime<Utc>,
+    ) -> bool {
+        let channels = &self.config.channels;
+        if channels.check(conv.tenant, ch).is_err() {
+            return false;
+        }
+        if let Some(session) = channels.profile(ch).session {
+            if latest.is_none_or(|m| now - m.received_at > session) {
+                return false;
+            }
+        }
+        latest.is_some_and(|m| m.counterpart.is_some())
+            || self.address_on(conv.tenant, conv.customer, ch).is_ok()
+    }
+
+    /// The channel a reply goes out on when the agent names none, with the customer's
+    /// latest message on it: the one they wrote on last, unless they have left it — it
+    /// is disabled for the tenant, its session ended ([`crate::ChannelProfile::session`]:
+    /// a web chat the visitor left), or they have no address on it. Then the
+    /// conversation's other channels, the one they wrote on most recently first, and then
+    /// e-mail when they have an address. When none is reachable, the customer's last
+    /// channel as before (and its error). The usual case reads one message.
     fn reply_channel(
         &self,
         conv: &Conversation,
         body: &str,
         now: DateTime<Utc>,
-    ) -> Result<(Channel, Vec<String>)> {
+    ) -> Result<(Channel, Vec<String>, Option<Message>)> {
         let channels = &self.config.channels;
+        let last = conv.last_inbound_channel.as_ref().or(conv.channels.first());
         let mut candidates: Vec<(Channel, Option<Message>)> = Vec::new();
-        for ch in &conv.channels {
-            let latest = match self.store.latest_inbound(conv.tenant, conv.id, ch)? {
-                Some(m) if self.written_by(conv.tenant, &m, conv.customer)? => Some(m),
-                _ => None,
-            };
+        if let Some(ch) = last {
+            let latest = self.customer_latest(conv, ch)?;
+            if self.reaches(conv, ch, latest.as_ref(), now) {
+                let (ch, parts) = outbound::channel_and_parts(conv, Some(ch), body, channels)?;
+                return Ok((ch, parts, latest));
+            }
             candidates.push((ch.clone(), latest));
+        }
+        for ch in conv.channels.iter().filter(|c| Some(*c) != last) {
+            candidates.push((ch.clone(), self.customer_latest(conv, ch)?));
         }
         candidates.sort_by_key(|(_, m)| std::cmp::Reverse(m.as_ref().map(Message::order_key)));
         if !candidates.iter().any(|(c, _)| *c == Channel::Email) {
             candidates.push((Channel::Email, None));
         }
-        for (ch, latest) in &candidates {
-            if channels.check(conv.tenant, ch).is_err() {
-                continue;
-            }
-            if let Some(session) = channels.profile(ch).session {
-                let fresh = latest
-                    .as_ref()
-                    .is_some_and(|m| now - m.received_at <= session);
-                if !fresh {
-                    continue;
-                }
-            }
-            let reachable = latest.as_ref().is_some_and(|m| m.counterpart.is_some())
-                || self.address_on(conv.tenant, conv.customer, ch).is_ok();
-            if reachable {
-                return outbound::channel_and_parts(conv, Some(ch), body, channels);
-            }
-        }
-        outbound::channel_and_parts(conv, None, body, channels)
+        let found = candidates
+            .into_iter()
+            .find(|(ch, latest)| self.reaches(conv, ch, latest.as_ref(), now));
+        let (asked, latest) = match found {
+            Some((ch, latest)) => (Some(ch), latest),
+            None => (None, None),
+        };
+        let (ch, parts) = outbound::channel_and_parts(conv, asked.as_ref(), body, channels)?;
+        let latest = match latest.filter(|m| m.channel == ch) {
+            Some(m) => Some(m),
+            None => self.customer_latest(conv, &ch)?,
+        };
+        Ok((ch, parts, latest))
     }
 
     fn address_on(
