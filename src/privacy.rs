@@ -120,6 +120,12 @@ pub struct RetentionPolicy {
     /// scores stay); `None`: kept.
     #[serde(default)]
     pub comments: Option<TimeDelta>,
+    /// Closed accounts: a customer with no conversation that is not closed, none changed
+    /// for this long and at least one conversation, is erased as by
+    /// [`crate::Desk::erase_customer`] (identifiers deleted, profile emptied), unless their
+    /// processing is restricted; `None`: kept.
+    #[serde(default)]
+    pub accounts: Option<TimeDelta>,
 }
 
 impl RetentionPolicy {
@@ -131,7 +137,15 @@ impl RetentionPolicy {
             action: RetentionAction::Redact,
             activity: None,
             comments: None,
+            accounts: None,
         }
+    }
+
+    /// Customers with nothing open and no change to any of their conversations for
+    /// `keep` are erased (see [`RetentionPolicy::accounts`]).
+    pub fn accounts(mut self, keep: TimeDelta) -> Self {
+        self.accounts = Some(keep);
+        self
     }
 
     /// Self-service activity is kept for `keep`, then deleted.
@@ -180,6 +194,9 @@ pub struct PurgeReport {
     /// Survey comments removed.
     #[serde(default)]
     pub comments: usize,
+    /// Customers of closed accounts erased ([`RetentionPolicy::accounts`]).
+    #[serde(default)]
+    pub customers: Vec<(TenantId, CustomerId)>,
 }
 
 /// The keyed hash an erased message's provider id is kept as: HMAC-SHA256 of the channel

@@ -100,6 +100,129 @@ fn the_profile_language_wins_and_a_locale_hint_helps_a_first_short_message(
     Ok(())
 }
 
+/// The language a fresh desk gives a new customer's first message.
+fn first_language(
+    config: DeskConfig,
+    channel: Channel,
+    from: Identifier,
+    text: &str,
+) -> Result<Option<String>, Box<dyn std::error::Error>> {
+    let mut desk = Desk::new(MemoryStore::new(), config);
+    let got = desk.ingest(
+        Inbound::new(TenantId::new_v7(), channel, from, "x1", text),
+        t(0),
+    )?;
+    Ok(got.message.language)
+}
+
+/// A new customer's short first message: the country of the number or of the e-mail
+/// domain decides what no detector can vouch for; without it, no language rather than a
+/// guess.
+#[test]
+fn the_address_s_country_decides_a_new_customer_s_short_text(
+) -> Result<(), Box<dyn std::error::Error>> {
+    let short = "pakket nog niet";
+    // Alone, the text is not Dutch enough to say.
+    let d = throughline::lang::WhatlangDetector::new();
+    use throughline::lang::LanguageDetector;
+    assert!(d.detect(short).is_none_or(|d| !d.reliable));
+    let sms = Identifier::phone("+31612345678", None)?;
+    assert_eq!(
+        first_language(DeskConfig::default(), Channel::Sms, sms, short)?.as_deref(),
+        Some("nl")
+    );
+    let dutch_mail = Identifier::email("anna@voorbeeld.nl")?;
+    assert_eq!(
+        first_language(DeskConfig::default(), Channel::Email, dutch_mail, short)?.as_deref(),
+        Some("nl")
+    );
+    for nowhere in [
+        Identifier::email("anna@example.com")?,
+        Identifier::email("anna@startup.io")?,
+    ] {
+        assert_eq!(
+            first_language(DeskConfig::default(), Channel::Email, nowhere, short)?,
+            None,
+            "no prior, no reliable detection: no language"
+        );
+    }
+    Ok(())
+}
+
+/// A prior is weak: English from a Dutch number is not made Dutch, and a reliable
+/// detection wins over the country.
+#[test]
+fn another_language_from_a_country_s_number_is_not_made_its_language(
+) -> Result<(), Box<dyn std::error::Error>> {
+    let sms = || Identifier::phone("+31612345678", None);
+    let english = first_language(
+        DeskConfig::default(),
+        Channel::Sms,
+        sms()?,
+        "where is my parcel",
+    )?;
+    assert_ne!(english.as_deref(), Some("nl"));
+    let polish = first_language(
+        DeskConfig::default(),
+        Channel::Sms,
+        sms()?,
+        "gdzie jest moja przesyłka",
+    )?;
+    assert_eq!(polish.as_deref(), Some("pl"));
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+    let tn = TenantId::new_v7();
+    let got = desk.ingest(
+        Inbound::new(tn, Channel::Sms, sms()?, "s1", "where is my parcel"),
+        t(0),
+    )?;
+    let ev = desk.language_evidence(tn, got.customer)?;
+    assert_eq!(ev.prior, vec![Language::from_code("nl").unwrap()]);
+    assert_eq!(
+        ev.established(),
+        None,
+        "a prior is not the customer's language"
+    );
+    Ok(())
+}
+
+/// A tenant's languages restrict detection (a Dutch tenant's customer is not taken for
+/// Afrikaans) and answer more among fewer.
+#[test]
+fn a_tenant_s_languages_weigh_in() -> Result<(), Box<dyn std::error::Error>> {
+    use throughline::lang::LanguageDetector;
+    let text = "dank u wel vir die hulp";
+    let any = throughline::lang::WhatlangDetector::new().detect(text);
+    assert_eq!(any.map(|d| d.language.code()), Some("af"));
+    let visitor = || Identifier::email("v@example.com");
+    assert_eq!(
+        first_language(DeskConfig::default(), Channel::WebChat, visitor()?, text)?,
+        None
+    );
+    let dutch = DeskConfig {
+        languages: Some(vec!["nl".into()]),
+        ..DeskConfig::default()
+    };
+    assert_eq!(
+        first_language(dutch, Channel::WebChat, visitor()?, text)?.as_deref(),
+        Some("nl")
+    );
+    let four = || DeskConfig {
+        languages: Some(["nl", "de", "fr", "en"].map(String::from).to_vec()),
+        ..DeskConfig::default()
+    };
+    // Among four languages the detector vouches for what it would not among all.
+    let german = "Lieferung verspätet";
+    assert_eq!(
+        first_language(DeskConfig::default(), Channel::WebChat, visitor()?, german)?,
+        None
+    );
+    assert_eq!(
+        first_language(four(), Channel::WebChat, visitor()?, german)?.as_deref(),
+        Some("de")
+    );
+    Ok(())
+}
+
 /// The `lingua` fallback answers short texts whatlang is unsure about, and says "don't
 /// know" rather than guess when the two models disagree.
 #[cfg(feature = "lingua")]

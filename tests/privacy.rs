@@ -437,3 +437,79 @@ fn retention_deletes_old_activity_and_survey_words_and_keeps_the_scores() {
         "{everything}"
     );
 }
+
+/// A closed account — nothing open and nothing changed for the policy's period — is
+/// erased: its identifiers and profile do not outlive it. A customer with an open
+/// conversation, a recent one or a restricted one is kept.
+#[test]
+fn retention_erases_closed_accounts_and_keeps_open_recent_and_restricted_ones() {
+    let mut desk = Desk::new(MemoryStore::new(), DeskConfig::default());
+    let day = 60 * 24;
+    let ingest = |desk: &mut Desk<MemoryStore>, who: &str, ext: &str, at: i64| {
+        desk.ingest(
+            Inbound::new(
+                tenant(),
+                Channel::Email,
+                Identifier::email(who).unwrap(),
+                ext,
+                "Where is my order?",
+            ),
+            t(at),
+        )
+        .unwrap()
+    };
+    let old = ingest(&mut desk, "old@example.com", "m1", 0);
+    let open = ingest(&mut desk, "open@example.com", "m2", 0);
+    let recent = ingest(&mut desk, "recent@example.com", "m3", 0);
+    let kept = ingest(&mut desk, "kept@example.com", "m4", 0);
+    let close = |desk: &mut Desk<MemoryStore>, conv, at: i64| {
+        for status in [Status::Solved, Status::Closed] {
+            desk.set_status((tenant(), conv), status, t(at)).unwrap();
+        }
+    };
+    for got in [&old, &recent, &kept] {
+        close(&mut desk, got.conversation, 1);
+    }
+    desk.restrict_customer(tenant(), kept.customer, t(2))
+        .unwrap();
+    // The recent customer wrote again and that conversation closed on day 300.
+    let again = ingest(&mut desk, "recent@example.com", "m5", 300 * day);
+    close(&mut desk, again.conversation, 300 * day);
+    let policy = RetentionPolicy::new(TimeDelta::days(3650)).accounts(TimeDelta::days(365));
+    desk.set_retention(tenant(), policy, t(3)).unwrap();
+    let early = desk.purge_expired(t(200 * day)).unwrap();
+    assert!(early.customers.is_empty(), "{early:?}");
+    let report = desk.purge_expired(t(400 * day)).unwrap();
+    assert_eq!(report.customers, vec![(tenant(), old.customer)]);
+    assert_eq!(
+        desk.resolve(tenant(), &Identifier::email("old@example.com").unwrap())
+            .unwrap(),
+        None,
+        "the closed account's identifier is gone"
+    );
+    let erased = desk
+        .store()
+        .customer(tenant(), old.customer)
+        .unwrap()
+        .unwrap();
+    assert!(erased.erased_at.is_some());
+    for who in ["open@example.com", "recent@example.com", "kept@example.com"] {
+        assert!(
+            desk.resolve(tenant(), &Identifier::email(who).unwrap())
+                .unwrap()
+                .is_some(),
+            "{who} is kept"
+        );
+    }
+    assert!(desk
+        .store()
+        .customer(tenant(), open.customer)
+        .unwrap()
+        .unwrap()
+        .erased_at
+        .is_none());
+    // Once erased, a later run does not erase again.
+    let later = desk.purge_expired(t(800 * day)).unwrap();
+    assert!(!later.customers.contains(&(tenant(), old.customer)));
+    assert!(later.customers.contains(&(tenant(), recent.customer)));
+}

@@ -326,10 +326,12 @@ mod tests {
             Channel::WhatsApp,
             from,
             "m1",
-            "Hello, my parcel never arrived and I would like a refund please.",
+            "Hello, my parcel never arrived and I would like a refund please. I ordered it \
+             two weeks ago and the tracking page has not changed since then.",
         );
         let got = desk.ingest(first, t(0)).expect("first");
         assert!(!got.duplicate);
+        assert_eq!(got.message.language.as_deref(), Some("en"));
         assert_eq!(desk.store().calls(), 2, "read_ahead and apply only");
         // What the skipped reads would have started from was written as new: the
         // customer's language evidence and the conversation's clocks exist now.

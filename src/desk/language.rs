@@ -39,23 +39,34 @@ impl<S: Store> Desk<S> {
         if let Some(hint) = inbound.locale.as_deref().and_then(Language::from_code) {
             evidence.locale = Some(hint);
         }
+        let languages = self.tenant_languages();
+        evidence.prior = prior(&languages, &inbound.from);
         let detection = match detected {
-            Some(made_ahead) => *made_ahead,
-            None => self.config.language.detect(&message.body),
+            // Made ahead without the tenant's languages: kept when it vouches for one of
+            // them, else made again among them.
+            Some(ahead)
+                if languages.is_empty()
+                    || ahead.is_some_and(|d| d.reliable && languages.contains(&d.language)) =>
+            {
+                *ahead
+            }
+            _ => self.config.language.detect_among(&message.body, &languages),
         };
         // A language the tenant does not answer in is no answer, whether detected now or
         // established before.
-        let answers = |l: &Language| {
-            self.config
-                .languages
-                .as_ref()
-                .is_none_or(|ls| ls.iter().any(|x| x == l.code()))
-        };
+        let answers = |l: &Language| languages.is_empty() || languages.contains(l);
         let detection = detection.filter(|d| answers(&d.language));
+        let detection = crate::lang::weigh_prior(
+            &*self.config.language,
+            &message.body,
+            detection,
+            &evidence.prior,
+        );
         if detection.is_none()
             && stored.is_none()
             && customer.language.is_none()
             && inbound.locale.is_none()
+            && evidence.prior.is_empty()
         {
             // Nothing to learn and nothing known: no record to write.
             return Ok(());
@@ -79,6 +90,17 @@ impl<S: Store> Desk<S> {
             }));
         }
         Ok(())
+    }
+
+    /// The languages the tenant answers in (its settings', else the desk's), known ones
+    /// only; empty for any.
+    fn tenant_languages(&self) -> Vec<Language> {
+        self.config
+            .languages
+            .iter()
+            .flatten()
+            .filter_map(|c| Language::from_code(c))
+            .collect()
     }
 
     /// What the desk knows about a customer's language.
@@ -125,5 +147,23 @@ impl<S: Store> Desk<S> {
         let language = conv.language.as_deref().and_then(Language::from_code);
         let text = template.pick(language).to_string();
         self.reply(r, agent, text, now)
+    }
+}
+
+/// The prior for a message from `from` to a tenant answering in `languages` (empty: any):
+/// the address's languages the tenant answers in, else the tenant's languages.
+fn prior(languages: &[Language], from: &crate::identity::Identifier) -> Vec<Language> {
+    let address = crate::lang::languages_of(from);
+    if languages.is_empty() {
+        return address;
+    }
+    let both: Vec<Language> = address
+        .into_iter()
+        .filter(|l| languages.contains(l))
+        .collect();
+    if both.is_empty() {
+        languages.to_vec()
+    } else {
+        both
     }
 }

@@ -280,7 +280,7 @@ impl<S: Store> Desk<S> {
         self.store.scrub()
     }
 
-    fn erase_once(
+    pub(crate) fn erase_once(
         &mut self,
         tenant: TenantId,
         customer: CustomerId,

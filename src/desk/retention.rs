@@ -8,7 +8,7 @@ use crate::desk::knowledge::ACTIVITY_KIND;
 use crate::desk::privacy::redacted;
 use crate::desk::Desk;
 use crate::error::{Error, Result};
-use crate::id::TenantId;
+use crate::id::{CustomerId, TenantId};
 use crate::privacy::{expires_at, PurgeReport, RetentionPolicy, PURGED_TAG};
 use crate::store::{ChangeSet, Op, Record, Store};
 
@@ -100,10 +100,12 @@ impl<S: Store> Desk<S> {
             // The tenant's conversations are read a page at a time; only the expired
             // ones' ids are kept.
             let mut expired = Vec::new();
+            let mut accounts = Accounts::default();
             self.each_conversation_in(tenant, DateTime::<Utc>::MIN_UTC, now, |conv| {
                 if has_expired(&conv, &policy, now) {
                     expired.push(conv.id);
                 }
+                accounts.see(&conv);
                 Ok(())
             })?;
             for conv in expired {
@@ -113,6 +115,13 @@ impl<S: Store> Desk<S> {
             }
             report.activities += self.purge_activity(tenant, &policy, now)?;
             report.comments += self.purge_comments(tenant, &policy, now)?;
+            if let Some(keep) = policy.accounts {
+                for customer in accounts.closed_before(now - keep) {
+                    if self.erase_closed_account(tenant, customer, now)? {
+                        report.customers.push((tenant, customer));
+                    }
+                }
+            }
             let mut changes = ChangeSet::new(tenant);
             changes.push(Op::PutRecord(Record {
                 due: Some(now + EVERY),
@@ -124,10 +133,34 @@ impl<S: Store> Desk<S> {
                 Err(e) => return Err(e),
             }
         }
-        if !report.conversations.is_empty() || report.activities + report.comments > 0 {
+        if !report.conversations.is_empty()
+            || !report.customers.is_empty()
+            || report.activities + report.comments > 0
+        {
             self.store.scrub()?;
         }
         Ok(report)
+    }
+
+    /// Erases a customer whose account closed, unless they were erased, merged away or
+    /// restricted meanwhile; whether it did.
+    fn erase_closed_account(
+        &mut self,
+        tenant: TenantId,
+        customer: CustomerId,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let Some(c) = self.store.customer(tenant, customer)? else {
+            return Ok(false);
+        };
+        if c.erased_at.is_some() || c.merged_into.is_some() || c.restricted_at.is_some() {
+            return Ok(false);
+        }
+        let (_, touched) = self.retrying(|desk| desk.erase_once(tenant, customer, now))?;
+        if self.metrics_refresh(tenant, &touched).is_err() {
+            self.metrics_untrusted(tenant);
+        }
+        Ok(true)
     }
 
     /// Deletes the tenant's self-service activity older than the policy keeps it.
@@ -242,4 +275,32 @@ fn has_expired(conv: &Conversation, policy: &RetentionPolicy, now: DateTime<Utc>
                 Some(opened_on) => expires_at(policy, opened_on, closed) <= now,
                 None => closed + policy.after_close <= now,
             })
+}
+
+/// Per customer, from one pass over a tenant's conversations: whether any is not closed,
+/// and the latest change to any of them.
+#[derive(Default)]
+struct Accounts(std::collections::HashMap<CustomerId, (bool, DateTime<Utc>)>);
+
+impl Accounts {
+    fn see(&mut self, conv: &Conversation) {
+        let e = self
+            .0
+            .entry(conv.customer)
+            .or_insert((false, conv.updated_at));
+        e.0 |= conv.status != Status::Closed;
+        e.1 = e.1.max(conv.updated_at);
+    }
+
+    /// The customers with nothing open and nothing changed since `before`, in id order.
+    fn closed_before(&self, before: DateTime<Utc>) -> Vec<CustomerId> {
+        let mut v: Vec<CustomerId> = self
+            .0
+            .iter()
+            .filter(|(_, (open, last))| !open && *last <= before)
+            .map(|(c, _)| *c)
+            .collect();
+        v.sort();
+        v
+    }
 }

@@ -69,20 +69,30 @@ impl LinguaDetector {
 
 impl LanguageDetector for LinguaDetector {
     fn detect(&self, text: &str) -> Option<Detection> {
-        let first = self.first.detect(text);
+        self.detect_among(text, &[])
+    }
+
+    /// Whatlang restricted to `languages`, then lingua's probabilities of those languages
+    /// only (renormalised), with the same agreement rule as [`LanguageDetector::detect`].
+    fn detect_among(&self, text: &str, languages: &[Language]) -> Option<Detection> {
+        let first = self.first.detect_among(text, languages);
         if first.is_some_and(|d| d.reliable) || !text.chars().any(char::is_alphabetic) {
             return first;
         }
         let Some(fallback) = &self.fallback else {
             return first;
         };
-        let values = fallback.compute_language_confidence_values(text);
-        let Some(language) = values.first().and_then(|(best, c)| {
-            Some((Language::from_code(&best.iso_code_639_1().to_string())?, *c))
-        }) else {
+        let values: Vec<(Language, f64)> = fallback
+            .compute_language_confidence_values(text)
+            .into_iter()
+            .filter_map(|(l, c)| Some((Language::from_code(&l.iso_code_639_1().to_string())?, c)))
+            .filter(|(l, _)| languages.is_empty() || languages.contains(l))
+            .collect();
+        let total: f64 = values.iter().map(|(_, c)| c).sum();
+        let Some(&(language, best)) = values.first() else {
             return first;
         };
-        let (language, confidence) = language;
+        let confidence = if total > 0.0 { best / total } else { best };
         let agree = first.is_some_and(|d| d.language == language);
         if !agree && confidence < 0.5 {
             // The models disagree and lingua is not even half sure: don't know.

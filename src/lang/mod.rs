@@ -14,10 +14,12 @@ mod evidence;
 #[cfg(feature = "lingua")]
 mod fallback;
 mod orthography;
+mod prior;
 
 pub use evidence::LanguageEvidence;
 #[cfg(feature = "lingua")]
 pub use fallback::LinguaDetector;
+pub use prior::{country_languages, languages_of, weigh_prior};
 
 /// A language, identified by its ISO 639-1 code where one exists (`"nl"`, `"fi"`, `"nb"`
 /// for Norwegian Bokmål), else its ISO 639-3 code. No detector's type appears in the API.
@@ -205,11 +207,23 @@ pub struct Detection {
 pub trait LanguageDetector: fmt::Debug + Send + Sync {
     /// The language of `text`, or `None`.
     fn detect(&self, text: &str) -> Option<Detection>;
+
+    /// The language of `text` among `languages` only (a tenant's), or `None`; with no
+    /// languages, as [`LanguageDetector::detect`]. The default drops an answer of
+    /// `detect` outside them; a detector that can restrict its model answers better.
+    fn detect_among(&self, text: &str, languages: &[Language]) -> Option<Detection> {
+        self.detect(text)
+            .filter(|d| languages.is_empty() || languages.contains(&d.language))
+    }
 }
 
 impl<T: LanguageDetector + ?Sized> LanguageDetector for &T {
     fn detect(&self, text: &str) -> Option<Detection> {
         (**self).detect(text)
+    }
+
+    fn detect_among(&self, text: &str, languages: &[Language]) -> Option<Detection> {
+        (**self).detect_among(text, languages)
     }
 }
 
@@ -217,11 +231,19 @@ impl<T: LanguageDetector + ?Sized> LanguageDetector for Box<T> {
     fn detect(&self, text: &str) -> Option<Detection> {
         (**self).detect(text)
     }
+
+    fn detect_among(&self, text: &str, languages: &[Language]) -> Option<Detection> {
+        (**self).detect_among(text, languages)
+    }
 }
 
 impl<T: LanguageDetector + ?Sized> LanguageDetector for std::sync::Arc<T> {
     fn detect(&self, text: &str) -> Option<Detection> {
         (**self).detect(text)
+    }
+
+    fn detect_among(&self, text: &str, languages: &[Language]) -> Option<Detection> {
+        (**self).detect_among(text, languages)
     }
 }
 
@@ -332,6 +354,26 @@ fn script_langs(script: whatlang::Script) -> &'static [whatlang::Lang] {
 }
 
 impl LanguageDetector for WhatlangDetector {
+    /// Restricts the model to `languages` (those of them this detector allows).
+    fn detect_among(&self, text: &str, languages: &[Language]) -> Option<Detection> {
+        if languages.is_empty() {
+            return self.detect(text);
+        }
+        let among: Vec<Language> = languages
+            .iter()
+            .copied()
+            .filter(|l| {
+                self.allowed
+                    .as_ref()
+                    .is_none_or(|a| a.contains(&l.whatlang()))
+            })
+            .collect();
+        if among.is_empty() {
+            return None;
+        }
+        WhatlangDetector::with_languages(&among).detect(text)
+    }
+
     fn detect(&self, text: &str) -> Option<Detection> {
         if !text.chars().any(char::is_alphabetic) {
             return None;

@@ -15,6 +15,9 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use throughline::lang::{Language, LanguageDetector, LanguageEvidence, WhatlangDetector};
+use throughline::DeskConfig;
+
+mod desk;
 
 struct Row {
     lang: String,
@@ -190,6 +193,13 @@ fn main() {
         shorts.len()
     );
     lingua_section(&rows, &langs);
+    desk::section(&rows, &DeskConfig::default, "the default configuration");
+    #[cfg(feature = "lingua")]
+    desk::section(
+        &rows,
+        &|| DeskConfig::default().language(throughline::lang::LinguaDetector::new()),
+        "`LinguaDetector` (feature `lingua`)",
+    );
 }
 
 /// The `lingua` fallback on the same short texts (only with `--features lingua`).
