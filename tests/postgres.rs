@@ -49,6 +49,41 @@ fn fresh_db(url: &str) -> String {
     format!("{url} dbname={name}")
 }
 
+/// Fault injection (`tests/common/faults.rs`) on PostgreSQL: every operation, with the
+/// store failing at each of its calls in turn, fails cleanly and succeeds on retry. Each
+/// setup gets a fresh schema of one database, dropped when the next store is made (a
+/// database per setup took 35 s and 3.7 GB for the 320 setups, a schema each 21 s).
+#[test]
+fn every_operation_fails_cleanly_and_succeeds_on_retry_postgres() {
+    let Some(url) = server() else { return };
+    let started = std::time::Instant::now();
+    let db = fresh_db(&url);
+    let admin = std::cell::RefCell::new(postgres::Client::connect(&db, postgres::NoTls).unwrap());
+    let made = std::cell::Cell::new(0u32);
+    common::faults::run_all(&|| {
+        let n = made.get();
+        made.set(n + 1);
+        let mut admin = admin.borrow_mut();
+        if n > 0 {
+            // The harness dropped the previous store (and closed its connection).
+            admin
+                .batch_execute(&format!("DROP SCHEMA s{} CASCADE", n - 1))
+                .unwrap();
+        }
+        admin.batch_execute(&format!("CREATE SCHEMA s{n}")).unwrap();
+        Box::new(
+            PostgresStore::connect(&format!("{db} options='-c search_path=s{n}'"))
+                .expect("connect"),
+        )
+    });
+    let last = made.get() - 1;
+    admin
+        .borrow_mut()
+        .batch_execute(&format!("DROP SCHEMA s{last} CASCADE"))
+        .unwrap();
+    eprintln!("{} setups in {:?}", made.get(), started.elapsed());
+}
+
 #[test]
 fn postgres_store_conforms() {
     let Some(url) = server() else { return };
