@@ -5,3 +5,4 @@ pub mod faults;
 pub mod isolation;
 #[cfg(feature = "sqlite")]
 pub mod lockstep;
+pub mod processes;
