@@ -1,8 +1,10 @@
-//! SQLite store reliability: SIGKILL at random moments, concurrent desks on one file,
-//! and clear errors for a locked, read-only or newer-schema database.
+//! SQLite store reliability: SIGKILL at random moments, concurrent desks on one file
+//! (two threads, and two OS processes), and clear errors for a locked, read-only or newer-schema database.
 // Test code with deadlines and fresh ids: the no-clock rule is the library's.
 #![allow(clippy::disallowed_methods)]
 #![cfg(feature = "sqlite")]
+
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -425,4 +427,99 @@ fn the_log_is_checkpointed_in_the_background() {
         .message_by_external_id(TENANT.parse().unwrap(), &Channel::Email, "crash-599")
         .unwrap()
         .is_some());
+}
+
+// ---- two OS processes on one file ------------------------------------------------------
+
+use common::processes::{self, Ids};
+
+/// Child mode: ingest the stream (`tests/common/processes.rs`) of the seed and ids given
+/// by the environment into the file, printing `ack <external id>` per message.
+#[test]
+fn child_process_ingests_a_stream() {
+    let (Ok(db), Ok(seed), Ok(ids)) = (
+        std::env::var("THROUGHLINE_SQLITE_CHILD_DB"),
+        std::env::var("THROUGHLINE_SQLITE_CHILD_SEED"),
+        std::env::var("THROUGHLINE_SQLITE_CHILD_IDS"),
+    ) else {
+        return; // not a child
+    };
+    let seed: u64 = seed.parse().unwrap();
+    let mut desk = Desk::new(
+        SqliteStore::open(&db).unwrap(),
+        DeskConfig::default().id_seed(seed),
+    );
+    processes::ingest_stream(&mut desk, seed, Ids::parse(&ids));
+}
+
+fn spawn_child(db: &std::path::Path, seed: u64, ids: Ids) -> std::process::Child {
+    processes::spawn(
+        "child_process_ingests_a_stream",
+        &[
+            (
+                "THROUGHLINE_SQLITE_CHILD_DB",
+                db.to_str().unwrap().to_string(),
+            ),
+            ("THROUGHLINE_SQLITE_CHILD_SEED", seed.to_string()),
+            ("THROUGHLINE_SQLITE_CHILD_IDS", ids.to_env()),
+        ],
+    )
+}
+
+/// Two OS processes on one file, on the same customers, with overlapping streams (half
+/// of the webhooks delivered to both, in different orders, half to one only): every
+/// acknowledged message is stored once with its customer, each customer once with one
+/// conversation, and the identity graph reads back consistently.
+#[test]
+fn two_processes_on_one_file_store_every_acknowledged_message_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("race.db");
+    drop(SqliteStore::open(&db).unwrap()); // create the schema before the race
+    let mut a = spawn_child(&db, 1, Ids::Half("a"));
+    let mut b = spawn_child(&db, 2, Ids::Half("b"));
+    let (acked_a, acked_b) = (processes::acks(&mut a, None), processes::acks(&mut b, None));
+    let streams = [
+        processes::stream(1, Ids::Half("a")),
+        processes::stream(2, Ids::Half("b")),
+    ];
+    assert_eq!(
+        (acked_a.len(), acked_b.len()),
+        (streams[0].len(), streams[1].len()),
+        "both finish"
+    );
+    let store = SqliteStore::open(&db).unwrap();
+    assert_eq!(store.integrity_check().unwrap(), vec!["ok".to_string()]);
+    processes::check_complete(&store, &streams);
+}
+
+/// One of two OS processes on one file SIGKILLed mid-stream loses nothing it
+/// acknowledged: its webhooks are its own, on the survivor's customers; each acknowledged
+/// one is stored once with its customer, its commits are a prefix of its stream, and
+/// nothing half-written is visible.
+#[test]
+fn killing_one_of_two_processes_on_one_file_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kill.db");
+    drop(SqliteStore::open(&db).unwrap());
+    let mut victim = spawn_child(&db, 3, Ids::Own("v"));
+    let mut survivor = spawn_child(&db, 4, Ids::Own("s"));
+    let killed_acks = processes::acks(&mut victim, Some(processes::MESSAGES / 3));
+    let survived = processes::stream(4, Ids::Own("s"));
+    assert_eq!(
+        processes::acks(&mut survivor, None).len(),
+        survived.len(),
+        "the survivor goes on"
+    );
+    let store = SqliteStore::open(&db).unwrap();
+    assert_eq!(store.integrity_check().unwrap(), vec!["ok".to_string()]);
+    let unacked = processes::check_after_kill(
+        &store,
+        &processes::stream(3, Ids::Own("v")),
+        &killed_acks,
+        &[survived],
+    );
+    eprintln!(
+        "the victim acknowledged {} messages; {unacked} more committed unacknowledged",
+        killed_acks.len()
+    );
 }
