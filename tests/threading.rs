@@ -77,7 +77,10 @@ fn counts_agree<S: Store>(desk: &Desk<S>, id: ConversationId) {
     assert_eq!(conv(desk, id).message_count as usize, held, "count of {id}");
 }
 
-fn stores() -> Vec<(&'static str, Box<dyn Fn() -> Box<dyn Store>>)> {
+/// Makes a fresh store.
+type MakeStore = Box<dyn Fn() -> Box<dyn Store>>;
+
+fn stores() -> Vec<(&'static str, MakeStore)> {
     vec![
         ("memory", Box::new(|| Box::new(MemoryStore::new()))),
         (

@@ -257,7 +257,7 @@ fn latest_inbound(messages: &[Message]) -> (Option<Channel>, Option<DateTime<Utc
             .iter()
             .filter(|m| m.direction == Direction::Inbound)
     };
-    let channel = inbound().last().map(|m| m.channel.clone());
+    let channel = inbound().next_back().map(|m| m.channel.clone());
     let at = inbound()
         .filter(|m| m.automated.is_none())
         .map(|m| m.received_at)
