@@ -350,13 +350,7 @@ impl<S: Store> Desk<S> {
                 closed,
             } => {
                 if let Some(old) = closed {
-                    out.effects.push(Effect::StatusChanged {
-                        tenant,
-                        conversation: old.id,
-                        from: Status::Solved,
-                        to: Status::Closed,
-                    });
-                    out.changes.push(Op::PutConversation(old));
+                    out.close_left_behind(old);
                 }
                 let mut c = self.new_conversation(inbound, who.customer.id, previous, now);
                 c.related = related;
@@ -718,6 +712,17 @@ impl Outcome {
             changes: ChangeSet::new(tenant),
             effects: Vec::new(),
         }
+    }
+
+    /// Writes the solved conversation a new one follows, closed by threading.
+    fn close_left_behind(&mut self, old: Conversation) {
+        self.effects.push(Effect::StatusChanged {
+            tenant: old.tenant,
+            conversation: old.id,
+            from: Status::Solved,
+            to: Status::Closed,
+        });
+        self.changes.push(Op::PutConversation(old));
     }
 }
 
