@@ -1,8 +1,8 @@
 //! Fault injection: every Desk operation (ingest, reply, note, status changes, the agent
-//! operations, tags, identity, merges, conversation merges and splits, tick, surveys, restriction, tenant settings,
-//! erasure), with the store failing at each of its calls in turn (once, or from then on),
-//! returns an error, leaves the stored state exactly as it was, and succeeds when
-//! retried.
+//! operations, conversation merges and splits, tags, identity, merges, tick, surveys,
+//! restriction, tenant settings, erasure), with the store failing at each of its calls in
+//! turn (once, or from then on), returns an error, leaves the stored state exactly as it
+//! was, and succeeds when retried.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use throughline::metrics::Csat;
