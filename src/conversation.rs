@@ -15,11 +15,41 @@ use crate::id::{AgentId, ConversationId, CustomerId, TenantId};
 
 mod event;
 mod threading;
+mod topics;
 
 pub(crate) use event::{assign, set_priority, transfer, unassign};
 pub use event::{ConversationEvent, Transfer};
 
-pub(crate) use threading::{follow_hint, follow_our_message, place, Placement, ThreadSnapshot};
+pub(crate) use threading::{
+    follow_hint, follow_our_message, most_recent_open, new_topic, place, Placement, ThreadSnapshot,
+};
+pub(crate) use topics::{plan_merge, plan_split};
+
+/// How a tenant's customer messages are bundled into conversations.
+///
+/// - `Bundle` (the default): one conversation in play per customer. A message joins the
+///   conversation its thread hint leads to, else the customer's open conversation on
+///   any channel; a new conversation opens only when none is open.
+/// - `PerTopic`: a conversation per topic, as e-mail threads are. An e-mail that starts a
+///   new thread (its thread hint, if any, leads to none of the customer's conversations),
+///   or a message the host marks as a new topic ([`crate::Inbound::new_topic`]), opens
+///   a new conversation beside the open one, linked to it
+///   ([`Conversation::related`]); other messages (chat, SMS, WhatsApp, an e-mail reply
+///   in its thread) join the conversation their thread leads to, else the customer's
+///   most recently active open conversation.
+///
+/// Under `Bundle`, [`crate::Inbound::new_topic`] is ignored: the tenant asked for one
+/// conversation per customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ThreadingPolicy {
+    /// Everything into the customer's open conversation.
+    #[default]
+    Bundle,
+    /// A new e-mail thread or an explicit new topic starts a new, linked conversation.
+    PerTopic,
+}
 
 /// Where a conversation is in its life.
 ///
@@ -184,6 +214,15 @@ pub struct Conversation {
     pub tags: Vec<String>,
     /// The closed conversation of the same customer that this one follows up, if any.
     pub previous: Option<ConversationId>,
+    /// The conversation of the same customer this one was started beside, if any: the
+    /// one that was open when a new topic began ([`ThreadingPolicy::PerTopic`]), or the
+    /// one it was split from ([`crate::Desk::split_conversation`]).
+    #[serde(default)]
+    pub related: Option<ConversationId>,
+    /// The conversation this one was merged into ([`crate::Desk::merge_conversations`]):
+    /// it is closed, and its messages are there.
+    #[serde(default)]
+    pub merged_into: Option<ConversationId>,
     /// When it was opened.
     #[serde(with = "crate::serde_time::utc")]
     pub created_at: DateTime<Utc>,
@@ -230,6 +269,8 @@ impl Conversation {
             language: None,
             tags: Vec::new(),
             previous: None,
+            related: None,
+            merged_into: None,
             created_at: now,
             updated_at: now,
             last_inbound_at: None,

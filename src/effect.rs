@@ -81,6 +81,28 @@ pub enum Effect {
         /// The new status.
         to: Status,
     },
+    /// An agent merged conversation `from` into `into` (same customer): `from`'s messages
+    /// are now in `into`, and `from` is closed ([`crate::Desk::merge_conversations`]).
+    ConversationsMerged {
+        /// Tenant.
+        tenant: TenantId,
+        /// The merged-away conversation, now closed.
+        from: ConversationId,
+        /// The conversation that took its messages.
+        into: ConversationId,
+    },
+    /// An agent split messages off conversation `from` into the new conversation `into`
+    /// ([`crate::Desk::split_conversation`]).
+    ConversationSplit {
+        /// Tenant.
+        tenant: TenantId,
+        /// The conversation the messages left.
+        from: ConversationId,
+        /// The new conversation.
+        into: ConversationId,
+        /// The messages that moved.
+        messages: Vec<MessageId>,
+    },
     /// Two customers were merged: `from` is now a tombstone that resolves to `into`.
     CustomersMerged {
         /// Tenant.

@@ -179,10 +179,10 @@ pub mod guide {
 }
 
 pub use channel::{Channel, ChannelProfile, ChannelRegistry, Reach};
-pub use conversation::{Conversation, Priority, Status};
+pub use conversation::{Conversation, Priority, Status, ThreadingPolicy};
 pub use desk::{
     ConversationRef, ConversationSummary, CustomerView, Desk, DeskConfig, Ingested, Prepared,
-    Preparer, ProfileUpdate, RecentContact, ReplyOptions,
+    Preparer, ProfileUpdate, RecentContact, ReplyOptions, Split,
 };
 pub use effect::Effect;
 pub use error::{Error, Result};

@@ -216,6 +216,14 @@ pub struct Inbound {
     /// reopens a conversation, moves an SLA clock or triggers a bot answer.
     #[serde(default)]
     pub automated: Option<Automated>,
+    /// The host says the message starts a new topic (a "new request" button in the chat
+    /// widget, a form for another order). Under
+    /// [`ThreadingPolicy::PerTopic`](crate::ThreadingPolicy::PerTopic) it opens a new
+    /// conversation beside the customer's open one; under the default
+    /// [`ThreadingPolicy::Bundle`](crate::ThreadingPolicy::Bundle) it is ignored. A thread
+    /// hint that leads into one of the customer's conversations still wins.
+    #[serde(default)]
+    pub new_topic: bool,
 }
 
 /// Why an inbound message counts as machine-sent (see [`Inbound::automated`]).
@@ -254,6 +262,7 @@ impl Inbound {
             to: None,
             quoted: None,
             automated: None,
+            new_topic: false,
         }
     }
 
@@ -272,6 +281,27 @@ impl Inbound {
     /// Marks the message as machine-sent.
     pub fn automated(mut self, why: Automated) -> Self {
         self.automated = Some(why);
+        self
+    }
+
+    /// Marks the message as the start of a new topic (see [`Inbound::new_topic`]).
+    ///
+    /// ```
+    /// use throughline::{Channel, Desk, DeskConfig, Identifier, Inbound, TenantId, ThreadingPolicy};
+    /// let t0 = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")?.to_utc();
+    /// let tenant = TenantId::new_v7();
+    /// let config = DeskConfig::default().threading(ThreadingPolicy::PerTopic);
+    /// let mut desk = Desk::new(throughline::store::MemoryStore::new(), config);
+    /// let ana = Identifier::email("ana@example.com")?;
+    /// let chat = |id, body| Inbound::new(tenant, Channel::WebChat, ana.clone(), id, body);
+    /// let first = desk.ingest(chat("c1", "My parcel is late"), t0)?;
+    /// let second = desk.ingest(chat("c2", "Also: can I change my address?").new_topic(), t0)?;
+    /// assert_ne!(second.conversation, first.conversation);
+    /// assert_eq!(desk.conversation((tenant, second.conversation))?.related, Some(first.conversation));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new_topic(mut self) -> Self {
+        self.new_topic = true;
         self
     }
 

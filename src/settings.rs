@@ -1,5 +1,5 @@
 //! Per-tenant settings: what one company of a multi-tenant host configures for itself —
-//! SLA policies and business calendars, the reopen window, identity rules, the triage
+//! SLA policies and business calendars, the reopen window, the threading policy, identity rules, the triage
 //! catalogue, routing, enabled channels and channel profiles, and the languages it
 //! supports.
 //!
@@ -18,6 +18,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::channel::{Channel, ChannelProfile, ChannelRegistry};
+use crate::conversation::ThreadingPolicy;
 use crate::error::{Error, Result};
 use crate::id::TenantId;
 use crate::identity::IdentityRules;
@@ -55,6 +56,9 @@ pub struct TenantSettings {
     /// ([`DeskConfig::close_solved_after`]).
     #[serde(default)]
     pub close_solved_after: Option<TimeDelta>,
+    /// How customer messages are bundled into conversations ([`DeskConfig::threading`]).
+    #[serde(default)]
+    pub threading: Option<ThreadingPolicy>,
     /// How identifiers resolve to customers.
     #[serde(default)]
     pub identity: Option<IdentityRules>,
@@ -227,6 +231,9 @@ impl TenantSettings {
         }
         if let Some(w) = self.close_solved_after {
             c.close_solved_after = Some(w);
+        }
+        if let Some(policy) = self.threading {
+            c.threading = policy;
         }
         if let Some(rules) = &self.identity {
             c.identity = Arc::new(rules.clone());

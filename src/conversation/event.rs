@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::conversation::{Conversation, Priority, Status};
 use crate::error::{Error, Result};
-use crate::id::AgentId;
+use crate::id::{AgentId, ConversationId, MessageId};
 
 /// Where a transfer sends a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +73,44 @@ pub enum ConversationEvent {
         /// Who changed it.
         by: AgentId,
     },
+    /// Merged into another conversation of the customer: its messages moved there, and
+    /// it was closed ([`crate::Desk::merge_conversations`]).
+    MergedInto {
+        /// The conversation that took its messages.
+        into: ConversationId,
+        /// How many messages moved.
+        messages: u32,
+        /// Who merged it.
+        by: AgentId,
+    },
+    /// Another conversation of the customer was merged into this one.
+    MergedFrom {
+        /// The merged-away conversation (now closed).
+        from: ConversationId,
+        /// How many messages moved in.
+        messages: u32,
+        /// Who merged it.
+        by: AgentId,
+    },
+    /// Messages were split off into a new conversation
+    /// ([`crate::Desk::split_conversation`]).
+    SplitOff {
+        /// The new conversation.
+        into: ConversationId,
+        /// The messages that moved there.
+        messages: Vec<MessageId>,
+        /// Who split them off.
+        by: AgentId,
+    },
+    /// This conversation was made of messages split off another one.
+    SplitFrom {
+        /// The conversation they were split off.
+        from: ConversationId,
+        /// The messages that moved here.
+        messages: Vec<MessageId>,
+        /// Who split them off.
+        by: AgentId,
+    },
 }
 
 impl ConversationEvent {
@@ -83,7 +121,11 @@ impl ConversationEvent {
             | ConversationEvent::Transferred { by, .. }
             | ConversationEvent::Unassigned { by, .. }
             | ConversationEvent::PriorityChanged { by, .. }
-            | ConversationEvent::StatusChanged { by, .. } => *by,
+            | ConversationEvent::StatusChanged { by, .. }
+            | ConversationEvent::MergedInto { by, .. }
+            | ConversationEvent::MergedFrom { by, .. }
+            | ConversationEvent::SplitOff { by, .. }
+            | ConversationEvent::SplitFrom { by, .. } => *by,
         }
     }
 
@@ -115,12 +157,26 @@ impl ConversationEvent {
             ConversationEvent::StatusChanged { from, to, by } => {
                 format!("Status {from} → {to} by {by}")
             }
+            ConversationEvent::MergedInto { into, messages, by } => {
+                format!("Merged into {into} by {by} ({messages} messages moved)")
+            }
+            ConversationEvent::MergedFrom { from, messages, by } => {
+                format!("Merged {from} in by {by} ({messages} messages moved)")
+            }
+            ConversationEvent::SplitOff { into, messages, by } => {
+                let n = messages.len();
+                format!("{n} messages split off into {into} by {by}")
+            }
+            ConversationEvent::SplitFrom { from, messages, by } => {
+                let n = messages.len();
+                format!("Split off {from} by {by} ({n} messages)")
+            }
         }
     }
 }
 
 /// Refuses any operation on a closed conversation.
-fn open_for_operations(conv: &Conversation) -> Result<()> {
+pub(super) fn open_for_operations(conv: &Conversation) -> Result<()> {
     if conv.status == Status::Closed {
         return Err(Error::ConversationClosed(conv.id.to_string()));
     }

@@ -11,12 +11,16 @@
 //! - a customer has one conversation in play: an active one is joined on any channel (a
 //!   channel switch is recorded, not a new ticket), a solved one reopens within the
 //!   window, and otherwise a new conversation opens, linked to the one before it, and a
-//!   solved one left behind is closed.
+//!   solved one left behind is closed;
+//! - under [`ThreadingPolicy::PerTopic`] a customer may have several conversations in
+//!   play: a new topic (an e-mail starting a new thread, a topic the host marks as new)
+//!   opens one beside the open one, linked to it; a machine-sent message never starts a
+//!   topic.
 
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::channel::Channel;
-use crate::conversation::{Conversation, Status};
+use crate::conversation::{Conversation, Status, ThreadingPolicy};
 use crate::id::{ConversationId, CustomerId};
 
 /// What an inbound message does to the customer's latest conversation.
@@ -57,6 +61,9 @@ pub(crate) struct ThreadSnapshot {
     pub open: Option<Conversation>,
     /// The customer's newest conversation of all.
     pub latest: Option<ConversationId>,
+    /// The message starts a new topic (see [`new_topic`]): unless its hint led somewhere,
+    /// it opens a new conversation beside `open`.
+    pub new_topic: bool,
 }
 
 /// Where a message goes.
@@ -69,10 +76,12 @@ pub(crate) enum Placement {
         /// Whether the message reopens it.
         reopened: bool,
     },
-    /// Into a new conversation that follows `previous`.
+    /// Into a new conversation that follows `previous`, or is started beside `related`.
     New {
         /// The conversation the new one follows up, if any.
         previous: Option<ConversationId>,
+        /// The open conversation the new topic is started beside, if any.
+        related: Option<ConversationId>,
         /// The solved conversation left behind, closed now (to be written).
         closed: Option<Conversation>,
     },
@@ -95,6 +104,35 @@ pub(crate) fn follow_our_message(hinted: Option<Conversation>) -> Option<Convers
     hinted.filter(|c| c.status != Status::Closed)
 }
 
+/// Whether a message starts a new topic under `policy`: never under
+/// [`ThreadingPolicy::Bundle`] and never when a machine sent it; under
+/// [`ThreadingPolicy::PerTopic`] when the host says so (`marked`) or it is an e-mail (one
+/// whose thread hint leads into a conversation joins it, see [`place`]).
+pub(crate) fn new_topic(
+    policy: ThreadingPolicy,
+    channel: &Channel,
+    marked: bool,
+    automated: bool,
+) -> bool {
+    match policy {
+        ThreadingPolicy::Bundle => false,
+        ThreadingPolicy::PerTopic => !automated && (marked || *channel == Channel::Email),
+    }
+}
+
+/// The conversation a message without a thread joins when a customer may have several
+/// in play: the most recently active of those still active (new, open, pending, on
+/// hold), else the most recently active solved one; closed ones never.
+pub(crate) fn most_recent_open(conversations: &[Conversation]) -> Option<Conversation> {
+    let newest = |active: bool| {
+        conversations
+            .iter()
+            .filter(|c| c.status != Status::Closed && c.status.is_active() == active)
+            .max_by_key(|c| (c.updated_at, c.id))
+    };
+    newest(true).or_else(|| newest(false)).cloned()
+}
+
 /// Where a message goes, from what the store knows; `automated`: a machine sent it, so it
 /// joins a conversation that is not closed without reopening it.
 pub(crate) fn place(
@@ -103,9 +141,19 @@ pub(crate) fn place(
     reopen_window: TimeDelta,
     automated: bool,
 ) -> Placement {
+    if snapshot.new_topic && snapshot.hinted.is_none() {
+        if let Some(open) = &snapshot.open {
+            return Placement::New {
+                previous: None,
+                related: Some(open.id),
+                closed: None,
+            };
+        }
+    }
     let Some(candidate) = snapshot.hinted.or(snapshot.open) else {
         return Placement::New {
             previous: snapshot.latest,
+            related: None,
             closed: None,
         };
     };
@@ -128,6 +176,7 @@ pub(crate) fn place(
         },
         Threading::NewLinked => Placement::New {
             previous: Some(candidate.id),
+            related: None,
             closed: (candidate.status == Status::Solved).then(|| {
                 let mut old = candidate;
                 old.set_status(Status::Closed, now);
@@ -245,6 +294,7 @@ mod tests {
             hinted: Some(hinted.clone()),
             open: Some(open),
             latest: None,
+            new_topic: false,
         };
         let got = place(snapshot, t0(), TimeDelta::days(7), false);
         assert_eq!(
@@ -264,7 +314,9 @@ mod tests {
             open: Some(solved.clone()),
             ..ThreadSnapshot::default()
         };
-        let Placement::New { previous, closed } = place(snapshot, later, TimeDelta::days(7), false)
+        let Placement::New {
+            previous, closed, ..
+        } = place(snapshot, later, TimeDelta::days(7), false)
         else {
             panic!("expected a new conversation");
         };
@@ -303,6 +355,7 @@ mod tests {
             place(snapshot, t0(), TimeDelta::days(7), false),
             Placement::New {
                 previous: Some(latest),
+                related: None,
                 closed: None
             }
         );
@@ -373,5 +426,78 @@ mod tests {
         assert_eq!(follow_our_message(Some(open.clone())), Some(open));
         assert_eq!(follow_our_message(Some(conversation(Status::Closed))), None);
         assert_eq!(follow_our_message(None), None);
+    }
+
+    /// Per topic, a new topic opens a conversation beside the open one; a hint that led
+    /// somewhere wins; with nothing open it is an ordinary new conversation.
+    #[test]
+    fn a_new_topic_opens_beside_the_open_one() {
+        let open = conversation(Status::Open);
+        let snapshot = ThreadSnapshot {
+            open: Some(open.clone()),
+            new_topic: true,
+            ..ThreadSnapshot::default()
+        };
+        assert_eq!(
+            place(snapshot, t0(), TimeDelta::days(7), false),
+            Placement::New {
+                previous: None,
+                related: Some(open.id),
+                closed: None
+            }
+        );
+        let hinted = conversation(Status::Pending);
+        let snapshot = ThreadSnapshot {
+            hinted: Some(hinted.clone()),
+            new_topic: true,
+            ..ThreadSnapshot::default()
+        };
+        assert!(matches!(
+            place(snapshot, t0(), TimeDelta::days(7), false),
+            Placement::Existing { conversation, .. } if conversation.id == hinted.id
+        ));
+        let latest = ConversationId::new_v7();
+        let snapshot = ThreadSnapshot {
+            latest: Some(latest),
+            new_topic: true,
+            ..ThreadSnapshot::default()
+        };
+        assert_eq!(
+            place(snapshot, t0(), TimeDelta::days(7), false),
+            Placement::New {
+                previous: Some(latest),
+                related: None,
+                closed: None
+            }
+        );
+    }
+
+    #[test]
+    fn only_per_topic_and_only_people_start_topics() {
+        let (bundle, topic) = (ThreadingPolicy::Bundle, ThreadingPolicy::PerTopic);
+        assert!(!new_topic(bundle, &Channel::Email, true, false));
+        assert!(new_topic(topic, &Channel::Email, false, false));
+        assert!(!new_topic(topic, &Channel::Email, false, true));
+        assert!(!new_topic(topic, &Channel::WebChat, false, false));
+        assert!(new_topic(topic, &Channel::WebChat, true, false));
+    }
+
+    #[test]
+    fn the_most_recently_active_open_conversation_is_joined() {
+        let mut older = conversation(Status::Open);
+        let mut newer = conversation(Status::Pending);
+        let mut solved = conversation(Status::Solved);
+        let mut closed = conversation(Status::Closed);
+        older.updated_at = t0() + TimeDelta::hours(2);
+        newer.updated_at = t0() + TimeDelta::hours(1);
+        solved.updated_at = t0() + TimeDelta::hours(3);
+        closed.updated_at = t0() + TimeDelta::hours(4);
+        let all = [newer.clone(), older.clone(), solved.clone(), closed.clone()];
+        assert_eq!(most_recent_open(&all).map(|c| c.id), Some(older.id));
+        assert_eq!(
+            most_recent_open(&[solved.clone(), closed.clone()]).map(|c| c.id),
+            Some(solved.id)
+        );
+        assert_eq!(most_recent_open(&[closed]), None);
     }
 }

@@ -12,6 +12,8 @@ use crate::routing::RoutingConfig;
 use crate::sla::SlaPolicies;
 use crate::triage::TriageConfig;
 
+use crate::conversation::ThreadingPolicy;
+
 /// Settings of a [`Desk`](crate::Desk). `DeskConfig::default()` is a complete, working
 /// configuration.
 ///
@@ -32,6 +34,10 @@ pub struct DeskConfig {
     /// conversations stay solved). A closed conversation is final: the customer's next
     /// message opens a follow-up, so a window shorter than `reopen_window` shortens that.
     pub close_solved_after: Option<TimeDelta>,
+    /// How customer messages are bundled into conversations (default
+    /// [`ThreadingPolicy::Bundle`]: one conversation in play per customer). A tenant's own
+    /// [`crate::settings::TenantSettings::threading`] overrides it.
+    pub threading: ThreadingPolicy,
     /// The largest accepted message body in bytes (default 1 MiB).
     pub max_body_bytes: usize,
     /// Seed of the desk's one random generator, which mints every id and the tenants'
@@ -88,6 +94,7 @@ impl Default for DeskConfig {
         DeskConfig {
             reopen_window: TimeDelta::days(7),
             close_solved_after: None,
+            threading: ThreadingPolicy::Bundle,
             max_body_bytes: 1024 * 1024,
             rng_seed: None,
             channels: ChannelRegistry::default(),
@@ -148,6 +155,12 @@ impl DeskConfig {
     /// Sets [`DeskConfig::close_solved_after`].
     pub fn close_solved_after(mut self, after: TimeDelta) -> Self {
         self.close_solved_after = Some(after);
+        self
+    }
+
+    /// Sets [`DeskConfig::threading`].
+    pub fn threading(mut self, policy: ThreadingPolicy) -> Self {
+        self.threading = policy;
         self
     }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::channel::Channel;
-use crate::conversation::{self, Conversation, Placement, Status, ThreadSnapshot};
+use crate::conversation::{self, Conversation, Placement, Status, ThreadSnapshot, ThreadingPolicy};
 use crate::desk::identity::SUGGESTION_KIND;
 use crate::desk::pipeline::{Event, Step};
 use crate::desk::Desk;
@@ -55,7 +55,10 @@ impl<S: Store> Desk<S> {
     ///    else the customer's newest conversation that is not closed is joined (new, open,
     ///    pending or on hold, whatever its age; solved reopens within the reopen window);
     ///    else a new conversation opens, linked to the previous one. A channel switch is
-    ///    recorded, not a new ticket;
+    ///    recorded, not a new ticket. Under [`ThreadingPolicy::PerTopic`] a new e-mail
+    ///    thread or a message marked [`Inbound::new_topic`] opens a new conversation
+    ///    beside the open one, and other messages join the customer's most recently
+    ///    active open conversation;
     /// 4. *persist*: everything in one atomic change set.
     ///
     /// After the commit come its follow-ups: the triage bot's answer and routing. They
@@ -341,17 +344,16 @@ impl<S: Store> Desk<S> {
                 }
                 (conversation, false, reopened)
             }
-            Placement::New { previous, closed } => {
+            Placement::New {
+                previous,
+                related,
+                closed,
+            } => {
                 if let Some(old) = closed {
-                    out.effects.push(Effect::StatusChanged {
-                        tenant,
-                        conversation: old.id,
-                        from: Status::Solved,
-                        to: Status::Closed,
-                    });
-                    out.changes.push(Op::PutConversation(old));
+                    out.close_left_behind(old);
                 }
-                let c = self.new_conversation(inbound, who.customer.id, previous, now);
+                let mut c = self.new_conversation(inbound, who.customer.id, previous, now);
+                c.related = related;
                 (c, true, false)
             }
         };
@@ -449,6 +451,9 @@ impl<S: Store> Desk<S> {
             // A customer created by this message has no conversations yet.
             return Ok(ThreadSnapshot::default());
         }
+        if self.config.threading != ThreadingPolicy::Bundle {
+            return self.topic_snapshot(inbound, customer);
+        }
         let open = self.read_open_conversation(tenant, customer)?;
         if open.is_some() {
             return Ok(ThreadSnapshot {
@@ -463,6 +468,25 @@ impl<S: Store> Desk<S> {
             .map(|c| c.id);
         Ok(ThreadSnapshot {
             latest,
+            ..ThreadSnapshot::default()
+        })
+    }
+
+    /// What threading reads under [`ThreadingPolicy::PerTopic`], once no thread hint led
+    /// anywhere: the customer's conversations, of which the most recently active open one
+    /// is joined, or a new topic is started beside.
+    fn topic_snapshot(&self, inbound: &Inbound, customer: CustomerId) -> Result<ThreadSnapshot> {
+        let all = self.store.conversations_of(inbound.tenant, customer)?;
+        let new_topic = conversation::new_topic(
+            self.config.threading,
+            &inbound.channel,
+            inbound.new_topic,
+            inbound.automated.is_some(),
+        );
+        Ok(ThreadSnapshot {
+            open: conversation::most_recent_open(&all),
+            latest: all.last().map(|c| c.id),
+            new_topic,
             ..ThreadSnapshot::default()
         })
     }
@@ -688,6 +712,17 @@ impl Outcome {
             changes: ChangeSet::new(tenant),
             effects: Vec::new(),
         }
+    }
+
+    /// Writes the solved conversation a new one follows, closed by threading.
+    fn close_left_behind(&mut self, old: Conversation) {
+        self.effects.push(Effect::StatusChanged {
+            tenant: old.tenant,
+            conversation: old.id,
+            from: Status::Solved,
+            to: Status::Closed,
+        });
+        self.changes.push(Op::PutConversation(old));
     }
 }
 

@@ -29,6 +29,7 @@ pub(crate) mod routing_store;
 mod settings;
 mod sla;
 mod tags;
+mod topics;
 pub(crate) mod trace;
 mod triage;
 
@@ -37,6 +38,7 @@ pub use config::DeskConfig;
 pub use ingest::Ingested;
 pub use prepare::{Prepared, Preparer};
 pub use profile::{ConversationSummary, CustomerView, ProfileUpdate, RecentContact};
+pub use topics::Split;
 
 use chrono::{DateTime, Utc};
 

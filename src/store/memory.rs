@@ -203,6 +203,11 @@ impl TenantData {
                 Op::DeleteThreadKeysOf { conversation } => {
                     self.threads.retain(|_, c| *c != conversation);
                 }
+                Op::MoveThreadKeys { from, to } => {
+                    for c in self.threads.values_mut().filter(|c| **c == from) {
+                        *c = to;
+                    }
+                }
                 Op::DeleteIdentifier { identifier, .. } => {
                     self.identifiers.remove(&identifier);
                 }

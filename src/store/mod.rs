@@ -236,6 +236,14 @@ pub enum Op {
         /// The conversation.
         conversation: ConversationId,
     },
+    /// Point every thread key that leads to `from` at `to` instead (a conversation merged
+    /// into another); none is not an error.
+    MoveThreadKeys {
+        /// The conversation the keys lead to now.
+        from: ConversationId,
+        /// The conversation they lead to after.
+        to: ConversationId,
+    },
     /// Delete a record; `version` must be the stored version.
     DeleteRecord {
         /// Its kind.
@@ -260,7 +268,8 @@ impl Op {
             | Op::DeleteRecord { .. }
             | Op::DeleteIdentifier { .. }
             | Op::DeleteThreadKey { .. }
-            | Op::DeleteThreadKeysOf { .. } => return None,
+            | Op::DeleteThreadKeysOf { .. }
+            | Op::MoveThreadKeys { .. } => return None,
         })
     }
 }

@@ -256,7 +256,8 @@ impl<'a> Checker<'a> {
             // `INSERT OR IGNORE` and deletions of keys that may be missing: never fail.
             Op::PutThreadKey { .. }
             | Op::DeleteThreadKey { .. }
-            | Op::DeleteThreadKeysOf { .. } => {}
+            | Op::DeleteThreadKeysOf { .. }
+            | Op::MoveThreadKeys { .. } => {}
         }
         self.assume(op);
         Ok(())
@@ -299,7 +300,8 @@ impl<'a> Checker<'a> {
                 .insert(Row::Record(kind, key), State::Version(None)),
             Op::PutThreadKey { .. }
             | Op::DeleteThreadKey { .. }
-            | Op::DeleteThreadKeysOf { .. } => {}
+            | Op::DeleteThreadKeysOf { .. }
+            | Op::MoveThreadKeys { .. } => {}
         }
     }
 

@@ -36,6 +36,7 @@ pub fn run<S: Store>(mut make: impl FnMut() -> S) {
     identifiers_have_one_owner(make());
     tenants_are_isolated(make());
     thread_keys_keep_their_first_conversation(make());
+    messages_and_thread_keys_follow_a_move(make());
     messages_come_back_in_order(make());
     conversations_of_a_period_come_in_pages(make());
     inbox_views(make());
@@ -495,6 +496,105 @@ pub fn thread_keys_keep_their_first_conversation<S: Store>(mut s: S) {
     assert_eq!(s.thread(other, "k").expect("read"), Some(ox.id));
     s.apply(set(tn, vec![Op::DeleteThreadKeysOf { conversation: x.id }]))
         .expect("none left is not an error");
+}
+
+/// A message moved to another conversation (`UpdateMessage` with a new conversation, as
+/// a merge or a split writes it) is read there, in time order among that conversation's
+/// own, and no longer in the one it left; `MoveThreadKeys` points every key of one
+/// conversation at another, and no other conversation's or tenant's.
+pub fn messages_and_thread_keys_follow_a_move<S: Store>(mut s: S) {
+    let tn = tenant(1);
+    let c = customer(tn, 1, 1);
+    let (x, y) = (conversation(tn, 10, c.id, 1), conversation(tn, 11, c.id, 1));
+    let (m1, m2, m3) = (
+        message(tn, 100, x.id, Some("<m1>"), 1),
+        message(tn, 101, y.id, Some("<m2>"), 2),
+        message(tn, 102, x.id, Some("<m3>"), 3),
+    );
+    let key = |k: &str, conversation| Op::PutThreadKey {
+        key: k.into(),
+        conversation,
+    };
+    s.apply(set(
+        tn,
+        vec![
+            Op::PutCustomer(c.clone()),
+            Op::PutConversation(x.clone()),
+            Op::PutConversation(y.clone()),
+            Op::InsertMessage(m1.clone()),
+            Op::InsertMessage(m2.clone()),
+            Op::InsertMessage(m3.clone()),
+            key("kx", x.id),
+            key("kx2", x.id),
+            key("ky", y.id),
+        ],
+    ))
+    .expect("setup");
+    let other = tenant(2);
+    let oc = customer(other, 2, 1);
+    let ox = conversation(other, 12, oc.id, 1);
+    s.apply(set(
+        other,
+        vec![
+            Op::PutCustomer(oc),
+            Op::PutConversation(ox.clone()),
+            key("kx", ox.id),
+        ],
+    ))
+    .expect("another tenant");
+    let ids = |s: &S, conv| -> Vec<MessageId> {
+        s.messages_of(tn, conv)
+            .expect("read")
+            .into_iter()
+            .map(|m| m.id)
+            .collect()
+    };
+    let mut moved = m1.clone();
+    moved.conversation = y.id;
+    s.apply(set(tn, vec![Op::UpdateMessage(moved.clone())]))
+        .expect("move one message");
+    assert_eq!(ids(&s, x.id), vec![m3.id], "it left x");
+    assert_eq!(ids(&s, y.id), vec![m1.id, m2.id], "in time order in y");
+    assert_eq!(s.message(tn, m1.id).expect("read"), Some(moved));
+    assert_eq!(
+        s.message_ids_of(tn, y.id).expect("read"),
+        vec![m1.id, m2.id],
+        "the ids follow too"
+    );
+    assert_eq!(
+        s.message_by_external_id(tn, &Channel::Email, "<m1>")
+            .expect("read")
+            .map(|m| m.conversation),
+        Some(y.id),
+        "deduplication still finds it"
+    );
+    let mut last = m3.clone();
+    last.conversation = y.id;
+    s.apply(set(
+        tn,
+        vec![
+            Op::UpdateMessage(last),
+            Op::MoveThreadKeys {
+                from: x.id,
+                to: y.id,
+            },
+        ],
+    ))
+    .expect("move the rest and the keys");
+    assert!(ids(&s, x.id).is_empty());
+    assert_eq!(ids(&s, y.id), vec![m1.id, m2.id, m3.id]);
+    for k in ["kx", "kx2", "ky"] {
+        assert_eq!(s.thread(tn, k).expect("read"), Some(y.id), "{k}");
+    }
+    assert_eq!(s.thread(other, "kx").expect("read"), Some(ox.id));
+    s.apply(set(
+        tn,
+        vec![Op::MoveThreadKeys {
+            from: x.id,
+            to: y.id,
+        }],
+    ))
+    .expect("no keys left is not an error");
 }
 
 /// `conversations_in_page` walks `conversations_in` in `(created_at, id)` order: pages of

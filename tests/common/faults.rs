@@ -1,9 +1,9 @@
 //! The fault-injection harness: every Desk operation (ingest, reply, note, status
-//! changes, the agent operations, tags, identity, merges, tick, surveys, restriction,
-//! tenant settings, erasure), with the store failing at each of its calls in turn (once,
-//! or from then on), returns an error, leaves the stored state exactly as it was, and
-//! succeeds when retried. Run on each store by `tests/faults.rs` (memory, SQLite) and
-//! `tests/postgres.rs` (PostgreSQL).
+//! changes, the agent operations, conversation merges and splits, tags, identity, merges,
+//! tick, surveys, restriction, tenant settings, erasure), with the store failing at each
+//! of its calls in turn (once, or from then on), returns an error, leaves the stored state
+//! exactly as it was, and succeeds when retried. Run on each store by `tests/faults.rs`
+//! (memory, SQLite) and `tests/postgres.rs` (PostgreSQL).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use throughline::metrics::Csat;
@@ -303,6 +303,18 @@ fn ops() -> Vec<(&'static str, Pre, Op)> {
                     .build()?,
             );
             d.set_tenant_settings(tenant(), s, "admin", t(10))
+                .map(|_| ())
+        }),
+        ("split a conversation", Pre::Nothing, |d, w| {
+            let c = d.conversations_of(tenant(), w.ana)?[0].id;
+            let first = d.messages((tenant(), c))?[0].id;
+            d.split_conversation((tenant(), c), &[first], agent(), t(10))
+                .map(|_| ())
+        }),
+        ("merge two conversations", Pre::Merged, |d, w| {
+            let convs = d.conversations_of(tenant(), w.ana)?;
+            let (a, b) = (convs[0].id, convs[1].id);
+            d.merge_conversations((tenant(), b), (tenant(), a), agent(), t(10))
                 .map(|_| ())
         }),
         ("erase a customer", Pre::Nothing, |d, w| {

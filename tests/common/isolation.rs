@@ -94,6 +94,20 @@ pub fn check<S: Store>(store: S, seed: u64) {
         cross_tenant_operations(&mut desk, tenant, customer, conversation, agent);
         let message = if tenant == ta { mb } else { ma };
         cross_tenant_ids(&mut desk, tenant, customer, conversation, message, agent);
+        // Merging and splitting reach no other tenant's conversation, from either side.
+        let own = if tenant == ta { va } else { vb };
+        not_found(
+            "merge_conversations",
+            desk.merge_conversations((tenant, conversation), (tenant, own), agent, t(10)),
+        );
+        not_found(
+            "merge_conversations",
+            desk.merge_conversations((tenant, own), (tenant, conversation), agent, t(10)),
+        );
+        not_found(
+            "split_conversation",
+            desk.split_conversation((tenant, conversation), &[message], agent, t(10)),
+        );
         assert!(desk
             .store()
             .outbox(tenant)

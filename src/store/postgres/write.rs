@@ -76,8 +76,8 @@ fn identifier_ops(
 }
 
 /// The change set as the JSON array `throughline_apply` runs; `thread_keys` holds the
-/// (conversation id bytes, key) pairs of the conversations a `DeleteThreadKeysOf` names
-/// (read before).
+/// (conversation id bytes, key) pairs of the conversations a `DeleteThreadKeysOf` or a
+/// `MoveThreadKeys` names (read before).
 fn encode(changes: &ChangeSet, thread_keys: &[(Vec<u8>, String)]) -> Result<String> {
     let mut ops = Vec::with_capacity(changes.ops.len() + 1);
     for op in &changes.ops {
@@ -135,6 +135,15 @@ fn encode(changes: &ChangeSet, thread_keys: &[(Vec<u8>, String)]) -> Result<Stri
                 let conv = id(conversation.as_uuid());
                 for (_, key) in thread_keys.iter().filter(|(c, _)| *c == conv) {
                     ops.push(json!({"k": "thread-", "key": key}));
+                }
+            }
+            Op::MoveThreadKeys { from, to } => {
+                let conv = id(from.as_uuid());
+                for (_, key) in thread_keys.iter().filter(|(c, _)| *c == conv) {
+                    ops.push(json!({"k": "thread-", "key": key}));
+                    ops.push(json!({
+                        "k": "thread+", "key": key, "conversation": hex(to.as_uuid()),
+                    }));
                 }
             }
             Op::DeleteIdentifier { identifier, owner } => ops.push(json!({
@@ -215,15 +224,17 @@ impl PostgresStore {
             return Ok(());
         }
         let tenant = id(changes.tenant.as_uuid());
-        // A conversation's thread keys are deleted by key, read first. A key added in
-        // between comes with a conversation update, which the change set's version check
-        // on that conversation (erasure and retention write it) turns into a conflict.
+        // A conversation's thread keys are deleted (or moved) by key, read first. A key
+        // added in between comes with a conversation update, which the change set's
+        // version check on that conversation (erasure, retention and a merge write it)
+        // turns into a conflict.
         // One round trip for all of them.
         let convs: Vec<Vec<u8>> = changes
             .ops
             .iter()
             .filter_map(|op| match op {
                 Op::DeleteThreadKeysOf { conversation } => Some(id(conversation.as_uuid())),
+                Op::MoveThreadKeys { from, .. } => Some(id(from.as_uuid())),
                 _ => None,
             })
             .collect();

@@ -150,7 +150,8 @@ impl BatchCache {
                 | Op::PutThreadKey { .. }
                 | Op::RedactMessage(_)
                 | Op::DeleteThreadKey { .. }
-                | Op::DeleteThreadKeysOf { .. } => {}
+                | Op::DeleteThreadKeysOf { .. }
+                | Op::MoveThreadKeys { .. } => {}
             }
         }
     }

@@ -194,6 +194,13 @@ impl SqliteStore {
                     &[tenant, &blob(conversation.as_uuid())],
                 )
                 .map(|_| ()),
+            Op::MoveThreadKeys { from, to } => self
+                .changed(
+                    "thread keys",
+                    "UPDATE threads SET conversation = ?3 WHERE tenant = ?1 AND conversation = ?2",
+                    &[tenant, &blob(from.as_uuid()), &blob(to.as_uuid())],
+                )
+                .map(|_| ()),
             Op::PutRecord(r) => self.put_record(tenant, r),
             Op::DeleteRecord { kind, key, version } => {
                 let v = *version as i64;
