@@ -619,3 +619,110 @@ fn the_same_number_on_whatsapp_and_by_sms_is_suggested_not_merged() -> R {
     assert_eq!(desk.merge_suggestions(tn)?.len(), 1);
     Ok(())
 }
+
+/// Similarity by name and mailbox: the same full name with a mailbox at a related domain
+/// (the other name of Gmail, or the organisation's domain for an address at one of its
+/// subdomains) is suggested; the same mailbox name of someone else is not.
+#[test]
+fn the_same_name_at_a_related_mailbox_is_suggested_and_another_name_is_not() -> R {
+    let mut desk = desk();
+    let tn = TenantId::new_v7();
+    let gmail = Identifier::email("ana.lopez@gmail.com")?;
+    let a = desk.ingest(
+        msg(tn, Channel::Email, gmail.clone(), "e1").display_name("Ana López"),
+        t0(),
+    )?;
+    let b = desk.ingest(
+        msg(
+            tn,
+            Channel::Email,
+            Identifier::email("ana.lopez@googlemail.com")?,
+            "e2",
+        )
+        .display_name("ana lopez"),
+        t0() + TimeDelta::hours(1),
+    )?;
+    assert_ne!(a.customer, b.customer, "never merged silently");
+    let suggestions = desk.merge_suggestions(tn)?;
+    assert_eq!(suggestions.len(), 1);
+    assert_eq!(
+        (suggestions[0].primary, suggestions[0].other),
+        (b.customer, a.customer)
+    );
+    assert_eq!(suggestions[0].evidence, vec![gmail]);
+    // A colleague's subdomain mailbox of the same local part but another name: nothing.
+    let acme = Identifier::email("sam@acme.example.com")?;
+    desk.ingest(
+        msg(
+            tn,
+            Channel::Email,
+            Identifier::email("sam@example.com")?,
+            "e3",
+        )
+        .display_name("Sam Jansen"),
+        t0() + TimeDelta::hours(2),
+    )?;
+    let other = desk.ingest(
+        msg(tn, Channel::Email, acme, "e4").display_name("Sam Peters"),
+        t0() + TimeDelta::hours(3),
+    )?;
+    assert!(!other
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::MergeSuggested { .. })));
+    // The same name there is suggested.
+    let same = desk.ingest(
+        msg(
+            tn,
+            Channel::Email,
+            Identifier::email("sam@support.example.com")?,
+            "e5",
+        )
+        .display_name("Sam Jansen"),
+        t0() + TimeDelta::hours(4),
+    )?;
+    assert!(same
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::MergeSuggested { primary, .. } if *primary == same.customer)));
+    assert_eq!(desk.merge_suggestions(tn)?.len(), 2);
+    Ok(())
+}
+
+/// Similarity by host id: the host's user id spelt in another case or with leading zeros
+/// in the same system is suggested, with the stored id as the evidence.
+#[test]
+fn the_same_host_id_spelt_otherwise_is_suggested() -> R {
+    let mut desk = desk();
+    let tn = TenantId::new_v7();
+    let stored = Identifier::external("crm", "C-1042")?;
+    let a = desk.ingest(msg(tn, Channel::InApp, stored.clone(), "a1"), t0())?;
+    let b = desk.ingest(
+        msg(
+            tn,
+            Channel::InApp,
+            Identifier::external("crm", "c-1042")?,
+            "a2",
+        ),
+        t0() + TimeDelta::hours(1),
+    )?;
+    assert_ne!(a.customer, b.customer);
+    let suggestions = desk.merge_suggestions(tn)?;
+    assert_eq!(suggestions.len(), 1);
+    assert_eq!(suggestions[0].evidence, vec![stored]);
+    // Another system's id of the same value is someone else's.
+    let c = desk.ingest(
+        msg(
+            tn,
+            Channel::InApp,
+            Identifier::external("shop", "C-1042")?,
+            "a3",
+        ),
+        t0() + TimeDelta::hours(2),
+    )?;
+    assert!(!c
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::MergeSuggested { .. })));
+    Ok(())
+}

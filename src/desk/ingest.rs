@@ -557,11 +557,14 @@ impl<S: Store> Desk<S> {
         }
     }
 
-    /// For a customer this message creates: other customers who hold the same number
-    /// under the other kind (a phone number and the WhatsApp account on it) are noted
-    /// for a merge suggestion, with that identifier as the evidence. Not a merge: a shared
-    /// family phone, a recycled number.
+    /// For a customer this message creates: other customers who may be the same person
+    /// are noted for a merge suggestion, with the identifier found as the evidence (see
+    /// [`crate::identity::similar::candidates`]): the same number under the other kind (a
+    /// phone number and the WhatsApp account on it), the same full name with a mailbox at
+    /// a related domain, the same host id spelt otherwise. Never a merge: a shared family
+    /// phone, a recycled number, two people of one name.
     fn similar_customers(&self, inbound: &Inbound, who: &mut Identified) -> Result<()> {
+        use crate::identity::similar::{candidates, same_name, Needs};
         if who.existed {
             return Ok(());
         }
@@ -570,21 +573,23 @@ impl<S: Store> Desk<S> {
             .chain(&inbound.also)
             .collect();
         for ident in &named {
-            let sibling = match ident.kind() {
-                crate::identity::IdentifierKind::Phone => Identifier::whatsapp(ident.value(), None),
-                crate::identity::IdentifierKind::WhatsApp => Identifier::phone(ident.value(), None),
-                _ => continue,
-            };
-            let Ok(sibling) = sibling else { continue };
-            if named.contains(&&sibling) {
-                continue;
-            }
-            let Some(record) = self.read_identifier(tenant, &sibling)? else {
-                continue;
-            };
-            let other = self.live_customer(tenant, record.customer)?.id;
-            if other != who.customer.id && !who.others.iter().any(|(c, _)| *c == other) {
-                who.others.push((other, vec![sibling]));
+            for (candidate, needs) in candidates(ident) {
+                if named.contains(&&candidate) {
+                    continue;
+                }
+                let Some(record) = self.read_identifier(tenant, &candidate)? else {
+                    continue;
+                };
+                let other = self.live_customer(tenant, record.customer)?;
+                if other.id == who.customer.id || who.others.iter().any(|(c, _)| *c == other.id) {
+                    continue;
+                }
+                if needs == Needs::SameName
+                    && !same_name(who.customer.name.as_deref(), other.name.as_deref())
+                {
+                    continue;
+                }
+                who.others.push((other.id, vec![candidate]));
             }
         }
         Ok(())

@@ -9,6 +9,7 @@ mod merge_plan;
 mod record;
 pub(crate) mod resolve;
 mod rules;
+pub(crate) mod similar;
 mod unmerge_plan;
 
 pub use identifier::{Identifier, IdentifierKind, MAX_IDENTIFIER_LEN};
