@@ -119,6 +119,7 @@ pub fn summarize(activities: &[Activity]) -> Vec<String> {
 
 /// How one article did: read, and how often a contact followed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ArticleStats {
     /// The article.
     pub article: String,

@@ -351,6 +351,7 @@ impl Filter {
 
 /// Summary of a set of durations, in seconds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Durations {
     /// How many.
     pub count: usize,
@@ -382,6 +383,7 @@ impl Durations {
 
 /// Per-agent figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AgentStats {
     /// The agent (the last human who answered the conversation).
     pub agent: AgentId,
@@ -399,6 +401,7 @@ pub struct AgentStats {
 
 /// The metrics of a set of conversations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Report {
     /// Conversations covered.
     pub conversations: usize,
@@ -731,6 +734,7 @@ pub enum FeedbackAnswer {
 
 /// Net Promoter Score answers: 9-10 promoters, 7-8 passives, 0-6 detractors.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Nps {
     /// Answers.
     pub answers: usize,

@@ -24,6 +24,7 @@ use crate::message::Message;
 /// `customers` is the live customer first, then every customer merged into it (directly
 /// or through a chain), oldest first; the other lists are sorted by time, then id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CustomerExport {
     /// Format version of this document (1).
     pub format: u32,
@@ -57,6 +58,7 @@ impl CustomerExport {
 
 /// One conversation of an export.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ConversationExport {
     /// The conversation.
     pub conversation: Conversation,
@@ -66,6 +68,7 @@ pub struct ConversationExport {
 
 /// What `Desk::erase_customer` removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ErasureReport {
     /// The customers erased (the live one and everyone merged into it).
     pub customers: Vec<CustomerId>,
@@ -88,6 +91,7 @@ pub struct ErasureReport {
 /// What happens to a conversation's content when its retention ends.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RetentionAction {
     /// Message bodies, attachments and counterparts are removed; the conversation, its
     /// timings and metrics stay (default).
@@ -181,6 +185,7 @@ pub const PURGED_TAG: &str = "retention:purged";
 
 /// What `Desk::purge_expired` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PurgeReport {
     /// Tenants whose policy was applied.
     pub tenants: usize,

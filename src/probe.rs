@@ -214,6 +214,7 @@ impl Totals {
 /// the `testkit` feature.
 #[cfg(any(test, feature = "testkit"))]
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct StageTimes {
     totals: Mutex<Totals>,
 }

@@ -189,6 +189,7 @@ impl ProfileUpdate {
 
 /// One conversation in a [`CustomerView`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ConversationSummary {
     /// The conversation.
     pub id: ConversationId,
@@ -208,6 +209,7 @@ pub struct ConversationSummary {
 
 /// The customer's latest contact on one channel, phrased for an agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RecentContact {
     /// The channel.
     pub channel: Channel,
@@ -222,6 +224,7 @@ pub struct RecentContact {
 
 /// Everything an agent needs about a customer on one screen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CustomerView {
     /// The (live) profile.
     pub customer: Customer,

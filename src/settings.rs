@@ -94,6 +94,7 @@ pub struct TenantRouting {
 /// The built-in routing policies, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PolicyName {
     /// [`Sticky`] over [`SkillsMatch`] (the default).
     Sticky,

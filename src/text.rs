@@ -117,6 +117,7 @@ pub enum SmsEncoding {
 
 /// What an SMS costs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SmsInfo {
     /// The encoding.
     pub encoding: SmsEncoding,
@@ -295,6 +296,7 @@ pub fn sanitize_name(name: &str) -> String {
 /// What a message body holds that an agent should know about; the body itself is kept as
 /// received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct BodyCheck {
     /// The body with control characters (except newline and tab) and bidirectional
     /// overrides removed, for display.

@@ -190,21 +190,29 @@ fn another_language_from_a_country_s_number_is_not_made_its_language(
 #[test]
 fn a_tenant_s_languages_weigh_in() -> Result<(), Box<dyn std::error::Error>> {
     use throughline::lang::LanguageDetector;
-    let text = "dank u wel vir die hulp";
-    let any = throughline::lang::WhatlangDetector::new().detect(text);
-    assert_eq!(any.map(|d| d.language.code()), Some("af"));
     let visitor = || Identifier::email("v@example.com");
-    assert_eq!(
-        first_language(DeskConfig::default(), Channel::WebChat, visitor()?, text)?,
-        None
-    );
-    let dutch = DeskConfig {
+    let dutch = || DeskConfig {
         languages: Some(vec!["nl".into()]),
         ..DeskConfig::default()
     };
+    for text in ["dit is niet goed", "het is nog steeds niet aangekomen"] {
+        let any = throughline::lang::WhatlangDetector::new().detect(text);
+        assert_eq!(any.map(|d| d.language.code()), Some("af"), "{text}");
+        assert_eq!(
+            first_language(DeskConfig::default(), Channel::WebChat, visitor()?, text)?,
+            None,
+            "{text}"
+        );
+        // Never Afrikaans for the Dutch tenant: Dutch, or no answer when the detector,
+        // asked "Dutch or Afrikaans?", says Afrikaans clearly.
+        let got = first_language(dutch(), Channel::WebChat, visitor()?, text)?;
+        assert_ne!(got.as_deref(), Some("af"), "{text}");
+    }
+    // English to the Dutch-only tenant is no answer, not Dutch.
+    let english = "Hello, I would like to know where my order is, it has not arrived yet.";
     assert_eq!(
-        first_language(dutch, Channel::WebChat, visitor()?, text)?.as_deref(),
-        Some("nl")
+        first_language(dutch(), Channel::WebChat, visitor()?, english)?,
+        None
     );
     let four = || DeskConfig {
         languages: Some(["nl", "de", "fr", "en"].map(String::from).to_vec()),

@@ -23,6 +23,7 @@ use crate::store::{ChangeSet, Op, Record, Store};
 
 /// What `Desk::ingest` did with an inbound message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Ingested {
     /// The customer the message was attributed to.
     pub customer: CustomerId,

@@ -41,21 +41,15 @@ impl<S: Store> Desk<S> {
         }
         let languages = self.tenant_languages();
         evidence.prior = prior(&languages, &inbound.from);
-        let detection = match detected {
-            // Made ahead without the tenant's languages: kept when it vouches for one of
-            // them, else made again among them.
-            Some(ahead)
-                if languages.is_empty()
-                    || ahead.is_some_and(|d| d.reliable && languages.contains(&d.language)) =>
-            {
-                *ahead
-            }
-            _ => self.config.language.detect_among(&message.body, &languages),
+        let any = match detected {
+            Some(made_ahead) => *made_ahead,
+            None => self.config.language.detect(&message.body),
         };
+        let detection = self.among_tenant_languages(&message.body, any, &languages);
         // A language the tenant does not answer in is no answer, whether detected now or
-        // established before.
+        // established before; a guess of one is put against the prior (it may keep the
+        // prior from deciding) but never recorded.
         let answers = |l: &Language| languages.is_empty() || languages.contains(l);
-        let detection = detection.filter(|d| answers(&d.language));
         let detection = crate::lang::weigh_prior(
             &*self.config.language,
             &message.body,
@@ -71,9 +65,12 @@ impl<S: Store> Desk<S> {
             // Nothing to learn and nothing known: no record to write.
             return Ok(());
         }
-        let decided = evidence.decide(&message.body, detection);
-        evidence.record_text(decided, detection, message.body.split_whitespace().count());
-        let decided = decided.filter(answers);
+        let decided = evidence.decide(&message.body, detection).filter(answers);
+        evidence.record_text(
+            decided,
+            detection.filter(|d| answers(&d.language)),
+            message.body.split_whitespace().count(),
+        );
         message.language = decided.map(|l| l.code().to_string());
         if let Some(l) = evidence.established().filter(answers).or(decided) {
             step.conversation.language = Some(l.code().to_string());
@@ -90,6 +87,26 @@ impl<S: Store> Desk<S> {
             }));
         }
         Ok(())
+    }
+
+    /// The detection to decide with for a tenant answering in `languages` (empty: any),
+    /// from the detection among all languages: a reliable one stands (outside the
+    /// languages, it is no answer); an unreliable guess of another language stands, for
+    /// the prior to weigh; otherwise the detector is asked again among the tenant's
+    /// languages — when they are several (among one, the answer says nothing).
+    fn among_tenant_languages(
+        &self,
+        text: &str,
+        any: Option<crate::lang::Detection>,
+        languages: &[Language],
+    ) -> Option<crate::lang::Detection> {
+        match any {
+            _ if languages.is_empty() => any,
+            Some(d) if d.reliable => any.filter(|_| languages.contains(&d.language)),
+            Some(d) if !languages.contains(&d.language) => any,
+            _ if languages.len() == 1 => any,
+            _ => self.config.language.detect_among(text, languages),
+        }
     }
 
     /// The languages the tenant answers in (its settings', else the desk's), known ones

@@ -34,6 +34,7 @@ pub struct Sighting<'a> {
 
 /// The customer a message belongs to, and the other customers it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Resolution {
     /// The live customer the message belongs to; `None`: nobody yet (a new customer).
     pub customer: Option<CustomerId>,

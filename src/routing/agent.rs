@@ -12,6 +12,7 @@ use crate::id::{AgentId, TenantId};
 /// Whether an agent takes work now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Presence {
     /// Takes work.
     Available,

@@ -198,6 +198,7 @@ impl EscalationStep {
 /// Why an agent was not chosen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Exclusion {
     /// Presence not available.
     NotAvailable,
@@ -211,6 +212,7 @@ pub enum Exclusion {
 
 /// One scored candidate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Scored {
     /// The agent.
     pub agent: AgentId,
@@ -222,6 +224,7 @@ pub struct Scored {
 
 /// What the router decided, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Decision {
     /// The conversation.
     pub conversation: ConversationId,

@@ -40,6 +40,7 @@ impl Standing {
 
 /// One policy's metric over a set of conversations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MetricAttainment {
     /// The policy in force at the end (`None`: the clocks ran without one).
     pub policy: Option<String>,
@@ -93,6 +94,7 @@ impl MetricAttainment {
 /// # Ok::<(), throughline::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SlaAttainment {
     /// Conversations whose clocks ever ran.
     pub conversations: usize,

@@ -40,6 +40,7 @@ const NANOS: i64 = 1_000_000_000;
 /// What a deadline that ends exactly at a closing time resolves to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Endpoint {
     /// The closing instant itself (Python `businesstimedelta`, JavaScript
     /// `moment-business-time`): Wed 09:00 + 3 days of 8 h is Fri 17:00. The default.

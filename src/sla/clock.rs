@@ -11,6 +11,7 @@ use crate::sla::policy::{AuthorKind, Basis, Metric, SlaPolicies, Target};
 /// Where one metric's clock is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ClockState {
     /// Running.
     Active,
@@ -107,6 +108,7 @@ pub struct SlaEvent {
 /// A timestamped input to the clocks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "input")]
+#[non_exhaustive]
 pub enum ClockInput {
     /// Select this policy (by name, `None` for none) at this priority.
     Policy {

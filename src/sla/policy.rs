@@ -56,6 +56,7 @@ impl Metric {
 /// The clock a target is measured on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "basis", content = "calendar")]
+#[non_exhaustive]
 pub enum Basis {
     /// Every hour counts.
     Calendar,
@@ -198,6 +199,7 @@ impl SlaPolicy {
 /// Who wrote a reply, for deciding whether it fulfils a reply target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum AuthorKind {
     /// A human agent.
     Agent,

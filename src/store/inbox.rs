@@ -271,6 +271,7 @@ impl FromStr for Cursor {
 
 /// One page of an inbox view.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct InboxPage {
     /// The conversations, in the view's order.
     pub conversations: Vec<Conversation>,

@@ -20,6 +20,7 @@ pub enum Value {
 /// What to do with a contact reason, decided by its quadrant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Disposition {
     /// Low/low: answer once, tag it as an irritant whose root cause must be fixed.
     Eliminate,
@@ -64,6 +65,7 @@ pub struct FormField {
 /// How a form answer is accepted (no regular expressions: simple, fast, predictable).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
+#[non_exhaustive]
 pub enum Accept {
     /// The first run of ASCII digits with a length in `min..=max` in the answer.
     Digits {

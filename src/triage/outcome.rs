@@ -12,6 +12,7 @@ use crate::conversation::Priority;
 /// Where the bot's handling of a conversation stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
+#[non_exhaustive]
 pub enum Flow {
     /// No bot handling: a human takes it (or nothing was recognised).
     Human,
@@ -39,6 +40,7 @@ pub enum Flow {
 /// What triage decided for a conversation (stored as the record of kind `"triage"` under
 /// the conversation's id; read it with `Desk::triage_of`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TriageOutcome {
     /// The recognised intent, if any.
     pub intent: Option<String>,

@@ -10,6 +10,7 @@ use super::outcome::TriageOutcome;
 
 /// One intent's line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct IrritantRow {
     /// The intent.
     pub intent: String,
@@ -29,6 +30,7 @@ pub struct IrritantRow {
 
 /// Intents ranked by volume × cost, split by quadrant.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct IrritantReport {
     /// Most costly first (ties: more contacts, then name).
     pub rows: Vec<IrritantRow>,
