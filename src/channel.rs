@@ -328,6 +328,11 @@ impl ChannelRegistry {
         self.profiles.insert(channel, profile);
     }
 
+    /// The host's profile overrides ([`ChannelRegistry::set_profile`]).
+    pub(crate) fn profiles(&self) -> impl Iterator<Item = (&Channel, &ChannelProfile)> {
+        self.profiles.iter()
+    }
+
     /// The channel's profile: the host's override, else [`Channel::profile`].
     pub fn profile(&self, channel: &Channel) -> ChannelProfile {
         if self.profiles.is_empty() {

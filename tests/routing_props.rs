@@ -1,11 +1,13 @@
 //! Routing invariants under random agents, presences, shifts and operations: no agent is
 //! ever above capacity; nothing is assigned to an agent who is not on duty or of another
-//! tenant; the same state gives the same decision.
+//! tenant; the same state gives the same decision; agents are ranked by channel fit, then
+//! score, and whoever qualifies takes the work.
 
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
 use proptest::prelude::*;
 use throughline::routing::{
-    Agent, EscalationStep, Presence, Requirements, Router, RoutingConfig, Shift, WorkItem,
+    Agent, ChannelFit, EscalationStep, Presence, Requirements, Router, RoutingConfig, Shift,
+    WorkItem,
 };
 use throughline::{AgentId, Channel, ConversationId, TenantId};
 
@@ -142,6 +144,17 @@ proptest! {
                     let mut twin = before.clone();
                     let d = router.route(item.clone(), now);
                     prop_assert_eq!(&twin.route(item, now), &d);
+                    if d.policy != "already assigned" {
+                        // Channel fit is a preference, never a condition: whoever
+                        // qualifies takes the work, best fit first, then best score.
+                        prop_assert_eq!(d.agent, d.candidates.first().map(|c| c.agent));
+                        for w in d.candidates.windows(2) {
+                            prop_assert!(w[0].fit < w[1].fit || (w[0].fit == w[1].fit && w[0].score >= w[1].score), "ranked {:?}", d.candidates);
+                        }
+                        if d.live.is_none() {
+                            prop_assert!(d.candidates.iter().all(|c| c.fit == ChannelFit::AnyChannel));
+                        }
+                    }
                     vec![(tenant(*tn), d)]
                 }
                 Step::Release { tenant: tn, conv } => router.release(tenant(*tn), conv_id(*tn, *conv), now).into_iter().map(|d| (tenant(*tn), d)).collect(),

@@ -175,6 +175,8 @@ impl<S: Store> Desk<S> {
     pub(crate) fn routing_forget_all(&mut self) {
         self.routing.tenants.clear();
         self.router = None;
+        // The new router learns the tenant's policy and channel profiles on entering.
+        self.settings.leave();
     }
 
     /// Notes the records a change set wrote, once it landed.

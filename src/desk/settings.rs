@@ -50,6 +50,12 @@ impl SettingsCache {
         self.entered = None;
         self.built.clear();
     }
+
+    /// Forgets which tenant `Desk::config` holds (the router that had its routing
+    /// settings was dropped), so the next operation enters its tenant again.
+    pub(crate) fn leave(&mut self) {
+        self.entered = None;
+    }
 }
 
 impl<S: Store> Desk<S> {
@@ -95,7 +101,10 @@ impl<S: Store> Desk<S> {
                 .as_ref()
                 .filter(|_| version != 0)
                 .map(|r| (r.policy.clone(), r.escalation.clone()));
-            self.router_mut()?.configure_tenant(tenant, own);
+            let router = self.router_mut()?;
+            router.configure_tenant(tenant, own);
+            // Live channels rank agents (routing::ChannelFit) by the tenant's profiles.
+            router.set_channel_profiles(tenant, &config.channels);
         }
         self.config = config;
         self.settings.entered = Some((tenant, version));

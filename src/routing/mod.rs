@@ -11,6 +11,10 @@
 //!   work indexed by when its next step comes due, so a tick touches only the due), and a
 //!   [`Decision`] for every choice: candidates with scores, exclusions and what nobody
 //!   has. Deterministic: the same state gives the same decision (ties: smaller agent id).
+//! * [`ChannelFit`]: qualifying agents are ranked by how their channels suit the work
+//!   before the policy's score — live work (the customer waits) first to agents on live
+//!   channels, asynchronous work first to agents on asynchronous channels only, agents
+//!   who work every channel in between — a preference, never a condition.
 //!
 //! The Desk routes when `DeskConfig::routing` is set; see `docs/routing.md`.
 
@@ -31,7 +35,8 @@ pub use policy::{
 pub use router::Router;
 pub use state::{RoutingState, StoredAgent, StoredWork};
 pub use work::{
-    Decision, EscalationStep, Exclusion, Requirements, Scored, SkillRequirement, WorkItem,
+    ChannelFit, Decision, EscalationStep, Exclusion, Requirements, Scored, SkillRequirement,
+    WorkItem,
 };
 
 /// Routing settings of a Desk (`DeskConfig::routing`).

@@ -1,5 +1,6 @@
 //! Routing policies: how eligible agents are scored. The router only ever asks a policy
-//! about agents that qualify; the highest score wins, ties go to the smaller agent id.
+//! about agents that qualify; among the agents of the best [`super::ChannelFit`] the
+//! highest score wins, ties go to the smaller agent id.
 
 use std::fmt;
 use std::sync::Arc;
@@ -54,8 +55,9 @@ impl Score {
 /// Contract: pure and deterministic — the same item, candidate and `now` give the same
 /// score; no I/O; never panics. The router has already excluded agents that are offline,
 /// out of shift, at capacity, of another tenant, or lacking a required skill, language or
-/// channel: a policy ranks, it cannot make an ineligible agent win. Implement it, wrap a
-/// closure with [`policy_fn`], or use the built-ins.
+/// channel: a policy ranks, it cannot make an ineligible agent win. Its score ranks agents
+/// of the same [`super::ChannelFit`]; a better fit ranks first whatever the scores.
+/// Implement it, wrap a closure with [`policy_fn`], or use the built-ins.
 pub trait RoutingPolicy: Send + Sync + fmt::Debug {
     /// The policy's name (for explanations).
     fn name(&self) -> &str;
@@ -207,7 +209,10 @@ impl RoutingPolicy for RoundRobin {
     }
 }
 
-/// The customer's previous agent when they qualify, else the fallback policy.
+/// The customer's previous agent when they qualify, else the fallback policy. The router
+/// ranks by [`super::ChannelFit`] before the score, so the previous agent wins among the
+/// agents of their fit: a returning customer's chat goes to an agent on chat before a
+/// previous agent who works every channel.
 #[derive(Debug, Clone)]
 pub struct Sticky<P> {
     /// Ranks everyone else.

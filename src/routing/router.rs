@@ -10,13 +10,16 @@ use chrono::{DateTime, Utc};
 use super::agent::{Agent, Presence};
 use super::policy::{better, Candidate, RoutingPolicy};
 use super::waiting::{Needs, Waiting};
-use super::work::{Decision, EscalationStep, Exclusion, Requirements, Scored, WorkItem};
+use super::work::{
+    ChannelFit, Decision, EscalationStep, Exclusion, Requirements, Scored, WorkItem,
+};
 use super::RoutingConfig;
 use crate::channel::Channel;
 use crate::conversation::Priority;
 use crate::error::{Error, Result};
 use crate::id::{AgentId, ConversationId, TenantId};
 
+mod fit;
 mod manual;
 mod stored;
 mod tick;
@@ -265,6 +268,9 @@ pub struct Router {
     shift_due: Option<DateTime<Utc>>,
     /// Tenants with a policy and escalation steps of their own.
     tenant_config: HashMap<TenantId, TenantRouting>,
+    /// Per tenant, the channels whose liveness differs from their default profile
+    /// ([`Router::set_channel_profiles`]).
+    live_channels: HashMap<TenantId, fit::LiveOverrides>,
 }
 
 /// A tenant's own routing policy and escalation steps.
@@ -283,6 +289,7 @@ impl Router {
             reoffer_due: None,
             shift_due: None,
             tenant_config: HashMap::new(),
+            live_channels: HashMap::new(),
         }
     }
 
@@ -458,6 +465,7 @@ impl Router {
                 agent: Some(a.agent),
                 queue: item.requirements.queue.clone(),
                 policy: "already assigned".into(),
+                live: None,
                 candidates: Vec::new(),
                 excluded: Vec::new(),
                 unmatched: Vec::new(),
@@ -476,14 +484,18 @@ impl Router {
     }
 
     /// What [`Router::route`] would decide for `item` now, without changing anything (a
-    /// what-if for explanations and tests).
+    /// what-if for explanations and tests). Qualifying agents are ranked by how their
+    /// channels suit the work ([`ChannelFit`]), then by the policy's score, then by id.
     pub fn decide(&self, item: &WorkItem, now: DateTime<Utc>) -> Decision {
         let r = &item.requirements;
+        let liveness = self.liveness(item.tenant);
+        let live = liveness.is_live(&r.channel);
         let mut d = Decision {
             conversation: item.conversation,
             agent: None,
             queue: r.queue.clone(),
             policy: self.policy_of(item.tenant).name().to_string(),
+            live: None,
             candidates: Vec::new(),
             excluded: Vec::new(),
             unmatched: Vec::new(),
@@ -495,12 +507,17 @@ impl Router {
         let (ids, unmatched) = pool.matching(r);
         d.unmatched = unmatched;
         // Only the best few keep their score parts (for the explanation); the rest are
-        // compared by total.
-        let mut top: Vec<(f64, AgentId, super::policy::Score)> = Vec::with_capacity(LISTED + 1);
+        // compared by fit and total.
+        type Ranked = (ChannelFit, f64, AgentId, super::policy::Score);
+        let mut top: Vec<Ranked> = Vec::with_capacity(LISTED + 1);
         for id in ids {
             let Some(st) = pool.agents.get(&id) else {
                 continue;
             };
+            if !st.agent.channels.is_empty() {
+                // Some agent who matches lists channels: their fit ranks them.
+                d.live = Some(live);
+            }
             match pool.check(st, r, now) {
                 Err(why) => {
                     if d.excluded.len() < LISTED_EXCLUSIONS {
@@ -515,23 +532,23 @@ impl Router {
                         skill_level: level,
                     };
                     let s = self.policy_of(item.tenant).score(item, &c, now);
-                    if top.len() == LISTED
-                        && !better((s.total, id), (top[LISTED - 1].0, top[LISTED - 1].1))
-                    {
+                    let key = (liveness.fit(&st.agent, live), s.total, id);
+                    let rank = |t: &Ranked| (t.0, t.1, t.2);
+                    if top.len() == LISTED && !fit::ahead(key, rank(&top[LISTED - 1])) {
                         continue;
                     }
                     let at = top
                         .iter()
-                        .position(|(t, a, _)| better((s.total, id), (*t, *a)))
+                        .position(|t| fit::ahead(key, rank(t)))
                         .unwrap_or(top.len());
-                    top.insert(at, (s.total, id, s));
+                    top.insert(at, (key.0, key.1, id, s));
                     top.truncate(LISTED);
                 }
             }
         }
         d.candidates = top
             .into_iter()
-            .map(|(score, agent, s)| Scored {
+            .map(|(fit, score, agent, s)| Scored {
                 agent,
                 score,
                 parts: s
@@ -539,6 +556,7 @@ impl Router {
                     .into_iter()
                     .map(|(n, v)| (n.to_string(), v))
                     .collect(),
+                fit,
             })
             .collect();
         d.agent = d.candidates.first().map(|c| c.agent);

@@ -210,6 +210,54 @@ pub enum Exclusion {
     SkillTooLow(String),
 }
 
+/// How an agent's channels suit a piece of work, by whether the work's channel is live
+/// (the customer waits: chat, phone, messaging) or asynchronous (e-mail, forms), as the
+/// tenant's channel profiles say ([`crate::ChannelProfile::live`]).
+///
+/// The router ranks qualifying agents by fit first and by the policy's score second, so
+/// live work goes first to the agents on live channels, with the agents who work every
+/// channel as its overflow, and asynchronous work goes first to the agents who work only
+/// asynchronous channels, keeping the agents on live channels free for customers who wait.
+/// A preference, never a condition: when only worse-fitting agents can take the work, it
+/// goes to them. The order of the variants is the order of preference.
+///
+/// ```
+/// use throughline::routing::ChannelFit;
+/// assert!(ChannelFit::Suited < ChannelFit::AnyChannel);
+/// assert!(ChannelFit::AnyChannel < ChannelFit::Overflow);
+/// ```
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ChannelFit {
+    /// The agent lists channels of the work's kind: a live channel for live work, only
+    /// asynchronous channels for asynchronous work. Ranked first.
+    Suited,
+    /// The agent lists no channel: they work every channel. Ranked after the suited (also
+    /// every candidate's fit when nobody lists channels, so the policy alone decides).
+    #[default]
+    AnyChannel,
+    /// The agent lists channels of the other kind: only asynchronous channels for live
+    /// work, a live channel for asynchronous work. Ranked last.
+    Overflow,
+}
+
+impl ChannelFit {
+    /// The agent's channels for work on a live (`true`) or asynchronous channel, in
+    /// words ("on a live channel").
+    pub fn describe(self, live: bool) -> &'static str {
+        match (self, live) {
+            (ChannelFit::Suited, true) | (ChannelFit::Overflow, false) => "on a live channel",
+            (ChannelFit::Suited, false) | (ChannelFit::Overflow, true) => {
+                "on asynchronous channels only"
+            }
+            (ChannelFit::AnyChannel, _) => "on every channel",
+        }
+    }
+}
+
 /// One scored candidate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -220,6 +268,9 @@ pub struct Scored {
     pub score: f64,
     /// Its parts.
     pub parts: Vec<(String, f64)>,
+    /// How the agent's channels suit the work (ranked before the score).
+    #[serde(default)]
+    pub fit: ChannelFit,
 }
 
 /// What the router decided, and why.
@@ -234,7 +285,13 @@ pub struct Decision {
     pub queue: String,
     /// The policy that ranked.
     pub policy: String,
-    /// Every qualifying agent's score, best first.
+    /// Whether the work's channel is live for the tenant, when channel fit ranked the
+    /// agents ([`ChannelFit`]): some agent who matched the work (a candidate or excluded)
+    /// lists channels. `None` when every one of them works every channel, so the policy
+    /// alone ranked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<bool>,
+    /// The best qualifying agents, best first: by [`ChannelFit`], then by score.
     pub candidates: Vec<Scored>,
     /// Agents that matched skills, language and channel but were excluded, and why.
     pub excluded: Vec<(AgentId, Exclusion)>,
@@ -257,10 +314,26 @@ impl Decision {
                 .collect();
             s += &format!("; winner score {:.2} ({})", best.score, parts.join(", "));
         }
+        // Only when channel fit ranked: otherwise the policy alone did.
+        let fits = self.live.is_some();
         if self.candidates.len() > 1 {
             s += &format!(
-                "; {} other candidates scored lower",
-                self.candidates.len() - 1
+                "; {} other candidates {}",
+                self.candidates.len() - 1,
+                if fits { "ranked lower" } else { "scored lower" }
+            );
+        }
+        if let (Some(live), Some(best)) = (self.live, self.candidates.first()) {
+            let kind = if live { "live" } else { "asynchronous" };
+            s += &format!(
+                "; {kind} work goes first to agents {}: the winner is {}{}",
+                ChannelFit::Suited.describe(live),
+                best.fit.describe(live),
+                if best.fit == ChannelFit::Suited {
+                    ""
+                } else {
+                    " (overflow: nobody better suited could take it)"
+                }
             );
         }
         for (a, why) in &self.excluded {
