@@ -152,6 +152,12 @@ fn run<S: Store>(
         .id_seed(o.seed)
         .triage(TriageConfig::new(world::catalogue()))
         .probe(timing.stages.clone())
+        // The default targets; a conversation a bot answered waits on the customer
+        // (pending), and its first-reply clock waits with it, as next-reply clocks do.
+        .sla(
+            throughline::sla::SlaPolicies::default()
+                .pause(Metric::FirstReply, &[throughline::Status::Pending]),
+        )
         .routing(
             RoutingConfig::default()
                 .escalate(

@@ -221,7 +221,7 @@ impl<S: Store> Sim<S> {
         self.by_hour[now.hour() as usize] += 1;
         if let Some((customer, channel)) = self.senders.remove(&hook) {
             self.truth
-                .inbound(got.conversation, customer, &channel, now);
+                .inbound(got.conversation, got.customer, &channel, now);
             self.link(customer, got.customer, now);
         }
         if got.effects.iter().any(|e| matches!(e, Effect::Send(_))) {
