@@ -157,6 +157,12 @@ fn a_small_simulated_month_reports_numbers_equal_to_the_store() {
         ),
         "{out}"
     );
+    // The example exits non-zero when a checked row disagrees; the line says so too.
+    assert!(
+        out.contains("ground truth agrees with the crate's metrics: true"),
+        "{out}"
+    );
+    assert!(out.contains("the customer called instead: "), "{out}");
     assert!(out.contains("Volume by opening channel"), "{out}");
     assert!(out.contains("Irritants (volume × cost)"), "{out}");
     assert!(out.contains("Queue wait before an agent"), "{out}");

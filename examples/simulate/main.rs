@@ -22,7 +22,9 @@
 mod front;
 mod html;
 mod month;
+mod staffing;
 mod timing;
+mod truth;
 mod world;
 
 use std::cmp::Reverse;
@@ -52,7 +54,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Options {
     messages: u64,
     customers: u64,
-    agents: usize,
+    agents: Option<usize>,
     days: i64,
     seed: u64,
     db: Option<String>,
@@ -66,7 +68,7 @@ fn options() -> Result<Options, String> {
     let mut o = Options {
         messages: 30_000,
         customers: 4_000,
-        agents: 50,
+        agents: None,
         days: 30,
         seed: 42,
         db: Some("target/simulate.db".into()),
@@ -104,7 +106,7 @@ fn options() -> Result<Options, String> {
                 i += 1;
             }
             "--agents" => {
-                o.agents = num(args.get(i + 1), "--agents")?.max(1) as usize;
+                o.agents = Some(num(args.get(i + 1), "--agents")?.max(1) as usize);
                 i += 1;
             }
             "--days" => {
@@ -150,6 +152,12 @@ fn run<S: Store>(
         .id_seed(o.seed)
         .triage(TriageConfig::new(world::catalogue()))
         .probe(timing.stages.clone())
+        // The default targets; a conversation a bot answered waits on the customer
+        // (pending), and its first-reply clock waits with it, as next-reply clocks do.
+        .sla(
+            throughline::sla::SlaPolicies::default()
+                .pause(Metric::FirstReply, &[throughline::Status::Pending]),
+        )
         .routing(
             RoutingConfig::default()
                 .escalate(
@@ -164,7 +172,15 @@ fn run<S: Store>(
         );
     let mut desk = Desk::new(store, config);
     let front = Front::new(desk.preparer(), !o.single_thread);
-    for a in world::agents(tenant, o.agents) {
+    let (team, staffing) = match o.agents {
+        Some(n) => (
+            world::agents(tenant, n),
+            format!("a fixed team of {n} agents in 3 time zones"),
+        ),
+        None => plan_team(tenant, o),
+    };
+    let team_size = team.len();
+    for a in team {
         desk.upsert_agent(a, start)?;
     }
     let mut rng = Rng(o.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
@@ -197,6 +213,11 @@ fn run<S: Store>(
         by_hour: [0; 24],
         conversation_intent: HashMap::new(),
         human_replied: HashMap::new(),
+        senders: HashMap::new(),
+        linked: vec![false; o.customers as usize],
+        unanswered_emails: 0,
+        calls_joined: 0,
+        truth: truth::Truth::default(),
     };
     // Contacts spread over the month by hour of day; about 1.3 messages per contact.
     let contacts = (o.messages as f64 / 1.3) as u64;
@@ -306,8 +327,8 @@ fn run<S: Store>(
     let mut text = String::new();
     let secs = |d: Option<i64>| d.map_or("-".to_string(), |s| format!("{}m{:02}s", s / 60, s % 60));
     text += &format!(
-        "A simulated month: {} customers, {} agents in 3 time zones, {} days\n",
-        o.customers, o.agents, o.days
+        "A simulated month: {} customers, {team_size} agents ({staffing}), {} days\n",
+        o.customers, o.days
     );
     text += &format!(
         "inbound messages ingested: {} (+{} duplicate webhook deliveries, stored once)\n",
@@ -327,7 +348,18 @@ fn run<S: Store>(
             100.0 * *n as f64 / live.conversations.max(1) as f64
         );
     }
-    text += &format!("  channel switches: {} in {} conversations; phone calls after an unanswered e-mail: {}\n\n", live.channel_switches, live.with_channel_switch, sim.phone_fallbacks);
+    text += &format!(
+        "  channel switches: {} in {} conversations\n",
+        live.channel_switches, live.with_channel_switch
+    );
+    text += &format!(
+        "  e-mails unanswered after {} h: {}; the customer called instead: {} ({:.1}%; {} joined the e-mail's conversation)\n\n",
+        month::EMAIL_PATIENCE.num_hours(),
+        sim.unanswered_emails,
+        sim.phone_fallbacks,
+        100.0 * sim.phone_fallbacks as f64 / sim.unanswered_emails.max(1) as f64,
+        sim.calls_joined
+    );
     text += &format!(
         "First reply (human): median {}, p90 {}\n",
         secs(live.first_reply.median_secs),
@@ -370,6 +402,7 @@ fn run<S: Store>(
         attained.join(", "),
         100.0 * attainment.all_met as f64 / attainment.conversations.max(1) as f64
     );
+    text += &first_reply_by_channel(&sim.desk, tenant, &filter)?;
     text += &format!(
         "FCR: {}  CSAT: {} ({} answers)  reopen rate: {}\n",
         live.fcr_rate
@@ -417,10 +450,110 @@ fn run<S: Store>(
         "conversations with a breach reported as an effect equal those the stored clocks show: {}\n",
         sim.breached.len() == attainment.conversations - attainment.all_met
     );
+    let on_time = first_reply_truth(&sim, end + TimeDelta::days(3));
+    let (table, agree) = truth::compare(
+        &sim.truth,
+        &live,
+        &attainment,
+        on_time,
+        throughline::DeskConfig::default().fcr_window,
+    );
+    text += &table;
     println!("{text}");
     html::write(&o.html, &text, &live, &irritants, &sim.by_hour, &w)?;
     println!("HTML report: {}", o.html);
+    if !agree {
+        return Err("the crate's metrics disagree with the simulation's ground truth".into());
+    }
     Ok(())
+}
+
+/// The team staffed from the month's demand (`staffing`): per language and UTC hour the
+/// agents Erlang C asks for, covered by eight-hour shifts.
+fn plan_team(tenant: TenantId, o: &Options) -> (Vec<throughline::routing::Agent>, String) {
+    let total_weight: u64 = (0..24).map(hour_weight).sum();
+    let per_day = o.messages as f64 / o.days as f64;
+    let mut plan = Vec::new();
+    for lang in world::LANGS {
+        let mut need = [0u32; 24];
+        for (h, n) in need.iter_mut().enumerate() {
+            let per_hour = per_day * hour_weight(h as u32) as f64
+                / total_weight as f64
+                / world::LANGS.len() as f64;
+            *n = staffing::agents_needed(per_hour, month::HANDLE_MEAN_SECS, world::CAPACITY);
+        }
+        plan.extend(staffing::shifts(&need).into_iter().map(|s| (lang, s)));
+    }
+    let how = format!(
+        "staffed by Erlang C for {:.0}% of pick-ups within {:.0} s, per language and hour",
+        staffing::SERVICE_GOAL * 100.0,
+        staffing::ANSWER_WITHIN_SECS
+    );
+    (world::planned_agents(tenant, &plan), how)
+}
+
+/// First-reply attainment per opening channel, from the stored clocks.
+fn first_reply_by_channel<S: Store>(
+    desk: &Desk<S>,
+    tenant: TenantId,
+    filter: &Filter,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let mut parts = Vec::new();
+    for ch in [
+        throughline::Channel::Email,
+        throughline::Channel::WebChat,
+        throughline::Channel::WhatsApp,
+        throughline::Channel::Sms,
+        throughline::Channel::Line,
+        throughline::Channel::Twitter,
+        throughline::Channel::Voice,
+    ] {
+        let a = desk.sla_attainment(tenant, &filter.clone().channel(ch.clone()))?;
+        if let Some(rate) = a.metric(Metric::FirstReply).and_then(|m| m.rate()) {
+            parts.push(format!("{ch} {:.1}%", rate * 100.0));
+        }
+    }
+    Ok(format!(
+        "First reply on time by opening channel: {}\n",
+        parts.join(", ")
+    ))
+}
+
+/// The simulation's own count of first replies on time, by the default SLA targets for
+/// the opening channel and the conversation's priority: (met, decided). Answered or
+/// solved before the deadline is met; past the deadline by `until` without either,
+/// breached.
+fn first_reply_truth<S: Store>(sim: &Sim<S>, until: DateTime<Utc>) -> (usize, usize) {
+    let targets = throughline::sla::SlaPolicies::default();
+    let (mut met, mut decided) = (0, 0);
+    for (id, s) in &sim.truth.seen {
+        let Ok(conv) = sim.desk.conversation((sim.tenant, *id)) else {
+            continue;
+        };
+        let Some(target) = targets
+            .policies()
+            .iter()
+            .find(|p| {
+                p.conditions.channels.is_empty() || p.conditions.channels.contains(&s.first_channel)
+            })
+            .and_then(|p| p.target_for(Metric::FirstReply, conv.priority))
+            .map(|t| t.within)
+        else {
+            continue;
+        };
+        let deadline = s.created + target;
+        let done = match (s.first_reply, s.solved) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match done {
+            Some(at) if at <= deadline => met += 1,
+            _ if deadline <= until => {}
+            _ => continue,
+        }
+        decided += 1;
+    }
+    (met, decided)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -53,6 +53,11 @@ pub enum Event {
         /// When the e-mail arrived: only a reply after it answers it.
         sent: DateTime<Utc>,
     },
+    /// On a live channel the agent greets as they pick the conversation up.
+    AgentGreet {
+        conversation: ConversationId,
+        agent: AgentId,
+    },
     /// The agent answers and solves.
     AgentWork {
         conversation: ConversationId,
@@ -74,6 +79,25 @@ pub struct ContactPlan {
 
 /// Contacts whose webhooks are posted ahead of their delivery.
 pub const CONTACTS_AHEAD: usize = 4096;
+
+/// The share (per mille) of customers whose e-mail goes unanswered who call instead: 71%,
+/// as a much-cited survey puts it.
+pub const CALL_INSTEAD_PER_MILLE: u64 = 710;
+/// How long a customer waits for an answer to an e-mail before calling.
+pub const EMAIL_PATIENCE: TimeDelta = TimeDelta::hours(24);
+/// The mean handle time: 3 to 42 minutes, evenly.
+pub const HANDLE_MEAN_SECS: f64 = 22.5 * 60.0;
+/// How long an agent takes to pick up and greet on a live channel, at most (seconds).
+pub const GREET_WITHIN_SECS: u64 = 90;
+
+/// Channels on which an agent greets as they pick a conversation up (the default SLA
+/// policy's live channels).
+pub fn is_live(ch: &Channel) -> bool {
+    matches!(
+        ch,
+        Channel::WebChat | Channel::InApp | Channel::Voice | Channel::WhatsApp | Channel::Line
+    )
+}
 
 /// Keys of follow-up webhooks (contacts are keyed by their index, below this).
 const FOLLOW_UP_KEYS: u64 = 1 << 62;
@@ -108,6 +132,15 @@ pub struct Sim<S: Store> {
     /// When an agent last replied in each conversation, as the host's agent desk knows
     /// without asking the store.
     pub human_replied: HashMap<ConversationId, DateTime<Utc>>,
+    /// Who posted each webhook not yet delivered, and on which channel.
+    pub senders: HashMap<u64, (u64, Channel)>,
+    /// Simulated customers whose identifiers the host has linked (their shop account).
+    pub linked: Vec<bool>,
+    /// E-mails still unanswered after the customer's patience ran out.
+    pub unanswered_emails: u64,
+    /// Calls after an unanswered e-mail that joined the e-mail's conversation.
+    pub calls_joined: u64,
+    pub truth: crate::truth::Truth,
 }
 
 impl<S: Store> Sim<S> {
@@ -134,6 +167,7 @@ impl<S: Store> Sim<S> {
                 c.lang,
                 10_000 + r.below(90_000),
             );
+            self.senders.insert(k as u64, (customer, channel.clone()));
             self.front.post(Hook {
                 key: k as u64,
                 tenant: self.tenant,
@@ -153,6 +187,7 @@ impl<S: Store> Sim<S> {
     fn post_later(&mut self, customer: u64, channel: Channel, body: String) -> u64 {
         self.seq += 1;
         let key = FOLLOW_UP_KEYS + self.seq;
+        self.senders.insert(key, (customer, channel.clone()));
         self.front.post(Hook {
             key,
             tenant: self.tenant,
@@ -184,6 +219,14 @@ impl<S: Store> Sim<S> {
         };
         self.ingested += 1;
         self.by_hour[now.hour() as usize] += 1;
+        if let Some((customer, channel)) = self.senders.remove(&hook) {
+            self.truth
+                .inbound(got.conversation, got.customer, &channel, now);
+            self.link(customer, got.customer, now);
+        }
+        if got.effects.iter().any(|e| matches!(e, Effect::Send(_))) {
+            self.truth.bot_replied(got.conversation);
+        }
         if let Some(again) = redelivery {
             if self
                 .desk
@@ -194,7 +237,69 @@ impl<S: Store> Sim<S> {
             }
         }
         self.react(&got.effects, now);
+        self.resume_reopened(got.conversation, &got.effects, now);
         Some((got.conversation, got.effects))
+    }
+
+    /// The host knows its customers' accounts: after a customer's first message it links
+    /// their other identifiers (e-mail, phone, handles), so a call or a chat later is
+    /// recognised as the same customer.
+    fn link(&mut self, customer: u64, id: throughline::CustomerId, now: DateTime<Utc>) {
+        if std::mem::replace(&mut self.linked[customer as usize], true) {
+            return;
+        }
+        for ch in self.customers[customer as usize].channels.clone() {
+            let ident = front::identifier(customer, &ch);
+            // Already theirs (the channel they wrote on) or another's: left as it is.
+            let _ = self.desk.link_identifier(self.tenant, id, ident, true, now);
+        }
+    }
+
+    /// A message reopened a solved conversation that keeps its agent (no new
+    /// assignment): that agent takes it up again.
+    fn resume_reopened(&mut self, conv: ConversationId, effects: &[Effect], now: DateTime<Utc>) {
+        let reopened = effects
+            .iter()
+            .any(|e| matches!(e, Effect::ConversationReopened { .. }));
+        let assigned = effects
+            .iter()
+            .any(|e| matches!(e, Effect::Assigned { conversation, .. } if *conversation == conv));
+        if !reopened || assigned {
+            return;
+        }
+        if let Some(agent) = self
+            .desk
+            .conversation((self.tenant, conv))
+            .ok()
+            .and_then(|c| c.assignee)
+        {
+            self.take_up(conv, agent, now);
+        }
+    }
+
+    /// The agent takes the conversation up: greets at once on a live channel, answers
+    /// and solves after the handle time.
+    fn take_up(&mut self, conversation: ConversationId, agent: AgentId, now: DateTime<Utc>) {
+        if self.truth.channel(conversation).is_some_and(is_live) {
+            let greet =
+                now + TimeDelta::seconds(10 + self.rng.below(GREET_WITHIN_SECS - 10) as i64);
+            self.at(
+                greet,
+                Event::AgentGreet {
+                    conversation,
+                    agent,
+                },
+            );
+        }
+        // Handle time: 3 to 42 minutes, 22.5 on average (`HANDLE_MEAN_SECS`).
+        let mins = 3 + self.rng.below(40) as i64;
+        self.at(
+            now + TimeDelta::minutes(mins),
+            Event::AgentWork {
+                conversation,
+                agent,
+            },
+        );
     }
 
     fn react(&mut self, effects: &[Effect], now: DateTime<Utc>) {
@@ -208,15 +313,7 @@ impl<S: Store> Sim<S> {
                     self.assigned_at.insert(*conversation, now);
                     let since = self.waiting_since.remove(conversation).unwrap_or(now);
                     self.waits.push((now - since).num_seconds());
-                    // Handle time: live channels minutes, others up to a few hours.
-                    let mins = 3 + self.rng.below(40) as i64;
-                    self.at(
-                        now + TimeDelta::minutes(mins),
-                        Event::AgentWork {
-                            conversation: *conversation,
-                            agent: *agent,
-                        },
-                    );
+                    self.take_up(*conversation, *agent, now);
                 }
                 Effect::SlaBreached {
                     metric,
@@ -305,7 +402,7 @@ impl<S: Store> Sim<S> {
                         );
                         let hook = self.post_later(customer, Channel::Voice, body);
                         self.at(
-                            now + TimeDelta::hours(24),
+                            now + EMAIL_PATIENCE,
                             Event::PhoneFallback {
                                 conversation: conv,
                                 hook,
@@ -333,10 +430,19 @@ impl<S: Store> Sim<S> {
                     .human_replied
                     .get(&conversation)
                     .is_some_and(|at| *at >= sent);
-                if !answered && self.rng.chance(710) {
+                if !answered {
+                    self.unanswered_emails += 1;
+                }
+                if !answered && self.rng.chance(CALL_INSTEAD_PER_MILLE) {
                     self.phone_fallbacks += 1;
-                    self.deliver(hook, now);
+                    if self
+                        .deliver(hook, now)
+                        .is_some_and(|(c, _)| c == conversation)
+                    {
+                        self.calls_joined += 1;
+                    }
                 } else {
+                    self.senders.remove(&hook);
                     self.front.drop_hook(hook);
                 }
             }
@@ -357,6 +463,8 @@ impl<S: Store> Sim<S> {
                             now,
                         ) {
                             self.human_replied.insert(conversation.1, now);
+                            self.truth.replied(conversation.1, now);
+                            self.truth.solved(conversation.1, now);
                             self.react(&effects, now);
                         }
                         if self.rng.chance(350) {
@@ -387,10 +495,15 @@ impl<S: Store> Sim<S> {
                         self.desk
                             .set_status((self.tenant, conversation), Status::Solved, now)
                     {
+                        self.truth.solved(conversation, now);
                         self.react(&effects, now);
                     }
                 }
             }
+            Event::AgentGreet {
+                conversation,
+                agent,
+            } => self.greet(conversation, agent, now),
             Event::Tick => {
                 if let Ok(effects) = self.desk.tick(now) {
                     self.react(&effects, now);
@@ -400,6 +513,32 @@ impl<S: Store> Sim<S> {
                     self.at(next, Event::Tick);
                 }
             }
+        }
+    }
+}
+
+impl<S: Store> Sim<S> {
+    /// The agent's greeting, if the conversation is still theirs and active.
+    fn greet(&mut self, conversation: ConversationId, agent: AgentId, now: DateTime<Utc>) {
+        let key = (self.tenant, conversation);
+        if !self
+            .desk
+            .conversation(key)
+            .is_ok_and(|c| c.assignee == Some(agent) && c.status.is_active())
+        {
+            return;
+        }
+        if let Ok(effects) = self.desk.reply_with(
+            key,
+            ReplyOptions::new(
+                agent,
+                "Hi, thanks for getting in touch, I'm looking into it.",
+            ),
+            now,
+        ) {
+            self.human_replied.insert(conversation, now);
+            self.truth.replied(conversation, now);
+            self.react(&effects, now);
         }
     }
 }

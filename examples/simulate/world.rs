@@ -381,7 +381,35 @@ fn shift(zone: &str, every_day: bool) -> Shift {
     s
 }
 
-/// 50 agents in three time zones with weekday shifts, languages and skills.
+/// Conversations an agent works at once.
+pub const CAPACITY: u32 = 5;
+
+/// The planned team: one agent per `(language, UTC start hour)`, speaking that language
+/// and English, with every skill the intents ask for (one of them stronger).
+pub fn planned_agents(tenant: TenantId, plan: &[(&'static str, usize)]) -> Vec<Agent> {
+    let skills = ["billing", "care", "logistics"];
+    plan.iter()
+        .enumerate()
+        .map(|(i, &(lang, start))| {
+            Agent::new(
+                AgentId::from_uuid(uuid::Uuid::from_u128(
+                    0x0190_0000_0000_7000_8000_0000_0000_a000 + i as u128,
+                )),
+                tenant,
+                format!("agent {i:02} ({lang}, from {start:02}:00 UTC)"),
+            )
+            .capacity(CAPACITY)
+            .language(lang)
+            .language("en")
+            .skill(skills[i % 3], 7 + (i % 3) as u8)
+            .skill(skills[(i + 1) % 3], 5)
+            .skill(skills[(i + 2) % 3], 5)
+            .shift(crate::staffing::shift(start))
+        })
+        .collect()
+}
+
+/// A fixed team of `count` agents in three time zones with weekday shifts, languages and skills.
 pub fn agents(tenant: TenantId, count: usize) -> Vec<Agent> {
     let zones = [
         ("Europe/Amsterdam", ["nl", "de", "en", "fr", "sv", "pl"]),
@@ -399,7 +427,7 @@ pub fn agents(tenant: TenantId, count: usize) -> Vec<Agent> {
                 tenant,
                 format!("agent {i:02} ({zone})"),
             )
-            .capacity(5)
+            .capacity(CAPACITY)
             .language(langs[i % 6])
             .language(langs[(i / 3 + 1) % 6])
             .language("en")
