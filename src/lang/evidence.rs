@@ -213,6 +213,23 @@ mod tests {
     }
 
     #[test]
+    fn the_most_often_detected_language_is_established_ties_to_the_earliest() {
+        let ev = |detections: Vec<(Language, u32)>| LanguageEvidence {
+            detections,
+            ..LanguageEvidence::default()
+        };
+        let (nl, en, de) = (lang("nl"), lang("en"), lang("de"));
+        assert_eq!(ev(vec![(nl, 1), (en, 3), (de, 2)]).established(), Some(en));
+        assert_eq!(ev(vec![(en, 3), (nl, 1)]).established(), Some(en));
+        assert_eq!(
+            ev(vec![(nl, 2), (en, 2)]).established(),
+            Some(nl),
+            "a tie: the earliest"
+        );
+        assert_eq!(ev(vec![]).established(), None);
+    }
+
+    #[test]
     fn among_several_languages_a_guess_needs_confidence() {
         let four = LanguageEvidence {
             prior: ["nl", "de", "fr", "en"].map(lang).to_vec(),
