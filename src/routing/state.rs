@@ -38,7 +38,9 @@ pub struct StoredWork {
     pub agent: Option<AgentId>,
 }
 
-/// One tenant's routing state as stored (see the [module docs](self)).
+/// One tenant's routing state as stored: each agent with the units they hold, and each
+/// conversation routing holds with its work item. Invariant: an agent's `load` is the sum
+/// of the units of the work held for them.
 ///
 /// ```
 /// use throughline::routing::{Agent, RoutingConfig};
