@@ -825,9 +825,14 @@ fn the_bot_offers_articles_by_title_and_link_in_the_customers_language() {
         // The tenant's own German text.
         .deflection("de", "Hilfe finden Sie hier:\n{articles}")
         .unwrap();
+    // A shop that answers in English, Dutch and German (detection among its languages).
+    let config = DeskConfig {
+        languages: Some(["en", "nl", "de"].map(String::from).to_vec()),
+        ..DeskConfig::default()
+    };
     let mut desk = Desk::new(
         MemoryStore::new(),
-        DeskConfig::default().triage(TriageConfig::new(catalogue.clone())),
+        config.triage(TriageConfig::new(catalogue.clone())),
     );
     let bot_text = |desk: &mut Desk<MemoryStore>, who: &str, body: &str| -> String {
         let got = desk

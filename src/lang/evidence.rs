@@ -14,7 +14,8 @@ use super::{Detection, Language};
 /// (five words or more) is taken as it is; on a short text, a reliable detection is taken
 /// only when nothing is established yet or it agrees. An unreliable best guess is taken
 /// only when nothing is established and the locale or the prior confirms it, or the text
-/// is long and the guess confident (0.4); otherwise the
+/// is long, the guess confident (0.4) and neither the locale nor the prior names another
+/// language; otherwise the
 /// established language, the locale, or a prior of one language decides — unless the
 /// guess confidently names a language the prior does not, which leaves the message without
 /// a language: a wrong language is worse than none (the reply template and the agent
@@ -101,6 +102,12 @@ impl LanguageEvidence {
             }
     }
 
+    /// Whether nothing weak speaks against a guess: no locale hint, and no prior or one
+    /// that names it.
+    fn unopposed(&self, d: &Detection) -> bool {
+        self.locale.is_none() && (self.prior.is_empty() || self.prior.contains(&d.language))
+    }
+
     /// What decides when the text does not: the locale, else a prior of one language
     /// unless the text's guess confidently names another.
     fn fallback(&self, detection: Option<Detection>) -> Option<Language> {
@@ -130,7 +137,10 @@ impl LanguageEvidence {
             }
             Some(d)
                 if known.is_none()
-                    && (self.confirms(&d) || (words >= SHORT_WORDS && d.confidence >= GUESS)) =>
+                    && (self.confirms(&d)
+                        || (self.unopposed(&d)
+                            && words >= SHORT_WORDS
+                            && d.confidence >= GUESS)) =>
             {
                 Some(d.language)
             }
@@ -210,6 +220,17 @@ mod tests {
         assert_eq!(none.decide(long, guess("en", 0.3)), None);
         assert_eq!(none.decide(long, guess("en", 0.8)), Some(lang("en")));
         assert_eq!(none.decide("two words", guess("en", 0.8)), None);
+        // A locale or a prior naming another language keeps a long guess out.
+        let fi = LanguageEvidence {
+            locale: Some(lang("fi")),
+            ..LanguageEvidence::default()
+        };
+        assert_eq!(fi.decide(long, guess("sv", 0.8)), Some(lang("fi")));
+        let nl = LanguageEvidence {
+            prior: vec![lang("nl")],
+            ..LanguageEvidence::default()
+        };
+        assert_eq!(nl.decide(long, guess("en", 0.8)), None);
     }
 
     #[test]
