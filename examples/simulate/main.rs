@@ -148,7 +148,41 @@ fn run<S: Store>(
     let tenant: TenantId = "01900000-0000-7000-8000-0000000051a1".parse()?;
     let start: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-03-02T00:00:00Z")?.to_utc();
     let end = start + TimeDelta::days(o.days);
-    let config = DeskConfig::default()
+    let mut desk = Desk::new(store, desk_config(o, timing));
+    let front = Front::new(desk.preparer(), !o.single_thread);
+    let (team, staffing) = match o.agents {
+        Some(n) => (
+            world::agents(tenant, n),
+            format!("a fixed team of {n} agents in 3 time zones"),
+        ),
+        None => plan_team(tenant, o),
+    };
+    let team_size = team.len();
+    for a in team {
+        desk.upsert_agent(a, start)?;
+    }
+    let mut sim = new_sim(desk, front, tenant, o);
+    schedule_contacts(&mut sim, o, start);
+    let elapsed = run_month(&mut sim, o, start, end, started)?;
+    sim.front.stop();
+    // Taken now: the recomputation below reads the store too, outside the timed month.
+    let split = timing.split(elapsed);
+    let month = Month {
+        tenant,
+        start,
+        end,
+        team_size,
+        staffing,
+        elapsed,
+        split,
+    };
+    report(&mut sim, o, &month)
+}
+
+/// The desk the month runs on: the catalogue, the default SLA targets with first reply
+/// paused while pending, and routing with two escalation steps.
+fn desk_config(o: &Options, timing: &timing::Timing) -> DeskConfig {
+    DeskConfig::default()
         .id_seed(o.seed)
         .triage(TriageConfig::new(world::catalogue()))
         .probe(timing.stages.clone())
@@ -169,25 +203,16 @@ fn run<S: Store>(
                         .lower_levels_by(5)
                         .raise_priority(),
                 ),
-        );
-    let mut desk = Desk::new(store, config);
-    let front = Front::new(desk.preparer(), !o.single_thread);
-    let (team, staffing) = match o.agents {
-        Some(n) => (
-            world::agents(tenant, n),
-            format!("a fixed team of {n} agents in 3 time zones"),
-        ),
-        None => plan_team(tenant, o),
-    };
-    let team_size = team.len();
-    for a in team {
-        desk.upsert_agent(a, start)?;
-    }
+        )
+}
+
+/// The simulation over `desk`, with its customers drawn from the seed.
+fn new_sim<S: Store>(desk: Desk<S>, front: Front, tenant: TenantId, o: &Options) -> Sim<S> {
     let mut rng = Rng(o.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let customers: Vec<world::Customer> = (0..o.customers)
         .map(|n| world::customer(n, &mut rng))
         .collect();
-    let mut sim = Sim {
+    Sim {
         desk,
         tenant,
         seed: o.seed,
@@ -218,7 +243,11 @@ fn run<S: Store>(
         unanswered_emails: 0,
         calls_joined: 0,
         truth: truth::Truth::default(),
-    };
+    }
+}
+
+/// Draws the month's contacts: spread over the days by hour of day, in time order.
+fn schedule_contacts<S: Store>(sim: &mut Sim<S>, o: &Options, start: DateTime<Utc>) {
     // Contacts spread over the month by hour of day; about 1.3 messages per contact.
     let contacts = (o.messages as f64 / 1.3) as u64;
     let total_weight: u64 = (0..24).map(hour_weight).sum();
@@ -239,6 +268,17 @@ fn run<S: Store>(
     }
     // In time order; contacts at the same second in the order they were drawn.
     sim.contacts.sort_by_key(|&(when, _)| when);
+}
+
+/// Runs the month's events in time order (committing every `--batch` events together),
+/// with a progress line; the wall time from `started`.
+fn run_month<S: Store>(
+    sim: &mut Sim<S>,
+    o: &Options,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    started: Instant,
+) -> Result<std::time::Duration, Box<dyn std::error::Error>> {
     sim.at(start, Event::Tick);
     let mut last_print = Instant::now();
     let mut out = std::io::stderr();
@@ -311,19 +351,30 @@ fn run<S: Store>(
         " ".repeat(40)
     );
     sim.desk.end_batch(true)?;
-    let elapsed = started.elapsed();
-    sim.front.stop();
-    // Taken now: the recomputation below reads the store too, outside the timed month.
-    let split = timing.split(elapsed);
+    Ok(started.elapsed())
+}
 
-    // The report.
-    let filter = Filter::period(start, end + TimeDelta::days(3));
-    let live = sim.desk.report(tenant, &filter)?;
-    let stored = sim.desk.report_from_store(tenant, &filter)?;
-    let irritants = sim
-        .desk
-        .irritant_report(tenant, start, end + TimeDelta::days(3))?;
-    let attainment = sim.desk.sla_attainment(tenant, &filter)?;
+/// What the report needs to know of the month besides the simulation.
+struct Month {
+    tenant: TenantId,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    team_size: usize,
+    staffing: String,
+    elapsed: std::time::Duration,
+    split: String,
+}
+
+/// The report's first part: the month, volumes, channels, reply and wait times, SLA
+/// effects; `waits` sorted.
+fn head_text<S: Store>(
+    sim: &Sim<S>,
+    o: &Options,
+    m: &Month,
+    live: &throughline::metrics::Report,
+    w: &[i64],
+) -> String {
+    let (team_size, staffing, elapsed) = (m.team_size, &m.staffing, m.elapsed);
     let mut text = String::new();
     let secs = |d: Option<i64>| d.map_or("-".to_string(), |s| format!("{}m{:02}s", s / 60, s % 60));
     text += &format!(
@@ -370,8 +421,6 @@ fn run<S: Store>(
         secs(live.resolution.median_secs),
         secs(live.resolution.p90_secs)
     );
-    let mut w = sim.waits.clone();
-    w.sort_unstable();
     let pct = |p: usize| w.get(w.len().saturating_sub(1) * p / 100).copied();
     text += &format!(
         "Queue wait before an agent: median {}, p90 {} ({} routed)\n",
@@ -387,6 +436,28 @@ fn run<S: Store>(
         sim.breaches,
         100.0 * (1.0 - sim.breached.len() as f64 / live.conversations.max(1) as f64)
     );
+    text
+}
+
+/// Prints the report (and writes the HTML one); an error when the crate's metrics
+/// disagree with the ground truth.
+fn report<S: Store>(
+    sim: &mut Sim<S>,
+    o: &Options,
+    m: &Month,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (tenant, start, end) = (m.tenant, m.start, m.end);
+    let split = &m.split;
+    let filter = Filter::period(start, end + TimeDelta::days(3));
+    let live = sim.desk.report(tenant, &filter)?;
+    let stored = sim.desk.report_from_store(tenant, &filter)?;
+    let irritants = sim
+        .desk
+        .irritant_report(tenant, start, end + TimeDelta::days(3))?;
+    let attainment = sim.desk.sla_attainment(tenant, &filter)?;
+    let mut w = sim.waits.clone();
+    w.sort_unstable();
+    let mut text = head_text(sim, o, m, &live, &w);
     // Attainment per metric, whatever the policy, from the stored clocks.
     let attained: Vec<String> = Metric::ALL
         .iter()
@@ -450,7 +521,7 @@ fn run<S: Store>(
         "conversations with a breach reported as an effect equal those the stored clocks show: {}\n",
         sim.breached.len() == attainment.conversations - attainment.all_met
     );
-    let on_time = first_reply_truth(&sim, end + TimeDelta::days(3));
+    let on_time = first_reply_truth(sim, end + TimeDelta::days(3));
     let (table, agree) = truth::compare(
         &sim.truth,
         &live,
