@@ -67,24 +67,9 @@ fn main() {
     let path = std::env::args().nth(1).unwrap_or_else(|| {
         concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/lang-eval.tsv").to_string()
     });
-    let data = match std::fs::read_to_string(&path) {
-        Ok(d) => d,
-        Err(e) => {
-            println!("cannot read the evaluation set {path}: {e}; nothing measured");
-            return;
-        }
+    let Some(rows) = read_rows(&path) else {
+        return;
     };
-    let rows: Vec<Row> = data
-        .lines()
-        .filter_map(|l| {
-            let mut p = l.splitn(3, '\t');
-            Some(Row {
-                lang: p.next()?.to_string(),
-                kind: p.next()?.to_string(),
-                text: p.next()?.to_string(),
-            })
-        })
-        .collect();
     let mut langs: Vec<Language> = rows
         .iter()
         .filter_map(|r| Language::from_code(&r.lang))
@@ -119,33 +104,7 @@ fn main() {
         }
     }
 
-    // With a conversation prior: three earlier sentences of the same customer, then a
-    // short message (2-8 words).
-    let mut prior = Tally::default();
-    let mut by_lang: BTreeMap<&str, (Vec<&str>, Vec<&str>)> = BTreeMap::new();
-    for r in &rows {
-        let e = by_lang.entry(r.lang.as_str()).or_default();
-        if r.kind == "sentence" {
-            e.0.push(&r.text);
-        }
-        if (2..=8).contains(&words(&r.text)) {
-            e.1.push(&r.text);
-        }
-    }
-    for (lang, (sentences, shorts)) in &by_lang {
-        for (i, s) in shorts.iter().enumerate() {
-            let mut ev = LanguageEvidence::default();
-            for k in 0..3 {
-                if sentences.is_empty() {
-                    break;
-                }
-                let earlier = sentences[(i * 3 + k) % sentences.len()];
-                let d = restricted.detect(earlier);
-                ev.record_text(ev.decide(earlier, d), d, words(earlier));
-            }
-            prior.add(lang, ev.decide(s, restricted.detect(s)));
-        }
-    }
+    let prior = with_prior(&rows, &restricted);
 
     println!("## Per language and kind\n");
     println!("Cells: accuracy | coverage | precision. *All*: whatlang over all its languages, any answer. *Restricted*: the {} languages, any answer. *Reliable*: restricted, only answers marked reliable.\n", langs.len());
@@ -173,7 +132,50 @@ fn main() {
         prior.cells()
     );
 
-    // Throughput on short texts.
+    throughput(&rows, &restricted);
+    lingua_section(&rows, &langs);
+    desk::section(&rows, &DeskConfig::default, "the default configuration");
+    #[cfg(feature = "lingua")]
+    desk::section(
+        &rows,
+        &|| DeskConfig::default().language(throughline::lang::LinguaDetector::new()),
+        "`LinguaDetector` (feature `lingua`)",
+    );
+}
+
+/// With a conversation prior: three earlier sentences of the same customer, then a short
+/// message (2-8 words), decided by `LanguageEvidence`.
+fn with_prior(rows: &[Row], restricted: &WhatlangDetector) -> Tally {
+    let mut prior = Tally::default();
+    let mut by_lang: BTreeMap<&str, (Vec<&str>, Vec<&str>)> = BTreeMap::new();
+    for r in rows {
+        let e = by_lang.entry(r.lang.as_str()).or_default();
+        if r.kind == "sentence" {
+            e.0.push(&r.text);
+        }
+        if (2..=8).contains(&words(&r.text)) {
+            e.1.push(&r.text);
+        }
+    }
+    for (lang, (sentences, shorts)) in &by_lang {
+        for (i, s) in shorts.iter().enumerate() {
+            let mut ev = LanguageEvidence::default();
+            for k in 0..3 {
+                if sentences.is_empty() {
+                    break;
+                }
+                let earlier = sentences[(i * 3 + k) % sentences.len()];
+                let d = restricted.detect(earlier);
+                ev.record_text(ev.decide(earlier, d), d, words(earlier));
+            }
+            prior.add(lang, ev.decide(s, restricted.detect(s)));
+        }
+    }
+    prior
+}
+
+/// Throughput of the restricted detector on the short texts.
+fn throughput(rows: &[Row], restricted: &WhatlangDetector) {
     let shorts: Vec<&str> = rows
         .iter()
         .filter(|r| (2..=8).contains(&words(&r.text)))
@@ -192,14 +194,29 @@ fn main() {
         (shorts.len() * 3) as f64 / secs,
         shorts.len()
     );
-    lingua_section(&rows, &langs);
-    desk::section(&rows, &DeskConfig::default, "the default configuration");
-    #[cfg(feature = "lingua")]
-    desk::section(
-        &rows,
-        &|| DeskConfig::default().language(throughline::lang::LinguaDetector::new()),
-        "`LinguaDetector` (feature `lingua`)",
-    );
+}
+
+/// The evaluation set's rows, or `None` (after a notice) when it cannot be read.
+fn read_rows(path: &str) -> Option<Vec<Row>> {
+    let data = match std::fs::read_to_string(path) {
+        Ok(d) => d,
+        Err(e) => {
+            println!("cannot read the evaluation set {path}: {e}; nothing measured");
+            return None;
+        }
+    };
+    let rows: Vec<Row> = data
+        .lines()
+        .filter_map(|l| {
+            let mut p = l.splitn(3, '\t');
+            Some(Row {
+                lang: p.next()?.to_string(),
+                kind: p.next()?.to_string(),
+                text: p.next()?.to_string(),
+            })
+        })
+        .collect();
+    Some(rows)
 }
 
 /// The `lingua` fallback on the same short texts (only with `--features lingua`).
