@@ -181,10 +181,8 @@ pub(crate) fn plan_split(
     if wanted.is_empty() {
         return Err(Error::invalid("messages", "select at least one message"));
     }
-    if let Some(m) = wanted
-        .iter()
-        .find(|w| !messages.iter().any(|m| m.id == **w))
-    {
+    let present: BTreeSet<MessageId> = messages.iter().map(|m| m.id).collect();
+    if let Some(m) = wanted.iter().find(|w| !present.contains(w)) {
         return Err(Error::invalid(
             "messages",
             format!("message {m} is not in conversation {}", original.id),

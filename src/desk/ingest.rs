@@ -573,9 +573,16 @@ impl<S: Store> Desk<S> {
         let named: Vec<&Identifier> = std::iter::once(&inbound.from)
             .chain(&inbound.also)
             .collect();
+        // A mailbox at a related domain counts only with the same full name: without one
+        // of its own, the customer cannot match, and nothing is read for it.
+        let full_name = who
+            .customer
+            .name
+            .as_deref()
+            .is_some_and(|n| same_name(Some(n), Some(n)));
         for ident in &named {
             for (candidate, needs) in candidates(ident) {
-                if named.contains(&&candidate) {
+                if named.contains(&&candidate) || (needs == Needs::SameName && !full_name) {
                     continue;
                 }
                 let Some(record) = self.read_identifier(tenant, &candidate)? else {

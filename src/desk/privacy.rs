@@ -258,11 +258,7 @@ impl<S: Store> Desk<S> {
         let _span =
             super::trace::op_span!("desk.erase_customer", tenant = tenant, customer = customer);
         self.outside_batch("erase_customer")?;
-        let (report, touched) = self.retrying(|desk| desk.erase_once(tenant, customer, now))?;
-        if self.metrics_refresh(tenant, &touched).is_err() {
-            self.metrics_untrusted(tenant);
-        }
-        let mut report = report;
+        let mut report = self.erase_and_refresh(tenant, customer, now)?;
         // The erasure has committed: a failed scrub is reported, not an error (a retry
         // would find the customer erased already).
         report.scrub_failed = self.store.scrub().err().map(|e| e.to_string());
@@ -280,7 +276,22 @@ impl<S: Store> Desk<S> {
         self.store.scrub()
     }
 
-    pub(crate) fn erase_once(
+    /// Erases (retrying conflicts) and brings the live metrics up to date with what the
+    /// erasure touched; the store's files are not scrubbed yet.
+    pub(crate) fn erase_and_refresh(
+        &mut self,
+        tenant: TenantId,
+        customer: CustomerId,
+        now: DateTime<Utc>,
+    ) -> Result<ErasureReport> {
+        let (report, touched) = self.retrying(|desk| desk.erase_once(tenant, customer, now))?;
+        if self.metrics_refresh(tenant, &touched).is_err() {
+            self.metrics_untrusted(tenant);
+        }
+        Ok(report)
+    }
+
+    fn erase_once(
         &mut self,
         tenant: TenantId,
         customer: CustomerId,

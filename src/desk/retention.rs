@@ -156,10 +156,7 @@ impl<S: Store> Desk<S> {
         if c.erased_at.is_some() || c.merged_into.is_some() || c.restricted_at.is_some() {
             return Ok(false);
         }
-        let (_, touched) = self.retrying(|desk| desk.erase_once(tenant, customer, now))?;
-        if self.metrics_refresh(tenant, &touched).is_err() {
-            self.metrics_untrusted(tenant);
-        }
+        self.erase_and_refresh(tenant, customer, now)?;
         Ok(true)
     }
 
